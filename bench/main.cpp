@@ -1,0 +1,348 @@
+// ipcbench: which way of moving bytes between two processes is fastest on this
+// machine, for my message size, buffer capacity and way of waiting?
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <ctime>
+#include <iostream>
+#include <set>
+
+#include "bench/presets.hpp"
+#include "bench/suite.hpp"
+#include "harness/cli.hpp"
+#include "harness/environment.hpp"
+#include "harness/error.hpp"
+#include "harness/owners.hpp"
+#include "harness/registry.hpp"
+#include "harness/report.hpp"
+
+namespace ipcbench {
+namespace {
+
+constexpr std::uint64_t kMaxMsgBytes = 1ull << 30;
+constexpr std::uint64_t kMaxCapacity = 1ull << 20;
+
+const char* kTopHelp = R"(usage: ipcbench <command> [options]
+
+Measures latency and throughput of inter-process communication mechanisms
+between two pinned processes, verifying every message.
+
+commands:
+  run       run a sweep of cases and write Google Benchmark JSON
+  list      list the mechanisms, their patterns, wait modes and capacity knob
+  help      show this help, or `ipcbench help <command>`
+
+`ipcbench <command> --help` describes a command's options.
+)";
+
+std::string run_help() {
+  std::string h = R"(usage: ipcbench run [options] [--benchmark_* flags]
+
+Runs every combination of the chosen mechanisms, patterns, sizes, capacities and
+wait modes. Each case forks a fresh process pair (side a: pingpong client or
+stream producer; side b: server or consumer), warms up, then measures for
+--case-time. Results go to a Google Benchmark JSON file; the terminal shows
+progress and a summary table.
+
+options (defaults come from the preset; an option overrides its preset value):
+  --preset NAME          quick | default                              [default]
+  --mechanisms LIST      comma-separated names (see `ipcbench list`)  [all]
+  --patterns LIST        pingpong,stream                      [pingpong,stream]
+  --sizes LIST           message sizes in bytes; K, M, G suffixes (binary)
+  --capacities LIST      messages in flight the channel should hold
+  --wait LIST            block,spin (a mechanism runs the modes it supports)
+  --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
+  --repetitions N        fresh pairs per case; spread is reported across them
+  --case-time SECONDS    measured time per case (count adapts to the pace)
+  --messages N           measure exactly N messages per case instead
+  --timeout SECONDS      a case still running after this is killed     [30]
+  --no-verify            skip payload checksums (sequence still checked)
+  --out FILE             JSON output          [results/<date>T<time>.json]
+  --benchmark_*          passed to Google Benchmark (e.g. --benchmark_filter=
+                         REGEX); --benchmark_out is set by --out
+
+presets:
+)";
+  for (const Preset& p : presets()) {
+    h += "  " + std::string(p.name) + std::string(10 - p.name.size(), ' ') + std::string(p.about) + "\n";
+  }
+  h += R"(
+exit status: 0 all cases ran (some may be not runnable, with the reason);
+1 a case failed (verification error, dead or hung peer); 2 bad input;
+130 interrupted (the partial results are written, marked incomplete).
+)";
+  return h;
+}
+
+const char* kListHelp = R"(usage: ipcbench list [--json]
+
+Lists each mechanism with its patterns, wait modes and how capacity maps onto
+its own knob.
+  --json    print a JSON array of objects with keys name, patterns,
+            wait_modes, capacity_knob (and summary)
+)";
+
+template <typename T, typename Parse>
+std::vector<T> parse_each(std::string_view option, const std::string& text, Parse parse) {
+  std::vector<T> out;
+  for (const std::string& item : cli::parse_list(option, text)) out.push_back(parse(item));
+  return out;
+}
+
+int cmd_list(cli::Args& args) {
+  bool json = false;
+  while (!args.done()) {
+    const std::string_view opt = args.option();
+    if (opt == "--help") {
+      std::cout << kListHelp;
+      return 0;
+    }
+    if (opt != "--json") throw UsageError("list: unknown option " + std::string(opt));
+    args.flag();
+    json = true;
+  }
+  nlohmann::json all = nlohmann::json::array();
+  for (const Mechanism* m : mechanisms()) {
+    nlohmann::json patterns = nlohmann::json::array(), waits = nlohmann::json::array();
+    for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
+      if (m->supports(p)) patterns.push_back(to_string(p));
+    }
+    for (WaitMode w : {WaitMode::block, WaitMode::spin}) {
+      if (m->supports(w)) waits.push_back(to_string(w));
+    }
+    all.push_back({{"name", m->name},
+                   {"patterns", patterns},
+                   {"wait_modes", waits},
+                   {"capacity_knob", m->capacity_knob},
+                   {"summary", m->summary}});
+  }
+  if (json) {
+    std::cout << all.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-13s %-17s %-12s %s\n", "mechanism", "patterns", "wait modes", "capacity knob");
+  for (const auto& m : all) {
+    auto join = [](const nlohmann::json& a) {
+      std::string s;
+      for (const auto& x : a) s += (s.empty() ? "" : ",") + x.get<std::string>();
+      return s;
+    };
+    std::printf("%-13s %-17s %-12s %s\n", m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
+                join(m["wait_modes"]).c_str(), m["capacity_knob"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+struct RunArgs {
+  RunPlan plan;
+  std::string out;
+  std::vector<std::string> benchmark_flags;
+};
+
+RunArgs parse_run(cli::Args& args) {
+  const Preset* preset = find_preset("default");
+  std::optional<std::vector<const Mechanism*>> mechs;
+  std::optional<std::vector<Pattern>> patterns;
+  std::optional<std::vector<std::size_t>> sizes, capacities;
+  std::optional<std::vector<WaitMode>> waits;
+  std::optional<int> repetitions;
+  std::optional<double> case_seconds;
+  RunArgs r;
+  while (!args.done()) {
+    if (args.is_benchmark_flag()) {
+      const std::string_view opt = args.option();
+      if (opt == "--benchmark_out" || opt == "--benchmark_out_format") {
+        throw UsageError(std::string(opt) + ": ipcbench writes JSON itself; use --out FILE");
+      }
+      r.benchmark_flags.push_back(args.raw());
+      args.skip();
+      continue;
+    }
+    const std::string opt(args.option());
+    if (opt == "--help") {
+      std::cout << run_help();
+      std::exit(0);
+    } else if (opt == "--preset") {
+      const std::string name = args.value();
+      preset = find_preset(name);
+      if (preset == nullptr) throw UsageError("--preset: unknown preset '" + name + "' (known: quick, default)");
+    } else if (opt == "--mechanisms") {
+      mechs = parse_each<const Mechanism*>(opt, args.value(), [&](const std::string& n) {
+        const Mechanism* m = find_mechanism(n);
+        if (m == nullptr) {
+          std::string known;
+          for (const Mechanism* k : mechanisms()) known += (known.empty() ? "" : ", ") + std::string(k->name);
+          throw UsageError("--mechanisms: unknown mechanism '" + n + "' (known: " + known + ")");
+        }
+        return m;
+      });
+    } else if (opt == "--patterns") {
+      patterns = parse_each<Pattern>(opt, args.value(), [&](const std::string& p) {
+        if (p == "pingpong") return Pattern::pingpong;
+        if (p == "stream") return Pattern::stream;
+        throw UsageError("--patterns: unknown pattern '" + p + "' (known: pingpong, stream)");
+      });
+    } else if (opt == "--sizes") {
+      sizes = parse_each<std::size_t>(opt, args.value(), [&](const std::string& s) {
+        const std::uint64_t v = cli::parse_count(opt, s);
+        if (v > kMaxMsgBytes) throw UsageError("--sizes: " + s + " exceeds the largest message ipcbench sends (1G)");
+        return static_cast<std::size_t>(v);
+      });
+    } else if (opt == "--capacities") {
+      capacities = parse_each<std::size_t>(opt, args.value(), [&](const std::string& s) {
+        const std::uint64_t v = cli::parse_count(opt, s);
+        if (v > kMaxCapacity) throw UsageError("--capacities: " + s + " is out of range (1 to 1M messages)");
+        return static_cast<std::size_t>(v);
+      });
+    } else if (opt == "--wait") {
+      waits = parse_each<WaitMode>(opt, args.value(), [&](const std::string& w) {
+        if (w == "block") return WaitMode::block;
+        if (w == "spin") return WaitMode::spin;
+        throw UsageError("--wait: unknown wait mode '" + w + "' (known: block, spin)");
+      });
+    } else if (opt == "--cpus") {
+      const std::string text = args.value();
+      const auto list = cli::parse_list(opt, text);
+      if (list.size() != 2) throw UsageError("--cpus: expected two CPUs A,B (got '" + text + "')");
+      const std::vector<int> allowed = allowed_cpus();
+      for (int i = 0; i < 2; ++i) {
+        const std::uint64_t cpu = cli::parse_count(opt, list[i], /*allow_zero=*/true);
+        if (std::find(allowed.begin(), allowed.end(), static_cast<int>(cpu)) == allowed.end() || cpu > 4096) {
+          throw UsageError("--cpus: CPU " + list[i] + " is not one this process may run on");
+        }
+        r.plan.cpus[i] = static_cast<int>(cpu);
+      }
+    } else if (opt == "--repetitions") {
+      const std::uint64_t n = cli::parse_count(opt, args.value());
+      if (n > 1000) throw UsageError("--repetitions: at most 1000");
+      repetitions = static_cast<int>(n);
+    } else if (opt == "--case-time") {
+      case_seconds = cli::parse_seconds(opt, args.value());
+      if (*case_seconds > 3600) throw UsageError("--case-time: at most 3600 seconds");
+    } else if (opt == "--messages") {
+      r.plan.fixed_msgs = cli::parse_count(opt, args.value());
+      if (r.plan.fixed_msgs > 1'000'000'000'000ull) throw UsageError("--messages: at most 10^12");
+    } else if (opt == "--timeout") {
+      r.plan.timeout_seconds = cli::parse_seconds(opt, args.value());
+      if (r.plan.timeout_seconds > 86400) throw UsageError("--timeout: at most 86400 seconds");
+    } else if (opt == "--no-verify") {
+      args.flag();
+      r.plan.verify = false;
+    } else if (opt == "--out") {
+      r.out = args.value();
+      if (r.out.empty()) throw UsageError("--out: empty file name");
+    } else {
+      throw UsageError("run: unknown option " + opt + " (see ipcbench run --help)");
+    }
+  }
+  if (!mechs) {
+    mechs.emplace();
+    for (const Mechanism* m : mechanisms()) {
+      if (preset->mechanisms.empty() ||
+          std::find(preset->mechanisms.begin(), preset->mechanisms.end(), m->name) != preset->mechanisms.end()) {
+        mechs->push_back(m);
+      }
+    }
+  }
+  r.plan.mechanisms = *mechs;
+  r.plan.patterns = patterns.value_or(preset->patterns);
+  r.plan.sizes = sizes.value_or(preset->sizes);
+  r.plan.capacities = capacities.value_or(preset->capacities);
+  r.plan.waits = waits.value_or(preset->waits);
+  r.plan.repetitions = repetitions.value_or(preset->repetitions);
+  r.plan.case_seconds = case_seconds.value_or(preset->case_seconds);
+  if (r.plan.cpus[0] < 0) {
+    const std::vector<int> allowed = allowed_cpus();
+    if (allowed.empty()) throw UsageError("--cpus: this process may run on no CPU?");
+    r.plan.cpus = {allowed[0], allowed.size() > 1 ? allowed[1] : allowed[0]};
+  }
+  return r;
+}
+
+std::string default_out_path() {
+  ::mkdir("results", 0755);  // EEXIST is fine; a real failure shows when the file is created
+  char stamp[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", std::localtime(&t));
+  return std::string("results/") + stamp + ".json";
+}
+
+int cmd_run(cli::Args& args, const char* argv0) {
+  RunArgs r = parse_run(args);
+  if (r.out.empty()) r.out = default_out_path();
+
+  // Google Benchmark writes here first; finish_json() then writes r.out atomically.
+  // Creating it now proves the directory is writable before any case runs.
+  const std::string gb_path = r.out + ".gb-" + std::to_string(::getpid()) + ".tmp";
+  {
+    UniqueFd probe(::open(gb_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!probe) throw UsageError("--out: cannot write " + r.out + ": " + std::strerror(errno));
+  }
+  OwnedName gb_file(gb_path, ::unlink);
+
+  const HarnessCosts costs = measure_harness_costs();
+  nlohmann::json env = capture_environment(r.plan.cpus, costs, r.plan.verify);
+  std::uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
+  const std::vector<Case> cases = plan_cases(r.plan, costs.timer_ns, seed);
+  if (cases.empty()) throw UsageError("run: no case to run (no chosen mechanism supports the chosen patterns and wait modes)");
+  register_cases(cases);
+
+  std::vector<std::string> gb_args = {argv0, "--benchmark_out=" + gb_path, "--benchmark_out_format=json",
+                                      "--benchmark_repetitions=" + std::to_string(r.plan.repetitions)};
+  gb_args.insert(gb_args.end(), r.benchmark_flags.begin(), r.benchmark_flags.end());
+  std::vector<char*> gb_argv;
+  for (std::string& a : gb_args) gb_argv.push_back(a.data());
+  int gb_argc = static_cast<int>(gb_argv.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (gb_argc > 1) throw UsageError("unknown Google Benchmark flag " + std::string(gb_argv[1]));
+
+  install_interrupt_handlers();
+  TerminalReporter terminal(cases.size(), env, noise_warnings(env));
+  CaseJsonReporter json;
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
+  benchmark::Shutdown();
+  if (ran == 0) throw UsageError("--benchmark_filter matched no case");
+
+  env["incomplete"] = interrupted();
+  finish_json(gb_path, r.out, env);
+  std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "") << "\n";
+  if (interrupted()) return 130;
+  return terminal.failed_cases() > 0 ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace ipcbench
+
+int main(int argc, char** argv) {
+  using namespace ipcbench;
+  try {
+    if (argc < 2) throw UsageError("no command given (try: ipcbench --help)");
+    const std::string_view cmd = argv[1];
+    cli::Args args(argc, argv, 2);
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      if (cmd == "help" && argc > 2) {
+        const std::string_view sub = argv[2];
+        if (sub == "run") std::cout << run_help();
+        else if (sub == "list") std::cout << kListHelp;
+        else throw UsageError("help: unknown command '" + std::string(sub) + "'");
+      } else {
+        std::cout << kTopHelp;
+      }
+      return 0;
+    }
+    if (cmd == "list") return cmd_list(args);
+    if (cmd == "run") return cmd_run(args, argv[0]);
+    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, list, help)");
+  } catch (const UsageError& e) {
+    std::cerr << "ipcbench: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ipcbench: " << e.what() << "\n";
+    return 1;
+  }
+}

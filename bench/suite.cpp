@@ -1,0 +1,93 @@
+#include "bench/suite.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+
+namespace ipcbench {
+
+std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed) {
+  std::vector<Case> cases;
+  for (Pattern pattern : plan.patterns) {
+    for (const Mechanism* m : plan.mechanisms) {
+      if (!m->supports(pattern)) continue;
+      for (WaitMode wait : plan.waits) {
+        if (!m->supports(wait)) continue;
+        for (std::size_t size : plan.sizes) {
+          for (std::size_t capacity : plan.capacities) {
+            Case c;
+            c.name = std::string(to_string(pattern)) + "/" + std::string(m->name) +
+                     "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
+                     "/wait:" + std::string(to_string(wait));
+            c.spec.mechanism = m;
+            c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait};
+            c.spec.cpus = plan.cpus;
+            c.spec.target_seconds = plan.case_seconds;
+            c.spec.fixed_msgs = plan.fixed_msgs;
+            c.spec.verify = plan.verify;
+            c.spec.timeout_seconds = plan.timeout_seconds;
+            c.spec.timer_cost_ns = timer_cost_ns;
+            c.spec.seed = seed + cases.size();
+            cases.push_back(std::move(c));
+          }
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+namespace {
+
+void run_case(benchmark::State& state, const PairSpec& spec) {
+  for (auto _ : state) {
+    const PairResult r = run_pair(spec);
+    if (r.outcome == Outcome::not_runnable) {
+      state.SkipWithError(("not runnable: " + r.message).c_str());
+      break;
+    }
+    if (r.outcome != Outcome::ok) {
+      state.SkipWithError(r.message.c_str());
+      break;
+    }
+    const bool pingpong = spec.config.pattern == Pattern::pingpong;
+    // One-way latency: pingpong halves each round trip; stream timestamps travel
+    // with the message.
+    const double one_way = pingpong ? 0.5 : 1.0;
+    const double per_msg_s = r.measured_seconds / static_cast<double>(r.measured_msgs);
+    state.SetIterationTime(per_msg_s * one_way);
+
+    auto& c = state.counters;
+    if (r.latency_ns.count() > 0) {
+      c["p50_ns"] = r.latency_ns.percentile(0.50) * one_way;
+      c["p90_ns"] = r.latency_ns.percentile(0.90) * one_way;
+      c["p99_ns"] = r.latency_ns.percentile(0.99) * one_way;
+      c["p999_ns"] = r.latency_ns.percentile(0.999) * one_way;
+      c["max_ns"] = static_cast<double>(r.latency_ns.max_ns()) * one_way;
+      c["latency_samples"] = static_cast<double>(r.latency_ns.count());
+    } else {
+      state.SetLabel("one-way latency not measured: a message under 8 B has no room for a timestamp");
+    }
+    c["msgs_per_s"] = 1.0 / per_msg_s;
+    c["bytes_per_s"] = static_cast<double>(spec.config.msg_bytes) / per_msg_s;
+    c["capacity_effective"] = static_cast<double>(r.granted.capacity_msgs);
+    c["capacity_bytes"] = static_cast<double>(r.granted.capacity_bytes);
+    c["verified"] = static_cast<double>(r.verify.verified);
+    c["errors"] = static_cast<double>(r.verify.errors());
+    c["measured_msgs"] = static_cast<double>(r.measured_msgs);
+    if (!pingpong) c["stamp_stride"] = static_cast<double>(r.stamp_stride);
+  }
+}
+
+}  // namespace
+
+void register_cases(const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    benchmark::RegisterBenchmark(c.name.c_str(), run_case, c.spec)
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kNanosecond);
+  }
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,90 @@
+#pragma once
+// The one interface every mechanism implements.
+//
+// Life of a channel, for one case:
+//   1. orchestrator: Mechanism::create(config) makes the kernel objects (pipes,
+//      sockets, a shared-memory object) and measures what the kernel granted.
+//   2. orchestrator: fork() twice; each child calls open(side) once to take its end.
+//   3. orchestrator: forked() drops the parent's copies, so the only holders of the
+//      objects are the two children; then it waits for them.
+//   4. orchestrator: destroying the Channel removes any name that is still present.
+// Children leave with _exit(), so only step 4 ever removes names: a child that is
+// killed cannot skip a clean-up that was never its job.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ipcbench {
+
+enum class Pattern { pingpong, stream };
+enum class WaitMode { block, spin };
+// a: pingpong client / stream producer; b: pingpong server / stream consumer.
+enum class Side { a, b };
+
+std::string_view to_string(Pattern p) noexcept;
+std::string_view to_string(WaitMode w) noexcept;
+
+struct ChannelConfig {
+  Pattern pattern = Pattern::pingpong;
+  std::size_t msg_bytes = 64;     // every message of a case has this size
+  std::size_t capacity_msgs = 1;  // messages the channel should hold in flight
+  WaitMode wait = WaitMode::block;
+};
+
+// What the kernel (or the ring) actually granted for the requested capacity.
+struct Granted {
+  // Whole messages of the case's size that the channel accepts before a sender
+  // would wait (0: one message does not fit and passes through in pieces).
+  std::uint64_t capacity_msgs = 0;
+  std::uint64_t capacity_bytes = 0;  // the knob's granted value in bytes
+};
+
+// One process's end of a channel. Child process only; not thread-safe.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  // Sends one message. Returns once the channel holds all of it; waits (sleeping or
+  // polling, per the wait mode) while the channel is full. Throws on error.
+  virtual void send(std::span<const std::byte> msg) = 0;
+  // Receives one message into buf and returns its length. buf.size() is the case's
+  // message size: byte-stream mechanisms read exactly that many bytes; message
+  // mechanisms return the length the kernel delivered. Throws PeerError on EOF.
+  virtual std::size_t recv(std::span<std::byte> buf) = 0;
+};
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  // Child process only, once per child after fork: takes this side's end and closes
+  // the descriptors that belong to the other side.
+  virtual std::unique_ptr<Endpoint> open(Side side) = 0;
+  // Orchestrator only, after both children are forked: drop the parent's copies of
+  // descriptors so that a child's death is seen by its peer (EOF, EPIPE).
+  virtual void forked() = 0;
+  const Granted& granted() const noexcept { return granted_; }
+
+ protected:
+  Granted granted_;
+};
+
+// One way to move bytes between processes, as `ipcbench list` shows it.
+struct Mechanism {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view capacity_knob;  // how capacity maps onto the mechanism's own knob
+  bool pingpong = true;
+  bool stream = true;
+  bool block = true;
+  bool spin = true;
+  // Orchestrator only. Throws NotRunnable (with the reason) for a configuration this
+  // mechanism or machine cannot run, SysError when a call fails.
+  std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
+
+  bool supports(Pattern p) const noexcept { return p == Pattern::pingpong ? pingpong : stream; }
+  bool supports(WaitMode w) const noexcept { return w == WaitMode::block ? block : spin; }
+};
+
+}  // namespace ipcbench

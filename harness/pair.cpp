@@ -1,0 +1,275 @@
+#include "harness/pair.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <new>
+#include <utility>
+
+#include "harness/clock.hpp"
+#include "harness/error.hpp"
+#include "harness/owners.hpp"
+#include "harness/patterns.hpp"
+
+namespace ipcbench {
+namespace {
+
+// Self-pipe: the signal handler writes a byte so the orchestrator's poll() wakes.
+volatile sig_atomic_t g_interrupted = 0;
+int g_wake_pipe[2] = {-1, -1};
+
+extern "C" void on_interrupt(int) {
+  g_interrupted = 1;
+  const int saved = errno;
+  if (g_wake_pipe[1] >= 0) [[maybe_unused]] auto n = ::write(g_wake_pipe[1], "x", 1);
+  errno = saved;
+}
+
+const char* role_name(Pattern p, int side) {
+  if (p == Pattern::pingpong) return side == 0 ? "client" : "server";
+  return side == 0 ? "producer" : "consumer";
+}
+
+// A forked child: killed and reaped by the destructor if still running.
+class Child {
+ public:
+  Child() = default;
+  explicit Child(pid_t pid) : pid_(pid) {
+    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd_) {
+      const int err = errno;
+      kill_and_reap();
+      throw SysError("pidfd_open", std::to_string(pid), err);
+    }
+  }
+  Child(Child&& o) noexcept
+      : pid_(std::exchange(o.pid_, -1)),
+        pidfd_(std::move(o.pidfd_)),
+        reaped_(o.reaped_),
+        status_(o.status_) {}
+  Child& operator=(Child&& o) noexcept {
+    if (this != &o) {
+      kill_and_reap();
+      pid_ = std::exchange(o.pid_, -1);
+      pidfd_ = std::move(o.pidfd_);
+      reaped_ = o.reaped_;
+      status_ = o.status_;
+    }
+    return *this;
+  }
+  ~Child() { kill_and_reap(); }
+
+  int pidfd() const { return pidfd_.get(); }
+  bool running() const { return pid_ > 0 && !reaped_; }
+  // Collects the exit status if the child has exited; true once reaped.
+  bool try_reap() {
+    if (!running()) return reaped_;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      status_ = status;
+    }
+    return reaped_;
+  }
+  void kill_and_reap() noexcept {
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    status_ = status;
+  }
+  bool exited_ok() const { return reaped_ && WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }
+  std::string describe_exit() const {
+    if (WIFSIGNALED(status_)) {
+      return std::string("killed by signal ") + std::to_string(WTERMSIG(status_)) + " (" +
+             ::strsignal(WTERMSIG(status_)) + ")";
+    }
+    return "exited with status " + std::to_string(WEXITSTATUS(status_));
+  }
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+[[noreturn]] void child_main(int index, Channel& channel, const PairSpec& spec, PairShared& shared,
+                             pid_t orchestrator) {
+  SideReport& rep = shared.side[index];
+  try {
+    // Die with the orchestrator; it may already be gone before prctl took effect.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != orchestrator) ::_exit(3);
+    ::signal(SIGPIPE, SIG_IGN);  // a dead peer is EPIPE, reported, not a silent death
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    for (int& fd : g_wake_pipe) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+    if (const int cpu = spec.cpus[index]; cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      if (::sched_setaffinity(0, sizeof set, &set) < 0) throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
+    }
+    const Side side = index == 0 ? Side::a : Side::b;
+    std::unique_ptr<Endpoint> ep = channel.open(side);
+    run_side(side, *ep, spec, shared);
+    rep.state.store(1, std::memory_order_release);
+    ::_exit(0);
+  } catch (const std::exception& e) {
+    std::snprintf(rep.error, sizeof rep.error, "%s", e.what());
+  } catch (...) {
+    std::snprintf(rep.error, sizeof rep.error, "unknown exception");
+  }
+  rep.state.store(2, std::memory_order_release);
+  ::_exit(1);
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  if (g_wake_pipe[0] < 0 && ::pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    throw SysError("pipe2", "interrupt pipe");
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR at once
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool interrupted() noexcept { return g_interrupted != 0; }
+
+PairResult run_pair(const PairSpec& spec) {
+  PairResult result;
+  if (interrupted()) {
+    result.outcome = Outcome::interrupted;
+    result.message = "interrupted";
+    return result;
+  }
+  std::unique_ptr<Channel> channel;
+  try {
+    channel = spec.mechanism->create(spec.config);
+  } catch (const NotRunnable& e) {
+    result.outcome = Outcome::not_runnable;
+    result.message = e.what();
+    return result;
+  } catch (const std::exception& e) {
+    result.outcome = Outcome::failed;
+    result.message = std::string("setup: ") + e.what();
+    return result;
+  }
+  result.granted = channel->granted();
+
+  Mapping shared_map = map_shared(sizeof(PairShared));
+  auto* shared = new (shared_map.get()) PairShared{};
+
+  // Unflushed output would be written again by a child's exit path; children use
+  // _exit, but flushing first keeps that true even for stdio buffers.
+  std::fflush(nullptr);
+  std::cout.flush();
+  const pid_t self = ::getpid();
+  Child children[2];
+  for (int i = 0; i < 2; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      result.outcome = Outcome::failed;
+      result.message = std::string("fork: ") + std::strerror(errno);
+      return result;  // ~Child kills and reaps the one already forked
+    }
+    if (pid == 0) child_main(i, *channel, spec, *shared, self);
+    children[i] = Child(pid);
+  }
+  channel->forked();
+
+  const std::uint64_t deadline =
+      now_ns() + static_cast<std::uint64_t>(spec.timeout_seconds * 1e9);
+  std::string failure;
+  while (children[0].running() || children[1].running()) {
+    pollfd fds[3] = {{children[0].pidfd(), POLLIN, 0},
+                     {children[1].pidfd(), POLLIN, 0},
+                     {g_wake_pipe[0], POLLIN, 0}};
+    for (int i = 0; i < 2; ++i) {
+      if (!children[i].running()) fds[i].fd = -1;
+    }
+    const std::uint64_t now = now_ns();
+    const int wait_ms = now >= deadline ? 0 : static_cast<int>((deadline - now) / 1'000'000 + 1);
+    const int ready = ::poll(fds, 3, wait_ms);
+    if (interrupted()) {
+      failure = "interrupted";
+      result.outcome = Outcome::interrupted;
+      break;
+    }
+    if (ready < 0 && errno != EINTR) {
+      failure = std::string("poll: ") + std::strerror(errno);
+      break;
+    }
+    if (ready == 0 && now_ns() >= deadline) {
+      failure = "timed out after " + std::to_string(static_cast<int>(spec.timeout_seconds)) + " s:";
+      for (int i = 0; i < 2; ++i) {
+        if (children[i].running()) failure += std::string(" ") + role_name(spec.config.pattern, i) + " had not finished;";
+      }
+      failure += " hung peer? (--timeout sets the deadline)";
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (!children[i].running() || !children[i].try_reap() || children[i].exited_ok()) continue;
+      // The first child to fail names the cause; its peer may only be reacting to it.
+      const SideReport& rep = shared->side[i];
+      failure = std::string(role_name(spec.config.pattern, i)) + " " +
+                (rep.state.load(std::memory_order_acquire) == 2 ? std::string("failed: ") + rep.error
+                                                                  : children[i].describe_exit());
+      break;
+    }
+    if (!failure.empty()) break;
+  }
+  for (Child& c : children) c.kill_and_reap();
+  channel.reset();  // removes any name the mechanism still holds
+
+  if (!failure.empty()) {
+    if (result.outcome != Outcome::interrupted) result.outcome = Outcome::failed;
+    result.message = failure;
+    return result;
+  }
+  const SideReport& a = shared->side[0];
+  const SideReport& b = shared->side[1];
+  result.verify = a.verify;
+  result.verify += b.verify;
+  if (spec.config.pattern == Pattern::pingpong) {
+    result.latency_ns = a.latency_ns;
+    result.measured_msgs = a.measured_msgs;
+    result.measured_seconds = static_cast<double>(a.measured_ns) * 1e-9;
+  } else {
+    result.latency_ns = b.latency_ns;
+    result.measured_msgs = b.measured_msgs;
+    result.measured_seconds = static_cast<double>(b.measured_ns) * 1e-9;
+    result.stamp_stride = shared->plan.stamp_stride.load();
+  }
+  if (result.verify.errors() > 0) {
+    result.outcome = Outcome::failed;
+    result.message = "verification failed: " + result.verify.describe() + " (of " +
+                     std::to_string(result.verify.verified + result.verify.errors()) + " checked)";
+    return result;
+  }
+  result.outcome = Outcome::ok;
+  return result;
+}
+
+}  // namespace ipcbench

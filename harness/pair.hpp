@@ -1,0 +1,59 @@
+#pragma once
+// Runs one case: a fresh pair of processes connected by one mechanism.
+//
+// The orchestrating process (the caller) creates the channel, forks side a (pingpong
+// client / stream producer) and side b (server / consumer), and then only watches:
+// it sleeps in poll() on the children's pidfds until both exit or the deadline passes,
+// so it is on no measured path. Each child dies with the orchestrator
+// (PR_SET_PDEATHSIG), pins itself to its CPU, opens its end, allocates and touches its
+// buffers, meets its peer at a start barrier, warms up, then measures. Results come
+// back through an anonymous shared mapping of the orchestrator's own (no name, so
+// nothing to leak).
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "harness/channel.hpp"
+#include "harness/histogram.hpp"
+#include "harness/message.hpp"
+
+namespace ipcbench {
+
+struct PairSpec {
+  const Mechanism* mechanism = nullptr;
+  ChannelConfig config;
+  std::array<int, 2> cpus{-1, -1};  // CPU of side a and side b; -1: not pinned
+  // Measured time to aim for. The message count is chosen after the warm-up from its
+  // pace, so every mechanism gets about the same time whatever its speed.
+  double target_seconds = 0.2;
+  // > 0: exactly this many measured messages (after a fixed warm-up), no adaptation.
+  std::uint64_t fixed_msgs = 0;
+  bool verify = true;               // checksum every payload (sequence is always checked)
+  double timeout_seconds = 30;      // the watchdog's deadline for the whole case
+  double timer_cost_ns = 25;        // sets how sparsely stream latency is sampled
+  std::uint64_t seed = 1;           // payload content
+};
+
+enum class Outcome { ok, not_runnable, failed, interrupted };
+
+struct PairResult {
+  Outcome outcome = Outcome::failed;
+  std::string message;  // why, when not ok
+  Granted granted;
+  // pingpong: round-trip times of every measured exchange; stream: one-way latency of
+  // every stamp_stride-th measured message (empty when messages are under 8 bytes).
+  Histogram latency_ns;
+  std::uint64_t measured_msgs = 0;   // pingpong: round trips; stream: messages
+  double measured_seconds = 0;       // pingpong: sum of round trips; stream: first to last receipt
+  std::uint64_t stamp_stride = 0;    // stream: 1 in N messages carries a timestamp (0: none)
+  VerifyCounts verify;               // both sides' receivers
+};
+
+PairResult run_pair(const PairSpec& spec);
+
+// Ctrl-C and SIGTERM: the handlers set a flag and wake run_pair, which kills the
+// running pair; later cases see interrupted() and do not start.
+void install_interrupt_handlers();
+bool interrupted() noexcept;
+
+}  // namespace ipcbench

@@ -1,0 +1,192 @@
+#include "harness/patterns.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <memory>
+
+#include "harness/clock.hpp"
+#include "harness/futex.hpp"
+
+namespace ipcbench {
+namespace {
+
+constexpr double kWarmupShare = 0.1;              // warm-up time / target time
+constexpr std::uint64_t kMinWarmupMsgs = 64;
+constexpr std::uint64_t kMinMeasuredMsgs = 100;
+constexpr std::uint64_t kMaxMeasuredMsgs = 1'000'000'000;
+// Stream latency stamps may cost at most this share of the per-message time.
+constexpr double kMaxStampShare = 0.01;
+
+void arrive_and_wait(std::atomic<std::uint32_t>& arrived) {
+  if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == 2) {
+    futex_wake_all(arrived);
+    return;
+  }
+  while (arrived.load(std::memory_order_acquire) < 2) futex_wait(arrived, 1);
+}
+
+// Side a, after the warm-up of `warm_msgs` messages in `warm_ns`: how many to measure.
+std::uint64_t measured_count(const PairSpec& spec, std::uint64_t warm_msgs, std::uint64_t warm_ns) {
+  if (spec.fixed_msgs > 0) return spec.fixed_msgs;
+  const double per_msg_ns = std::max(1.0, static_cast<double>(warm_ns) / static_cast<double>(warm_msgs));
+  const double n = spec.target_seconds * 1e9 / per_msg_ns;
+  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs, kMaxMeasuredMsgs);
+}
+
+// Sends (and for pingpong, receives) the warm-up; returns its duration. At least
+// kMinWarmupMsgs, and kWarmupShare of the target time unless the count is fixed.
+template <typename OneMessage>
+std::uint64_t warm_up(const PairSpec& spec, std::uint64_t& seq, OneMessage&& one) {
+  const std::uint64_t start = now_ns();
+  const auto warm_ns = static_cast<std::uint64_t>(spec.target_seconds * kWarmupShare * 1e9);
+  for (;;) {
+    one(seq++);
+    if (seq < kMinWarmupMsgs) continue;
+    if (spec.fixed_msgs > 0 || now_ns() - start >= warm_ns) break;
+  }
+  return now_ns() - start;
+}
+
+void publish(Plan& plan, std::uint64_t from, std::uint64_t measured, std::uint64_t stride) {
+  plan.measure_from.store(from, std::memory_order_relaxed);
+  plan.stamp_stride.store(stride, std::memory_order_relaxed);
+  // release: side b that sees total also sees the fields above.
+  plan.total.store(from + measured, std::memory_order_release);
+}
+
+void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  const std::size_t n = spec.config.msg_bytes;
+  PayloadPool pool(n, spec.seed);
+  AlignedBuffer rx(n);
+  Verifier verifier(pool, spec.verify);
+  auto hist = std::make_unique<Histogram>();
+  arrive_and_wait(shared.arrived);
+
+  std::uint64_t seq = 0;
+  auto round_trip = [&](std::uint64_t s) {
+    ep.send(pool.message(s));
+    verifier.check(rx.span().first(ep.recv(rx.span())));
+  };
+  const std::uint64_t warm_ns = warm_up(spec, seq, round_trip);
+  const std::uint64_t measured = measured_count(spec, seq, warm_ns);
+  publish(shared.plan, seq, measured, 1);
+
+  // Timed: send, the peer's receive and echo, our receive. The header write comes
+  // before the first clock read; verification and recording after the second.
+  for (const std::uint64_t end = seq + measured; seq < end; ++seq) {
+    const std::span<const std::byte> msg = pool.message(seq);
+    const std::uint64_t t0 = now_ns();
+    ep.send(msg);
+    const std::size_t len = ep.recv(rx.span());
+    const std::uint64_t t1 = now_ns();
+    hist->record(t1 - t0);
+    verifier.check(rx.span().first(len));
+  }
+  rep.latency_ns = *hist;
+  rep.measured_msgs = measured;
+  rep.measured_ns = static_cast<std::uint64_t>(hist->mean_ns() * static_cast<double>(hist->count()));
+  rep.verify = verifier.counts();
+}
+
+void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  const std::size_t n = spec.config.msg_bytes;
+  PayloadPool pool(n, spec.seed);
+  AlignedBuffer rx(n);
+  Verifier verifier(pool, spec.verify);
+  arrive_and_wait(shared.arrived);
+  for (;;) {
+    const std::size_t len = ep.recv(rx.span());
+    ep.send(rx.span().first(len));
+    // Checked after the echo is on its way: off the client's timed path.
+    const std::uint64_t seq = verifier.check(rx.span().first(len));
+    if (seq + 1 >= shared.plan.total.load(std::memory_order_acquire)) break;
+  }
+  rep.verify = verifier.counts();
+}
+
+// Stamping every message of a fast stream would make the clock the bottleneck:
+// stamp 1 in `stride` (a power of two) so the clock costs <= kMaxStampShare.
+std::uint64_t stamp_stride(const PairSpec& spec, std::uint64_t warm_msgs, std::uint64_t warm_ns) {
+  if (spec.config.msg_bytes < kMinStampedBytes) return 0;
+  const double per_msg_ns = static_cast<double>(warm_ns) / static_cast<double>(warm_msgs);
+  const double want = spec.timer_cost_ns / (kMaxStampShare * std::max(per_msg_ns, 1.0));
+  return std::bit_ceil(static_cast<std::uint64_t>(std::max(1.0, std::ceil(want))));
+}
+
+void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  PayloadPool pool(spec.config.msg_bytes, spec.seed);
+  arrive_and_wait(shared.arrived);
+
+  std::uint64_t seq = 0;
+  const std::uint64_t warm_ns = warm_up(spec, seq, [&](std::uint64_t s) { ep.send(pool.message(s)); });
+  const std::uint64_t measured = measured_count(spec, seq, warm_ns);
+  const std::uint64_t stride = stamp_stride(spec, seq, warm_ns);
+  const std::uint64_t from = seq;
+  publish(shared.plan, from, measured, stride);
+
+  const std::uint64_t mask = stride == 0 ? ~0ull : stride - 1;
+  const bool stamping = stride != 0;
+  for (const std::uint64_t end = from + measured; seq < end; ++seq) {
+    const std::span<const std::byte> msg = pool.message(seq);
+    if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, now_ns());
+    ep.send(msg);
+  }
+  rep.measured_msgs = measured;
+}
+
+void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  const std::size_t n = spec.config.msg_bytes;
+  PayloadPool pool(n, spec.seed);
+  AlignedBuffer rx(n);
+  Verifier verifier(pool, spec.verify);
+  auto hist = std::make_unique<Histogram>();
+  arrive_and_wait(shared.arrived);
+
+  std::uint64_t first_seq = 0, first_ns = 0, last_seq = 0, last_ns = 0;
+  bool measuring = false;
+  for (;;) {
+    const std::size_t len = ep.recv(rx.span());
+    const std::span<const std::byte> msg = rx.span().first(len);
+    const std::uint64_t seq = verifier.check(msg);
+    const std::uint64_t total = shared.plan.total.load(std::memory_order_acquire);
+    if (total != UINT64_MAX) {
+      const std::uint64_t from = shared.plan.measure_from.load(std::memory_order_relaxed);
+      const std::uint64_t stride = shared.plan.stamp_stride.load(std::memory_order_relaxed);
+      if (seq >= from) {
+        if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && len >= kMinStampedBytes) {
+          const auto sent = read_stamp(msg);
+          hist->record(static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - sent));
+        }
+        if (!measuring) {
+          measuring = true;
+          first_seq = seq;
+          first_ns = now_ns();
+        }
+      }
+      if (seq + 1 >= total) {
+        last_seq = seq;
+        last_ns = now_ns();
+        break;
+      }
+    }
+  }
+  rep.latency_ns = *hist;
+  rep.measured_msgs = last_seq - first_seq;  // intervals between first and last receipt
+  rep.measured_ns = last_ns - first_ns;
+  rep.verify = verifier.counts();
+}
+
+}  // namespace
+
+void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared) {
+  SideReport& rep = shared.side[side == Side::a ? 0 : 1];
+  const bool a = side == Side::a;
+  if (spec.config.pattern == Pattern::pingpong) {
+    a ? pingpong_client(ep, spec, shared, rep) : pingpong_server(ep, spec, shared, rep);
+  } else {
+    a ? stream_producer(ep, spec, shared, rep) : stream_consumer(ep, spec, shared, rep);
+  }
+}
+
+}  // namespace ipcbench

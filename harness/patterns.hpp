@@ -1,0 +1,42 @@
+#pragma once
+// The two patterns, as the code each child runs, and the memory the pair shares with
+// the orchestrator. Internal to the harness (pair.cpp and tests).
+#include <atomic>
+#include <cstdint>
+
+#include "harness/channel.hpp"
+#include "harness/histogram.hpp"
+#include "harness/message.hpp"
+#include "harness/pair.hpp"
+#include "mechanisms/shm_ring.hpp"
+
+namespace ipcbench {
+
+// Side a decides how many messages to measure once the warm-up showed its pace, and
+// publishes the plan before it sends message `measure_from`, so side b reads it
+// (acquire on `total`) no later than when that message arrives.
+struct Plan {
+  std::atomic<std::uint64_t> measure_from{UINT64_MAX};
+  std::atomic<std::uint64_t> stamp_stride{0};
+  std::atomic<std::uint64_t> total{UINT64_MAX};  // warm-up + measured; written last
+};
+
+struct SideReport {
+  std::atomic<int> state{0};  // 0 running, 1 done, 2 failed
+  char error[240] = {};
+  VerifyCounts verify;
+  Histogram latency_ns;
+  std::uint64_t measured_msgs = 0;
+  std::uint64_t measured_ns = 0;
+};
+
+struct PairShared {
+  std::atomic<std::uint32_t> arrived{0};  // start barrier (futex word)
+  alignas(ring::kSeparation) Plan plan;
+  alignas(ring::kSeparation) SideReport side[2];
+};
+
+// Runs side `side` of spec's pattern over `ep`, filling shared.side[side].
+void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared);
+
+}  // namespace ipcbench

@@ -1,0 +1,33 @@
+#include "harness/registry.hpp"
+
+#include <array>
+
+namespace ipcbench {
+
+extern const Mechanism kPipe;
+extern const Mechanism kUnixStream;
+extern const Mechanism kShmRing;
+
+namespace {
+const std::array<const Mechanism*, 3> kAll = {
+    &kShmRing,
+    &kPipe,
+    &kUnixStream,
+};
+}  // namespace
+
+std::span<const Mechanism* const> mechanisms() { return kAll; }
+
+const Mechanism* find_mechanism(std::string_view name) {
+  for (const Mechanism* m : kAll) {
+    if (m->name == name) return m;
+  }
+  return nullptr;
+}
+
+std::string_view to_string(Pattern p) noexcept {
+  return p == Pattern::pingpong ? "pingpong" : "stream";
+}
+std::string_view to_string(WaitMode w) noexcept { return w == WaitMode::block ? "block" : "spin"; }
+
+}  // namespace ipcbench

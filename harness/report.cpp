@@ -1,0 +1,237 @@
+#include "harness/report.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "harness/clock.hpp"
+#include "harness/error.hpp"
+
+namespace ipcbench {
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Median absolute deviation from the median, as a share of the median (nanobench's
+// err%): robust to one outlying repetition.
+double spread(const std::vector<double>& v) {
+  if (v.size() < 2) return NAN;
+  const double m = median(v);
+  std::vector<double> dev;
+  for (double x : v) dev.push_back(std::fabs(x - m));
+  return m > 0 ? median(dev) / m : NAN;
+}
+
+std::string field(const std::string& name, const std::string& key) {
+  const std::size_t at = name.find("/" + key + ":");
+  if (at == std::string::npos) return "";
+  const std::size_t begin = at + key.size() + 2;
+  return name.substr(begin, name.find('/', begin) - begin);
+}
+
+// The i-th '/'-separated part of a case name (0: pattern, 1: mechanism).
+std::string segment(const std::string& name, int i) {
+  std::size_t begin = 0;
+  for (; i > 0; --i) begin = name.find('/', begin) + 1;
+  return name.substr(begin, name.find('/', begin) - begin);
+}
+
+std::string format_eta(double seconds) {
+  const int s = static_cast<int>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
+  return buf;
+}
+
+std::string format_bytes(std::uint64_t b) {
+  if (b >= (1u << 20) && b % (1u << 20) == 0) return std::to_string(b >> 20) + " MiB";
+  if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
+  return std::to_string(b) + " B";
+}
+
+constexpr double kNoisy = 0.05;  // spread above which a row is marked
+
+}  // namespace
+
+std::string format_ns(double ns) {
+  if (!std::isfinite(ns)) return "-";
+  char buf[32];
+  if (ns < 1e3) std::snprintf(buf, sizeof buf, "%.0f ns", ns);
+  else if (ns < 1e6) std::snprintf(buf, sizeof buf, "%.3g us", ns / 1e3);
+  else if (ns < 1e9) std::snprintf(buf, sizeof buf, "%.3g ms", ns / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3g s", ns / 1e9);
+  return buf;
+}
+
+std::string format_rate(double per_s, const char* unit) {
+  if (!std::isfinite(per_s)) return "-";
+  const char* prefix[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (per_s >= 1000 && i < 4) {
+    per_s /= 1000;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g %s%s", per_s, prefix[i], unit);
+  return buf;
+}
+
+void strip_run_name(benchmark::BenchmarkReporter::Run& run) {
+  run.run_name.iterations.clear();
+  run.run_name.time_type.clear();
+}
+
+void CaseJsonReporter::ReportRuns(const std::vector<Run>& runs) {
+  std::vector<Run> renamed = runs;
+  for (Run& r : renamed) strip_run_name(r);
+  JSONReporter::ReportRuns(renamed);
+}
+
+TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env,
+                                   std::vector<std::string> warnings)
+    : total_(total_cases), start_ns_(now_ns()), env_(std::move(env)), warnings_(std::move(warnings)) {}
+
+bool TerminalReporter::ReportContext(const Context& context) {
+  std::ostream& out = GetErrorStream();
+  out << "ipcbench " << env_.value("ipcbench_version", "") << " (" << env_.value("git_commit", "")
+      << ", " << env_.value("build_type", "") << ") on " << env_.value("cpu_model", "") << ", "
+      << context.cpu_info.num_cpus << " CPUs, " << env_.value("kernel", "") << "\n";
+  out << "pinning: side a on CPU " << env_["cpu_pinning"][0] << ", side b on CPU "
+      << env_["cpu_pinning"][1] << "; timer " << std::fixed << std::setprecision(1)
+      << env_.value("timer_ns", 0.0) << " ns/read; verification " << env_.value("verification", "")
+      << " (" << std::setprecision(3) << env_.value("checksum_ns_per_kib", 0.0) << " ns/KiB)\n"
+      << std::defaultfloat;
+  for (const std::string& w : warnings_) out << "warning: " << w << "\n";
+  out << total_ << " cases\n";
+  return true;
+}
+
+void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (Run r : runs) {
+    strip_run_name(r);
+    if (r.run_type == Run::RT_Aggregate) continue;
+    const std::string name = r.benchmark_name();
+    auto [it, fresh] = rows_.try_emplace(name);
+    CaseRow& row = it->second;
+    if (fresh) {
+      order_.push_back(name);
+      row.name = name;
+    }
+    if (r.error_occurred) {
+      row.error = r.error_message;
+      continue;
+    }
+    auto counter = [&](const char* key) {
+      auto c = r.counters.find(key);
+      return c == r.counters.end() ? NAN : c->second.value;
+    };
+    row.real_ns.push_back(r.GetAdjustedRealTime());
+    row.p50_ns.push_back(counter("p50_ns"));
+    row.p99_ns.push_back(counter("p99_ns"));
+    row.msgs_per_s.push_back(counter("msgs_per_s"));
+    row.bytes_per_s.push_back(counter("bytes_per_s"));
+    row.capacity_effective = counter("capacity_effective");
+  }
+  if (runs.empty() || runs.front().run_type == Run::RT_Aggregate) return;
+  ++done_;
+  Run first = runs.front();
+  strip_run_name(first);
+  const CaseRow& row = rows_[first.benchmark_name()];
+  if (!row.error.empty() && !row.error.starts_with("not runnable")) ++failed_;
+  const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
+  const double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
+  std::ostream& out = GetErrorStream();
+  out << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << done_ << "/" << total_
+      << "] " << std::left << std::setw(52) << row.name << std::right << " ";
+  if (!row.error.empty()) {
+    out << row.error;
+  } else {
+    out << "p50 " << std::setw(9) << format_ns(median(row.p50_ns)) << "  "
+        << std::setw(10) << format_rate(median(row.msgs_per_s), "msg/s");
+  }
+  out << "   ETA " << format_eta(eta) << std::endl;
+}
+
+void TerminalReporter::Finalize() { print_table(); }
+
+void TerminalReporter::print_table() {
+  std::ostream& out = GetOutputStream();
+  // Group by pattern and size; within a group, best first.
+  std::map<std::pair<std::string, std::uint64_t>, std::vector<const CaseRow*>> groups;
+  for (const std::string& name : order_) {
+    const CaseRow& row = rows_[name];
+    const std::string pattern = segment(name, 0);
+    groups[{pattern, std::stoull("0" + field(name, "size"))}].push_back(&row);
+  }
+  for (auto& [key, rows] : groups) {
+    const bool pingpong = key.first == "pingpong";
+    std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
+      if (x->error.empty() != y->error.empty()) return x->error.empty();
+      return pingpong ? median(x->p50_ns) < median(y->p50_ns)
+                      : median(x->msgs_per_s) > median(y->msgs_per_s);
+    });
+    out << "\n" << key.first << ", " << format_bytes(key.second) << " messages"
+        << (pingpong ? " (latency: one way = round trip / 2)" : " (latency: one way, sampled)") << "\n";
+    out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
+        << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
+        << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(8) << "spread"
+        << "  note\n";
+    for (const CaseRow* row : rows) {
+      const std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
+                                field(row->name, "capacity");
+      out << "  " << std::left << std::setw(32) << label << std::right;
+      if (!row->error.empty()) {
+        out << "  " << row->error << "\n";
+        continue;
+      }
+      const double s = spread(row->real_ns);
+      char spread_text[16] = "-";
+      if (std::isfinite(s)) std::snprintf(spread_text, sizeof spread_text, "%.1f%%", s * 100);
+      out << std::setw(11) << format_ns(median(row->p50_ns)) << std::setw(11)
+          << format_ns(median(row->p99_ns)) << std::setw(13) << format_rate(median(row->msgs_per_s), "")
+          << std::setw(12) << format_rate(median(row->bytes_per_s), "B") << std::setw(9)
+          << row->capacity_effective << std::setw(8) << spread_text
+          << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "") << "\n";
+    }
+  }
+  out.flush();
+}
+
+void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env) {
+  std::ifstream in(gb_path);
+  if (!in) throw SysError("open", gb_path);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("context")) {
+    throw std::runtime_error("Google Benchmark wrote no valid JSON to " + gb_path);
+  }
+  for (const auto& [key, value] : env.items()) doc["context"][key] = value;
+  const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream o(tmp, std::ios::trunc);
+    if (!o) throw SysError("open", tmp);
+    o << doc.dump(2) << "\n";
+    o.flush();
+    if (!o) {
+      ::unlink(tmp.c_str());
+      throw SysError("write", tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), out_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw SysError("rename", out_path, err);
+  }
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,66 @@
+#pragma once
+// Reporting: Google Benchmark's reporters do the formatting of runs; these classes
+// only rename runs to the case names users see, print progress and a summary table,
+// and finish the JSON file (typed environment added, written atomically).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ipcbench {
+
+// GB appends "/iterations:1/manual_time" to the name of a benchmark registered with
+// a fixed iteration count and manual time; ipcbench's case names are
+// "pattern/mechanism/size:N/capacity:N/wait:W", so the suffix is removed.
+void strip_run_name(benchmark::BenchmarkReporter::Run& run);
+
+// GB's own JSON reporter, with case names as above.
+class CaseJsonReporter : public benchmark::JSONReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override;
+};
+
+// Terminal output: the environment and noise warnings first, a line per finished case
+// with progress and ETA while running, and a summary table at the end, grouped by
+// pattern and size with the best mechanism first.
+class TerminalReporter : public benchmark::BenchmarkReporter {
+ public:
+  TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings);
+  bool ReportContext(const Context& context) override;
+  void ReportRuns(const std::vector<Run>& runs) override;
+  void Finalize() override;
+
+  std::size_t failed_cases() const { return failed_; }
+
+ private:
+  struct CaseRow {
+    std::string name, error;
+    std::vector<double> real_ns, p50_ns, p99_ns, msgs_per_s, bytes_per_s;
+    double capacity_effective = 0;
+  };
+  void print_table();
+  std::size_t total_;
+  std::size_t done_ = 0;
+  std::size_t failed_ = 0;
+  std::uint64_t start_ns_;
+  nlohmann::json env_;
+  std::vector<std::string> warnings_;
+  std::vector<std::string> order_;
+  std::map<std::string, CaseRow> rows_;
+};
+
+// Merges `env` into the context of the GB JSON file at gb_path and writes the
+// result to out_path through a temporary file and rename(), so out_path is either
+// absent or complete. Throws on a missing or unparsable gb_path.
+void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env);
+
+// "812 ns", "12.3 us", "4.56 ms".
+std::string format_ns(double ns);
+// "1.23 M/s", "3.45 GB/s" (decimal units).
+std::string format_rate(double per_s, const char* unit);
+
+}  // namespace ipcbench

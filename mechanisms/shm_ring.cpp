@@ -1,0 +1,256 @@
+// shm_ring: the lock-free SPSC ring of shm_ring.hpp in a POSIX shared-memory object.
+// Stream uses one ring (a -> b); pingpong two in the same object (a -> b, b -> a).
+//
+// Capacity: ring slots = capacity, exactly; each slot holds one whole message, so a
+// message never outgrows the ring. Rings over ipcbench's per-channel limit
+// (256 MiB) are not runnable.
+// Wait: spin = poll the slot's seq word (with a pause hint); block = futex, and a
+// writer calls futex_wake only when the reader sleeps.
+// Names: the object is created O_EXCL with mode 0600 under an unpredictable name,
+// sized with fallocate (a full /dev/shm fails here, cleanly, not with SIGBUS in a
+// child), formatted, and unlinked before create() returns. Both children map it through
+// the descriptor they inherit: the name never outlives setup, so a crash at any later
+// point leaves nothing in /dev/shm.
+// Timed: the copy into the slot, the publish, the poll or futex wait, the copy out.
+#include "mechanisms/shm_ring.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <new>
+#include <optional>
+
+#include "harness/clock.hpp"
+#include "harness/error.hpp"
+#include "harness/fdio.hpp"
+#include "harness/futex.hpp"
+#include "harness/owners.hpp"
+
+namespace ipcbench {
+namespace ring {
+
+namespace {
+std::size_t slot_bytes_for(std::size_t max_msg_bytes) noexcept {
+  return (sizeof(SlotHeader) + max_msg_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
+}
+}  // namespace
+
+std::size_t ring_bytes(std::uint32_t slot_count, std::size_t max_msg_bytes) noexcept {
+  const std::size_t bytes = offsetof(RingControl, slots_begin) +
+                            std::size_t{slot_count} * slot_bytes_for(max_msg_bytes) + kSeparation;
+  return (bytes + kSeparation - 1) / kSeparation * kSeparation;
+}
+
+void init_ring(void* mem, std::uint32_t slot_count, std::size_t max_msg_bytes) noexcept {
+  auto* c = new (mem) RingControl{};
+  c->magic = kMagic;
+  c->version = kVersion;
+  c->slot_count = slot_count;
+  c->slot_bytes = slot_bytes_for(max_msg_bytes);
+  c->max_msg_bytes = max_msg_bytes;
+  auto* slots = reinterpret_cast<std::byte*>(c) + offsetof(RingControl, slots_begin);
+  for (std::uint32_t i = 0; i < slot_count; ++i) {
+    new (slots + std::uint64_t{i} * c->slot_bytes) SlotHeader{};
+  }
+}
+
+RingControl* attach_ring(void* mem) {
+  auto* c = static_cast<RingControl*>(mem);
+  if (c->magic != kMagic || c->version != kVersion) {
+    throw PeerError("shm_ring: mapping has a bad magic or version (not an ipcbench ring?)");
+  }
+  return c;
+}
+
+Producer::Producer(RingControl* ring) noexcept
+    : ring_(ring),
+      slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
+      slot_bytes_(ring->slot_bytes),
+      slot_count_(ring->slot_count) {}
+
+bool Producer::full() noexcept {
+  if (tail_ - cached_head_ < slot_count_) return false;
+  // acquire: the consumer finished reading the slot before it published head.
+  cached_head_ = ring_->head.load(std::memory_order_acquire);
+  return tail_ - cached_head_ >= slot_count_;
+}
+
+void Producer::write(std::span<const std::byte> msg, WaitMode wait) noexcept {
+  auto* s = reinterpret_cast<SlotHeader*>(slots_ + std::uint64_t{slot_} * slot_bytes_);
+  s->len = static_cast<std::uint32_t>(msg.size());
+  std::memcpy(reinterpret_cast<std::byte*>(s + 1), msg.data(), msg.size());
+  const auto seq = static_cast<std::uint32_t>(tail_ + 1);
+  if (wait == WaitMode::spin) {
+    // release: len and payload are visible before the consumer sees seq.
+    s->seq.store(seq, std::memory_order_release);
+  } else {
+    // seq_cst store, then the sleeper check: see the Dekker note in the header.
+    s->seq.store(seq, std::memory_order_seq_cst);
+    if (ring_->data_sleepers.load(std::memory_order_seq_cst) != 0) {
+      ring_->data_epoch.fetch_add(1, std::memory_order_release);
+      futex_wake_all(ring_->data_epoch);
+    }
+  }
+  ++tail_;
+  slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
+}
+
+bool Producer::try_send(std::span<const std::byte> msg) noexcept {
+  if (full()) return false;
+  write(msg, WaitMode::spin);
+  return true;
+}
+
+void Producer::send(std::span<const std::byte> msg, WaitMode wait) noexcept {
+  while (full()) {
+    if (wait == WaitMode::spin) {
+      cpu_relax();
+      continue;
+    }
+    const std::uint32_t epoch = ring_->space_epoch.load(std::memory_order_acquire);
+    ring_->space_sleepers.fetch_add(1, std::memory_order_seq_cst);
+    cached_head_ = ring_->head.load(std::memory_order_seq_cst);
+    if (tail_ - cached_head_ >= slot_count_) futex_wait(ring_->space_epoch, epoch);
+    ring_->space_sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+  write(msg, wait);
+}
+
+Consumer::Consumer(RingControl* ring) noexcept
+    : ring_(ring),
+      slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
+      slot_bytes_(ring->slot_bytes),
+      slot_count_(ring->slot_count) {}
+
+std::size_t Consumer::read(std::span<std::byte> buf, WaitMode wait) {
+  SlotHeader* s = slot();
+  const std::uint32_t len = s->len;
+  if (len > buf.size()) {
+    throw PeerError("shm_ring: slot length " + std::to_string(len) + " exceeds the " +
+                    std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
+  }
+  std::memcpy(buf.data(), reinterpret_cast<const std::byte*>(s + 1), len);
+  ++head_;
+  slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
+  if (wait == WaitMode::spin) {
+    // release: the copy out is done before the producer may reuse the slot.
+    ring_->head.store(head_, std::memory_order_release);
+  } else {
+    ring_->head.store(head_, std::memory_order_seq_cst);
+    if (ring_->space_sleepers.load(std::memory_order_seq_cst) != 0) {
+      ring_->space_epoch.fetch_add(1, std::memory_order_release);
+      futex_wake_all(ring_->space_epoch);
+    }
+  }
+  return len;
+}
+
+bool Consumer::try_recv(std::span<std::byte> buf, std::size_t& len) {
+  // acquire: pairs with the producer's publish of seq.
+  if (slot()->seq.load(std::memory_order_acquire) != static_cast<std::uint32_t>(head_ + 1)) {
+    return false;
+  }
+  len = read(buf, WaitMode::spin);
+  return true;
+}
+
+std::size_t Consumer::recv(std::span<std::byte> buf, WaitMode wait) {
+  SlotHeader* s = slot();
+  const auto want = static_cast<std::uint32_t>(head_ + 1);
+  if (wait == WaitMode::spin) {
+    while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
+  } else {
+    while (s->seq.load(std::memory_order_acquire) != want) {
+      const std::uint32_t epoch = ring_->data_epoch.load(std::memory_order_acquire);
+      ring_->data_sleepers.fetch_add(1, std::memory_order_seq_cst);
+      if (s->seq.load(std::memory_order_seq_cst) != want) futex_wait(ring_->data_epoch, epoch);
+      ring_->data_sleepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  return read(buf, wait);
+}
+
+}  // namespace ring
+
+namespace {
+
+class ShmRingEndpoint final : public Endpoint {
+ public:
+  ShmRingEndpoint(Mapping map, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait)
+      : map_(std::move(map)), wait_(wait) {
+    auto* base = static_cast<std::byte*>(map_.get());
+    ring::RingControl* ab = ring::attach_ring(base);
+    ring::RingControl* ba = pattern == Pattern::pingpong ? ring::attach_ring(base + ring_stride) : nullptr;
+    ring::RingControl* tx = side == Side::a ? ab : ba;
+    ring::RingControl* rx = side == Side::a ? ba : ab;
+    if (tx != nullptr) tx_.emplace(tx);
+    if (rx != nullptr) rx_.emplace(rx);
+  }
+  void send(std::span<const std::byte> msg) override { tx_->send(msg, wait_); }
+  std::size_t recv(std::span<std::byte> buf) override { return rx_->recv(buf, wait_); }
+
+ private:
+  Mapping map_;
+  WaitMode wait_;
+  std::optional<ring::Producer> tx_;
+  std::optional<ring::Consumer> rx_;
+};
+
+class ShmRingChannel final : public Channel {
+ public:
+  explicit ShmRingChannel(const ChannelConfig& cfg) : cfg_(cfg) {
+    requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
+    if (cfg.capacity_msgs > UINT32_MAX) throw NotRunnable("shm_ring: capacity exceeds 2^32 slots");
+    const auto slots = static_cast<std::uint32_t>(cfg.capacity_msgs);
+    ring_stride_ = ring::ring_bytes(slots, cfg.msg_bytes);
+    total_bytes_ = ring_stride_ * (cfg.pattern == Pattern::pingpong ? 2 : 1);
+
+    OwnedName name(unique_ipc_name(), ::shm_unlink);
+    fd_.reset(::shm_open(name.str().c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd_) throw SysError("shm_open", name.str());
+    if (const int err = ::posix_fallocate(fd_.get(), 0, static_cast<off_t>(total_bytes_)); err != 0) {
+      if (err == ENOSPC) {
+        throw NotRunnable("shm_ring needs " + std::to_string(total_bytes_) +
+                          " B in /dev/shm and it is full (ENOSPC)");
+      }
+      throw SysError("posix_fallocate", name.str(), err);
+    }
+    Mapping init = map_shared(total_bytes_, fd_.get());
+    auto* base = static_cast<std::byte*>(init.get());
+    ring::init_ring(base, slots, cfg.msg_bytes);
+    if (cfg.pattern == Pattern::pingpong) ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
+    name.remove_now();
+    granted_.capacity_msgs = slots;
+    granted_.capacity_bytes = ring_stride_;
+  }
+
+  std::unique_ptr<Endpoint> open(Side side) override {
+    Mapping map = map_shared(total_bytes_, fd_.get(), /*populate=*/true);
+    fd_.reset();
+    return std::make_unique<ShmRingEndpoint>(std::move(map), ring_stride_, cfg_.pattern, side,
+                                             cfg_.wait);
+  }
+
+  void forked() override { fd_.reset(); }
+
+ private:
+  ChannelConfig cfg_;
+  std::size_t ring_stride_ = 0;
+  std::size_t total_bytes_ = 0;
+  UniqueFd fd_;
+};
+
+}  // namespace
+
+extern const Mechanism kShmRing{
+    .name = "shm_ring",
+    .summary = "lock-free SPSC ring in POSIX shared memory (seq-in-slot, futex for block)",
+    .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
+    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
+      return std::make_unique<ShmRingChannel>(cfg);
+    },
+};
+
+}  // namespace ipcbench

@@ -1,0 +1,155 @@
+// Conformance: every registered mechanism, both patterns, both wait modes, the sizes
+// the issue names. A new mechanism is tested by registering it.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+#include "harness/fdio.hpp"
+#include "harness/message.hpp"
+#include "harness/pair.hpp"
+#include "harness/registry.hpp"
+
+namespace ipcbench {
+namespace {
+
+std::set<std::string> ipcbench_shm_entries() {
+  std::set<std::string> names;
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::string(e->d_name).starts_with("ipcbench-")) names.insert(e->d_name);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
+struct Param {
+  const Mechanism* mechanism;
+  Pattern pattern;
+  WaitMode wait;
+  std::size_t size;
+};
+
+std::vector<Param> all_params() {
+  std::vector<Param> out;
+  for (const Mechanism* m : mechanisms()) {
+    for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
+      for (WaitMode w : {WaitMode::block, WaitMode::spin}) {
+        if (!m->supports(p) || !m->supports(w)) continue;
+        for (std::size_t s : {1, 63, 64, 4095, 4096, 65537, 1 << 20}) out.push_back({m, p, w, s});
+      }
+    }
+  }
+  return out;
+}
+
+class Conformance : public ::testing::TestWithParam<Param> {};
+
+TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
+  const Param& p = GetParam();
+  const auto before = ipcbench_shm_entries();
+  PairSpec spec;
+  spec.mechanism = p.mechanism;
+  // Capacity 1 at 1 MiB keeps the pipe within fs.pipe-max-size (1 MiB by default).
+  const std::size_t capacity = p.size >= (1u << 20) ? 1 : 4;
+  spec.config = {.pattern = p.pattern, .msg_bytes = p.size, .capacity_msgs = capacity, .wait = p.wait};
+  spec.fixed_msgs = p.size >= (1u << 20) ? 20 : 300;
+  spec.timeout_seconds = 60;
+  const PairResult r = run_pair(spec);
+  if (r.outcome == Outcome::not_runnable) {
+    EXPECT_FALSE(r.message.empty()) << "a case that cannot run must say why";
+    GTEST_SKIP() << r.message;
+  }
+  ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
+  EXPECT_EQ(r.verify.errors(), 0u);
+  const std::uint64_t per_msg = p.pattern == Pattern::pingpong ? 2 : 1;  // request + echo
+  EXPECT_GE(r.verify.verified, spec.fixed_msgs * per_msg);
+  EXPECT_EQ(r.measured_msgs + (p.pattern == Pattern::stream ? 1 : 0), spec.fixed_msgs);
+  EXPECT_GT(r.measured_seconds, 0);
+  if (p.pattern == Pattern::pingpong || p.size >= 8) {
+    EXPECT_GT(r.latency_ns.count(), 0u);
+  }
+  EXPECT_EQ(ipcbench_shm_entries(), before) << "left objects in /dev/shm";
+}
+
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+  return std::string(info.param.mechanism->name) + "_" + std::string(to_string(info.param.pattern)) + "_" +
+         std::string(to_string(info.param.wait)) + "_" + std::to_string(info.param.size);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Conformance, ::testing::ValuesIn(all_params()), param_name);
+
+TEST(Conformance, OversizedChannelIsNotRunnableWithAReason) {
+  for (const Mechanism* m : mechanisms()) {
+    PairSpec spec;
+    spec.mechanism = m;
+    spec.config = {.pattern = Pattern::stream, .msg_bytes = 1 << 20, .capacity_msgs = 1024, .wait = WaitMode::block};
+    const PairResult r = run_pair(spec);
+    EXPECT_EQ(r.outcome, Outcome::not_runnable) << m->name;
+    EXPECT_NE(r.message.find("MiB"), std::string::npos) << m->name << ": " << r.message;
+  }
+}
+
+TEST(Conformance, GrantedCapacityIsRecorded) {
+  for (const Mechanism* m : mechanisms()) {
+    PairSpec spec;
+    spec.mechanism = m;
+    spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
+    spec.fixed_msgs = 100;
+    const PairResult r = run_pair(spec);
+    ASSERT_EQ(r.outcome, Outcome::ok) << m->name << ": " << r.message;
+    EXPECT_GE(r.granted.capacity_msgs, 16u) << m->name;  // kernels round up, never down
+    EXPECT_GE(r.granted.capacity_bytes, 16u * 64) << m->name;
+  }
+}
+
+// A message larger than the pipe itself passes through in pieces: partial writes on
+// one side, partial reads on the other, reassembled intact.
+TEST(StreamFd, MessageLargerThanThePipePassesInPieces) {
+  for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    ASSERT_EQ(::fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
+    const std::size_t n = 1 << 20;
+    PayloadPool pool(n, 77);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      StreamFdEndpoint tx{UniqueFd{fds[1]}, UniqueFd{}, wait};
+      for (std::uint64_t s = 0; s < 3; ++s) tx.send(pool.message(s));
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    StreamFdEndpoint rx{UniqueFd{}, UniqueFd{fds[0]}, wait};
+    PayloadPool expect(n, 77);
+    Verifier verifier(expect, true);
+    AlignedBuffer buf(n);
+    for (int i = 0; i < 3; ++i) verifier.check(buf.span().first(rx.recv(buf.span())));
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(verifier.counts().verified, 3u);
+    EXPECT_EQ(verifier.counts().errors(), 0u);
+  }
+}
+
+// A peer that dies mid-run is a reported failure, not a hang.
+TEST(PairRunner, HungPeerIsKilledAtTheDeadline) {
+  PairSpec spec;
+  spec.mechanism = find_mechanism("shm_ring");
+  spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::spin};
+  spec.fixed_msgs = 1'000'000'000'000ull;  // far more than fits in the deadline
+  spec.timeout_seconds = 1;
+  const PairResult r = run_pair(spec);
+  EXPECT_EQ(r.outcome, Outcome::failed);
+  EXPECT_NE(r.message.find("timed out"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace ipcbench
