@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 #include "harness/clock.hpp"
@@ -208,13 +209,42 @@ void TerminalReporter::print_table() {
   out.flush();
 }
 
+std::string strict_json_numbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    const std::size_t sign = c == '-' ? 1 : 0;
+    const std::string_view word = text.substr(i + sign, 3);
+    if (word == "NaN" || word == "Inf") {
+      out += "null";
+      i += sign + 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env) {
   std::ifstream in(gb_path);
   if (!in) throw SysError("open", gb_path);
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.contains("context")) {
-    throw std::runtime_error("Google Benchmark wrote no valid JSON to " + gb_path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(strict_json_numbers(text));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " does not parse: " + e.what());
   }
+  if (!doc.contains("context")) throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " has no context");
   for (const auto& [key, value] : env.items()) doc["context"][key] = value;
   const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
   {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,11 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   std::vector<std::string> order_;
   std::map<std::string, CaseRow> rows_;
 };
+
+// Google Benchmark writes NaN and Inf for undefined statistics (the coefficient of
+// variation of a counter that is always 0); strict JSON has neither, so outside
+// strings they become null.
+std::string strict_json_numbers(std::string_view text);
 
 // Merges `env` into the context of the GB JSON file at gb_path and writes the
 // result to out_path through a temporary file and rename(), so out_path is either
