@@ -47,6 +47,9 @@ struct PairResult {
   double measured_seconds = 0;       // pingpong: sum of round trips; stream: first to last receipt
   std::uint64_t stamp_stride = 0;    // stream: 1 in N messages carries a timestamp (0: none)
   VerifyCounts verify;               // both sides' receivers
+  // Stream: mean time the consumer spent verifying one message (measured on a sample
+  // of messages); 0 for pingpong, where verification is off the timed path.
+  double verify_ns_per_msg = 0;
 };
 
 PairResult run_pair(const PairSpec& spec);

@@ -28,6 +28,9 @@ struct SideReport {
   Histogram latency_ns;
   std::uint64_t measured_msgs = 0;
   std::uint64_t measured_ns = 0;
+  // Stream consumer: time spent verifying, measured on the latency-sampled messages.
+  std::uint64_t verify_samples = 0;
+  std::uint64_t verify_ns = 0;
 };
 
 struct PairShared {

@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""Plot ipcbench results (Google Benchmark-compatible JSON).
+
+usage: plot.py RESULTS.json [--out DIR]
+
+Writes latency_vs_size, throughput_vs_size and stream_latency_vs_size as PNG
+and SVG into DIR (default: plots/out/<stem of RESULTS>, next to this script),
+plus not_run.txt listing failed / not-runnable cases. Prints one line per
+written file. Bad input: one "plot.py: ..." line on stderr and exit status 2.
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
+            "bytes_per_s", "capacity_effective", "verified", "errors",
+            "latency_samples", "measured_msgs", "real_time")
+LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
+MARKERS = "osD^vP*X"                       # one per capacity when several
+
+
+class InputError(Exception):
+    """Problem with the user's input: reported as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one-line usage errors, same format as the rest
+        raise InputError(message)
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def load(path):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path} is not valid JSON: {e}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise InputError(f"{path} has no 'benchmarks' list")
+    ctx = doc.get("context", {})
+    if not isinstance(ctx, dict):
+        raise InputError(f"{path}: 'context' is not an object")
+    for i, b in enumerate(doc["benchmarks"]):
+        where = f"{path}: benchmarks[{i}]"
+        if not isinstance(b, dict) or not isinstance(b.get("name"), str):
+            raise InputError(f"{where} is not an object with a string 'name'")
+        for key in ("run_name", "run_type", "aggregate_name", "error_message"):
+            if key in b and not isinstance(b[key], str):
+                raise InputError(f"{where}.{key} is not a string")
+        if not isinstance(b.get("error_occurred", False), bool):
+            raise InputError(f"{where}.error_occurred is not a boolean")
+        for key in COUNTERS:
+            if b.get(key) is not None and not is_num(b[key]):
+                raise InputError(f"{where}.{key} is not a number")
+    return ctx, doc["benchmarks"]
+
+
+def parse_name(name):
+    """'pattern/mechanism/size:N/capacity:N/wait:W' -> dict of its parts."""
+    parts = name.split("/")
+    params = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
+    try:
+        if len(parts) < 3:
+            raise ValueError
+        size, cap = int(params["size"]), params.get("capacity", "")
+    except (KeyError, ValueError):
+        raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
+    return {"pattern": parts[0], "mechanism": parts[1], "size": size,
+            "capacity": cap, "wait": params.get("wait", "")}
+
+
+def collect(benchmarks):
+    """Group entries by case (run_name). Returns (cases, failed): cases maps
+    run_name -> {parsed name..., "get": metric -> value or None}."""
+    groups = {}
+    for b in benchmarks:
+        run = b.get("run_name")
+        if run is None:  # aggregates carry a "_median"-style suffix on name
+            agg = b.get("aggregate_name")
+            run = b["name"][: -len(agg) - 1] if agg and b["name"].endswith("_" + agg) else b["name"]
+        groups.setdefault(run, []).append(b)
+    cases, failed = {}, []
+    for run, entries in groups.items():
+        errs = [b for b in entries if b.get("error_occurred")]
+        if errs:  # no usable data; report once per case
+            failed.append(f"{run} \u2014 {errs[0].get('error_message') or 'error'}")
+            continue
+        median = next((b for b in entries if b.get("run_type") == "aggregate"
+                       and b.get("aggregate_name") == "median"), None)
+        iters = [b for b in entries if b.get("run_type", "iteration") == "iteration"]
+
+        def get(key, median=median, iters=iters):
+            if median is not None and is_num(median.get(key)):
+                return float(median[key])
+            vals = [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
+            return statistics.median(vals) if vals else None
+
+        cases[run] = dict(parse_name(run), get=get)
+    return cases, failed
+
+
+def human_bytes(n, _pos=None):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:g} {unit}"
+        n /= 1024
+
+
+def footnote(ctx):
+    pin = ctx.get("cpu_pinning")
+    pin = ("pinned to CPUs " + ",".join(map(str, pin)) if isinstance(pin, list) and pin
+           else "pinning unknown" if "cpu_pinning" not in ctx else "unpinned")
+    parts = [str(ctx.get("cpu_model", "unknown CPU")), str(ctx.get("kernel", "unknown kernel")),
+             pin, str(ctx.get("date", "unknown date"))]
+    if ctx.get("incomplete"):
+        parts.append("INCOMPLETE RUN")
+    return "  \u00b7  ".join(parts)
+
+
+def series(cases, pattern, metric, band_metric=None, scale=1.0):
+    """{(mechanism, wait, capacity): [(size, y, y_band)]} for one pattern;
+    points without a positive value are dropped (log axes)."""
+    out = {}
+    for c in cases.values():
+        if c["pattern"] != pattern:
+            continue
+        y = c["get"](metric)
+        if y is None or not y > 0:
+            continue
+        hi = c["get"](band_metric) if band_metric else None
+        out.setdefault((c["mechanism"], c["wait"], c["capacity"]), []).append(
+            (c["size"], y * scale, hi * scale if hi is not None else math.nan))  # nan: gap in band
+    return {k: sorted(v) for k, v in sorted(out.items(), key=lambda kv: series_order(kv[0]))}
+
+
+def cap_order(cap):
+    return (len(cap), cap)  # "4" before "16" without assuming capacities are numeric
+
+
+def series_order(key):
+    mech, wait, cap = key
+    return (mech, wait, cap_order(cap))
+
+
+class Charts:
+    def __init__(self, plt, ticker, ctx, cases, outdir):
+        self.plt, self.ticker, self.outdir = plt, ticker, outdir
+        self.note = footnote(ctx)
+        self.cases = cases
+        # Colour keyed by the sorted mechanism names in the file, so a mechanism
+        # keeps its colour across all charts of one run.
+        mechs = sorted({c["mechanism"] for c in cases.values()})
+        palette = plt.get_cmap("tab10").colors
+        self.colour = {m: palette[i % len(palette)] for i, m in enumerate(mechs)}
+        caps = sorted({c["capacity"] for c in cases.values()}, key=cap_order)
+        self.multi_cap = len(caps) > 1
+        self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}
+        self.written = []
+
+    def draw(self, ax, data, band):
+        for (mech, wait, cap), pts in data.items():
+            xs, ys, his = zip(*pts)
+            label = f"{mech}, {wait}" + (f", capacity {cap}" if self.multi_cap else "")
+            kw = dict(color=self.colour[mech], linestyle=LINESTYLES.get(wait, ":"))
+            ax.plot(xs, ys, marker=self.marker[cap] if self.multi_cap else "o",
+                    markersize=5, label=label, **kw)
+            if band:  # faint p99 edge in the same style tells overlapping bands apart
+                ax.fill_between(xs, ys, his, color=kw["color"], alpha=0.12, linewidth=0)
+                ax.plot(xs, his, linewidth=0.7, alpha=0.5, **kw)
+        sizes = sorted({p[0] for pts in data.values() for p in pts})
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        # Ticks at the measured sizes when few, else at powers of two spaced so
+        # that at most 7 labels fit (e.g. 1 B, 16 B, 256 B, 4 KiB, 64 KiB, 1 MiB).
+        if len(sizes) > 7:
+            lo, hi = math.floor(math.log2(sizes[0])), math.ceil(math.log2(sizes[-1]))
+            step = next(k for k in (1, 2, 4, 8, 10, 20, 40) if (hi - lo) // k < 7)
+            sizes = [2.0 ** e for e in range(lo, hi + 1) if e % step == 0]
+        ax.xaxis.set_major_locator(self.ticker.FixedLocator(sizes))
+        ax.xaxis.set_major_formatter(self.ticker.FuncFormatter(human_bytes))
+        ax.xaxis.set_minor_locator(self.ticker.NullLocator())
+        ax.set_xlabel("message size (bytes)")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.grid(True, which="minor", axis="y", alpha=0.1)
+
+    def y_ticks(self, ax, fmt):
+        """Label 1-2-5 steps when the y range is short (bare powers of ten leave
+        only two or three labels), else powers of ten only."""
+        lo, hi = ax.get_ylim()
+        subs = (1.0, 2.0, 5.0) if hi / lo <= 10 ** 3.5 else (1.0,)
+        ax.yaxis.set_major_locator(self.ticker.LogLocator(subs=subs))
+        ax.yaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
+        ax.yaxis.set_minor_formatter(self.ticker.NullFormatter())
+
+    def legend(self, ax, handles_labels):
+        title = "mechanism, wait" + (", capacity" if self.multi_cap else "")
+        ax.legend(*handles_labels, title=title, title_fontsize=8, fontsize=8,
+                  loc="upper left", bbox_to_anchor=(1.02, 1))
+
+    def save(self, fig, name, title):
+        fig.suptitle(title, fontsize=12)
+        fig.text(0.5, -0.01, self.note, ha="center", va="top", fontsize=7, color="0.35")
+        for ext in ("png", "svg"):
+            path = self.outdir / f"{name}.{ext}"
+            # bbox "tight" grows the canvas to include the outside legend and footnote.
+            fig.savefig(path, dpi=130, bbox_inches="tight")
+            self.written.append(path)
+        self.plt.close(fig)
+
+    def latency(self, name, pattern, title):
+        data = series(self.cases, pattern, "p50_ns", "p99_ns")
+        if not data:
+            print(f"plot.py: note: no {pattern} latency data, skipping {name}", file=sys.stderr)
+            return
+        fig, ax = self.plt.subplots(figsize=(8, 5), layout="constrained")
+        self.draw(ax, data, band=True)
+        ax.set_ylabel("one-way latency (ns)")
+        self.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+        # Say so when cases were left out for lack of latency (stream under 8 B).
+        shown = {(m, w, c, x) for (m, w, c), pts in data.items() for x, *_ in pts}
+        hidden = sum((c["mechanism"], c["wait"], c["capacity"], c["size"]) not in shown
+                     for c in self.cases.values() if c["pattern"] == pattern)
+        sub = "line: p50, shaded band: p50 to p99"
+        if hidden:
+            sub += f"; {hidden} case(s) without latency data not shown"
+        ax.set_title(sub, fontsize=8, color="0.35")
+        self.legend(ax, ax.get_legend_handles_labels())
+        self.save(fig, name, title)
+
+    def throughput(self):
+        gbs = series(self.cases, "stream", "bytes_per_s", scale=1e-9)
+        rate = series(self.cases, "stream", "msgs_per_s")
+        if not gbs and not rate:
+            print("plot.py: note: no stream throughput data, skipping throughput_vs_size",
+                  file=sys.stderr)
+            return
+        fig, (a1, a2) = self.plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+        eng = self.ticker.EngFormatter(sep="")  # 100k, 1M, 10M
+        for ax, data, ylabel, fmt in ((a1, gbs, "throughput (GB/s)", "{:g}".format),
+                                      (a2, rate, "message rate (msgs/s)", eng)):
+            if data:
+                self.draw(ax, data, band=False)
+                self.y_ticks(ax, fmt)
+            ax.set_ylabel(ylabel)
+        # One legend for both panels (same series), right of the second one.
+        self.legend(a2, (a1 if gbs else a2).get_legend_handles_labels())
+        self.save(fig, "throughput_vs_size", "stream: throughput vs message size")
+
+
+def main(argv):
+    ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
+    ap.add_argument("results", help="results JSON written by ipcbench")
+    ap.add_argument("--out", help="output directory (default: plots/out/<stem of RESULTS>)")
+    args = ap.parse_args(argv)
+    ctx, benchmarks = load(args.results)
+    cases, failed = collect(benchmarks)
+    outdir = Path(args.out) if args.out else Path(__file__).resolve().parent / "out" / Path(args.results).stem
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create {outdir}: {e.strerror or e}")
+
+    import matplotlib  # imported late so bad input fails fast, and only here
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
+
+    charts = Charts(plt, ticker, ctx, cases, outdir)
+    charts.latency("latency_vs_size", "pingpong", "pingpong: one-way latency vs message size")
+    charts.throughput()
+    charts.latency("stream_latency_vs_size", "stream", "stream: one-way latency vs message size")
+    not_run = outdir / "not_run.txt"
+    not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
+    for path in charts.written + [not_run]:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except InputError as e:
+        print(f"plot.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:  # never a traceback; still say what went wrong
+        print(f"plot.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what ipcbench needs on Debian 12, only what is missing (apt-get update
+# runs only when something must be installed). Idempotent; needs root or sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git          # toolchain
+  libbenchmark-dev libbenchmark-tools  # Google Benchmark and its compare.py
+  libboost-dev                       # Boost.Interprocess (header-only)
+  nlohmann-json3-dev                 # JSON
+  libgtest-dev                       # tests
+  python3-matplotlib python3-scipy   # charts and statistics, for /usr/bin/python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# End-to-end checks of the ipcbench command: bad input, help, list, a real run's
+# JSON, the default output path, Ctrl-C and a killed orchestrator. Correctness
+# only: no timing is asserted. Usage: cli_test.sh IPCBENCH_BINARY
+set -uo pipefail
+bin=$(realpath "$1")
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+shm_entries() { ls /dev/shm 2>/dev/null | grep '^ipcbench-' | sort; }
+shm_before=$(shm_entries)
+
+# --- bad input: exit 2, exactly one line on stderr, nothing written -------------
+expect_usage_error() {
+  local out="$tmp/bad.json"
+  rm -f "$out"
+  "$bin" "$@" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
+  local rc=$? lines
+  lines=$(wc -l <"$tmp/stderr")
+  if [ $rc -ne 2 ] || [ "$lines" -ne 1 ] || ! grep -q '^ipcbench: ' "$tmp/stderr"; then
+    fail "ipcbench $* -> rc=$rc, $lines stderr lines: $(head -c 300 "$tmp/stderr")"
+  elif ls "$tmp"/bad.json* >/dev/null 2>&1; then
+    fail "ipcbench $* left a file behind: $(ls "$tmp")"
+  else
+    ok
+  fi
+}
+expect_usage_error run --mechanisms nope
+expect_usage_error run --mechanisms pipe,pipe
+expect_usage_error run --mechanisms ''
+expect_usage_error run --sizes 0
+expect_usage_error run --sizes 1,,2
+expect_usage_error run --sizes -5
+expect_usage_error run --sizes 4X
+expect_usage_error run --sizes 99999999999999999999999
+expect_usage_error run --sizes 2G
+expect_usage_error run --sizes 64,64
+expect_usage_error run --capacities 0
+expect_usage_error run --capacities 2M
+expect_usage_error run --preset nope
+expect_usage_error run --patterns foo
+expect_usage_error run --wait sometimes
+expect_usage_error run --cpus 0
+expect_usage_error run --cpus 0,99999
+expect_usage_error run --cpus a,b
+expect_usage_error run --repetitions 0
+expect_usage_error run --repetitions 1.5
+expect_usage_error run --case-time -1
+expect_usage_error run --case-time abc
+expect_usage_error run --case-time nan
+expect_usage_error run --timeout 0
+expect_usage_error run --messages 0
+expect_usage_error run --no-verify=1
+expect_usage_error run --bogus
+expect_usage_error run positional
+expect_usage_error run --benchmark_out=x.json
+expect_usage_error run --benchmark_no_such_flag=1
+expect_usage_error frobnicate
+expect_usage_error list --bogus
+expect_usage_error run --sizes
+# Unwritable --out: exit 2 before any case runs, nothing created.
+"$bin" run --sizes 64 --out /nonexistent/dir/x.json >/dev/null 2>"$tmp/stderr"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "unwritable --out: $(cat "$tmp/stderr")"
+"$bin" >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "no command should exit 2"
+
+# --- help on every command says what each option does ------------------------
+"$bin" --help | grep -q 'run ' && ok || fail "top-level --help"
+for opt in --preset --mechanisms --patterns --sizes --capacities --wait --cpus --repetitions \
+           --case-time --messages --timeout --no-verify --out --benchmark_; do
+  "$bin" run --help | grep -q -- "$opt" && ok || fail "run --help does not mention $opt"
+done
+"$bin" help run | grep -q -- --sizes && ok || fail "help run"
+"$bin" list --help | grep -q -- --json && ok || fail "list --help"
+
+# --- list --json --------------------------------------------------------------
+"$bin" list --json >"$tmp/list.json" && $py - "$tmp/list.json" <<'PY' && ok || fail "list --json"
+import json, sys
+items = json.load(open(sys.argv[1]))
+assert isinstance(items, list) and items
+for m in items:
+    assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
+    assert set(m["patterns"]) <= {"pingpong", "stream"} and m["patterns"]
+    assert set(m["wait_modes"]) <= {"block", "spin"} and m["wait_modes"]
+names = {m["name"] for m in items}
+assert {"pipe", "unix_stream", "shm_ring"} <= names, names
+PY
+"$bin" list | grep -q shm_ring && ok || fail "list"
+
+# --- a real run: the JSON schema and names -------------------------------------
+"$bin" run --mechanisms pipe,unix_stream,shm_ring --sizes 1,64,4K --capacities 2 \
+  --messages 200 --repetitions 2 --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err"
+rc=$?
+[ $rc -eq 0 ] && ok || fail "short run exited $rc: $(tail -3 "$tmp/run.err")"
+grep -q "results: $tmp/run.json" "$tmp/run.out" && ok || fail "run did not name its results file"
+ls "$tmp" | grep -q '\.tmp' && fail "temporary files left: $(ls "$tmp")" || ok
+$py - "$tmp/run.json" <<'PY' && ok || fail "results JSON schema"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+ctx = d["context"]
+for key in ["cpu_model", "cpus_online", "kernel", "clocksource", "cpu_pinning", "compiler",
+            "cxx_flags", "build_type", "git_commit", "ipcbench_version", "timer_ns",
+            "verification", "checksum_ns_per_kib", "incomplete", "num_cpus", "date"]:
+    assert key in ctx, key
+assert ctx["incomplete"] is False and ctx["timer_ns"] > 0
+runs = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
+# 3 mechanisms x 2 patterns x 2 waits x 3 sizes, 2 repetitions each
+assert len(runs) == 3 * 2 * 2 * 3 * 2, len(runs)
+name_re = re.compile(r"^(pingpong|stream)/[a-z_]+/size:\d+/capacity:\d+/wait:(block|spin)$")
+for b in runs:
+    assert name_re.match(b["name"]), b["name"]
+    assert b["time_unit"] == "ns" and not b.get("error_occurred"), b
+    assert b["errors"] == 0 and b["verified"] >= 200, b
+    assert b["capacity_effective"] >= 2, b
+    assert b["msgs_per_s"] > 0 and b["bytes_per_s"] > 0 and b["real_time"] > 0
+    size = int(b["name"].split("size:")[1].split("/")[0])
+    if b["name"].startswith("pingpong") or size >= 8:
+        for k in ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]:
+            assert b[k] > 0, (b["name"], k)
+        assert b["p50_ns"] <= b["p90_ns"] <= b["p99_ns"] <= b["p999_ns"] <= b["max_ns"], b
+    else:
+        assert "p50_ns" not in b and "timestamp" in b.get("label", ""), b
+aggs = {b["aggregate_name"] for b in d["benchmarks"] if b["run_type"] == "aggregate"}
+assert {"mean", "median", "stddev"} <= aggs, aggs
+PY
+# A case that cannot run is reported with its reason, and the run still succeeds.
+"$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 1M --capacities 1024 \
+  --out "$tmp/nr.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "a not-runnable case must not fail the run"
+$py -c "
+import json,sys
+b=json.load(open('$tmp/nr.json'))['benchmarks'][0]
+assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') and 'MiB' in b['error_message'], b
+" && ok || fail "not-runnable case JSON"
+
+# --- default output path: results/<date>T<time>.json under the working directory --
+(cd "$tmp" && "$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
+ls "$tmp"/results/*.json >/dev/null 2>&1 && ok || fail "default --out did not land in results/"
+
+# --- Ctrl-C: partial results written and marked incomplete, nothing left behind --
+"$bin" run --mechanisms shm_ring,pipe --sizes 64 --case-time 1 --out "$tmp/int.json" >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && ok || fail "interrupted run exited $rc, want 130"
+$py -c "
+import json
+d=json.load(open('$tmp/int.json'))
+assert d['context']['incomplete'] is True
+assert any(b.get('error_message') == 'interrupted' for b in d['benchmarks'])
+" && ok || fail "interrupted run's JSON is not marked incomplete"
+sleep 0.2
+pgrep -f "$tmp/int.json" >/dev/null && fail "children outlived an interrupted run" || ok
+
+# --- the orchestrator SIGKILLed: both children gone within a second ------------
+"$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 64 --case-time 5 \
+  --out "$tmp/kill.json" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 1
+pgrep -f "$tmp/kill.json" >/dev/null && fail "children outlived a SIGKILLed orchestrator" || ok
+
+# --- nothing left in /dev/shm by any of the above --------------------------------
+[ "$(shm_entries)" = "$shm_before" ] && ok || fail "left in /dev/shm: $(comm -13 <(echo "$shm_before") <(shm_entries))"
+
+echo "cli_test: $passed passed, $failed failed"
+[ $failed -eq 0 ]
