@@ -104,8 +104,7 @@ class Verifier {
  public:
   // checksum_payload=false keeps the sequence checks (cheap) but skips the payload
   // checksum; the result records which.
-  Verifier(const PayloadPool& pool, bool checksum_payload)
-      : pool_(pool), checksum_payload_(checksum_payload) {}
+  Verifier(const PayloadPool& pool, bool checksum_payload);
 
   // Checks one received message of `len` bytes; returns the full sequence number it
   // carries (rebuilt from the expected one where the message is too short to hold 32
@@ -118,6 +117,10 @@ class Verifier {
  private:
   const PayloadPool& pool_;
   bool checksum_payload_;
+  // Fixed per message size, so the per-message path does no min() or shifts.
+  std::size_t size_, seq_bytes_, check_bytes_;
+  std::uint64_t seq_mask_;
+  std::uint32_t check_mask_;
   std::uint64_t expected_ = 0;
   VerifyCounts counts_;
 };

@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,27 +40,23 @@ const char* role_name(Pattern p, int side) {
 }
 
 // A forked child: killed and reaped by the destructor if still running.
+// Its death is observed through a pipe whose only write end the child holds: when
+// the child exits, for any reason, the read end reports EOF. (pidfd_open would do
+// the same but is missing before Linux 5.3 and under valgrind.)
 class Child {
  public:
   Child() = default;
-  explicit Child(pid_t pid) : pid_(pid) {
-    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd_) {
-      const int err = errno;
-      kill_and_reap();
-      throw SysError("pidfd_open", std::to_string(pid), err);
-    }
-  }
+  Child(pid_t pid, UniqueFd death_read) : pid_(pid), death_(std::move(death_read)) {}
   Child(Child&& o) noexcept
       : pid_(std::exchange(o.pid_, -1)),
-        pidfd_(std::move(o.pidfd_)),
+        death_(std::move(o.death_)),
         reaped_(o.reaped_),
         status_(o.status_) {}
   Child& operator=(Child&& o) noexcept {
     if (this != &o) {
       kill_and_reap();
       pid_ = std::exchange(o.pid_, -1);
-      pidfd_ = std::move(o.pidfd_);
+      death_ = std::move(o.death_);
       reaped_ = o.reaped_;
       status_ = o.status_;
     }
@@ -69,18 +64,15 @@ class Child {
   }
   ~Child() { kill_and_reap(); }
 
-  int pidfd() const { return pidfd_.get(); }
+  int death_fd() const { return death_.get(); }
   bool running() const { return pid_ > 0 && !reaped_; }
-  // Collects the exit status if the child has exited; true once reaped.
-  bool try_reap() {
-    if (!running()) return reaped_;
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      status_ = status;
+  // Waits for the exit status of a child whose death pipe reported EOF: it is
+  // already exiting (the pipe closes just before it becomes a zombie).
+  void reap() noexcept {
+    if (!running()) return;
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
     }
-    return reaped_;
+    reaped_ = true;
   }
   void kill_and_reap() noexcept {
     if (!running()) return;
@@ -102,15 +94,19 @@ class Child {
 
  private:
   pid_t pid_ = -1;
-  UniqueFd pidfd_;
+  UniqueFd death_;
   bool reaped_ = false;
   int status_ = 0;
 };
 
 [[noreturn]] void child_main(int index, Channel& channel, const PairSpec& spec, PairShared& shared,
-                             pid_t orchestrator) {
+                             pid_t orchestrator, Child* siblings, int death_read) {
   SideReport& rep = shared.side[index];
   try {
+    // Keep only our own death pipe's write end: the read ends are the orchestrator's,
+    // and a sibling's watch must not be kept open by us.
+    ::close(death_read);
+    for (int i = 0; i < index; ++i) ::close(siblings[i].death_fd());
     // Die with the orchestrator; it may already be gone before prctl took effect.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != orchestrator) ::_exit(3);
@@ -158,7 +154,9 @@ void install_interrupt_handlers() {
 
 bool interrupted() noexcept { return g_interrupted != 0; }
 
-PairResult run_pair(const PairSpec& spec) {
+namespace {
+
+PairResult run_pair_or_throw(const PairSpec& spec) {
   PairResult result;
   if (interrupted()) {
     result.outcome = Outcome::interrupted;
@@ -189,14 +187,13 @@ PairResult run_pair(const PairSpec& spec) {
   const pid_t self = ::getpid();
   Child children[2];
   for (int i = 0; i < 2; ++i) {
+    int death[2];
+    if (::pipe2(death, O_CLOEXEC) < 0) throw SysError("pipe2", "death pipe");
+    UniqueFd death_read(death[0]), death_write(death[1]);
     const pid_t pid = ::fork();
-    if (pid < 0) {
-      result.outcome = Outcome::failed;
-      result.message = std::string("fork: ") + std::strerror(errno);
-      return result;  // ~Child kills and reaps the one already forked
-    }
-    if (pid == 0) child_main(i, *channel, spec, *shared, self);
-    children[i] = Child(pid);
+    if (pid < 0) throw SysError("fork", "");  // ~Child kills and reaps one already forked
+    if (pid == 0) child_main(i, *channel, spec, *shared, self, children, death[0]);
+    children[i] = Child(pid, std::move(death_read));
   }
   channel->forked();
 
@@ -204,8 +201,8 @@ PairResult run_pair(const PairSpec& spec) {
       now_ns() + static_cast<std::uint64_t>(spec.timeout_seconds * 1e9);
   std::string failure;
   while (children[0].running() || children[1].running()) {
-    pollfd fds[3] = {{children[0].pidfd(), POLLIN, 0},
-                     {children[1].pidfd(), POLLIN, 0},
+    pollfd fds[3] = {{children[0].death_fd(), POLLIN, 0},
+                     {children[1].death_fd(), POLLIN, 0},
                      {g_wake_pipe[0], POLLIN, 0}};
     for (int i = 0; i < 2; ++i) {
       if (!children[i].running()) fds[i].fd = -1;
@@ -231,7 +228,9 @@ PairResult run_pair(const PairSpec& spec) {
       break;
     }
     for (int i = 0; i < 2; ++i) {
-      if (!children[i].running() || !children[i].try_reap() || children[i].exited_ok()) continue;
+      if (!children[i].running() || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+      children[i].reap();
+      if (children[i].exited_ok()) continue;
       // The first child to fail names the cause; its peer may only be reacting to it.
       const SideReport& rep = shared->side[i];
       failure = std::string(role_name(spec.config.pattern, i)) + " " +
@@ -277,6 +276,21 @@ PairResult run_pair(const PairSpec& spec) {
   }
   result.outcome = Outcome::ok;
   return result;
+}
+
+}  // namespace
+
+PairResult run_pair(const PairSpec& spec) {
+  // Whatever goes wrong in one case (a failed pipe2, fork or mmap) is that case's
+  // error: the suite goes on.
+  try {
+    return run_pair_or_throw(spec);
+  } catch (const std::exception& e) {
+    PairResult result;
+    result.outcome = Outcome::failed;
+    result.message = e.what();
+    return result;
+  }
 }
 
 }  // namespace ipcbench

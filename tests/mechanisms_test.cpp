@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ostream>
 #include <set>
 #include <string>
 
@@ -35,6 +36,11 @@ struct Param {
   WaitMode wait;
   std::size_t size;
 };
+
+// Readable names in ctest's list instead of a byte dump.
+void PrintTo(const Param& p, std::ostream* os) {
+  *os << p.mechanism->name << "/" << to_string(p.pattern) << "/" << to_string(p.wait) << "/" << p.size;
+}
 
 std::vector<Param> all_params() {
   std::vector<Param> out;
