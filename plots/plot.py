@@ -18,6 +18,10 @@ from pathlib import Path
 COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
             "latency_samples", "measured_msgs", "real_time")
+# Colour order: the spinning ring first (the one read against the floor), then the
+# kernel mechanisms roughly by family.
+KNOWN_MECHANISMS = ["shm_ring", "pipe", "unix_stream", "fifo", "unix_dgram", "unix_seqpacket",
+                    "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq", "shm_locked", "rpc"]
 LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
 MARKERS = "osD^vP*X"                       # one per capacity when several
 
@@ -131,7 +135,7 @@ def series(cases, pattern, metric, band_metric=None, scale=1.0):
     points without a positive value are dropped (log axes)."""
     out = {}
     for c in cases.values():
-        if c["pattern"] != pattern:
+        if c["pattern"] != pattern or c["size"] <= 0:
             continue
         y = c["get"](metric)
         if y is None or not y > 0:
@@ -156,11 +160,14 @@ class Charts:
         self.plt, self.ticker, self.outdir = plt, ticker, outdir
         self.note = footnote(ctx)
         self.cases = cases
-        # Colour keyed by the sorted mechanism names in the file, so a mechanism
-        # keeps its colour across all charts of one run.
+        # A fixed colour per known mechanism, so a mechanism looks the same in every
+        # chart of every run; mechanisms added later take the remaining colours.
+        # tab10's distinct hues first; tab20's light shades only past ten mechanisms.
+        palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
         mechs = sorted({c["mechanism"] for c in cases.values()})
-        palette = plt.get_cmap("tab10").colors
-        self.colour = {m: palette[i % len(palette)] for i, m in enumerate(mechs)}
+        extra = [m for m in mechs if m not in KNOWN_MECHANISMS]
+        self.colour = {m: palette[KNOWN_MECHANISMS.index(m) % len(palette)] for m in mechs if m in KNOWN_MECHANISMS}
+        self.colour.update({m: palette[(len(KNOWN_MECHANISMS) + i) % len(palette)] for i, m in enumerate(extra)})
         caps = sorted({c["capacity"] for c in cases.values()}, key=cap_order)
         self.multi_cap = len(caps) > 1
         self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}
