@@ -109,10 +109,12 @@ Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t
     }
     best.capacity_msgs = probe_capacity_msgs(write_fd, read_fd, cfg.msg_bytes);
     if (best.capacity_msgs >= cfg.capacity_msgs) break;
+    // Grow from what was granted (kernels raise small requests to a floor, e.g.
+    // SOCK_MIN_SNDBUF) at the per-message cost just measured; at least double.
     const std::uint64_t fit = std::max<std::uint64_t>(best.capacity_msgs, 1);
-    const std::uint64_t next = request / fit * cfg.capacity_msgs + cfg.msg_bytes;
+    const std::uint64_t next = std::max(request * 2, best.capacity_bytes / fit * cfg.capacity_msgs);
     if (next > kMaxChannelBytes) break;
-    request = std::max(next, request * 2);
+    request = next;
   }
   return best;
 }
