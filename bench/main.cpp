@@ -63,7 +63,7 @@ options (defaults come from the preset; an option overrides its preset value):
   --no-verify            skip payload checksums (sequence still checked)
   --out FILE             JSON output          [results/<date>T<time>.json]
   --benchmark_*          passed to Google Benchmark (e.g. --benchmark_filter=
-                         REGEX); --benchmark_out is set by --out
+                         REGEX); the output file is set by --out
 
 presets:
 )";

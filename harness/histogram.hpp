@@ -33,6 +33,7 @@ class Histogram {
   std::uint64_t overflow() const noexcept { return overflow_; }
   std::uint64_t min_ns() const noexcept { return count_ ? min_ns_ : 0; }
   std::uint64_t max_ns() const noexcept { return max_ns_; }
+  std::uint64_t sum_ns() const noexcept { return sum_ns_; }
   double mean_ns() const noexcept {
     return count_ ? static_cast<double>(sum_ns_) / static_cast<double>(count_) : 0.0;
   }

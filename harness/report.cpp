@@ -119,10 +119,19 @@ bool TerminalReporter::ReportContext(const Context& context) {
 }
 
 void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
+  if (runs.empty()) return;
+  // GB passes a case's repetitions, then its aggregates; with
+  // --benchmark_display_aggregates_only it passes only the aggregates, and then the
+  // median stands in for the repetitions.
+  Run first = runs.front();
+  strip_run_name(first);
+  const bool aggregates = first.run_type == Run::RT_Aggregate;
+  const std::string case_name = first.run_name.str();
+  if (aggregates && rows_.count(case_name) != 0) return;  // repetitions already seen
   for (Run r : runs) {
     strip_run_name(r);
-    if (r.run_type == Run::RT_Aggregate) continue;
-    const std::string name = r.benchmark_name();
+    if (aggregates && r.aggregate_name != "median") continue;
+    const std::string name = r.run_name.str();
     auto [it, fresh] = rows_.try_emplace(name);
     CaseRow& row = it->second;
     if (fresh) {
@@ -144,11 +153,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
     row.bytes_per_s.push_back(counter("bytes_per_s"));
     row.capacity_effective = counter("capacity_effective");
   }
-  if (runs.empty() || runs.front().run_type == Run::RT_Aggregate) return;
   ++done_;
-  Run first = runs.front();
-  strip_run_name(first);
-  const CaseRow& row = rows_[first.benchmark_name()];
+  const CaseRow& row = rows_[case_name];
   if (!row.error.empty() && !row.error.starts_with("not runnable")) ++failed_;
   const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
   const double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
