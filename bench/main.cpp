@@ -39,7 +39,25 @@ commands:
 `ipcbench <command> --help` describes a command's options.
 )";
 
+// Joins a preset's values for the help text: "1,64,4K,64K,1M".
+template <typename T, typename Show>
+std::string join_values(const std::vector<T>& values, Show show) {
+  std::string out;
+  for (const T& v : values) out += (out.empty() ? "" : ",") + show(v);
+  return out;
+}
+
+std::string show_size(std::size_t b) {
+  if (b >= (1u << 20) && b % (1u << 20) == 0) return std::to_string(b >> 20) + "M";
+  if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + "K";
+  return std::to_string(b);
+}
+
 std::string run_help() {
+  // Defaults are read from the default preset, so the help cannot drift from it.
+  const Preset& d = *find_preset("default");
+  char case_time[32];
+  std::snprintf(case_time, sizeof case_time, "%g", d.case_seconds);
   std::string h = R"(usage: ipcbench run [options] [--benchmark_* flags]
 
 Runs every combination of the chosen mechanisms, patterns, sizes, capacities and
@@ -48,19 +66,28 @@ stream producer; side b: server or consumer), warms up, then measures for
 --case-time. Results go to a Google Benchmark JSON file; the terminal shows
 progress and a summary table.
 
-options (defaults come from the preset; an option overrides its preset value):
+options ([default] is the default preset's value; an option overrides its
+preset's value):
   --preset NAME          quick | default                              [default]
-  --mechanisms LIST      comma-separated names (see `ipcbench list`)  [all]
-  --patterns LIST        pingpong,stream                      [pingpong,stream]
-  --sizes LIST           message sizes in bytes; K, M, G suffixes (binary)
-  --capacities LIST      messages in flight the channel should hold
-  --wait LIST            block,spin (a mechanism runs the modes it supports)
+  --mechanisms LIST      comma-separated names (see `ipcbench list`)      [all]
+  --patterns LIST        pingpong,stream                  [)" +
+                  join_values(d.patterns, [](Pattern p) { return std::string(to_string(p)); }) + R"(]
+  --sizes LIST           message sizes in bytes, K/M/G binary suffixes
+                                                          [)" +
+                  join_values(d.sizes, show_size) + R"(]
+  --capacities LIST      messages in flight the channel should hold      [)" +
+                  join_values(d.capacities, [](std::size_t c) { return std::to_string(c); }) + R"(]
+  --wait LIST            block,spin (each mechanism runs the modes it supports)
+                                                          [)" +
+                  join_values(d.waits, [](WaitMode w) { return std::string(to_string(w)); }) + R"(]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
-  --repetitions N        fresh pairs per case; spread is reported across them
-  --case-time SECONDS    measured time per case (count adapts to the pace)
-  --messages N           measure exactly N messages per case instead
-  --timeout SECONDS      a case still running after this is killed     [30]
-  --no-verify            skip payload checksums (sequence still checked)
+  --repetitions N        fresh pairs per case; spread is reported across them [)" +
+                  std::to_string(d.repetitions) + R"(]
+  --case-time SECONDS    measured time per case; the count adapts to the pace [)" +
+                  case_time + R"(]
+  --messages N           measure exactly N messages per case instead      [off]
+  --timeout SECONDS      a case still running after this is killed         [30]
+  --no-verify            skip payload checksums (sequence still checked)  [off]
   --out FILE             JSON output          [results/<date>T<time>.json]
   --benchmark_*          passed to Google Benchmark (e.g. --benchmark_filter=
                          REGEX); the output file is set by --out
@@ -91,6 +118,16 @@ std::vector<T> parse_each(std::string_view option, const std::string& text, Pars
   std::vector<T> out;
   for (const std::string& item : cli::parse_list(option, text)) out.push_back(parse(item));
   return out;
+}
+
+// A list of counts, each from 1 to `max`.
+std::vector<std::size_t> parse_counts(std::string_view option, const std::string& text, std::uint64_t max,
+                                      const char* too_large) {
+  return parse_each<std::size_t>(option, text, [&](const std::string& item) {
+    const std::uint64_t v = cli::parse_count(option, item);
+    if (v > max) throw UsageError(std::string(option) + ": " + item + " " + too_large);
+    return static_cast<std::size_t>(v);
+  });
 }
 
 int cmd_list(cli::Args& args) {
@@ -187,17 +224,9 @@ RunArgs parse_run(cli::Args& args) {
         throw UsageError("--patterns: unknown pattern '" + p + "' (known: pingpong, stream)");
       });
     } else if (opt == "--sizes") {
-      sizes = parse_each<std::size_t>(opt, args.value(), [&](const std::string& s) {
-        const std::uint64_t v = cli::parse_count(opt, s);
-        if (v > kMaxMsgBytes) throw UsageError("--sizes: " + s + " exceeds the largest message ipcbench sends (1G)");
-        return static_cast<std::size_t>(v);
-      });
+      sizes = parse_counts(opt, args.value(), kMaxMsgBytes, "exceeds the largest message ipcbench sends (1G)");
     } else if (opt == "--capacities") {
-      capacities = parse_each<std::size_t>(opt, args.value(), [&](const std::string& s) {
-        const std::uint64_t v = cli::parse_count(opt, s);
-        if (v > kMaxCapacity) throw UsageError("--capacities: " + s + " is out of range (1 to 1M messages)");
-        return static_cast<std::size_t>(v);
-      });
+      capacities = parse_counts(opt, args.value(), kMaxCapacity, "is out of range (1 to 1M messages)");
     } else if (opt == "--wait") {
       waits = parse_each<WaitMode>(opt, args.value(), [&](const std::string& w) {
         if (w == "block") return WaitMode::block;

@@ -55,18 +55,33 @@ void publish(Plan& plan, std::uint64_t from, std::uint64_t measured, std::uint64
   plan.total.store(from + measured, std::memory_order_release);
 }
 
+// What every receiving side owns, built before the start barrier so nothing is
+// allocated or first touched while measuring: the payload pool (a pingpong client
+// sends from it; every receiver reads the expected checksums from it), a receive
+// buffer and the verifier.
+struct Receiver {
+  explicit Receiver(const PairSpec& spec)
+      : pool(spec.config.msg_bytes, spec.seed), rx(spec.config.msg_bytes), verifier(pool, spec.verify) {}
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  // Receives one message; the span views rx until the next receive.
+  std::span<const std::byte> receive(Endpoint& ep) { return rx.span().first(ep.recv(rx.span())); }
+
+  PayloadPool pool;
+  AlignedBuffer rx;
+  Verifier verifier;  // refers to pool: declared after it
+};
+
 void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
-  const std::size_t n = spec.config.msg_bytes;
-  PayloadPool pool(n, spec.seed);
-  AlignedBuffer rx(n);
-  Verifier verifier(pool, spec.verify);
+  Receiver r(spec);
   auto hist = std::make_unique<Histogram>();
   arrive_and_wait(shared.arrived);
 
   std::uint64_t seq = 0;
   auto round_trip = [&](std::uint64_t s) {
-    ep.send(pool.message(s));
-    verifier.check(rx.span().first(ep.recv(rx.span())));
+    ep.send(r.pool.message(s));
+    r.verifier.check(r.receive(ep));
   };
   const std::uint64_t warm_ns = warm_up(spec, seq, round_trip);
   const std::uint64_t measured = measured_count(spec, seq, warm_ns);
@@ -75,34 +90,31 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   // Timed: send, the peer's receive and echo, our receive. The header write comes
   // before the first clock read; verification and recording after the second.
   for (const std::uint64_t end = seq + measured; seq < end; ++seq) {
-    const std::span<const std::byte> msg = pool.message(seq);
+    const std::span<const std::byte> msg = r.pool.message(seq);
     const std::uint64_t t0 = now_ns();
     ep.send(msg);
-    const std::size_t len = ep.recv(rx.span());
+    const std::span<const std::byte> echo = r.receive(ep);
     const std::uint64_t t1 = now_ns();
     hist->record(t1 - t0);
-    verifier.check(rx.span().first(len));
+    r.verifier.check(echo);
   }
   rep.latency_ns = *hist;
   rep.measured_msgs = measured;
   rep.measured_ns = hist->sum_ns();
-  rep.verify = verifier.counts();
+  rep.verify = r.verifier.counts();
 }
 
 void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
-  const std::size_t n = spec.config.msg_bytes;
-  PayloadPool pool(n, spec.seed);
-  AlignedBuffer rx(n);
-  Verifier verifier(pool, spec.verify);
+  Receiver r(spec);
   arrive_and_wait(shared.arrived);
   for (;;) {
-    const std::size_t len = ep.recv(rx.span());
-    ep.send(rx.span().first(len));
+    const std::span<const std::byte> request = r.receive(ep);
+    ep.send(request);
     // Checked after the echo is on its way: off the client's timed path.
-    const std::uint64_t seq = verifier.check(rx.span().first(len));
+    const std::uint64_t seq = r.verifier.check(request);
     if (seq + 1 >= shared.plan.total.load(std::memory_order_acquire)) break;
   }
-  rep.verify = verifier.counts();
+  rep.verify = r.verifier.counts();
 }
 
 // Stamping every message of a fast stream would make the clock the bottleneck:
@@ -136,10 +148,7 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 }
 
 void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
-  const std::size_t n = spec.config.msg_bytes;
-  PayloadPool pool(n, spec.seed);
-  AlignedBuffer rx(n);
-  Verifier verifier(pool, spec.verify);
+  Receiver r(spec);
   auto hist = std::make_unique<Histogram>();
   arrive_and_wait(shared.arrived);
 
@@ -150,11 +159,10 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   std::uint64_t time_mask = UINT64_MAX;
   bool measuring = false;
   for (;;) {
-    const std::size_t len = ep.recv(rx.span());
-    const std::span<const std::byte> msg = rx.span().first(len);
+    const std::span<const std::byte> msg = r.receive(ep);
     const bool time_it = (received++ & time_mask) == 0;
     const std::uint64_t v0 = time_it ? now_ns() : 0;
-    const std::uint64_t seq = verifier.check(msg);
+    const std::uint64_t seq = r.verifier.check(msg);
     if (time_it) {
       rep.verify_ns += now_ns() - v0;
       ++rep.verify_samples;
@@ -164,7 +172,7 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
       const std::uint64_t from = shared.plan.measure_from.load(std::memory_order_relaxed);
       const std::uint64_t stride = shared.plan.stamp_stride.load(std::memory_order_relaxed);
       if (seq >= from) {
-        if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && len >= kMinStampedBytes) {
+        if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
           const auto sent = read_stamp(msg);
           hist->record(static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - sent));
         }
@@ -185,7 +193,7 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   rep.latency_ns = *hist;
   rep.measured_msgs = last_seq - first_seq;  // intervals between first and last receipt
   rep.measured_ns = last_ns - first_ns;
-  rep.verify = verifier.counts();
+  rep.verify = r.verifier.counts();
 }
 
 }  // namespace

@@ -96,6 +96,18 @@ TEST(Verifier, OneByteMessagesRebuildTheSequence) {
   EXPECT_EQ(v.counts().lost, 2u);
 }
 
+TEST(Verifier, DamagedSequenceBeforeTheFirstMessageIsCorruptionNotLoss) {
+  PayloadPool tx(1, 5), rx(1, 5);
+  Verifier v(rx, true);
+  auto m = deliver(tx, 0);
+  m[0] = std::byte{0xFF};  // rebuilds to "message -1"
+  v.check(m);
+  EXPECT_EQ(v.counts().corrupted, 1u);
+  EXPECT_EQ(v.counts().lost, 0u);
+  EXPECT_EQ(v.check(deliver(tx, 1)), 1u);  // the stream continues in step
+  EXPECT_EQ(v.counts().verified, 1u);
+}
+
 TEST(PayloadPool, ConsecutiveMessagesDiffer) {
   PayloadPool pool(128, 11);
   auto a = deliver(pool, 0), b = deliver(pool, 1);
