@@ -10,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <utility>
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
@@ -156,6 +157,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
   ++done_;
   const CaseRow& row = rows_[case_name];
   if (!row.error.empty() && !row.error.starts_with("not runnable")) ++failed_;
+  // After Ctrl-C every remaining case reports "interrupted": say it once.
+  if (row.error == "interrupted" && std::exchange(said_interrupted_, true)) return;
   const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
   const double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
   std::ostream& out = GetErrorStream();

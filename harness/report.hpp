@@ -47,6 +47,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   std::size_t total_;
   std::size_t done_ = 0;
   std::size_t failed_ = 0;
+  bool said_interrupted_ = false;
   std::uint64_t start_ns_;
   nlohmann::json env_;
   std::vector<std::string> warnings_;
