@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "build_info.hpp"
 #include "git_commit.hpp"
@@ -47,6 +48,39 @@ double measure_checksum_ns_per_kib() {
   asm volatile("" : : "r"(sink));
   std::sort(runs.begin(), runs.end());
   return runs[runs.size() / 2];
+}
+
+// Busy and total jiffies of one CPU from /proc/stat.
+std::pair<std::uint64_t, std::uint64_t> cpu_jiffies(int cpu) {
+  std::ifstream in("/proc/stat");
+  const std::string want = "cpu" + std::to_string(cpu) + " ";
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(want)) continue;
+    std::istringstream fields(line.substr(want.size()));
+    std::uint64_t v[8] = {}, total = 0;
+    for (std::uint64_t& x : v) {
+      fields >> x;
+      total += x;
+    }
+    const std::uint64_t idle = v[3] + v[4];  // idle + iowait
+    return {total - idle, total};
+  }
+  return {0, 0};
+}
+
+// Share of each CPU that other processes kept busy over `window_ms`, while this
+// process sleeps: load that will compete with the pair.
+std::vector<double> measure_cpu_busy(const std::array<int, 2>& cpus, int window_ms) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> before;
+  for (int c : cpus) before.push_back(cpu_jiffies(c));
+  ::usleep(static_cast<useconds_t>(window_ms) * 1000);
+  std::vector<double> busy;
+  for (std::size_t i = 0; i < cpus.size(); ++i) {
+    const auto after = cpu_jiffies(cpus[i]);
+    const double total = static_cast<double>(after.second - before[i].second);
+    busy.push_back(total > 0 ? static_cast<double>(after.first - before[i].first) / total : 0.0);
+  }
+  return busy;
 }
 
 }  // namespace
@@ -95,6 +129,7 @@ nlohmann::json capture_environment(const std::array<int, 2>& cpus, const Harness
   double load[3] = {0, 0, 0};
   ::getloadavg(load, 3);
   env["load_avg_1min"] = load[0];
+  env["cpu_busy_before_run"] = measure_cpu_busy(cpus, 250);
   env["incomplete"] = false;
   return env;
 }
@@ -115,8 +150,17 @@ std::vector<std::string> noise_warnings(const nlohmann::json& env) {
       if (part == pin[1].dump()) w.push_back("CPUs " + pin[0].dump() + " and " + pin[1].dump() + " are SMT siblings of one core: latency will be lower and throughput lower than across cores");
     }
   }
-  const double load = env.value("load_avg_1min", 0.0);
-  if (load > 0.5) w.push_back("load average is " + std::to_string(load).substr(0, 4) + ": other processes compete for the CPUs");
+  // Measured just before the run, not the load average: a build that just finished
+  // raises the average for a minute without competing with anything.
+  const auto& busy = env["cpu_busy_before_run"];
+  for (std::size_t i = 0; i < busy.size() && i < 2; ++i) {
+    const double share = busy[i].get<double>();
+    if (share > 0.1) {
+      w.push_back("CPU " + pin[i].dump() + " was " + std::to_string(static_cast<int>(share * 100)) +
+                  "% busy with other processes just before the run: they will compete with side " +
+                  (i == 0 ? "a" : "b"));
+    }
+  }
   return w;
 }
 

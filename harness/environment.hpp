@@ -22,8 +22,9 @@ nlohmann::json capture_environment(const std::array<int, 2>& cpus, const Harness
                                    bool verify);
 
 // Conditions that make timings noisy or unrepresentative, each with a remedy
-// (nanobench-style): a debug or sanitizer build, a power-saving governor, load from
-// other processes, both sides on one core or on SMT siblings.
+// (nanobench-style): a debug or sanitizer build, a power-saving governor, other
+// processes busy on the pinned CPUs just before the run, both sides on one core or
+// on SMT siblings.
 std::vector<std::string> noise_warnings(const nlohmann::json& env);
 
 // CPUs this process may run on, in order.
