@@ -32,6 +32,30 @@ namespace ipcbench {
 namespace ring {
 
 namespace {
+
+// Block mode, the side that made progress: wake the peer if it sleeps. The caller's
+// publish was seq_cst, and so is the exchange, which also clears the flag: one wake
+// per sleep.
+void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch) noexcept {
+  if (waiting.load(std::memory_order_seq_cst) != 0 && waiting.exchange(0, std::memory_order_seq_cst) != 0) {
+    epoch.fetch_add(1, std::memory_order_release);
+    futex_wake_all(epoch);
+  }
+}
+
+// Block mode, the side that cannot go on: raise the flag, re-check, sleep. The epoch
+// is read first, so a wake that lands between the re-check and the sleep changes it
+// and futex_wait returns at once.
+template <typename Ready>
+void wait_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, Ready ready) noexcept {
+  while (!ready()) {
+    const std::uint32_t e = epoch.load(std::memory_order_acquire);
+    waiting.store(1, std::memory_order_seq_cst);
+    if (!ready()) futex_wait(epoch, e);
+    waiting.store(0, std::memory_order_relaxed);
+  }
+}
+
 std::size_t slot_bytes_for(std::size_t max_msg_bytes) noexcept {
   return (sizeof(SlotHeader) + max_msg_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
 }
@@ -88,10 +112,7 @@ void Producer::write(std::span<const std::byte> msg, WaitMode wait) noexcept {
   } else {
     // seq_cst store, then the sleeper check: see the Dekker note in the header.
     s->seq.store(seq, std::memory_order_seq_cst);
-    if (ring_->data_sleepers.load(std::memory_order_seq_cst) != 0) {
-      ring_->data_epoch.fetch_add(1, std::memory_order_release);
-      futex_wake_all(ring_->data_epoch);
-    }
+    wake_if_waiting(ring_->data_waiting, ring_->data_epoch);
   }
   ++tail_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
@@ -104,16 +125,13 @@ bool Producer::try_send(std::span<const std::byte> msg) noexcept {
 }
 
 void Producer::send(std::span<const std::byte> msg, WaitMode wait) noexcept {
-  while (full()) {
-    if (wait == WaitMode::spin) {
-      cpu_relax();
-      continue;
-    }
-    const std::uint32_t epoch = ring_->space_epoch.load(std::memory_order_acquire);
-    ring_->space_sleepers.fetch_add(1, std::memory_order_seq_cst);
-    cached_head_ = ring_->head.load(std::memory_order_seq_cst);
-    if (tail_ - cached_head_ >= slot_count_) futex_wait(ring_->space_epoch, epoch);
-    ring_->space_sleepers.fetch_sub(1, std::memory_order_relaxed);
+  if (wait == WaitMode::spin) {
+    while (full()) cpu_relax();
+  } else if (full()) {
+    wait_until(ring_->space_waiting, ring_->space_epoch, [this] {
+      cached_head_ = ring_->head.load(std::memory_order_seq_cst);
+      return tail_ - cached_head_ < slot_count_;
+    });
   }
   write(msg, wait);
 }
@@ -139,10 +157,7 @@ std::size_t Consumer::read(std::span<std::byte> buf, WaitMode wait) {
     ring_->head.store(head_, std::memory_order_release);
   } else {
     ring_->head.store(head_, std::memory_order_seq_cst);
-    if (ring_->space_sleepers.load(std::memory_order_seq_cst) != 0) {
-      ring_->space_epoch.fetch_add(1, std::memory_order_release);
-      futex_wake_all(ring_->space_epoch);
-    }
+    wake_if_waiting(ring_->space_waiting, ring_->space_epoch);
   }
   return len;
 }
@@ -162,12 +177,8 @@ std::size_t Consumer::recv(std::span<std::byte> buf, WaitMode wait) {
   if (wait == WaitMode::spin) {
     while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
   } else {
-    while (s->seq.load(std::memory_order_acquire) != want) {
-      const std::uint32_t epoch = ring_->data_epoch.load(std::memory_order_acquire);
-      ring_->data_sleepers.fetch_add(1, std::memory_order_seq_cst);
-      if (s->seq.load(std::memory_order_seq_cst) != want) futex_wait(ring_->data_epoch, epoch);
-      ring_->data_sleepers.fetch_sub(1, std::memory_order_relaxed);
-    }
+    wait_until(ring_->data_waiting, ring_->data_epoch,
+               [s, want] { return s->seq.load(std::memory_order_seq_cst) == want; });
   }
   return read(buf, wait);
 }

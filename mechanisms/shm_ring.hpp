@@ -15,10 +15,11 @@
 //   full, so in steady state it never touches the consumer's line.
 // - A stale slot cannot look ready: the slot that will carry message i last carried
 //   i - slot_count, whose seq differs (32-bit seq, slot_count < 2^32).
-// - Block mode sleeps on a futex. A waiter registers in `*_sleepers` (seq_cst) and
-//   re-checks before sleeping; the other side's publish is seq_cst and it reads
-//   the sleeper count after it, so one of the two always sees the other (Dekker). The
-//   writer makes the futex call only when someone sleeps.
+// - Block mode sleeps on a futex. A waiter raises its `*_waiting` flag (seq_cst)
+//   and re-checks before sleeping; the other side's publish is seq_cst and it reads
+//   the flag after it, so one of the two always sees the other (Dekker). The waker
+//   clears the flag with an exchange, so it makes one futex call per sleep: messages
+//   published while the sleeper is still waking up cost no further system call.
 // The control block and slots are trivially laid out (static_asserts below) and
 // carry a magic and version so a process can refuse a foreign or stale mapping.
 #include <atomic>
@@ -35,7 +36,7 @@ inline constexpr std::size_t kCacheLine = 64;
 // prefetchers move lines in pairs, so 64 bytes of separation still false-shares.
 inline constexpr std::size_t kSeparation = 128;
 inline constexpr std::uint64_t kMagic = 0x676e6972'63706269ull;  // "ibpcring"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 
 struct SlotHeader {
   std::atomic<std::uint32_t> seq;  // message index + 1 once the slot is published
@@ -52,12 +53,12 @@ struct RingControl {
   std::uint64_t max_msg_bytes;
   // Consumer-written: messages consumed so far.
   alignas(kSeparation) std::atomic<std::uint64_t> head;
-  // The consumer sleeps here waiting for data (block mode).
+  // The consumer sleeps here waiting for data (block mode). One waiter at most.
   alignas(kSeparation) std::atomic<std::uint32_t> data_epoch;
-  std::atomic<std::uint32_t> data_sleepers;
-  // The producer sleeps here waiting for space (block mode).
+  std::atomic<std::uint32_t> data_waiting;
+  // The producer sleeps here waiting for space (block mode). One waiter at most.
   alignas(kSeparation) std::atomic<std::uint32_t> space_epoch;
-  std::atomic<std::uint32_t> space_sleepers;
+  std::atomic<std::uint32_t> space_waiting;
   // Keeps slot 0 off the line above.
   alignas(kSeparation) std::byte slots_begin[1];
 };
