@@ -25,6 +25,16 @@ std::uint32_t load32(const std::byte* p) noexcept {
   return v;
 }
 
+// Little-endian value of 1..3 bytes, by byte loads. memcpy with a runtime length is
+// a libc call, and on the header of a just-received message it cost 30-40 ns per
+// message in a spinning stream (measured: a 1-byte stream ran at 73 ns per message
+// with it, 28 ns without), more than the ring itself.
+std::uint32_t load_short(const std::byte* p, std::size_t n) noexcept {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v |= std::to_integer<std::uint32_t>(p[i]) << (8 * i);
+  return v;
+}
+
 }  // namespace
 
 // Four 64-bit lanes per vector, two vectors per 64-byte step. GCC lowers the vector
@@ -127,11 +137,11 @@ std::span<const std::byte> PayloadPool::message(std::uint64_t seq) noexcept {
     std::memcpy(m, &seq32, 4);  // fixed sizes: two plain stores
     std::memcpy(m + 8, &check, 4);
   } else {
-    std::byte header[kHeaderBytes] = {};
-    std::memcpy(header, &seq32, 4);
-    std::memcpy(header + 8, &check, 4);
-    std::memcpy(m, header, std::min<std::size_t>(msg_bytes_, 4));
-    if (msg_bytes_ > 8) std::memcpy(m + 8, header + 8, msg_bytes_ - 8);
+    // The prefix of the header that fits, by byte stores (see load_short).
+    for (std::size_t i = 0; i < std::min<std::size_t>(msg_bytes_, 4); ++i) {
+      m[i] = static_cast<std::byte>(seq32 >> (8 * i));
+    }
+    for (std::size_t i = 8; i < msg_bytes_; ++i) m[i] = static_cast<std::byte>(check >> (8 * (i - 8)));
   }
   return {m, msg_bytes_};
 }
@@ -181,7 +191,7 @@ std::uint64_t Verifier::check(std::span<const std::byte> msg) noexcept {
   if (seq_bytes_ == 4) [[likely]] {
     low = load32(msg.data());
   } else {
-    std::memcpy(&low, msg.data(), seq_bytes_);
+    low = load_short(msg.data(), seq_bytes_);
   }
   const std::uint64_t diff = (low - expected_) & seq_mask_;
   const std::uint64_t back = (seq_mask_ + 1 - diff) & seq_mask_;
@@ -199,7 +209,7 @@ std::uint64_t Verifier::check(std::span<const std::byte> msg) noexcept {
     if (check_bytes_ == 4) [[likely]] {
       got = load32(msg.data() + 8);
     } else {
-      std::memcpy(&got, msg.data() + 8, check_bytes_);
+      got = load_short(msg.data() + 8, check_bytes_);
     }
     intact = got == (expect_check & check_mask_);
     if (intact && checksum_payload_ && size_ > kHeaderBytes) {
