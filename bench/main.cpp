@@ -336,6 +336,10 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
   benchmark::Shutdown();
   if (ran == 0) throw UsageError("--benchmark_filter matched no case");
+  struct stat written {};
+  if (::stat(gb_path.c_str(), &written) == 0 && written.st_size == 0) {
+    return 0;  // GB ran nothing (--benchmark_list_tests): there are no results to write
+  }
 
   env["incomplete"] = interrupted();
   finish_json(gb_path, r.out, env);

@@ -136,6 +136,12 @@ b=json.load(open('$tmp/nr.json'))['benchmarks'][0]
 assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') and 'MiB' in b['error_message'], b
 " && ok || fail "not-runnable case JSON"
 
+# --benchmark_list_tests lists the cases and writes no results file.
+"$bin" run --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^pingpong/pipe/size:64/' "$tmp/lt.out" && [ ! -e "$tmp/listed.json" ] && ok \
+  || fail "--benchmark_list_tests: rc=$rc, $(head -c 200 "$tmp/lt.out")"
+
 # --- default output path: results/<date>T<time>.json under the working directory --
 (cd "$tmp" && "$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
 ls "$tmp"/results/*.json >/dev/null 2>&1 && ok || fail "default --out did not land in results/"
