@@ -303,6 +303,9 @@ std::string default_out_path() {
 int cmd_run(cli::Args& args, const char* argv0) {
   RunArgs r = parse_run(args);
   if (r.out.empty()) r.out = default_out_path();
+  // From here on Ctrl-C ends the run through its normal path (skipped cases, an
+  // incomplete file, the temporary file removed), never by the default action.
+  install_interrupt_handlers();
 
   // Google Benchmark writes here first; finish_json() then writes r.out atomically.
   // Creating it now proves the directory is writable before any case runs.
@@ -330,7 +333,6 @@ int cmd_run(cli::Args& args, const char* argv0) {
   benchmark::Initialize(&gb_argc, gb_argv.data());
   if (gb_argc > 1) throw UsageError("unknown Google Benchmark flag " + std::string(gb_argv[1]));
 
-  install_interrupt_handlers();
   TerminalReporter terminal(cases.size(), env, noise_warnings(env));
   CaseJsonReporter json;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
