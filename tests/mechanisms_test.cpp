@@ -54,7 +54,7 @@ std::vector<Param> all_params() {
     for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
       for (WaitMode w : {WaitMode::block, WaitMode::spin}) {
         if (!m->supports(p) || !m->supports(w)) continue;
-        for (std::size_t s : {1, 63, 64, 4095, 4096, 65537, 1 << 20}) out.push_back({m, p, w, s});
+        for (std::size_t s : {1, 63, 64, 4095, 4096, 65536, 65537, 1 << 20}) out.push_back({m, p, w, s});
       }
     }
   }
