@@ -58,6 +58,7 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
     state.SetIterationTime(per_msg_s * one_way);
 
     auto& c = state.counters;
+    std::string label;
     if (r.latency_ns.count() > 0) {
       c["p50_ns"] = r.latency_ns.percentile(0.50) * one_way;
       c["p90_ns"] = r.latency_ns.percentile(0.90) * one_way;
@@ -66,15 +67,26 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
       c["max_ns"] = static_cast<double>(r.latency_ns.max_ns()) * one_way;
       c["latency_samples"] = static_cast<double>(r.latency_ns.count());
     } else {
-      state.SetLabel("one-way latency not measured: a message under 8 B has no room for a timestamp");
+      label = "one-way latency not measured: a message under 8 B has no room for a timestamp";
     }
     c["msgs_per_s"] = 1.0 / per_msg_s;
     c["bytes_per_s"] = static_cast<double>(spec.config.msg_bytes) / per_msg_s;
     c["capacity_effective"] = static_cast<double>(r.granted.capacity_msgs);
     c["capacity_bytes"] = static_cast<double>(r.granted.capacity_bytes);
     c["verified"] = static_cast<double>(r.verify.verified);
-    c["errors"] = static_cast<double>(r.verify.errors());
+    // Loss is an error unless the mechanism may lose messages by design (UDP); then it
+    // is reported as loss: lost_msgs, and the label says which semantics applied.
+    const bool lossy = spec.mechanism->may_lose;
+    c["errors"] = static_cast<double>(lossy ? r.verify.errors_except_loss() : r.verify.errors());
+    c["lost_msgs"] = static_cast<double>(r.verify.lost);
+    if (lossy) {
+      const double offered = static_cast<double>(r.verify.verified + r.verify.lost);
+      c["loss_ratio"] = offered > 0 ? static_cast<double>(r.verify.lost) / offered : 0.0;
+      label += std::string(label.empty() ? "" : "; ") +
+               "loss allowed (datagram semantics): lost messages are counted, not errors";
+    }
     c["measured_msgs"] = static_cast<double>(r.measured_msgs);
+    if (!label.empty()) state.SetLabel(label);
     if (!pingpong) {
       c["stamp_stride"] = static_cast<double>(r.stamp_stride);
       // What verification adds to the consumer, next to the per-message time it

@@ -79,6 +79,10 @@ struct Mechanism {
   bool stream = true;
   bool block = true;
   bool spin = true;
+  // The mechanism may drop messages by design (UDP): lost messages are counted and
+  // reported as loss, not as a harness error, and a stream ends even when its last
+  // message is lost (the producer repeats it until the consumer has stopped).
+  bool may_lose = false;
   // Orchestrator only. Throws NotRunnable (with the reason) for a configuration this
   // mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;

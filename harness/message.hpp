@@ -93,6 +93,8 @@ struct VerifyCounts {
   std::uint64_t errors() const noexcept {
     return lost + duplicated + reordered + corrupted + truncated;
   }
+  // Errors for a mechanism that may lose messages by design: everything but loss.
+  std::uint64_t errors_except_loss() const noexcept { return errors() - lost; }
   VerifyCounts& operator+=(const VerifyCounts& o) noexcept;
   // "3 lost, 1 corrupted" (only the non-zero kinds).
   std::string describe() const;

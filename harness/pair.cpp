@@ -268,7 +268,8 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
       result.verify_ns_per_msg = std::max(0.0, raw - spec.timer_cost_ns);
     }
   }
-  if (result.verify.errors() > 0) {
+  const bool lossy = spec.mechanism->may_lose;
+  if ((lossy ? result.verify.errors_except_loss() : result.verify.errors()) > 0) {
     result.outcome = Outcome::failed;
     result.message = "verification failed: " + result.verify.describe() + " (of " +
                      std::to_string(result.verify.verified + result.verify.errors()) + " checked)";

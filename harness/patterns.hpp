@@ -35,6 +35,8 @@ struct SideReport {
 
 struct PairShared {
   std::atomic<std::uint32_t> arrived{0};  // start barrier (futex word)
+  // Stream consumer: set once it has received the final message (or a repeat of it).
+  std::atomic<std::uint32_t> consumer_done{0};
   alignas(ring::kSeparation) Plan plan;
   alignas(ring::kSeparation) SideReport side[2];
 };
