@@ -1,9 +1,15 @@
 #include "harness/fdio.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
 #include <algorithm>
 #include <vector>
 
@@ -83,12 +89,19 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
     if (static_cast<std::size_t>(n) < buf.size()) break;  // a partial write: it is full
     ++whole;
   }
+  // Drain it all. Some bytes may still be on their way (loopback TCP delivers the
+  // sender's queue as the receiver's window opens): wait for them, within a bound.
   std::vector<std::byte> sink(64 * 1024);
   while (written > 0) {
     const ssize_t n = ::read(read_fd, sink.data(), std::min<std::uint64_t>(sink.size(), written));
+    if (n > 0) {
+      written -= static_cast<std::uint64_t>(n);
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw SysError("read (capacity probe)", "fd " + std::to_string(read_fd));
-    written -= static_cast<std::uint64_t>(n);
+    pollfd p{read_fd, POLLIN, 0};
+    if (n < 0 && errno == EAGAIN && ::poll(&p, 1, 5000) > 0) continue;
+    throw SysError("read (capacity probe)", "fd " + std::to_string(read_fd), n == 0 ? EPIPE : errno);
   }
   set_nonblocking(write_fd, false);
   set_nonblocking(read_fd, false);
@@ -119,6 +132,40 @@ Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t
   return best;
 }
 
+namespace {
+std::uint64_t read_sysctl(const char* path) {
+  std::ifstream in(path);
+  std::uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
+  if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
+  const int val = static_cast<int>(bytes);
+  const std::uint64_t limit = read_sysctl(limit_path);
+  if (bytes <= limit) {
+    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
+    return;
+  }
+  if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
+    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path + " (" +
+                      std::to_string(limit) + ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
+  }
+}
+}  // namespace
+
+std::uint64_t set_socket_buffers(std::initializer_list<int> fds, std::uint64_t bytes) {
+  for (int fd : fds) {
+    set_socket_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "/proc/sys/net/core/wmem_max", bytes);
+    set_socket_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "/proc/sys/net/core/rmem_max", bytes);
+  }
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (::getsockopt(*fds.begin(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
+  return static_cast<std::uint64_t>(granted);
+}
+
 StreamFdEndpoint::StreamFdEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)
     : tx_(std::move(tx)), rx_(std::move(rx)), tx_fd_(tx_.get()), rx_fd_(rx_.get()) {
   // A socket is one descriptor for both directions: then only tx_ owns it.
@@ -127,6 +174,83 @@ StreamFdEndpoint::StreamFdEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)
   for (int fd : {tx_fd_, rx_fd_}) {
     if (fd >= 0) set_nonblocking(fd, wait == WaitMode::spin);
   }
+}
+
+}  // namespace ipcbench
+
+namespace ipcbench {
+
+namespace {
+constexpr std::size_t kStagingBytes = 64 * 1024;
+constexpr std::size_t kFrameHeaderBytes = 4;
+}  // namespace
+
+FramedStreamEndpoint::FramedStreamEndpoint(UniqueFd fd, WaitMode wait)
+    : fd_(std::move(fd)), staging_(kStagingBytes) {
+  set_nonblocking(fd_.get(), wait == WaitMode::spin);
+  std::fill(staging_.begin(), staging_.end(), std::byte{0});  // touched before measuring
+}
+
+void FramedStreamEndpoint::send(std::span<const std::byte> msg) {
+  auto len = static_cast<std::uint32_t>(msg.size());
+  iovec iov[2] = {{&len, kFrameHeaderBytes}, {const_cast<std::byte*>(msg.data()), msg.size()}};
+  iovec* next = iov;
+  int count = 2;
+  while (count > 0) {
+    const ssize_t n = ::writev(fd_.get(), next, count);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      if (errno == EPIPE || errno == ECONNRESET) throw PeerError("peer closed its end (write)");
+      throw SysError("writev", "fd " + std::to_string(fd_.get()));
+    }
+    // Advance past what was written: a partial write may end inside either part.
+    auto done = static_cast<std::size_t>(n);
+    while (count > 0 && done >= next->iov_len) {
+      done -= next->iov_len;
+      ++next;
+      --count;
+    }
+    if (count > 0) {
+      next->iov_base = static_cast<std::byte*>(next->iov_base) + done;
+      next->iov_len -= done;
+    }
+  }
+}
+
+void FramedStreamEndpoint::fill() {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (end_ == staging_.size()) {  // keep the unread tail, make room after it
+    std::memmove(staging_.data(), staging_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  for (;;) {
+    const ssize_t n = ::read(fd_.get(), staging_.data() + end_, staging_.size() - end_);
+    if (n > 0) {
+      end_ += static_cast<std::size_t>(n);
+      return;
+    }
+    if (n == 0) throw PeerError("peer closed its end (read returned EOF)");
+    if (errno == ECONNRESET) throw PeerError("peer closed its end (read)");
+    if (errno != EAGAIN && errno != EINTR) throw SysError("read", "fd " + std::to_string(fd_.get()));
+  }
+}
+
+std::size_t FramedStreamEndpoint::recv(std::span<std::byte> buf) {
+  while (end_ - begin_ < kFrameHeaderBytes) fill();
+  std::uint32_t len = 0;
+  std::memcpy(&len, staging_.data() + begin_, kFrameHeaderBytes);
+  begin_ += kFrameHeaderBytes;
+  if (len > buf.size()) {
+    throw PeerError("frame length " + std::to_string(len) + " exceeds the " + std::to_string(buf.size()) +
+                    "-byte buffer (corrupt peer?)");
+  }
+  const std::size_t staged = std::min<std::size_t>(len, end_ - begin_);
+  std::memcpy(buf.data(), staging_.data() + begin_, staged);
+  begin_ += staged;
+  if (staged < len) read_exact(fd_.get(), buf.subspan(staged, len - staged));
+  return len;
 }
 
 }  // namespace ipcbench

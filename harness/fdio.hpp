@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
+#include <vector>
 
 #include "harness/channel.hpp"
 #include "harness/owners.hpp"
@@ -34,6 +36,12 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
 Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
                      int write_fd, int read_fd);
 
+// Sets SO_SNDBUF and SO_RCVBUF to `bytes` on each socket; returns the first socket's
+// granted SO_SNDBUF. Past net.core.wmem_max/rmem_max the kernel would cap the request
+// silently, so the *BUFFORCE options (CAP_NET_ADMIN) are used there, and without the
+// privilege the case is NotRunnable with the sysctl to raise.
+std::uint64_t set_socket_buffers(std::initializer_list<int> fds, std::uint64_t bytes);
+
 // Largest kernel buffer ipcbench asks for on one channel; beyond it the case is not
 // runnable (filling it to probe the capacity would take seconds and the memory).
 inline constexpr std::uint64_t kMaxChannelBytes = 256ull << 20;
@@ -55,6 +63,25 @@ class StreamFdEndpoint final : public Endpoint {
  private:
   UniqueFd tx_, rx_;
   int tx_fd_, rx_fd_;
+};
+
+// An end over one stream socket carrying length-prefixed frames ([u32 length][payload]),
+// as a TCP user frames messages. send() is one writev of length and payload; recv()
+// reads through a staging buffer, so one read can deliver many small frames, while a
+// payload larger than what is staged is read straight into the caller's buffer. A
+// length larger than the caller's buffer is a corrupt peer (PeerError), never an
+// overflow.
+class FramedStreamEndpoint final : public Endpoint {
+ public:
+  FramedStreamEndpoint(UniqueFd fd, WaitMode wait);
+  void send(std::span<const std::byte> msg) override;
+  std::size_t recv(std::span<std::byte> buf) override;
+
+ private:
+  void fill();  // reads what the socket has into the staging buffer (at least 1 byte)
+  UniqueFd fd_;
+  std::vector<std::byte> staging_;
+  std::size_t begin_ = 0, end_ = 0;  // staged, unread bytes
 };
 
 }  // namespace ipcbench
