@@ -76,11 +76,15 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
     ::getrlimit(RLIMIT_MSGQUEUE, &rl);
     if (rl.rlim_cur == RLIM_INFINITY) throw SysError("mq_open", name, err);  // the descriptor limit
     const std::uint64_t need = kernel_charge_bytes(maxmsg, msgsize) * static_cast<std::uint64_t>(queues);
-    throw NotRunnable(prefix + "the channel's " + std::to_string(queues) + " queue(s) need about " +
-                      std::to_string(need) + " B of RLIMIT_MSGQUEUE = " + std::to_string(rl.rlim_cur) +
-                      " B (shared by all of this user's queues); raise it with ulimit -q " +
-                      std::to_string(rl.rlim_cur + need) +
-                      " (or the descriptor limit, ulimit -n, was reached)");
+    // Within the limit on its own, the request met this user's other queues (or the
+    // descriptor limit, which mq_open also reports as EMFILE).
+    const std::string others = need <= rl.rlim_cur
+                                   ? " together with this user's other queues (or the descriptor limit, ulimit -n)"
+                                   : "";
+    throw NotRunnable(prefix + "the channel's " + std::to_string(queues) + (queues == 1 ? " queue needs" : " queues need") +
+                      " about " + std::to_string(need) + " B (messages plus the kernel's per-message bookkeeping), past " +
+                      "RLIMIT_MSGQUEUE = " + std::to_string(rl.rlim_cur) + " B per user" + others +
+                      "; raise it with ulimit -q " + std::to_string(rl.rlim_cur + need));
   } else if (err == ENOSPC) {
     throw NotRunnable(prefix + "the system already holds " + kQueuesMaxPath + " = " +
                       std::to_string(read_proc_u64(kQueuesMaxPath)) +

@@ -3,6 +3,8 @@
 // list instead. And a request past a kernel limit must say which limit.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -77,6 +79,44 @@ TEST(PosixMq, GrantsExactlyWhatWasAsked) {
   ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
   EXPECT_EQ(r.granted.capacity_msgs, 3u);
   EXPECT_EQ(r.granted.capacity_bytes, 300u);
+}
+
+// The largest message each kernel accepts by default (msgsize_max, msgmax: 8192), at
+// capacity 1 and at the most messages that fit, both patterns and wait modes.
+TEST(MessageQueues, LargestDefaultMessageRoundTrips) {
+  struct Case {
+    const char* mechanism;
+    std::size_t capacity;
+  };
+  for (const Case c : {Case{"posix_mq", 1}, Case{"posix_mq", 10}, Case{"sysv_msg", 1}, Case{"sysv_msg", 2}}) {
+    for (Pattern pattern : {Pattern::pingpong, Pattern::stream}) {
+      for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+        const PairResult r = run(c.mechanism, pattern, 8192, c.capacity, wait);
+        if (r.outcome == Outcome::not_runnable) {  // a machine with lower limits: named
+          EXPECT_FALSE(r.message.empty());
+          continue;
+        }
+        ASSERT_EQ(r.outcome, Outcome::ok) << c.mechanism << ": " << r.message;
+        EXPECT_EQ(r.verify.errors(), 0u) << c.mechanism;
+        EXPECT_EQ(r.granted.capacity_msgs, c.capacity) << c.mechanism;
+      }
+    }
+  }
+}
+
+// RLIMIT_MSGQUEUE is charged per user; lowering this process's soft limit below one
+// queue's charge (10 x 64 B plus the kernel's bookkeeping) makes mq_open refuse it.
+TEST(PosixMq, RlimitMsgqueueIsNamed) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_MSGQUEUE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 600;
+  ASSERT_EQ(::setrlimit(RLIMIT_MSGQUEUE, &low), 0);
+  const PairResult r = run("posix_mq", Pattern::stream, 64, 8);
+  ::setrlimit(RLIMIT_MSGQUEUE, &saved);
+  ASSERT_EQ(r.outcome, Outcome::not_runnable) << r.message;
+  EXPECT_NE(r.message.find("RLIMIT_MSGQUEUE = 600 B"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("ulimit -q"), std::string::npos) << r.message;
 }
 
 std::uint64_t read_proc(const char* path) {
