@@ -21,8 +21,11 @@
 #include <mqueue.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <string>
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
@@ -54,20 +57,23 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
 
 // The reason mq_open(O_CREAT) refused a queue of this shape, as a NotRunnable when a
 // limit explains it, else the plain SysError.
-[[noreturn]] void throw_refusal(int err, const std::string& name, const ChannelConfig& cfg, int queues) {
+[[noreturn]] void throw_refusal(int err, const std::string& name, const ChannelConfig& cfg,
+                                int queues) {
   const std::uint64_t maxmsg = cfg.capacity_msgs;
   const std::uint64_t msgsize = cfg.msg_bytes;
   const std::string prefix = "posix_mq: mq_open refused mq_maxmsg " + std::to_string(maxmsg) +
-                             ", mq_msgsize " + std::to_string(msgsize) + " B (" + std::strerror(err) + "): ";
+                             ", mq_msgsize " + std::to_string(msgsize) + " B (" +
+                             std::strerror(err) + "): ";
   if (err == EINVAL) {
     std::string why;
     if (const std::uint64_t limit = read_proc_u64(kMsgMaxPath); maxmsg > limit) {
-      why += "capacity " + std::to_string(maxmsg) + " exceeds " + kMsgMaxPath + " = " + std::to_string(limit) +
+      why += "capacity " + std::to_string(maxmsg) + " exceeds " + kMsgMaxPath + " = " +
+             std::to_string(limit) +
              "; raise it with sysctl -w fs.mqueue.msg_max=" + std::to_string(maxmsg);
     }
     if (const std::uint64_t limit = read_proc_u64(kMsgsizeMaxPath); msgsize > limit) {
-      why += std::string(why.empty() ? "" : "; and ") + "size " + std::to_string(msgsize) + " B exceeds " +
-             kMsgsizeMaxPath + " = " + std::to_string(limit) +
+      why += std::string(why.empty() ? "" : "; and ") + "size " + std::to_string(msgsize) +
+             " B exceeds " + kMsgsizeMaxPath + " = " + std::to_string(limit) +
              "; raise it with sysctl -w fs.mqueue.msgsize_max=" + std::to_string(msgsize);
     }
     if (!why.empty()) throw NotRunnable(prefix + why + " (or run with CAP_SYS_RESOURCE)");
@@ -75,14 +81,18 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
     rlimit rl{};
     ::getrlimit(RLIMIT_MSGQUEUE, &rl);
     if (rl.rlim_cur == RLIM_INFINITY) throw SysError("mq_open", name, err);  // the descriptor limit
-    const std::uint64_t need = kernel_charge_bytes(maxmsg, msgsize) * static_cast<std::uint64_t>(queues);
+    const std::uint64_t need =
+        kernel_charge_bytes(maxmsg, msgsize) * static_cast<std::uint64_t>(queues);
     // Within the limit on its own, the request met this user's other queues (or the
     // descriptor limit, which mq_open also reports as EMFILE).
-    const std::string others = need <= rl.rlim_cur
-                                   ? " together with this user's other queues (or the descriptor limit, ulimit -n)"
-                                   : "";
-    throw NotRunnable(prefix + "the channel's " + std::to_string(queues) + (queues == 1 ? " queue needs" : " queues need") +
-                      " about " + std::to_string(need) + " B (messages plus the kernel's per-message bookkeeping), past " +
+    const std::string others =
+        need <= rl.rlim_cur
+            ? " together with this user's other queues (or the descriptor limit, ulimit -n)"
+            : "";
+    throw NotRunnable(prefix + "the channel's " + std::to_string(queues) +
+                      (queues == 1 ? " queue needs" : " queues need") + " about " +
+                      std::to_string(need) +
+                      " B (messages plus the kernel's per-message bookkeeping), past " +
                       "RLIMIT_MSGQUEUE = " + std::to_string(rl.rlim_cur) + " B per user" + others +
                       "; raise it with ulimit -q " + std::to_string(rl.rlim_cur + need));
   } else if (err == ENOSPC) {
@@ -125,12 +135,14 @@ Queue make_queue(const ChannelConfig& cfg, int queues) {
 void set_queue_nonblocking(int mqd, bool on) {
   mq_attr attr{};
   attr.mq_flags = on ? O_NONBLOCK : 0;
-  if (::mq_setattr(mqd, &attr, nullptr) < 0) throw SysError("mq_setattr", "mqd " + std::to_string(mqd));
+  if (::mq_setattr(mqd, &attr, nullptr) < 0)
+    throw SysError("mq_setattr", "mqd " + std::to_string(mqd));
 }
 
 class PosixMqEndpoint final : public Endpoint {
  public:
-  PosixMqEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait) : tx_(std::move(tx)), rx_(std::move(rx)) {
+  PosixMqEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)
+      : tx_(std::move(tx)), rx_(std::move(rx)) {
     for (const UniqueFd* q : {&tx_, &rx_}) {
       if (*q) set_queue_nonblocking(q->get(), wait == WaitMode::spin);
     }
@@ -139,7 +151,8 @@ class PosixMqEndpoint final : public Endpoint {
   void send(std::span<const std::byte> msg) override {
     const auto* p = reinterpret_cast<const char*>(msg.data());
     while (::mq_send(tx_.get(), p, msg.size(), 0) < 0) {
-      if (errno != EAGAIN && errno != EINTR) throw SysError("mq_send", "mqd " + std::to_string(tx_.get()));
+      if (errno != EAGAIN && errno != EINTR)
+        throw SysError("mq_send", "mqd " + std::to_string(tx_.get()));
     }
   }
 
@@ -148,7 +161,8 @@ class PosixMqEndpoint final : public Endpoint {
     for (;;) {
       const ssize_t n = ::mq_receive(rx_.get(), p, buf.size(), nullptr);
       if (n >= 0) return static_cast<std::size_t>(n);
-      if (errno != EAGAIN && errno != EINTR) throw SysError("mq_receive", "mqd " + std::to_string(rx_.get()));
+      if (errno != EAGAIN && errno != EINTR)
+        throw SysError("mq_receive", "mqd " + std::to_string(rx_.get()));
     }
   }
 
@@ -159,14 +173,16 @@ class PosixMqEndpoint final : public Endpoint {
 class PosixMqChannel final : public Channel {
  public:
   explicit PosixMqChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
-    requested_channel_bytes(cfg);  // the same per-channel limit (and overflow check) as every mechanism
+    requested_channel_bytes(
+        cfg);  // the same per-channel limit (and overflow check) as every mechanism
     const int queues = cfg.pattern == Pattern::pingpong ? 2 : 1;
     ab_ = make_queue(cfg, queues);
     if (queues == 2) ba_ = make_queue(cfg, queues);
     mq_attr attr{};
     if (::mq_getattr(ab_.for_a.get(), &attr) < 0) throw SysError("mq_getattr", ab_.name.str());
     granted_.capacity_msgs = static_cast<std::uint64_t>(attr.mq_maxmsg);
-    granted_.capacity_bytes = static_cast<std::uint64_t>(attr.mq_maxmsg) * static_cast<std::uint64_t>(attr.mq_msgsize);
+    granted_.capacity_bytes =
+        static_cast<std::uint64_t>(attr.mq_maxmsg) * static_cast<std::uint64_t>(attr.mq_msgsize);
     ab_.name.remove_now();
     ba_.name.remove_now();
   }
@@ -195,7 +211,8 @@ class PosixMqChannel final : public Channel {
 extern const Mechanism kPosixMq{
     .name = "posix_mq",
     .summary = "POSIX message queues (one per direction)",
-    .capacity_knob = "mq_maxmsg = capacity, mq_msgsize = size (fs.mqueue.msg_max, msgsize_max, RLIMIT_MSGQUEUE)",
+    .capacity_knob =
+        "mq_maxmsg = capacity, mq_msgsize = size (fs.mqueue.msg_max, msgsize_max, RLIMIT_MSGQUEUE)",
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<PosixMqChannel>(cfg);
     },

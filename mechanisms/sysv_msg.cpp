@@ -76,7 +76,8 @@ class SysvQueue {
 // The API's message layout: a long mtype, then the text. Held in longs for alignment.
 class MsgBuffer {
  public:
-  explicit MsgBuffer(std::size_t text_bytes) : words_(1 + (text_bytes + sizeof(long) - 1) / sizeof(long)) {
+  explicit MsgBuffer(std::size_t text_bytes)
+      : words_(1 + (text_bytes + sizeof(long) - 1) / sizeof(long)) {
     words_[0] = kMtype;
   }
   void* msgp() noexcept { return words_.data(); }
@@ -94,25 +95,30 @@ SysvQueue make_queue() {
                       std::to_string(read_proc_u64(kMsgMniPath)) +
                       " message queues; raise it with sysctl -w kernel.msgmni=N");
   }
-  if (errno == ENOSYS) throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
+  if (errno == ENOSYS)
+    throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
   throw SysError("msgget", "IPC_PRIVATE");
 }
 
 // Sets msg_qbytes; returns what the kernel granted.
 std::uint64_t set_qbytes(int id, std::uint64_t bytes) {
   msqid_ds ds{};
-  if (::msgctl(id, IPC_STAT, &ds) < 0) throw SysError("msgctl IPC_STAT", "msqid " + std::to_string(id));
+  if (::msgctl(id, IPC_STAT, &ds) < 0)
+    throw SysError("msgctl IPC_STAT", "msqid " + std::to_string(id));
   ds.msg_qbytes = static_cast<msglen_t>(bytes);
   if (::msgctl(id, IPC_SET, &ds) < 0) {
     if (errno == EPERM) {
-      throw NotRunnable("sysv_msg: msg_qbytes " + std::to_string(bytes) + " B (capacity x size) exceeds " +
-                        kMsgMnbPath + " = " + std::to_string(read_proc_u64(kMsgMnbPath)) +
+      throw NotRunnable("sysv_msg: msg_qbytes " + std::to_string(bytes) +
+                        " B (capacity x size) exceeds " + kMsgMnbPath + " = " +
+                        std::to_string(read_proc_u64(kMsgMnbPath)) +
                         " B, the most an unprivileged queue may hold (CAP_SYS_RESOURCE lifts it); "
-                        "raise it with sysctl -w kernel.msgmnb=" + std::to_string(bytes));
+                        "raise it with sysctl -w kernel.msgmnb=" +
+                        std::to_string(bytes));
     }
     throw SysError("msgctl IPC_SET", "msqid " + std::to_string(id));
   }
-  if (::msgctl(id, IPC_STAT, &ds) < 0) throw SysError("msgctl IPC_STAT", "msqid " + std::to_string(id));
+  if (::msgctl(id, IPC_STAT, &ds) < 0)
+    throw SysError("msgctl IPC_STAT", "msqid " + std::to_string(id));
   return ds.msg_qbytes;
 }
 
@@ -142,12 +148,16 @@ std::uint64_t probe_capacity(int id, std::size_t msg_bytes) {
 class SysvMsgEndpoint final : public Endpoint {
  public:
   SysvMsgEndpoint(int tx_id, int rx_id, std::size_t msg_bytes, WaitMode wait)
-      : tx_id_(tx_id), rx_id_(rx_id), flags_(wait == WaitMode::spin ? IPC_NOWAIT : 0), buf_(msg_bytes) {}
+      : tx_id_(tx_id),
+        rx_id_(rx_id),
+        flags_(wait == WaitMode::spin ? IPC_NOWAIT : 0),
+        buf_(msg_bytes) {}
 
   void send(std::span<const std::byte> msg) override {
     std::memcpy(buf_.text(), msg.data(), msg.size());
     while (::msgsnd(tx_id_, buf_.msgp(), msg.size(), flags_) < 0) {
-      if (errno != EAGAIN && errno != EINTR) throw SysError("msgsnd", "msqid " + std::to_string(tx_id_));
+      if (errno != EAGAIN && errno != EINTR)
+        throw SysError("msgsnd", "msqid " + std::to_string(tx_id_));
     }
   }
 
@@ -159,9 +169,11 @@ class SysvMsgEndpoint final : public Endpoint {
         return static_cast<std::size_t>(n);
       }
       if (errno == E2BIG) {
-        throw PeerError("sysv_msg: a message longer than the " + std::to_string(buf.size()) + "-byte case size");
+        throw PeerError("sysv_msg: a message longer than the " + std::to_string(buf.size()) +
+                        "-byte case size");
       }
-      if (errno != ENOMSG && errno != EINTR) throw SysError("msgrcv", "msqid " + std::to_string(rx_id_));
+      if (errno != ENOMSG && errno != EINTR)
+        throw SysError("msgrcv", "msqid " + std::to_string(rx_id_));
     }
   }
 
@@ -176,9 +188,11 @@ class SysvMsgChannel final : public Channel {
   explicit SysvMsgChannel(const ChannelConfig& cfg) : cfg_(cfg) {
     const std::uint64_t qbytes = requested_channel_bytes(cfg);
     if (const std::uint64_t limit = read_proc_u64(kMsgMaxPath); cfg.msg_bytes > limit) {
-      throw NotRunnable("sysv_msg: size " + std::to_string(cfg.msg_bytes) + " B exceeds " + kMsgMaxPath +
-                        " = " + std::to_string(limit) + " B, the largest message msgsnd accepts; raise it with "
-                        "sysctl -w kernel.msgmax=" + std::to_string(cfg.msg_bytes));
+      throw NotRunnable("sysv_msg: size " + std::to_string(cfg.msg_bytes) + " B exceeds " +
+                        kMsgMaxPath + " = " + std::to_string(limit) +
+                        " B, the largest message msgsnd accepts; raise it with "
+                        "sysctl -w kernel.msgmax=" +
+                        std::to_string(cfg.msg_bytes));
     }
     ab_ = make_queue();
     if (cfg.pattern == Pattern::pingpong) ba_ = make_queue();

@@ -2,7 +2,6 @@
 // (names in /dev/shm, /dev/mqueue, /tmp) cannot see them; this checks the kernel's
 // list instead. And a request past a kernel limit must say which limit.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <fstream>
@@ -88,7 +87,8 @@ TEST(MessageQueues, LargestDefaultMessageRoundTrips) {
     const char* mechanism;
     std::size_t capacity;
   };
-  for (const Case c : {Case{"posix_mq", 1}, Case{"posix_mq", 10}, Case{"sysv_msg", 1}, Case{"sysv_msg", 2}}) {
+  for (const Case c :
+       {Case{"posix_mq", 1}, Case{"posix_mq", 10}, Case{"sysv_msg", 1}, Case{"sysv_msg", 2}}) {
     for (Pattern pattern : {Pattern::pingpong, Pattern::stream}) {
       for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
         const PairResult r = run(c.mechanism, pattern, 8192, c.capacity, wait);
@@ -149,7 +149,8 @@ TEST(MessageQueues, NotRunnableReasonsNameTheLimit) {
     EXPECT_EQ(r.outcome, Outcome::not_runnable) << r.message;
     EXPECT_NE(r.message.find(c.limit_path), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(std::to_string(limit)), std::string::npos) << r.message;
-    EXPECT_NE(r.message.find("sysctl -w " + std::string(c.sysctl) + "="), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("sysctl -w " + std::string(c.sysctl) + "="), std::string::npos)
+        << r.message;
     EXPECT_EQ(sysv_queue_ids(), before);
   }
 }
