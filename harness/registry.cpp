@@ -7,6 +7,8 @@ extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
 extern const Mechanism kTcp;
+extern const Mechanism kPosixMq;
+extern const Mechanism kSysvMsg;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -15,6 +17,8 @@ const Mechanism* const kAll[] = {
     &kPipe,
     &kUnixStream,
     &kTcp,
+    &kPosixMq,
+    &kSysvMsg,
 };
 }  // namespace
 

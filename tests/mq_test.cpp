@@ -1,0 +1,159 @@
+// Message queues: System V queues have no name, so the conformance suite's leak check
+// (names in /dev/shm, /dev/mqueue, /tmp) cannot see them; this checks the kernel's
+// list instead. And a request past a kernel limit must say which limit.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "harness/pair.hpp"
+#include "harness/registry.hpp"
+
+namespace ipcbench {
+namespace {
+
+// Ids of every System V message queue on the system (/proc/sysvipc/msg: a header
+// line, then key, msqid, ... per queue). IPC_PRIVATE queues carry no creator pid, so
+// "created by this test" is "present after, absent before": no other part of the
+// project creates SysV queues while these tests run.
+std::set<long> sysv_queue_ids() {
+  std::ifstream in("/proc/sysvipc/msg");
+  std::set<long> ids;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    long key = 0, id = -1;
+    if (fields >> key >> id) ids.insert(id);
+  }
+  return ids;
+}
+
+PairResult run(const char* mechanism, Pattern pattern, std::size_t size, std::size_t capacity,
+               WaitMode wait = WaitMode::block) {
+  PairSpec spec;
+  spec.mechanism = find_mechanism(mechanism);
+  EXPECT_NE(spec.mechanism, nullptr) << mechanism;
+  spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait};
+  spec.fixed_msgs = 200;
+  spec.timeout_seconds = 60;
+  return run_pair(spec);
+}
+
+TEST(SysvMsg, LeavesNoQueueAfterARunOrARefusal) {
+  for (Pattern pattern : {Pattern::pingpong, Pattern::stream}) {
+    for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+      const auto before = sysv_queue_ids();
+      const PairResult ok = run("sysv_msg", pattern, 64, 4, wait);
+      ASSERT_EQ(ok.outcome, Outcome::ok) << ok.message;
+      EXPECT_EQ(ok.verify.errors(), 0u);
+      EXPECT_EQ(sysv_queue_ids(), before) << "a successful run left a queue";
+    }
+    // 4 x 8192 B of msg_qbytes is past kernel.msgmnb (16384) without CAP_SYS_RESOURCE:
+    // refused by IPC_SET, after the queues exist, so create() must remove them.
+    const auto before = sysv_queue_ids();
+    const PairResult refused = run("sysv_msg", pattern, 8192, 4);
+    if (refused.outcome == Outcome::ok) {
+      GTEST_SKIP() << "kernel.msgmnb or CAP_SYS_RESOURCE allows 32 KiB queues here";
+    }
+    EXPECT_EQ(refused.outcome, Outcome::not_runnable) << refused.message;
+    EXPECT_NE(refused.message.find("kernel.msgmnb"), std::string::npos) << refused.message;
+    EXPECT_EQ(sysv_queue_ids(), before) << "a refused case left a queue";
+  }
+}
+
+TEST(SysvMsg, ProbedCapacityMatchesQbytes) {
+  const PairResult r = run("sysv_msg", Pattern::stream, 100, 7);
+  ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
+  EXPECT_EQ(r.granted.capacity_bytes, 700u);
+  EXPECT_EQ(r.granted.capacity_msgs, 7u);
+}
+
+TEST(PosixMq, GrantsExactlyWhatWasAsked) {
+  const PairResult r = run("posix_mq", Pattern::pingpong, 100, 3);
+  if (r.outcome == Outcome::not_runnable) GTEST_SKIP() << r.message;
+  ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
+  EXPECT_EQ(r.granted.capacity_msgs, 3u);
+  EXPECT_EQ(r.granted.capacity_bytes, 300u);
+}
+
+// The largest message each kernel accepts by default (msgsize_max, msgmax: 8192), at
+// capacity 1 and at the most messages that fit, both patterns and wait modes.
+TEST(MessageQueues, LargestDefaultMessageRoundTrips) {
+  struct Case {
+    const char* mechanism;
+    std::size_t capacity;
+  };
+  for (const Case c :
+       {Case{"posix_mq", 1}, Case{"posix_mq", 10}, Case{"sysv_msg", 1}, Case{"sysv_msg", 2}}) {
+    for (Pattern pattern : {Pattern::pingpong, Pattern::stream}) {
+      for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+        const PairResult r = run(c.mechanism, pattern, 8192, c.capacity, wait);
+        if (r.outcome == Outcome::not_runnable) {  // a machine with lower limits: named
+          EXPECT_FALSE(r.message.empty());
+          continue;
+        }
+        ASSERT_EQ(r.outcome, Outcome::ok) << c.mechanism << ": " << r.message;
+        EXPECT_EQ(r.verify.errors(), 0u) << c.mechanism;
+        EXPECT_EQ(r.granted.capacity_msgs, c.capacity) << c.mechanism;
+      }
+    }
+  }
+}
+
+// RLIMIT_MSGQUEUE is charged per user; lowering this process's soft limit below one
+// queue's charge (10 x 64 B plus the kernel's bookkeeping) makes mq_open refuse it.
+TEST(PosixMq, RlimitMsgqueueIsNamed) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_MSGQUEUE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 600;
+  ASSERT_EQ(::setrlimit(RLIMIT_MSGQUEUE, &low), 0);
+  const PairResult r = run("posix_mq", Pattern::stream, 64, 8);
+  ::setrlimit(RLIMIT_MSGQUEUE, &saved);
+  ASSERT_EQ(r.outcome, Outcome::not_runnable) << r.message;
+  EXPECT_NE(r.message.find("RLIMIT_MSGQUEUE = 600 B"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("ulimit -q"), std::string::npos) << r.message;
+}
+
+std::uint64_t read_proc(const char* path) {
+  std::ifstream in(path);
+  std::uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+// The reason names the limit, so a user knows which sysctl or ulimit to raise.
+TEST(MessageQueues, NotRunnableReasonsNameTheLimit) {
+  struct Case {
+    const char* mechanism;
+    std::size_t size, capacity;
+    const char* limit_path;
+    const char* sysctl;
+  };
+  const Case cases[] = {
+      {"posix_mq", 16384, 4, "/proc/sys/fs/mqueue/msgsize_max", "fs.mqueue.msgsize_max"},
+      {"posix_mq", 64, 16, "/proc/sys/fs/mqueue/msg_max", "fs.mqueue.msg_max"},
+      {"sysv_msg", 16384, 1, "/proc/sys/kernel/msgmax", "kernel.msgmax"},
+  };
+  for (const Case& c : cases) {
+    const std::uint64_t limit = read_proc(c.limit_path);
+    const std::uint64_t asked = std::string(c.sysctl).ends_with("msg_max") ? c.capacity : c.size;
+    if (asked <= limit) continue;  // this machine's limit was raised: nothing to refuse
+    const auto before = sysv_queue_ids();
+    const PairResult r = run(c.mechanism, Pattern::stream, c.size, c.capacity);
+    if (r.outcome == Outcome::ok) continue;  // CAP_SYS_RESOURCE lifts the posix_mq sysctls
+    EXPECT_EQ(r.outcome, Outcome::not_runnable) << r.message;
+    EXPECT_NE(r.message.find(c.limit_path), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find(std::to_string(limit)), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("sysctl -w " + std::string(c.sysctl) + "="), std::string::npos)
+        << r.message;
+    EXPECT_EQ(sysv_queue_ids(), before);
+  }
+}
+
+}  // namespace
+}  // namespace ipcbench
