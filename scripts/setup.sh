@@ -16,13 +16,20 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all packages present"
-  exit 0
-fi
-
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "setup: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+else
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# POSIX message queues are visible (and checkable for leaks) only where the mqueue
+# filesystem is mounted; many containers and VMs do not mount it.
+if [ -d /proc/sys/fs/mqueue ] && ! mountpoint -q /dev/mqueue 2>/dev/null; then
+  $sudo mkdir -p /dev/mqueue && $sudo mount -t mqueue none /dev/mqueue 2>/dev/null \
+    && echo "setup: mounted the mqueue filesystem on /dev/mqueue" \
+    || echo "setup: could not mount /dev/mqueue (leak checks there will see nothing)"
+fi
