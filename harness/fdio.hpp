@@ -1,5 +1,6 @@
 #pragma once
-// Descriptor I/O shared by every descriptor-based mechanism (pipe, unix_stream, ...).
+// Descriptor I/O shared by every descriptor-based mechanism (pipe, fifo, unix_stream,
+// unix_dgram, ...).
 // `spin` is not a separate code path: a spinning endpoint's descriptors are
 // O_NONBLOCK, so the same loops retry EAGAIN instead of sleeping in the kernel.
 #include <cstddef>
@@ -13,6 +14,19 @@
 namespace ipcbench {
 
 void set_nonblocking(int fd, bool on);
+
+// The number in a /proc/sys file, 0 when it cannot be read.
+std::uint64_t read_sysctl(const char* path);
+
+// Sets a pipe's (or FIFO's) buffer with F_SETPIPE_SZ; returns what the kernel granted
+// (rounded up to pages). NotRunnable past fs.pipe-max-size, naming it.
+std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
+
+// Sets SO_SNDBUF and SO_RCVBUF to `bytes` on every socket in fds; returns fds[0]'s
+// granted SO_SNDBUF (the kernel doubles the request for bookkeeping). Past
+// net.core.wmem_max/rmem_max the kernel would cap silently, so SO_*BUFFORCE is used
+// there (CAP_NET_ADMIN), and without the privilege the case is NotRunnable.
+std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
 
 // Writes all of msg, retrying partial writes, EINTR and (non-blocking) EAGAIN.
 void write_all(int fd, std::span<const std::byte> msg);
@@ -55,6 +69,23 @@ class StreamFdEndpoint final : public Endpoint {
  private:
   UniqueFd tx_, rx_;
   int tx_fd_, rx_fd_;
+};
+
+// An end over one message-preserving socket (SOCK_DGRAM, SOCK_SEQPACKET): one send()
+// per message, one recv() per message; the kernel keeps the boundaries, and a partial
+// send cannot happen for these types. recv() passes MSG_TRUNC, so a message longer
+// than buf is detected: it returns the real length (the verifier counts it as
+// truncated) and never writes past buf. Spin adds MSG_DONTWAIT and retries EAGAIN.
+class MessageFdEndpoint final : public Endpoint {
+ public:
+  MessageFdEndpoint(UniqueFd fd, WaitMode wait);
+  void send(std::span<const std::byte> msg) override;
+  std::size_t recv(std::span<std::byte> buf) override;
+
+ private:
+  UniqueFd fd_;
+  int flags_;             // MSG_DONTWAIT when spinning
+  bool zero_is_eof_;      // SOCK_SEQPACKET: 0 means the peer closed; SOCK_DGRAM: an empty datagram
 };
 
 }  // namespace ipcbench

@@ -13,36 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <climits>
-#include <fstream>
-
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 
 namespace ipcbench {
 namespace {
-
-std::uint64_t read_sysctl(const char* path) {
-  std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
-void set_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
-  if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
-  const int val = static_cast<int>(bytes);
-  const std::uint64_t limit = read_sysctl(limit_path);
-  if (bytes <= limit) {
-    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
-    return;
-  }
-  if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
-    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path +
-                      " (" + std::to_string(limit) +
-                      ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
-  }
-}
 
 class UnixStreamChannel final : public Channel {
  public:
@@ -54,14 +29,8 @@ class UnixStreamChannel final : public Channel {
     granted_ = fit_capacity(
         cfg,
         [&](std::uint64_t bytes) {
-          for (int fd : {a_.get(), b_.get()}) {
-            set_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "/proc/sys/net/core/wmem_max", bytes);
-            set_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "/proc/sys/net/core/rmem_max", bytes);
-          }
-          int granted = 0;
-          socklen_t len = sizeof granted;
-          if (::getsockopt(a_.get(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
-          return static_cast<std::uint64_t>(granted);
+          const int fds[] = {a_.get(), b_.get()};
+          return set_socket_buffers(fds, bytes);
         },
         a_.get(), b_.get());
   }
