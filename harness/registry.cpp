@@ -7,6 +7,8 @@ extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
 extern const Mechanism kFifo;
+extern const Mechanism kUnixDgram;
+extern const Mechanism kUnixSeqpacket;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -15,6 +17,8 @@ const Mechanism* const kAll[] = {
     &kPipe,
     &kUnixStream,
     &kFifo,
+    &kUnixDgram,
+    &kUnixSeqpacket,
 };
 }  // namespace
 
