@@ -7,9 +7,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <set>
+#include <string_view>
 
 #include "bench/presets.hpp"
 #include "bench/suite.hpp"
@@ -161,14 +163,16 @@ int cmd_list(cli::Args& args) {
     std::cout << all.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-13s %-17s %-12s %s\n", "mechanism", "patterns", "wait modes", "capacity knob");
+  int name_width = static_cast<int>(std::string_view("mechanism").size());
+  for (const auto& m : all) name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
+  std::printf("%-*s %-17s %-12s %s\n", name_width, "mechanism", "patterns", "wait modes", "capacity knob");
   for (const auto& m : all) {
     auto join = [](const nlohmann::json& a) {
       std::string s;
       for (const auto& x : a) s += (s.empty() ? "" : ",") + x.get<std::string>();
       return s;
     };
-    std::printf("%-13s %-17s %-12s %s\n", m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
+    std::printf("%-*s %-17s %-12s %s\n", name_width, m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
                 join(m["wait_modes"]).c_str(), m["capacity_knob"].get<std::string>().c_str());
   }
   return 0;

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <fstream>
 #include <algorithm>
+#include <climits>
+#include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "harness/error.hpp"
@@ -24,6 +27,59 @@ void set_nonblocking(int fd, bool on) {
   if (want != flags && ::fcntl(fd, F_SETFL, want) < 0) {
     throw SysError("fcntl F_SETFL", "fd " + std::to_string(fd));
   }
+}
+
+std::uint64_t read_sysctl(const char* path) {
+  std::ifstream in(path);
+  std::uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+std::uint64_t set_pipe_size(int fd, std::uint64_t bytes) {
+  if (bytes > INT_MAX) throw NotRunnable("pipe size " + std::to_string(bytes) + " B exceeds INT_MAX");
+  if (::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(std::max<std::uint64_t>(bytes, 1))) < 0) {
+    const int err = errno;
+    if (err == EPERM || err == ENOMEM) {
+      throw NotRunnable("F_SETPIPE_SZ " + std::to_string(bytes) + " B refused (" + std::strerror(err) +
+                        "): above fs.pipe-max-size = " + std::to_string(read_sysctl("/proc/sys/fs/pipe-max-size")) +
+                        " B without CAP_SYS_RESOURCE; raise it with sysctl -w fs.pipe-max-size=" +
+                        std::to_string(bytes) + " or lower --capacities");
+    }
+    throw SysError("fcntl F_SETPIPE_SZ", std::to_string(bytes) + " B", err);
+  }
+  const int granted = ::fcntl(fd, F_GETPIPE_SZ);
+  if (granted < 0) throw SysError("fcntl F_GETPIPE_SZ", "");
+  return static_cast<std::uint64_t>(granted);
+}
+
+namespace {
+
+void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
+  if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
+  const int val = static_cast<int>(bytes);
+  const std::uint64_t limit = read_sysctl(limit_path);
+  if (bytes <= limit) {
+    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
+    return;
+  }
+  if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
+    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path + " (" +
+                      std::to_string(limit) + ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
+  }
+}
+
+}  // namespace
+
+std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes) {
+  for (int fd : fds) {
+    set_socket_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "/proc/sys/net/core/wmem_max", bytes);
+    set_socket_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "/proc/sys/net/core/rmem_max", bytes);
+  }
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (::getsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
+  return static_cast<std::uint64_t>(granted);
 }
 
 void write_all(int fd, std::span<const std::byte> msg) {
@@ -89,9 +145,11 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
     if (static_cast<std::size_t>(n) < buf.size()) break;  // a partial write: it is full
     ++whole;
   }
-  // Drain it all. Some bytes may still be on their way (loopback TCP delivers the
-  // sender's queue as the receiver's window opens): wait for them, within a bound.
-  std::vector<std::byte> sink(64 * 1024);
+  // Drain it all, into a buffer of at least one whole message (a datagram socket's
+  // read takes one message and discards what does not fit). Some bytes may still be
+  // on their way (loopback TCP delivers the sender's queue as the receiver's window
+  // opens): wait for them, within a bound.
+  std::vector<std::byte> sink(std::max<std::size_t>(64 * 1024, msg_bytes));
   while (written > 0) {
     const ssize_t n = ::read(read_fd, sink.data(), std::min<std::uint64_t>(sink.size(), written));
     if (n > 0) {
@@ -132,40 +190,6 @@ Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t
   return best;
 }
 
-namespace {
-std::uint64_t read_sysctl(const char* path) {
-  std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
-void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
-  if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
-  const int val = static_cast<int>(bytes);
-  const std::uint64_t limit = read_sysctl(limit_path);
-  if (bytes <= limit) {
-    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
-    return;
-  }
-  if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
-    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path + " (" +
-                      std::to_string(limit) + ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
-  }
-}
-}  // namespace
-
-std::uint64_t set_socket_buffers(std::initializer_list<int> fds, std::uint64_t bytes) {
-  for (int fd : fds) {
-    set_socket_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "/proc/sys/net/core/wmem_max", bytes);
-    set_socket_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "/proc/sys/net/core/rmem_max", bytes);
-  }
-  int granted = 0;
-  socklen_t len = sizeof granted;
-  if (::getsockopt(*fds.begin(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
-  return static_cast<std::uint64_t>(granted);
-}
-
 StreamFdEndpoint::StreamFdEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)
     : tx_(std::move(tx)), rx_(std::move(rx)), tx_fd_(tx_.get()), rx_fd_(rx_.get()) {
   // A socket is one descriptor for both directions: then only tx_ owns it.
@@ -173,6 +197,41 @@ StreamFdEndpoint::StreamFdEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)
   if (rx_fd_ < 0) rx_fd_ = tx_fd_;
   for (int fd : {tx_fd_, rx_fd_}) {
     if (fd >= 0) set_nonblocking(fd, wait == WaitMode::spin);
+  }
+}
+
+MessageFdEndpoint::MessageFdEndpoint(UniqueFd fd, WaitMode wait)
+    : fd_(std::move(fd)), flags_(wait == WaitMode::spin ? MSG_DONTWAIT : 0) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) throw SysError("getsockopt", "SO_TYPE");
+  zero_is_eof_ = type != SOCK_DGRAM;
+  set_nonblocking(fd_.get(), false);  // the wait mode is the per-call flag
+}
+
+void MessageFdEndpoint::send(std::span<const std::byte> msg) {
+  for (;;) {
+    const ssize_t n = ::send(fd_.get(), msg.data(), msg.size(), MSG_NOSIGNAL | flags_);
+    if (n >= 0) {
+      if (static_cast<std::size_t>(n) != msg.size()) throw SysError("send (partial message)", "fd " + std::to_string(fd_.get()), EMSGSIZE);
+      return;
+    }
+    if (errno == EAGAIN || errno == EINTR) continue;
+    if (errno == EPIPE || errno == ECONNRESET || errno == ECONNREFUSED || errno == ENOTCONN) {
+      throw PeerError("peer closed its end (send)");
+    }
+    throw SysError("send", std::to_string(msg.size()) + " B message");
+  }
+}
+
+std::size_t MessageFdEndpoint::recv(std::span<std::byte> buf) {
+  for (;;) {
+    const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_TRUNC | flags_);
+    if (n > 0 || (n == 0 && !zero_is_eof_)) return static_cast<std::size_t>(n);
+    if (n == 0) throw PeerError("peer closed its end (recv returned EOF)");
+    if (errno == EAGAIN || errno == EINTR) continue;
+    if (errno == ECONNRESET || errno == ECONNREFUSED) throw PeerError("peer closed its end (recv)");
+    throw SysError("recv", "fd " + std::to_string(fd_.get()));
   }
 }
 

@@ -1,11 +1,11 @@
 #pragma once
-// Descriptor I/O shared by every descriptor-based mechanism (pipe, unix_stream, ...).
+// Descriptor I/O shared by every descriptor-based mechanism (pipe, fifo, unix_stream,
+// unix_dgram, ...).
 // `spin` is not a separate code path: a spinning endpoint's descriptors are
 // O_NONBLOCK, so the same loops retry EAGAIN instead of sleeping in the kernel.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -15,6 +15,19 @@
 namespace ipcbench {
 
 void set_nonblocking(int fd, bool on);
+
+// The number in a /proc/sys file, 0 when it cannot be read.
+std::uint64_t read_sysctl(const char* path);
+
+// Sets a pipe's (or FIFO's) buffer with F_SETPIPE_SZ; returns what the kernel granted
+// (rounded up to pages). NotRunnable past fs.pipe-max-size, naming it.
+std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
+
+// Sets SO_SNDBUF and SO_RCVBUF to `bytes` on every socket in fds; returns fds[0]'s
+// granted SO_SNDBUF (the kernel doubles the request for bookkeeping). Past
+// net.core.wmem_max/rmem_max the kernel would cap silently, so SO_*BUFFORCE is used
+// there (CAP_NET_ADMIN), and without the privilege the case is NotRunnable.
+std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
 
 // Writes all of msg, retrying partial writes, EINTR and (non-blocking) EAGAIN.
 void write_all(int fd, std::span<const std::byte> msg);
@@ -35,12 +48,6 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
 // best grant is kept and its real message count recorded, never inflated.
 Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
                      int write_fd, int read_fd);
-
-// Sets SO_SNDBUF and SO_RCVBUF to `bytes` on each socket; returns the first socket's
-// granted SO_SNDBUF. Past net.core.wmem_max/rmem_max the kernel would cap the request
-// silently, so the *BUFFORCE options (CAP_NET_ADMIN) are used there, and without the
-// privilege the case is NotRunnable with the sysctl to raise.
-std::uint64_t set_socket_buffers(std::initializer_list<int> fds, std::uint64_t bytes);
 
 // Largest kernel buffer ipcbench asks for on one channel; beyond it the case is not
 // runnable (filling it to probe the capacity would take seconds and the memory).
@@ -82,6 +89,23 @@ class FramedStreamEndpoint final : public Endpoint {
   UniqueFd fd_;
   std::vector<std::byte> staging_;
   std::size_t begin_ = 0, end_ = 0;  // staged, unread bytes
+};
+
+// An end over one message-preserving socket (SOCK_DGRAM, SOCK_SEQPACKET): one send()
+// per message, one recv() per message; the kernel keeps the boundaries, and a partial
+// send cannot happen for these types. recv() passes MSG_TRUNC, so a message longer
+// than buf is detected: it returns the real length (the verifier counts it as
+// truncated) and never writes past buf. Spin adds MSG_DONTWAIT and retries EAGAIN.
+class MessageFdEndpoint final : public Endpoint {
+ public:
+  MessageFdEndpoint(UniqueFd fd, WaitMode wait);
+  void send(std::span<const std::byte> msg) override;
+  std::size_t recv(std::span<std::byte> buf) override;
+
+ private:
+  UniqueFd fd_;
+  int flags_;         // MSG_DONTWAIT when spinning
+  bool zero_is_eof_;  // SOCK_SEQPACKET: 0 means the peer closed; SOCK_DGRAM: an empty datagram
 };
 
 }  // namespace ipcbench

@@ -9,6 +9,9 @@ extern const Mechanism kShmRing;
 extern const Mechanism kTcp;
 extern const Mechanism kPosixMq;
 extern const Mechanism kSysvMsg;
+extern const Mechanism kFifo;
+extern const Mechanism kUnixDgram;
+extern const Mechanism kUnixSeqpacket;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -19,6 +22,9 @@ const Mechanism* const kAll[] = {
     &kTcp,
     &kPosixMq,
     &kSysvMsg,
+    &kFifo,
+    &kUnixDgram,
+    &kUnixSeqpacket,
 };
 }  // namespace
 

@@ -10,9 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <climits>
-#include <fstream>
-
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 
@@ -27,27 +24,6 @@ PipeFds make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) throw SysError("pipe2", "");
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-// Sets the pipe's size; returns what the kernel granted (rounded up to pages).
-std::uint64_t set_pipe_size(int fd, std::uint64_t bytes) {
-  if (bytes > INT_MAX) throw NotRunnable("pipe size " + std::to_string(bytes) + " B exceeds INT_MAX");
-  if (::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(std::max<std::uint64_t>(bytes, 1))) < 0) {
-    const int err = errno;
-    if (err == EPERM || err == ENOMEM) {
-      std::ifstream in("/proc/sys/fs/pipe-max-size");
-      std::string limit = "?";
-      in >> limit;
-      throw NotRunnable("F_SETPIPE_SZ " + std::to_string(bytes) + " B refused (" + std::strerror(err) +
-                        "): above fs.pipe-max-size = " + limit +
-                        " B without CAP_SYS_RESOURCE; raise it with sysctl -w fs.pipe-max-size=" +
-                        std::to_string(bytes) + " or lower --capacities");
-    }
-    throw SysError("fcntl F_SETPIPE_SZ", std::to_string(bytes) + " B", err);
-  }
-  const int granted = ::fcntl(fd, F_GETPIPE_SZ);
-  if (granted < 0) throw SysError("fcntl F_GETPIPE_SZ", "");
-  return static_cast<std::uint64_t>(granted);
 }
 
 class PipeChannel final : public Channel {

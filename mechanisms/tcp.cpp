@@ -58,8 +58,12 @@ class TcpChannel final : public Channel {
     ChannelConfig framed = cfg;
     framed.msg_bytes += 4;
     granted_ = fit_capacity(
-        framed, [&](std::uint64_t bytes) { return set_socket_buffers({a_.get(), b_.get()}, bytes); }, a_.get(),
-        b_.get());
+        framed,
+        [&](std::uint64_t bytes) {
+          const int fds[] = {a_.get(), b_.get()};
+          return set_socket_buffers(fds, bytes);
+        },
+        a_.get(), b_.get());
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {

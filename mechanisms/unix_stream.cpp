@@ -27,8 +27,12 @@ class UnixStreamChannel final : public Channel {
     a_.reset(fds[0]);
     b_.reset(fds[1]);
     granted_ = fit_capacity(
-        cfg, [&](std::uint64_t bytes) { return set_socket_buffers({a_.get(), b_.get()}, bytes); }, a_.get(),
-        b_.get());
+        cfg,
+        [&](std::uint64_t bytes) {
+          const int fds[] = {a_.get(), b_.get()};
+          return set_socket_buffers(fds, bytes);
+        },
+        a_.get(), b_.get());
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {

@@ -1,0 +1,201 @@
+// fifo, unix_dgram, unix_seqpacket: what the conformance suite does not see.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "harness/fdio.hpp"
+#include "harness/message.hpp"
+#include "harness/pair.hpp"
+#include "harness/registry.hpp"
+
+namespace ipcbench {
+namespace {
+
+// Paths in /tmp whose name carries this process's pid (as every ipcbench name does).
+std::vector<std::string> own_tmp_names() {
+  const std::string prefix = "ipcbench-" + std::to_string(::getpid()) + "-";
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir("/tmp")) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::string(e->d_name).starts_with(prefix)) names.push_back(std::string("/tmp/") + e->d_name);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
+// The exit status of a child (-1: it did not exit normally).
+int exit_status(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// Runs body in a child, which leaves with body's status, or 10 on an exception (never
+// by returning into the test).
+template <typename Body>
+pid_t fork_child(Body&& body) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  try {
+    ::_exit(body());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "child: %s\n", e.what());
+  }
+  ::_exit(10);
+}
+
+// This process's descriptors that are pipes or FIFOs.
+std::vector<int> fifo_fds() {
+  std::vector<int> fds;
+  for (int fd = 0; fd < 1024; ++fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fds.push_back(fd);
+  }
+  return fds;
+}
+
+// A message longer than the receive buffer: recv returns its real length, writes
+// nothing past the buffer, discards the rest, and the verifier counts it as truncated;
+// the next message arrives whole.
+TEST(MessageFd, LongerMessageReturnsItsRealLengthAndIsCountedTruncated) {
+  for (int type : {SOCK_DGRAM, SOCK_SEQPACKET}) {
+    for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+      int fds[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds), 0);
+      MessageFdEndpoint tx{UniqueFd{fds[0]}, wait};
+      MessageFdEndpoint rx{UniqueFd{fds[1]}, wait};
+      constexpr std::size_t kSize = 64;
+      PayloadPool pool(kSize, 5);
+      PayloadPool longer(kSize + 36, 5);
+      tx.send(longer.message(0));
+      tx.send(pool.message(1));
+
+      std::vector<std::byte> buf(kSize + 64, std::byte{0xEE});  // a guard past the case's size
+      Verifier verifier(pool, true);
+      const std::size_t n = rx.recv(std::span(buf).first(kSize));
+      EXPECT_EQ(n, kSize + 36);
+      for (std::size_t i = kSize; i < buf.size(); ++i) ASSERT_EQ(buf[i], std::byte{0xEE}) << "wrote past buf at " << i;
+      verifier.check(std::span<const std::byte>(buf).first(n));
+      EXPECT_EQ(verifier.counts().truncated, 1u);
+
+      EXPECT_EQ(rx.recv(std::span(buf).first(kSize)), kSize);
+      verifier.check(std::span<const std::byte>(buf).first(kSize));
+      EXPECT_EQ(verifier.counts().verified, 1u);
+      EXPECT_EQ(verifier.counts().errors(), 1u);
+    }
+  }
+}
+
+// The FIFOs sit in a private 0700 directory as 0600 FIFOs until both children have
+// opened their ends; then the directory is gone, before the Channel is destroyed. The
+// children's ends keep the F_SETPIPE_SZ size that create() granted (the pipe never
+// dropped to zero opens), and the messages arrive intact.
+TEST(Fifo, PrivateDirectoryGoneOnceBothEndsOpenAndSizeKept) {
+  for (Pattern pattern : {Pattern::stream, Pattern::pingpong}) {
+    SCOPED_TRACE(std::string(to_string(pattern)));
+    ASSERT_TRUE(own_tmp_names().empty());
+    const std::vector<int> not_ours = fifo_fds();  // pipes this process had before the channel
+    constexpr std::size_t kSize = 4096;
+    const ChannelConfig cfg{.pattern = pattern, .msg_bytes = kSize, .capacity_msgs = 64, .wait = WaitMode::block};
+    std::unique_ptr<Channel> ch = find_mechanism("fifo")->create(cfg);
+    const std::uint64_t pipe_bytes = ch->granted().capacity_bytes;
+    ASSERT_GE(pipe_bytes, 64u * kSize);  // above the 64 KiB default, so a reset would show
+
+    const auto names = own_tmp_names();
+    ASSERT_EQ(names.size(), 1u);
+    struct stat st{};
+    ASSERT_EQ(::stat(names[0].c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    for (const char* fifo : {"/ab", "/ba"}) {
+      if (pattern == Pattern::stream && std::strcmp(fifo, "/ba") == 0) continue;
+      ASSERT_EQ(::stat((names[0] + fifo).c_str(), &st), 0) << fifo;
+      EXPECT_TRUE(S_ISFIFO(st.st_mode));
+      EXPECT_EQ(st.st_mode & 07777, 0600u);
+    }
+
+    constexpr std::uint64_t kMsgs = 50;
+    const pid_t a = fork_child([&] {
+      auto ep = ch->open(Side::a);
+      PayloadPool pool(kSize, 9);
+      AlignedBuffer buf(kSize);
+      for (std::uint64_t s = 0; s < kMsgs; ++s) {
+        ep->send(pool.message(s));
+        if (pattern == Pattern::pingpong && ep->recv(buf.span()) != kSize) return 2;
+      }
+      return 0;
+    });
+    const pid_t b = fork_child([&] {
+      auto ep = ch->open(Side::b);
+      // Every FIFO end open() gave this child kept the granted size.
+      int fifo_ends = 0;
+      for (int fd : fifo_fds()) {
+        if (std::find(not_ours.begin(), not_ours.end(), fd) != not_ours.end()) continue;
+        if (::fcntl(fd, F_GETPIPE_SZ) != static_cast<int>(pipe_bytes)) return 3;
+        ++fifo_ends;
+      }
+      if (fifo_ends != (pattern == Pattern::pingpong ? 2 : 1)) return 4;
+      PayloadPool expect(kSize, 9);
+      Verifier verifier(expect, true);
+      AlignedBuffer buf(kSize);
+      for (std::uint64_t s = 0; s < kMsgs; ++s) {
+        const std::size_t n = ep->recv(buf.span());
+        verifier.check(buf.span().first(n));
+        if (pattern == Pattern::pingpong) ep->send(buf.span().first(n));
+      }
+      return verifier.counts().verified == kMsgs && verifier.counts().errors() == 0 ? 0 : 5;
+    });
+    ch->forked();
+    EXPECT_EQ(exit_status(a), 0);
+    EXPECT_EQ(exit_status(b), 0);
+    EXPECT_TRUE(own_tmp_names().empty()) << "the children should have removed the FIFOs and the directory";
+    ch.reset();
+    EXPECT_TRUE(own_tmp_names().empty());
+  }
+}
+
+// A create() that fails after mkdtemp leaves nothing behind: here F_SETPIPE_SZ past
+// fs.pipe-max-size (1 MiB here, 2 x 1 MiB asked) is not runnable.
+TEST(Fifo, NotRunnableCreateLeavesNothing) {
+  PairSpec spec;
+  spec.mechanism = find_mechanism("fifo");
+  spec.config = {.pattern = Pattern::pingpong, .msg_bytes = 1 << 20, .capacity_msgs = 2, .wait = WaitMode::block};
+  const PairResult r = run_pair(spec);
+  if (read_sysctl("/proc/sys/fs/pipe-max-size") < (2u << 20)) {
+    EXPECT_EQ(r.outcome, Outcome::not_runnable);
+    EXPECT_NE(r.message.find("fs.pipe-max-size"), std::string::npos) << r.message;
+  }
+  EXPECT_TRUE(own_tmp_names().empty());
+}
+
+// net.unix.max_dgram_qlen limits a datagram receive queue only for senders the
+// receiver is not connected back to; socketpair peers are exempt, so a capacity far
+// above it is granted (probed) and delivered, not refused.
+TEST(UnixDgram, CapacityAboveMaxDgramQlenIsDeliveredForASocketpair) {
+  const std::uint64_t qlen = read_sysctl("/proc/sys/net/unix/max_dgram_qlen");
+  for (const char* name : {"unix_dgram", "unix_seqpacket"}) {
+    PairSpec spec;
+    spec.mechanism = find_mechanism(name);
+    spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 4 * (qlen + 1), .wait = WaitMode::spin};
+    spec.fixed_msgs = 2000;
+    const PairResult r = run_pair(spec);
+    ASSERT_EQ(r.outcome, Outcome::ok) << name << ": " << r.message;
+    EXPECT_GE(r.granted.capacity_msgs, 4 * (qlen + 1)) << name;
+    EXPECT_EQ(r.verify.errors(), 0u) << name;
+  }
+}
+
+}  // namespace
+}  // namespace ipcbench
