@@ -168,6 +168,11 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
 
 Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
                      int write_fd, int read_fd) {
+  return fit_capacity(cfg, set_bytes, [&] { return probe_capacity_msgs(write_fd, read_fd, cfg.msg_bytes); });
+}
+
+Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
+                     const std::function<std::uint64_t()>& probe) {
   constexpr int kMaxAttempts = 6;
   std::uint64_t request = requested_channel_bytes(cfg);
   Granted best;
@@ -178,7 +183,7 @@ Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t
       if (attempt == 0) throw;
       break;  // grew into a limit: keep the last grant, which is what was measured
     }
-    best.capacity_msgs = probe_capacity_msgs(write_fd, read_fd, cfg.msg_bytes);
+    best.capacity_msgs = probe();
     if (best.capacity_msgs >= cfg.capacity_msgs) break;
     // Grow from what was granted (kernels raise small requests to a floor, e.g.
     // SOCK_MIN_SNDBUF) at the per-message cost just measured; at least double.

@@ -48,6 +48,9 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
 // best grant is kept and its real message count recorded, never inflated.
 Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
                      int write_fd, int read_fd);
+// The same with a mechanism's own probe (returns whole messages the channel holds).
+Granted fit_capacity(const ChannelConfig& cfg, const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
+                     const std::function<std::uint64_t()>& probe);
 
 // Largest kernel buffer ipcbench asks for on one channel; beyond it the case is not
 // runnable (filling it to probe the capacity would take seconds and the memory).

@@ -7,6 +7,7 @@ extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
 extern const Mechanism kTcp;
+extern const Mechanism kUdp;
 extern const Mechanism kPosixMq;
 extern const Mechanism kSysvMsg;
 extern const Mechanism kFifo;
@@ -20,6 +21,7 @@ const Mechanism* const kAll[] = {
     &kPipe,
     &kUnixStream,
     &kTcp,
+    &kUdp,
     &kPosixMq,
     &kSysvMsg,
     &kFifo,
