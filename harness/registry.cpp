@@ -6,6 +6,7 @@ namespace ipcbench {
 extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
+extern const Mechanism kBoostMq;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -13,6 +14,7 @@ const Mechanism* const kAll[] = {
     &kShmRing,
     &kPipe,
     &kUnixStream,
+    &kBoostMq,
 };
 }  // namespace
 
