@@ -7,6 +7,7 @@ extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
 extern const Mechanism kBoostMq;
+extern const Mechanism kShmLocked;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -15,6 +16,7 @@ const Mechanism* const kAll[] = {
     &kPipe,
     &kUnixStream,
     &kBoostMq,
+    &kShmLocked,
 };
 }  // namespace
 
