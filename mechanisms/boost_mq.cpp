@@ -9,7 +9,11 @@
 // Boost's per-message header and index entry to capacity x size. Requests over
 // ipcbench's per-channel limit (256 MiB of capacity x size) are not runnable.
 // Wait: block = send/receive (sleep on Boost's condition variables);
-// spin = try_send/try_receive in a loop (each try still takes Boost's mutex).
+// spin = try_send/try_receive in a loop. "try" only means "do not wait for space or
+// data": each call takes Boost's mutex with a blocking lock, which sleeps in the kernel
+// while the peer holds it, so spinning here is a lock convoy and much slower than
+// block (shm_locked shows what try_lock polling gives instead). This is Boost's API as
+// a user gets it; ipcbench does not reach around it.
 // Names: the orchestrator creates each queue create_only, mode 0600, under an
 // unpredictable name, reserves the segment's memory (a full /dev/shm fails here, not
 // with SIGBUS in a child) and removes the name before create() returns. The queue

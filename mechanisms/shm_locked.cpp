@@ -14,8 +14,11 @@
 // only when that count is non-zero: both read and write it under the mutex, so no
 // wake-up is lost, and the notify comes after the unlock so the woken side does not
 // at once block on a mutex we still hold (Boost's message_queue does the same).
-// spin = lock, check, unlock, retry: no condition waits, so nobody ever needs a
-// notify. The mutex itself may still sleep in the kernel when the peer holds it.
+// spin = try_lock, check, unlock, retry: no condition waits (so nobody ever needs a
+// notify) and no sleep on the mutex either. A plain lock() here sleeps in the kernel
+// whenever the peer holds the mutex, and the unfair pthread mutex lets the polling
+// side re-take it before the sleeper runs: a lock convoy about 100x slower (467 vs
+// 101k msgs/s, 4 KiB stream, capacity 8, on this shared 2-CPU machine).
 // Names: none. The buffers live in an anonymous MAP_SHARED mapping made by the
 // orchestrator and inherited by both children across fork(); the memory goes away
 // with the last mapping. The mutex and conditions are never destroyed: a killed
@@ -97,9 +100,9 @@ struct LockedBuffer {
 void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait) {
   if (wait == WaitMode::spin) {
     for (;;) {
-      Lock lock(b.mutex);
-      if (!b.full()) return b.put(msg);
-      lock.unlock();
+      Lock lock(b.mutex, bip::try_to_lock);
+      if (lock && !b.full()) return b.put(msg);
+      if (lock) lock.unlock();
       cpu_relax();
     }
   }
@@ -121,9 +124,9 @@ void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait) {
 std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait) {
   if (wait == WaitMode::spin) {
     for (;;) {
-      Lock lock(b.mutex);
-      if (!b.empty()) return b.take(buf);
-      lock.unlock();
+      Lock lock(b.mutex, bip::try_to_lock);
+      if (lock && !b.empty()) return b.take(buf);
+      if (lock) lock.unlock();
       cpu_relax();
     }
   }
