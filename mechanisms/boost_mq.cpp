@@ -11,9 +11,10 @@
 // Wait: block = send/receive (sleep on Boost's condition variables);
 // spin = try_send/try_receive in a loop. "try" only means "do not wait for space or
 // data": each call takes Boost's mutex with a blocking lock, which sleeps in the kernel
-// while the peer holds it, so spinning here is a lock convoy and much slower than
-// block (shm_locked shows what try_lock polling gives instead). This is Boost's API as
-// a user gets it; ipcbench does not reach around it.
+// while the peer holds it, so spinning can turn into a lock convoy: on a loaded
+// 2-CPU machine a 4 KiB stream ran anywhere from 0.5 k to 200 k msgs/s (shm_locked
+// polls with try_lock instead and does not convoy). This is Boost's API as a user gets
+// it; ipcbench does not reach around it.
 // Names: the orchestrator creates each queue create_only, mode 0600, under an
 // unpredictable name, reserves the segment's memory (a full /dev/shm fails here, not
 // with SIGBUS in a child) and removes the name before create() returns. The queue
