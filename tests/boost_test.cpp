@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/pair.hpp"
 #include "harness/registry.hpp"
 
 namespace ipcbench {
@@ -70,6 +71,23 @@ TEST(BoostMq, WorksAcrossForkWithNoNameLeftAfterCreate) {
 TEST(ShmLocked, WorksAcrossForkWithNoNameAtAll) {
   echo_across_fork("shm_locked", WaitMode::block);
   echo_across_fork("shm_locked", WaitMode::spin);
+}
+
+// Children killed at the deadline, likely inside a condition wait: the orchestrator
+// must not hang tearing the channel down (the sync objects are never destroyed) and
+// must leave nothing in /dev/shm.
+TEST(BoostMqAndShmLocked, KilledPeersLeaveNothingAndDoNotHangTheOrchestrator) {
+  for (const char* name : {"boost_mq", "shm_locked"}) {
+    PairSpec spec;
+    spec.mechanism = find_mechanism(name);
+    spec.config = {.pattern = Pattern::stream, .msg_bytes = 4096, .capacity_msgs = 2, .wait = WaitMode::block};
+    spec.fixed_msgs = 1'000'000'000'000ull;  // far more than fits in the deadline
+    spec.timeout_seconds = 1;
+    const PairResult r = run_pair(spec);
+    EXPECT_EQ(r.outcome, Outcome::failed) << name;
+    EXPECT_NE(r.message.find("timed out"), std::string::npos) << name << ": " << r.message;
+    EXPECT_TRUE(own_shm_names().empty()) << name;
+  }
 }
 
 }  // namespace
