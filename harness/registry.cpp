@@ -13,6 +13,8 @@ extern const Mechanism kSysvMsg;
 extern const Mechanism kFifo;
 extern const Mechanism kUnixDgram;
 extern const Mechanism kUnixSeqpacket;
+extern const Mechanism kBoostMq;
+extern const Mechanism kShmLocked;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -27,6 +29,8 @@ const Mechanism* const kAll[] = {
     &kFifo,
     &kUnixDgram,
     &kUnixSeqpacket,
+    &kBoostMq,
+    &kShmLocked,
 };
 }  // namespace
 
