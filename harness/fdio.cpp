@@ -1,6 +1,7 @@
 #include "harness/fdio.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +69,7 @@ std::uint64_t requested_channel_bytes(const ChannelConfig& cfg) {
 
 std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes) {
   constexpr std::uint64_t kMaxProbe = 1u << 20;
+  constexpr int kProbeDrainTimeoutMs = 5000;
   set_nonblocking(write_fd, true);
   set_nonblocking(read_fd, true);
   std::vector<std::byte> buf(msg_bytes);
@@ -87,6 +89,10 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
   while (written > 0) {
     const ssize_t n = ::read(read_fd, sink.data(), std::min<std::uint64_t>(sink.size(), written));
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {  // still in flight (TCP: in the sender's queue)
+      pollfd p{.fd = read_fd, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, kProbeDrainTimeoutMs) > 0) continue;
+    }
     if (n <= 0) throw SysError("read (capacity probe)", "fd " + std::to_string(read_fd));
     written -= static_cast<std::uint64_t>(n);
   }
