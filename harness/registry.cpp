@@ -6,6 +6,8 @@ namespace ipcbench {
 extern const Mechanism kPipe;
 extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
+extern const Mechanism kRpcTcp;
+extern const Mechanism kRpcUnix;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -13,6 +15,8 @@ const Mechanism* const kAll[] = {
     &kShmRing,
     &kPipe,
     &kUnixStream,
+    &kRpcTcp,
+    &kRpcUnix,
 };
 }  // namespace
 
