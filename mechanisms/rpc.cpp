@@ -33,9 +33,9 @@
 // whole calls, payload plus RPC header and record marks, fit in the sockets: beyond
 // net.core.wmem_max/rmem_max SO_*BUFFORCE is used (CAP_NET_ADMIN), else not runnable.
 // capacity_effective = min(window, probed calls); capacity_bytes = granted SO_SNDBUF.
-// libtirpc's record (xdrrec) buffers are sized to one call, capped by libtirpc itself
-// (__rpc_get_t_size: 64 KiB for TCP, 9000 B for AF_UNIX); larger calls go out as
-// several record fragments, so sizes up to 1 MiB and beyond work.
+// libtirpc's record (xdrrec) buffers are sized to hold one call, as libtirpc grants
+// it (__rpc_get_t_size caps them at 256 KiB in libtirpc 1.3.3); a larger call goes out
+// as several record fragments (one write each), so 1 MiB and beyond work.
 // Wait: block only. clnt_call sleeps in poll(), and libtirpc's server side reads
 // through poll() too; there is no non-blocking client mode to spin on. The server's
 // reads time out after libtirpc's fixed 35 s of silence (the connection is then
