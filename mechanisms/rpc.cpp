@@ -101,7 +101,8 @@ bool_t xdr_in_place(XDR* xdrs, InPlace* p) {
 
 ipcbench_payload as_payload(std::span<const std::byte> msg) {
   // Encoding only reads the bytes; the generated struct just is not const-correct.
-  return {static_cast<u_int>(msg.size()), const_cast<char*>(reinterpret_cast<const char*>(msg.data()))};
+  return {static_cast<u_int>(msg.size()),
+          const_cast<char*>(reinterpret_cast<const char*>(msg.data()))};
 }
 
 std::string rpc_error(CLIENT* clnt, const char* what) { return ::clnt_sperror(clnt, what); }
@@ -114,7 +115,8 @@ class ClientEndpoint final : public Endpoint {
       : fd_(std::move(fd)), pattern_(pattern), window_(window) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len) < 0) throw SysError("getpeername", "rpc client");
+    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len) < 0)
+      throw SysError("getpeername", "rpc client");
     netbuf addr{.maxlen = sizeof peer, .len = len, .buf = &peer};
     clnt_ = ::clnt_vc_create(fd_.get(), &addr, IPCBENCH_PROG, IPCBENCH_VERS, buf_bytes, buf_bytes);
     if (clnt_ == nullptr) throw std::runtime_error(::clnt_spcreateerror("clnt_vc_create"));
@@ -131,13 +133,15 @@ class ClientEndpoint final : public Endpoint {
       return;
     }
     if (in_flight_ == window_) {
-      const clnt_stat st = clnt_call(clnt_, NULLPROC, as_xdrproc(xdr_void), nullptr, as_xdrproc(xdr_void), nullptr, kCallTimeout);
+      const clnt_stat st = clnt_call(clnt_, NULLPROC, as_xdrproc(xdr_void), nullptr,
+                                     as_xdrproc(xdr_void), nullptr, kCallTimeout);
       if (st != RPC_SUCCESS) fail(st, "clnt_call NULLPROC");
       in_flight_ = 0;
     }
     ipcbench_payload arg = as_payload(msg);
-    const clnt_stat st = clnt_call(clnt_, IPCBENCH_SINK, as_xdrproc(xdr_ipcbench_payload), reinterpret_cast<char*>(&arg),
-                                     as_xdrproc(xdr_void), nullptr, kOneWay);
+    const clnt_stat st =
+        clnt_call(clnt_, IPCBENCH_SINK, as_xdrproc(xdr_ipcbench_payload),
+                  reinterpret_cast<char*>(&arg), as_xdrproc(xdr_void), nullptr, kOneWay);
     if (st != RPC_TIMEDOUT) fail(st, "clnt_call SINK (one-way)");  // TIMEDOUT: sent, no wait
     ++in_flight_;
   }
@@ -145,8 +149,9 @@ class ClientEndpoint final : public Endpoint {
   std::size_t recv(std::span<std::byte> buf) override {
     ipcbench_payload arg = as_payload(request_);
     InPlace reply{reinterpret_cast<char*>(buf.data()), static_cast<u_int>(buf.size()), 0};
-    const clnt_stat st = clnt_call(clnt_, IPCBENCH_ECHO, as_xdrproc(xdr_ipcbench_payload), reinterpret_cast<char*>(&arg),
-                                     as_xdrproc(xdr_in_place), reinterpret_cast<char*>(&reply), kCallTimeout);
+    const clnt_stat st = clnt_call(clnt_, IPCBENCH_ECHO, as_xdrproc(xdr_ipcbench_payload),
+                                   reinterpret_cast<char*>(&arg), as_xdrproc(xdr_in_place),
+                                   reinterpret_cast<char*>(&reply), kCallTimeout);
     if (st != RPC_SUCCESS) fail(st, "clnt_call ECHO");
     return reply.len;
   }
@@ -232,12 +237,15 @@ class ServerEndpoint final : public Endpoint {
   void dispatch(rpcproc_t proc) {
     switch (proc) {
       case NULLPROC:
-        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_void), nullptr)) throw PeerError("rpc: svc_sendreply NULLPROC failed");
+        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_void), nullptr))
+          throw PeerError("rpc: svc_sendreply NULLPROC failed");
         return;
       case IPCBENCH_ECHO: {
         decode();
-        ipcbench_payload reply{static_cast<u_int>(received_len_), reinterpret_cast<char*>(target_.data())};
-        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_ipcbench_payload), reinterpret_cast<char*>(&reply))) {
+        ipcbench_payload reply{static_cast<u_int>(received_len_),
+                               reinterpret_cast<char*>(target_.data())};
+        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_ipcbench_payload),
+                             reinterpret_cast<char*>(&reply))) {
           throw PeerError("rpc: svc_sendreply ECHO failed");
         }
         return;
@@ -277,15 +285,19 @@ std::uint64_t read_sysctl(const char* path) {
 }
 
 // SO_SNDBUF or SO_RCVBUF; past the sysctl limit the FORCE variant (CAP_NET_ADMIN).
-void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
-  if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
+void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path,
+                       std::uint64_t bytes) {
+  if (bytes > INT_MAX / 2)
+    throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
   const int val = static_cast<int>(bytes);
   const std::uint64_t limit = read_sysctl(limit_path);
   if (bytes <= limit) {
-    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
+    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0)
+      throw SysError("setsockopt", "SO_*BUF");
   } else if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
-    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path + " (" +
-                      std::to_string(limit) + ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
+    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path +
+                      " (" + std::to_string(limit) +
+                      ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
   }
 }
 
@@ -300,24 +312,29 @@ ConnectedPair connect_tcp() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only; port 0: ephemeral
   socklen_t len = sizeof addr;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) throw SysError("bind", "127.0.0.1:0");
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0)
+    throw SysError("bind", "127.0.0.1:0");
   if (::listen(listener.get(), 1) < 0) throw SysError("listen", "127.0.0.1");
-  if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) < 0) throw SysError("getsockname", "");
+  if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) < 0)
+    throw SysError("getsockname", "");
   ConnectedPair p{UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)), {}};
   if (!p.client) throw SysError("socket", "AF_INET SOCK_STREAM");
-  if (::connect(p.client.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) throw SysError("connect", "127.0.0.1");
+  if (::connect(p.client.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0)
+    throw SysError("connect", "127.0.0.1");
   p.server.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!p.server) throw SysError("accept4", "127.0.0.1");
   for (int fd : {p.client.get(), p.server.get()}) {
     const int one = 1;  // a call is one write: do not hold it back for Nagle
-    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) throw SysError("setsockopt", "TCP_NODELAY");
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+      throw SysError("setsockopt", "TCP_NODELAY");
   }
   return p;  // the listener closes here: nothing stays listening
 }
 
 ConnectedPair connect_unix() {
   std::string dir_template = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-XXXXXX";
-  if (::mkdtemp(dir_template.data()) == nullptr) throw SysError("mkdtemp", dir_template);  // mode 0700
+  if (::mkdtemp(dir_template.data()) == nullptr)
+    throw SysError("mkdtemp", dir_template);  // mode 0700
   OwnedName dir(dir_template, ::rmdir);
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) throw SysError("socket", "AF_UNIX SOCK_STREAM");
@@ -326,12 +343,14 @@ ConnectedPair connect_unix() {
   const std::string path = dir.str() + "/rpc.sock";
   if (path.size() >= sizeof addr.sun_path) throw NotRunnable("socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("bind", path);
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    throw SysError("bind", path);
   OwnedName sock(path, ::unlink);  // declared after dir: removed before it
   if (::listen(listener.get(), 1) < 0) throw SysError("listen", path);
   ConnectedPair p{UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)), {}};
   if (!p.client) throw SysError("socket", "AF_UNIX SOCK_STREAM");
-  if (::connect(p.client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("connect", path);
+  if (::connect(p.client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    throw SysError("connect", path);
   p.server.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!p.server) throw SysError("accept4", path);
   return p;  // sock, then dir, are removed here: connected sockets need no name
@@ -342,7 +361,8 @@ class RpcChannel final : public Channel {
   RpcChannel(const ChannelConfig& cfg, Transport transport)
       : pattern_(cfg.pattern),
         msg_bytes_(cfg.msg_bytes),
-        window_(cfg.pattern == Pattern::pingpong ? 1 : std::max<std::uint64_t>(cfg.capacity_msgs, 1)) {
+        window_(cfg.pattern == Pattern::pingpong ? 1
+                                                 : std::max<std::uint64_t>(cfg.capacity_msgs, 1)) {
     requested_channel_bytes(cfg);  // the per-channel limit, as for every mechanism
     ConnectedPair p = transport == Transport::tcp ? connect_tcp() : connect_unix();
     client_ = std::move(p.client);
@@ -351,7 +371,8 @@ class RpcChannel final : public Channel {
     // it grants on both sides (svc_fd_create would take any size as given).
     const int af = transport == Transport::tcp ? AF_INET : AF_UNIX;
     const int proto = transport == Transport::tcp ? IPPROTO_TCP : 0;
-    const std::uint64_t want = std::min<std::uint64_t>(call_wire_bytes(msg_bytes_, UINT_MAX), INT_MAX);
+    const std::uint64_t want =
+        std::min<std::uint64_t>(call_wire_bytes(msg_bytes_, UINT_MAX), INT_MAX);
     buf_bytes_ = ::__rpc_get_t_size(af, proto, static_cast<int>(want));
 
     // Fit the socket buffers to the window's calls as they travel: payload + headers.
@@ -367,7 +388,8 @@ class RpcChannel final : public Channel {
           }
           int granted = 0;
           socklen_t len = sizeof granted;
-          if (::getsockopt(client_.get(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
+          if (::getsockopt(client_.get(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0)
+            throw SysError("getsockopt", "SO_SNDBUF");
           return static_cast<std::uint64_t>(granted);
         },
         client_.get(), server_.get());
@@ -400,8 +422,8 @@ class RpcChannel final : public Channel {
 };
 
 constexpr std::string_view kRpcKnob =
-    "stream: one-way calls in flight = capacity (a NULL call waits after each window); "
-    "pingpong: 1 call; SO_SNDBUF/SO_RCVBUF fitted to hold them";
+    "stream: capacity one-way calls, then a NULL call waits; pingpong: 1 call; SO_SNDBUF/SO_RCVBUF "
+    "fitted to them";
 
 }  // namespace
 

@@ -1,8 +1,7 @@
 // rpc_tcp, rpc_unix beyond the conformance suite: the properties its design note
 // promises that a plain run would not show.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
@@ -28,7 +27,8 @@ bool own_tmp_entry_exists() {
 TEST(Rpc, UnixSocketNameIsGoneWhenCreateReturns) {
   const Mechanism* m = find_mechanism("rpc_unix");
   ASSERT_NE(m, nullptr);
-  auto channel = m->create({.pattern = Pattern::pingpong, .msg_bytes = 64, .capacity_msgs = 1, .wait = WaitMode::block});
+  auto channel = m->create(
+      {.pattern = Pattern::pingpong, .msg_bytes = 64, .capacity_msgs = 1, .wait = WaitMode::block});
   EXPECT_FALSE(own_tmp_entry_exists());
 }
 
@@ -40,7 +40,8 @@ TEST(Rpc, StreamDeliversAPartialLastWindowAndRecordsTheWindow) {
     PairSpec spec;
     spec.mechanism = find_mechanism(name);
     ASSERT_NE(spec.mechanism, nullptr);
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 100, .capacity_msgs = 7, .wait = WaitMode::block};
+    spec.config = {
+        .pattern = Pattern::stream, .msg_bytes = 100, .capacity_msgs = 7, .wait = WaitMode::block};
     spec.fixed_msgs = 101;
     spec.timeout_seconds = 60;
     const PairResult r = run_pair(spec);
@@ -55,7 +56,8 @@ TEST(Rpc, PingpongRecordsOneCallInFlight) {
   PairSpec spec;
   spec.mechanism = find_mechanism("rpc_tcp");
   ASSERT_NE(spec.mechanism, nullptr);
-  spec.config = {.pattern = Pattern::pingpong, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
+  spec.config = {
+      .pattern = Pattern::pingpong, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
   spec.fixed_msgs = 50;
   spec.timeout_seconds = 60;
   const PairResult r = run_pair(spec);
