@@ -202,9 +202,9 @@ class ServerEndpoint final : public Endpoint {
  private:
   // Receives, authenticates and dispatches ONE call, as libtirpc's svc_getreq_common
   // does for each call, but without its loop: that routine keeps dispatching while
-  // bytes are buffered, and its end-of-record check can block reading the next call
-  // (after a record that ends on a fragment boundary), so one pass may hold calls
-  // the client made after our reply. One call per recv() keeps one message per recv().
+  // its end-of-record check (xdrrec_eof) finds more input, and that check may read
+  // the socket, so one pass can dispatch calls the client made after our reply (seen
+  // with 65537-byte pingpong). One call per recv() keeps one message per recv().
   void serve_one() {
     char cred[2 * MAX_AUTH_BYTES + kCookedCredBytes];
     rpc_msg msg{};
