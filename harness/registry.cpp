@@ -15,6 +15,8 @@ extern const Mechanism kUnixDgram;
 extern const Mechanism kUnixSeqpacket;
 extern const Mechanism kBoostMq;
 extern const Mechanism kShmLocked;
+extern const Mechanism kRpcTcp;
+extern const Mechanism kRpcUnix;
 
 namespace {
 // The order `ipcbench list` shows and the suite runs.
@@ -31,6 +33,8 @@ const Mechanism* const kAll[] = {
     &kUnixSeqpacket,
     &kBoostMq,
     &kShmLocked,
+    &kRpcTcp,
+    &kRpcUnix,
 };
 }  // namespace
 

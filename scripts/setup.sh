@@ -9,6 +9,7 @@ packages=(
   libboost-dev                       # Boost.Interprocess (header-only)
   nlohmann-json3-dev                 # JSON
   libgtest-dev                       # tests
+  libtirpc-dev rpcsvc-proto pkgconf  # ONC RPC: libtirpc, rpcgen, pkg-config to find them
   python3-matplotlib python3-scipy   # charts and statistics, for /usr/bin/python3
 )
 
