@@ -21,17 +21,22 @@ namespace ipcbench {
 
 enum class Pattern { pingpong, stream };
 enum class WaitMode { block, spin };
+// Where a shared-memory mechanism's region lives (harness/shared_region.hpp); mechanisms
+// that use no shared memory ignore it.
+enum class Backing { posix_shm, sysv_shm, file, memfd };
 // a: pingpong client / stream producer; b: pingpong server / stream consumer.
 enum class Side { a, b };
 
 std::string_view to_string(Pattern p) noexcept;
 std::string_view to_string(WaitMode w) noexcept;
+std::string_view to_string(Backing b) noexcept;
 
 struct ChannelConfig {
   Pattern pattern = Pattern::pingpong;
   std::size_t msg_bytes = 64;     // every message of a case has this size
   std::size_t capacity_msgs = 1;  // messages the channel should hold in flight
   WaitMode wait = WaitMode::block;
+  Backing backing = Backing::posix_shm;  // shared-memory mechanisms only
 };
 
 // What the kernel (or the ring) actually granted for the requested capacity.
