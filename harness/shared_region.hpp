@@ -15,6 +15,12 @@
 //              directory are removed at once; children map the inherited descriptor.
 //   memfd      memfd_create: anonymous from the start, no name at all.
 //
+// posix_shm, sysv_shm and memfd are all shmem (tmpfs) pages in memory. `file` is
+// whatever /tmp is: on the machine this was written on, statfs says ext4
+// (EXT4_SUPER_MAGIC) on a virtual disk, so its pages are page cache that writeback
+// may write out and write-protect again. Each run records which it was
+// (describe_backing() in the context's shm_backing_detail).
+//
 // A full filesystem (fallocate's ENOSPC) or a SysV limit (kernel.shmmax, shmall,
 // shmmni) is NotRunnable naming it, never a SIGBUS in a child later. Each child
 // pre-faults its page tables writable in attach(), before any clock starts.
