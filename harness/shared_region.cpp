@@ -80,8 +80,10 @@ void* create_sysv(std::size_t bytes) {
   const int id = ::shmget(IPC_PRIVATE, bytes, IPC_CREAT | IPC_EXCL | 0600);
   if (id < 0) {
     if (errno == ENOSPC) {
-      throw NotRunnable("shmget: the system-wide SysV limit kernel.shmall (" + std::to_string(shmall) +
-                        " pages) or kernel.shmmni (segments) is reached by existing segments; see ipcs -m");
+      throw NotRunnable("shmget: the SysV segments on this machine already reach /proc/sys/kernel/shmall = " +
+                        std::to_string(shmall) + " pages or /proc/sys/kernel/shmmni = " +
+                        std::to_string(read_sysctl("/proc/sys/kernel/shmmni")) +
+                        " segments (see ipcs -m); raise one with sysctl -w");
     }
     throw SysError("shmget", std::to_string(bytes) + " bytes");
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sched.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "harness/environment.hpp"
+#include "harness/error.hpp"
 #include "harness/pair.hpp"
 #include "harness/registry.hpp"
 #include "harness/shared_region.hpp"
@@ -144,6 +146,41 @@ TEST(SharedRegion, NoNameOutlivesConstructionAndChildrenShareTheMemory) {
     region.release();
     EXPECT_TRUE(own_sysv_segments().empty());
   }
+}
+
+// SysV limits are per IPC namespace: a child in a namespace of its own lowers them
+// without touching the machine's, and each exceeded limit is named with its value.
+TEST(SharedRegion, SysvLimitsAreNotRunnableAndNamed) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWIPC) < 0) ::_exit(77);
+    auto set = [](const char* path, const char* value) {
+      std::ofstream(path) << value;
+    };
+    auto refused = [](std::size_t bytes, const char* limit) {
+      try {
+        SharedRegion r(Backing::sysv_shm, bytes, [](std::byte*) {});
+      } catch (const NotRunnable& e) {
+        return std::string(e.what()).find(limit) != std::string::npos;
+      }
+      return false;
+    };
+    set("/proc/sys/kernel/shmmax", "65536");
+    if (!refused(1 << 20, "/proc/sys/kernel/shmmax = 65536")) ::_exit(1);
+    set("/proc/sys/kernel/shmmax", "1073741824");
+    set("/proc/sys/kernel/shmall", "10");
+    if (!refused(1 << 20, "/proc/sys/kernel/shmall = 10 pages")) ::_exit(2);
+    set("/proc/sys/kernel/shmall", "1000000");
+    set("/proc/sys/kernel/shmmni", "0");
+    if (!refused(4096, "/proc/sys/kernel/shmmni = 0 segments")) ::_exit(3);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no IPC namespace of our own (unshare: not permitted)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "limit check " << WEXITSTATUS(status) << " did not name its limit";
 }
 
 TEST(SharedRegion, BackingNamesRoundTrip) {
