@@ -21,6 +21,7 @@
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 #include "harness/report.hpp"
+#include "harness/shared_region.hpp"
 
 namespace ipcbench {
 namespace {
@@ -82,6 +83,8 @@ preset's value):
   --wait LIST            block,spin (each mechanism runs the modes it supports)
                                                           [)" +
                   join_values(d.waits, [](WaitMode w) { return std::string(to_string(w)); }) + R"(]
+  --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
+                         or file (under /tmp); one per run        [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
   --repetitions N        fresh pairs per case; spread is reported across them [)" +
                   std::to_string(d.repetitions) + R"(]
@@ -237,6 +240,11 @@ RunArgs parse_run(cli::Args& args) {
         if (w == "spin") return WaitMode::spin;
         throw UsageError("--wait: unknown wait mode '" + w + "' (known: block, spin)");
       });
+    } else if (opt == "--backing") {
+      const std::string name = args.value();
+      const std::optional<Backing> b = parse_backing(name);
+      if (!b) throw UsageError("--backing: unknown backing '" + name + "' (known: posix_shm, sysv_shm, file, memfd)");
+      r.plan.backing = *b;
     } else if (opt == "--cpus") {
       const std::string text = args.value();
       const auto list = cli::parse_list(opt, text);
@@ -322,6 +330,8 @@ int cmd_run(cli::Args& args, const char* argv0) {
 
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = capture_environment(r.plan.cpus, costs, r.plan.verify);
+  env["shm_backing"] = to_string(r.plan.backing);
+  env["shm_backing_detail"] = describe_backing(r.plan.backing);
   std::uint64_t seed = 0;
   if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
   const std::vector<Case> cases = plan_cases(r.plan, costs.timer_ns, seed);

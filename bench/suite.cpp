@@ -20,7 +20,8 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
                      "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
                      "/wait:" + std::string(to_string(wait));
             c.spec.mechanism = m;
-            c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait};
+            c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait,
+                             .backing = plan.backing};
             c.spec.cpus = plan.cpus;
             c.spec.target_seconds = plan.case_seconds;
             c.spec.fixed_msgs = plan.fixed_msgs;
@@ -59,6 +60,7 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
 
     auto& c = state.counters;
     std::string label;
+    if (spec.mechanism->uses_backing) label = "backing: " + std::string(to_string(spec.config.backing));
     if (r.latency_ns.count() > 0) {
       c["p50_ns"] = r.latency_ns.percentile(0.50) * one_way;
       c["p90_ns"] = r.latency_ns.percentile(0.90) * one_way;
@@ -67,7 +69,8 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
       c["max_ns"] = static_cast<double>(r.latency_ns.max_ns()) * one_way;
       c["latency_samples"] = static_cast<double>(r.latency_ns.count());
     } else {
-      label = "one-way latency not measured: a message under 8 B has no room for a timestamp";
+      label += std::string(label.empty() ? "" : "; ") +
+               "one-way latency not measured: a message under 8 B has no room for a timestamp";
     }
     c["msgs_per_s"] = 1.0 / per_msg_s;
     c["bytes_per_s"] = static_cast<double>(spec.config.msg_bytes) / per_msg_s;

@@ -17,6 +17,7 @@ struct RunPlan {
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;
   std::vector<WaitMode> waits;
+  Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
   std::array<int, 2> cpus{-1, -1};
   int repetitions = 1;
   double case_seconds = 0.2;

@@ -21,17 +21,22 @@ namespace ipcbench {
 
 enum class Pattern { pingpong, stream };
 enum class WaitMode { block, spin };
+// Where a shared-memory mechanism's region lives (harness/shared_region.hpp); mechanisms
+// that use no shared memory ignore it.
+enum class Backing { posix_shm, sysv_shm, file, memfd };
 // a: pingpong client / stream producer; b: pingpong server / stream consumer.
 enum class Side { a, b };
 
 std::string_view to_string(Pattern p) noexcept;
 std::string_view to_string(WaitMode w) noexcept;
+std::string_view to_string(Backing b) noexcept;
 
 struct ChannelConfig {
   Pattern pattern = Pattern::pingpong;
   std::size_t msg_bytes = 64;     // every message of a case has this size
   std::size_t capacity_msgs = 1;  // messages the channel should hold in flight
   WaitMode wait = WaitMode::block;
+  Backing backing = Backing::posix_shm;  // shared-memory mechanisms only
 };
 
 // What the kernel (or the ring) actually granted for the requested capacity.
@@ -83,6 +88,8 @@ struct Mechanism {
   // reported as loss, not as a harness error, and a stream ends even when its last
   // message is lost (the producer repeats it until the consumer has stopped).
   bool may_lose = false;
+  // The mechanism lives in shared memory and honours ChannelConfig::backing.
+  bool uses_backing = false;
   // Orchestrator only. Throws NotRunnable (with the reason) for a configuration this
   // mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;

@@ -114,6 +114,10 @@ bool TerminalReporter::ReportContext(const Context& context) {
       << env_.value("timer_ns", 0.0) << " ns/read; verification " << env_.value("verification", "")
       << " (" << std::setprecision(3) << env_.value("checksum_ns_per_kib", 0.0) << " ns/KiB)\n"
       << std::defaultfloat;
+  if (env_.contains("shm_backing")) {
+    out << "shared memory: " << env_.value("shm_backing", "") << ", " << env_.value("shm_backing_detail", "")
+        << "\n";
+  }
   for (const std::string& w : warnings_) out << "warning: " << w << "\n";
   out << total_ << " cases\n";
   return true;

@@ -1,22 +1,22 @@
-// shm_ring: the lock-free SPSC ring of shm_ring.hpp in a POSIX shared-memory object.
-// Stream uses one ring (a -> b); pingpong two in the same object (a -> b, b -> a).
+// shm_ring: the lock-free SPSC ring of shm_ring.hpp in a shared-memory region.
+// Stream uses one ring (a -> b); pingpong two in the same region (a -> b, b -> a).
 //
 // Capacity: ring slots = capacity, exactly; each slot holds one whole message, so a
 // message never outgrows the ring. Rings over ipcbench's per-channel limit
 // (256 MiB) are not runnable.
 // Wait: spin = poll the slot's seq word (with a pause hint); block = futex, and a
 // writer calls futex_wake only when the reader sleeps.
-// Names: the object is created O_EXCL with mode 0600 under an unpredictable name,
-// sized with fallocate (a full /dev/shm fails here, cleanly, not with SIGBUS in a
-// child), formatted, and unlinked before create() returns. Both children map it through
-// the descriptor they inherit: the name never outlives setup, so a crash at any later
-// point leaves nothing in /dev/shm.
+// Backing (--backing, harness/shared_region.hpp): POSIX shm (default), a SysV
+// segment, a file in a private directory under /tmp, or a memfd. The ring code is the
+// same on each; only where the pages come from differs.
+// Names: the orchestrator creates the region owner-only under an unpredictable name
+// (or none), sizes it in full (a full filesystem fails here, cleanly, not with SIGBUS
+// in a child), formats both rings and removes every name before create() returns.
+// The children reach it through what fork gave them (a descriptor or a SysV
+// attachment), so a crash at any later point leaves nothing in /dev/shm, /tmp or the
+// SysV table.
 // Timed: the copy into the slot, the publish, the poll or futex wait, the copy out.
 #include "mechanisms/shm_ring.hpp"
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <new>
@@ -26,7 +26,7 @@
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/futex.hpp"
-#include "harness/owners.hpp"
+#include "harness/shared_region.hpp"
 
 namespace ipcbench {
 namespace ring {
@@ -189,9 +189,9 @@ namespace {
 
 class ShmRingEndpoint final : public Endpoint {
  public:
-  ShmRingEndpoint(Mapping map, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait)
-      : map_(std::move(map)), wait_(wait) {
-    auto* base = static_cast<std::byte*>(map_.get());
+  // `base` stays mapped for the child's life (the channel owns the region).
+  ShmRingEndpoint(std::byte* base, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait)
+      : wait_(wait) {
     ring::RingControl* ab = ring::attach_ring(base);
     ring::RingControl* ba = pattern == Pattern::pingpong ? ring::attach_ring(base + ring_stride) : nullptr;
     ring::RingControl* tx = side == Side::a ? ab : ba;
@@ -203,7 +203,6 @@ class ShmRingEndpoint final : public Endpoint {
   std::size_t recv(std::span<std::byte> buf) override { return rx_->recv(buf, wait_); }
 
  private:
-  Mapping map_;
   WaitMode wait_;
   std::optional<ring::Producer> tx_;
   std::optional<ring::Consumer> rx_;
@@ -216,49 +215,34 @@ class ShmRingChannel final : public Channel {
     if (cfg.capacity_msgs > UINT32_MAX) throw NotRunnable("shm_ring: capacity exceeds 2^32 slots");
     const auto slots = static_cast<std::uint32_t>(cfg.capacity_msgs);
     ring_stride_ = ring::ring_bytes(slots, cfg.msg_bytes);
-    total_bytes_ = ring_stride_ * (cfg.pattern == Pattern::pingpong ? 2 : 1);
-
-    OwnedName name(unique_ipc_name(), ::shm_unlink);
-    fd_.reset(::shm_open(name.str().c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd_) throw SysError("shm_open", name.str());
-    if (const int err = ::posix_fallocate(fd_.get(), 0, static_cast<off_t>(total_bytes_)); err != 0) {
-      if (err == ENOSPC) {
-        throw NotRunnable("shm_ring needs " + std::to_string(total_bytes_) +
-                          " B in /dev/shm and it is full (ENOSPC)");
-      }
-      throw SysError("posix_fallocate", name.str(), err);
-    }
-    Mapping init = map_shared(total_bytes_, fd_.get());
-    auto* base = static_cast<std::byte*>(init.get());
-    ring::init_ring(base, slots, cfg.msg_bytes);
-    if (cfg.pattern == Pattern::pingpong) ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
-    name.remove_now();
+    const std::size_t total_bytes = ring_stride_ * (cfg.pattern == Pattern::pingpong ? 2 : 1);
+    region_.emplace(cfg.backing, total_bytes, [&](std::byte* base) {
+      ring::init_ring(base, slots, cfg.msg_bytes);
+      if (cfg.pattern == Pattern::pingpong) ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
+    });
     granted_.capacity_msgs = slots;
     granted_.capacity_bytes = ring_stride_;
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {
-    Mapping map = map_shared(total_bytes_, fd_.get(), /*populate=*/true);
-    fd_.reset();
-    return std::make_unique<ShmRingEndpoint>(std::move(map), ring_stride_, cfg_.pattern, side,
-                                             cfg_.wait);
+    return std::make_unique<ShmRingEndpoint>(region_->attach(), ring_stride_, cfg_.pattern, side, cfg_.wait);
   }
 
-  void forked() override { fd_.reset(); }
+  void forked() override { region_->release(); }
 
  private:
   ChannelConfig cfg_;
   std::size_t ring_stride_ = 0;
-  std::size_t total_bytes_ = 0;
-  UniqueFd fd_;
+  std::optional<SharedRegion> region_;
 };
 
 }  // namespace
 
 extern const Mechanism kShmRing{
     .name = "shm_ring",
-    .summary = "lock-free SPSC ring in POSIX shared memory (seq-in-slot, futex for block)",
+    .summary = "lock-free SPSC ring in shared memory (seq-in-slot, futex for block; --backing)",
     .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
+    .uses_backing = true,
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<ShmRingChannel>(cfg);
     },

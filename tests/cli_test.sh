@@ -44,6 +44,8 @@ expect_usage_error run --capacities 2M
 expect_usage_error run --preset nope
 expect_usage_error run --patterns foo
 expect_usage_error run --wait sometimes
+expect_usage_error run --backing tmpfs
+expect_usage_error run --backing posix_shm,memfd
 expect_usage_error run --cpus 0
 expect_usage_error run --cpus 0,99999
 expect_usage_error run --cpus a,b
@@ -69,7 +71,7 @@ expect_usage_error run --sizes
 
 # --- help on every command says what each option does ------------------------
 "$bin" --help | grep -q 'run ' && ok || fail "top-level --help"
-for opt in --preset --mechanisms --patterns --sizes --capacities --wait --cpus --repetitions \
+for opt in --preset --mechanisms --patterns --sizes --capacities --wait --backing --cpus --repetitions \
            --case-time --messages --timeout --no-verify --out --benchmark_; do
   "$bin" run --help | grep -q -- "$opt" && ok || fail "run --help does not mention $opt"
 done
@@ -126,6 +128,19 @@ for b in runs:
 aggs = {b["aggregate_name"] for b in d["benchmarks"] if b["run_type"] == "aggregate"}
 assert {"mean", "median", "stddev"} <= aggs, aggs
 PY
+# --backing: recorded in the context and in each shm_ring case's label.
+"$bin" run --mechanisms shm_ring,pipe --patterns stream --wait spin --sizes 64 --capacities 2 --messages 200 \
+  --repetitions 1 --backing sysv_shm --out "$tmp/sysv.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "--backing sysv_shm run failed"
+$py -c "
+import json
+d=json.load(open('$tmp/sysv.json'))
+assert d['context']['shm_backing'] == 'sysv_shm' and d['context']['shm_backing_detail'], d['context']
+runs=[b for b in d['benchmarks'] if b['run_type']=='iteration']
+assert [b.get('label') for b in runs if '/shm_ring/' in b['name']] == ['backing: sysv_shm'], runs
+assert all('backing' not in b.get('label', '') for b in runs if '/pipe/' in b['name']), runs
+assert json.load(open('$tmp/run.json'))['context']['shm_backing'] == 'posix_shm'
+" && ok || fail "--backing not recorded in the context and labels"
 # A case that cannot run is reported with its reason, and the run still succeeds.
 "$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 1M --capacities 1024 \
   --out "$tmp/nr.json" >/dev/null 2>&1
