@@ -246,9 +246,14 @@ RunArgs parse_run(cli::Args& args) {
       if (!b) throw UsageError("--backing: unknown backing '" + name + "' (known: posix_shm, sysv_shm, file, memfd)");
       r.plan.backing = *b;
     } else if (opt == "--cpus") {
+      // Not parse_list: the same CPU twice is allowed (both sides on one core; the run
+      // warns that spinning cases will crawl).
       const std::string text = args.value();
-      const auto list = cli::parse_list(opt, text);
-      if (list.size() != 2) throw UsageError("--cpus: expected two CPUs A,B (got '" + text + "')");
+      const std::size_t comma = text.find(',');
+      if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos) {
+        throw UsageError("--cpus: expected two CPUs A,B (got '" + text + "')");
+      }
+      const std::string list[2] = {text.substr(0, comma), text.substr(comma + 1)};
       const std::vector<int> allowed = allowed_cpus();
       for (int i = 0; i < 2; ++i) {
         const std::uint64_t cpu = cli::parse_count(opt, list[i], /*allow_zero=*/true);

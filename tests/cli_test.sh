@@ -49,6 +49,8 @@ expect_usage_error run --backing posix_shm,memfd
 expect_usage_error run --cpus 0
 expect_usage_error run --cpus 0,99999
 expect_usage_error run --cpus a,b
+expect_usage_error run --cpus 0,1,0
+expect_usage_error run --cpus ,1
 expect_usage_error run --repetitions 0
 expect_usage_error run --repetitions 1.5
 expect_usage_error run --case-time -1
@@ -156,6 +158,11 @@ assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') a
 rc=$?
 [ $rc -eq 0 ] && grep -q '^pingpong/pipe/size:64/' "$tmp/lt.out" && [ ! -e "$tmp/listed.json" ] && ok \
   || fail "--benchmark_list_tests: rc=$rc, $(head -c 200 "$tmp/lt.out")"
+
+# Both sides on one CPU is allowed, with a warning.
+"$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 --cpus 0,0 \
+  --out "$tmp/samecpu.json" >/dev/null 2>"$tmp/samecpu.err"
+[ $? -eq 0 ] && grep -q "both sides pinned to CPU 0" "$tmp/samecpu.err" && ok || fail "--cpus 0,0: $(tail -2 "$tmp/samecpu.err")"
 
 # --- default output path: results/<date>T<time>.json under the working directory --
 (cd "$tmp" && "$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
