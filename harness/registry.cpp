@@ -1,38 +1,38 @@
 #include "harness/registry.hpp"
 
-
 namespace ipcbench {
 
-extern const Mechanism kPipe;
-extern const Mechanism kUnixStream;
 extern const Mechanism kShmRing;
-extern const Mechanism kTcp;
-extern const Mechanism kUdp;
+extern const Mechanism kShmLocked;
+extern const Mechanism kBoostMq;
+extern const Mechanism kPipe;
+extern const Mechanism kFifo;
+extern const Mechanism kUnixStream;
+extern const Mechanism kUnixSeqpacket;
+extern const Mechanism kUnixDgram;
 extern const Mechanism kPosixMq;
 extern const Mechanism kSysvMsg;
-extern const Mechanism kFifo;
-extern const Mechanism kUnixDgram;
-extern const Mechanism kUnixSeqpacket;
-extern const Mechanism kBoostMq;
-extern const Mechanism kShmLocked;
+extern const Mechanism kTcp;
+extern const Mechanism kUdp;
 extern const Mechanism kRpcTcp;
 extern const Mechanism kRpcUnix;
 
 namespace {
-// The order `ipcbench list` shows and the suite runs.
+// The order `ipcbench list` shows and the suite runs: shared memory, kernel byte
+// streams, kernel messages, the network stack, RPC.
 const Mechanism* const kAll[] = {
     &kShmRing,
+    &kShmLocked,
+    &kBoostMq,
     &kPipe,
+    &kFifo,
     &kUnixStream,
-    &kTcp,
-    &kUdp,
+    &kUnixSeqpacket,
+    &kUnixDgram,
     &kPosixMq,
     &kSysvMsg,
-    &kFifo,
-    &kUnixDgram,
-    &kUnixSeqpacket,
-    &kBoostMq,
-    &kShmLocked,
+    &kTcp,
+    &kUdp,
     &kRpcTcp,
     &kRpcUnix,
 };

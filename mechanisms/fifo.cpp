@@ -101,7 +101,7 @@ class FifoChannel final : public Channel {
 extern const Mechanism kFifo{
     .name = "fifo",
     .summary = "named pipes (mkfifo) in a private directory, unlinked once both ends are open",
-    .capacity_knob = "F_SETPIPE_SZ = capacity x size bytes (kernel rounds up to pages)",
+    .capacity_knob = "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<FifoChannel>(cfg);
     },

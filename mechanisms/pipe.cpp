@@ -61,7 +61,7 @@ class PipeChannel final : public Channel {
 extern const Mechanism kPipe{
     .name = "pipe",
     .summary = "anonymous pipes (one per direction)",
-    .capacity_knob = "F_SETPIPE_SZ = capacity x size bytes (kernel rounds up to pages)",
+    .capacity_knob = "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<PipeChannel>(cfg);
     },

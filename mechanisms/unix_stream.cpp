@@ -56,7 +56,7 @@ class UnixStreamChannel final : public Channel {
 extern const Mechanism kUnixStream{
     .name = "unix_stream",
     .summary = "AF_UNIX SOCK_STREAM socketpair",
-    .capacity_knob = "SO_SNDBUF = SO_RCVBUF = capacity x size bytes (kernel doubles it)",
+    .capacity_knob = "SO_SNDBUF = SO_RCVBUF from capacity x size bytes, grown until capacity messages fit (probed)",
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<UnixStreamChannel>(cfg);
     },

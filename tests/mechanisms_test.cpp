@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <ostream>
+#include <sstream>
 #include <set>
 #include <string>
 
@@ -34,6 +36,30 @@ std::set<std::string> own_named_objects() {
     }
   }
   return names;
+}
+
+// SysV objects: every message queue id (they carry no creator pid; CI runs tests one
+// at a time) and the shm segments this process created (cpid column).
+std::set<std::string> sysv_objects() {
+  std::set<std::string> ids;
+  std::string line;
+  if (std::ifstream msg("/proc/sysvipc/msg"); std::getline(msg, line)) {  // header
+    while (std::getline(msg, line)) {
+      std::istringstream f(line);
+      std::string key, msqid;
+      f >> key >> msqid;
+      ids.insert("msg " + msqid);
+    }
+  }
+  if (std::ifstream shm("/proc/sysvipc/shm"); std::getline(shm, line)) {
+    while (std::getline(shm, line)) {
+      std::istringstream f(line);
+      std::string key, shmid, perms, size, cpid;
+      f >> key >> shmid >> perms >> size >> cpid;
+      if (cpid == std::to_string(::getpid())) ids.insert("shm " + shmid);
+    }
+  }
+  return ids;
 }
 
 struct Param {
@@ -66,6 +92,7 @@ class Conformance : public ::testing::TestWithParam<Param> {};
 TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
   const Param& p = GetParam();
   const auto before = own_named_objects();
+  const auto sysv_before = sysv_objects();
   PairSpec spec;
   spec.mechanism = p.mechanism;
   // Capacity 1 at 1 MiB keeps the pipe within fs.pipe-max-size (1 MiB by default).
@@ -74,6 +101,9 @@ TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
   spec.fixed_msgs = p.size >= (1u << 20) ? 20 : 300;
   spec.timeout_seconds = 60;
   const PairResult r = run_pair(spec);
+  // Checked first: a case that fails or cannot run must clean up too.
+  EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
+  EXPECT_EQ(sysv_objects(), sysv_before) << "left SysV objects behind (ipcs)";
   if (r.outcome == Outcome::not_runnable) {
     EXPECT_FALSE(r.message.empty()) << "a case that cannot run must say why";
     GTEST_SKIP() << r.message;
@@ -95,7 +125,6 @@ TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
   if (p.pattern == Pattern::pingpong || p.size >= 8) {
     EXPECT_GT(r.latency_ns.count(), 0u);
   }
-  EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
