@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -109,6 +110,40 @@ class MessageFdEndpoint final : public Endpoint {
   UniqueFd fd_;
   int flags_;         // MSG_DONTWAIT when spinning
   bool zero_is_eof_;  // SOCK_SEQPACKET: 0 means the peer closed; SOCK_DGRAM: an empty datagram
+};
+
+// A channel that is a connected pair of sockets, one per side, each used in both
+// directions (unix_stream, unix_dgram, unix_seqpacket, tcp, udp). A mechanism sets a_
+// and b_ up in its constructor and says which endpoint wraps a socket.
+class SocketPairChannel : public Channel {
+ public:
+  std::unique_ptr<Endpoint> open(Side side) final {
+    UniqueFd mine = std::move(side == Side::a ? a_ : b_);
+    forked();  // the other side's socket
+    return make_endpoint(std::move(mine));
+  }
+  void forked() final {
+    a_.reset();
+    b_.reset();
+  }
+
+ protected:
+  explicit SocketPairChannel(WaitMode wait) : wait_(wait) {}
+  virtual std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) = 0;
+  // The usual capacity mapping: SO_SNDBUF and SO_RCVBUF on both sockets, grown until
+  // cfg.capacity_msgs messages of cfg.msg_bytes fit (fit_capacity, probed).
+  Granted fit_socket_buffers(const ChannelConfig& cfg) {
+    return fit_capacity(
+        cfg,
+        [&](std::uint64_t bytes) {
+          const int both[] = {a_.get(), b_.get()};
+          return set_socket_buffers(both, bytes);
+        },
+        a_.get(), b_.get());
+  }
+
+  WaitMode wait_;
+  UniqueFd a_, b_;  // side a's and side b's socket
 };
 
 }  // namespace ipcbench

@@ -32,9 +32,9 @@ UniqueFd tcp_socket() {
   return fd;
 }
 
-class TcpChannel final : public Channel {
+class TcpChannel final : public SocketPairChannel {
  public:
-  explicit TcpChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
+  explicit TcpChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
     UniqueFd listener = tcp_socket();
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -57,29 +57,13 @@ class TcpChannel final : public Channel {
     // Probe with whole frames: the 4-byte length travels with every message.
     ChannelConfig framed = cfg;
     framed.msg_bytes += 4;
-    granted_ = fit_capacity(
-        framed,
-        [&](std::uint64_t bytes) {
-          const int fds[] = {a_.get(), b_.get()};
-          return set_socket_buffers(fds, bytes);
-        },
-        a_.get(), b_.get());
-  }
-
-  std::unique_ptr<Endpoint> open(Side side) override {
-    UniqueFd mine = std::move(side == Side::a ? a_ : b_);
-    forked();
-    return std::make_unique<FramedStreamEndpoint>(std::move(mine), wait_);
-  }
-
-  void forked() override {
-    a_.reset();
-    b_.reset();
+    granted_ = fit_socket_buffers(framed);
   }
 
  private:
-  WaitMode wait_;
-  UniqueFd a_, b_;
+  std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
+    return std::make_unique<FramedStreamEndpoint>(std::move(socket), wait_);
+  }
 };
 
 }  // namespace

@@ -60,9 +60,9 @@ std::uint64_t probe_datagrams(int tx, int rx, std::size_t msg_bytes, std::uint64
   return held;
 }
 
-class UdpChannel final : public Channel {
+class UdpChannel final : public SocketPairChannel {
  public:
-  explicit UdpChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
+  explicit UdpChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
     if (cfg.msg_bytes > kMaxDatagramBytes) {
       throw NotRunnable("a UDP datagram carries at most 65,507 bytes (IPv4); this case needs " +
                         std::to_string(cfg.msg_bytes));
@@ -86,20 +86,10 @@ class UdpChannel final : public Channel {
         [&] { return probe_datagrams(a_.get(), b_.get(), cfg.msg_bytes, burst); });
   }
 
-  std::unique_ptr<Endpoint> open(Side side) override {
-    UniqueFd mine = std::move(side == Side::a ? a_ : b_);
-    forked();
-    return std::make_unique<MessageFdEndpoint>(std::move(mine), wait_);
-  }
-
-  void forked() override {
-    a_.reset();
-    b_.reset();
-  }
-
  private:
-  WaitMode wait_;
-  UniqueFd a_, b_;
+  std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
+    return std::make_unique<MessageFdEndpoint>(std::move(socket), wait_);
+  }
 };
 
 }  // namespace

@@ -45,9 +45,9 @@ std::string shortfall_reason(int type, const ChannelConfig& cfg, const Granted& 
          " B); lower --capacities";
 }
 
-class UnixMessageChannel final : public Channel {
+class UnixMessageChannel final : public SocketPairChannel {
  public:
-  UnixMessageChannel(const ChannelConfig& cfg, int type) : wait_(cfg.wait) {
+  UnixMessageChannel(const ChannelConfig& cfg, int type) : SocketPairChannel(cfg.wait) {
     int fds[2];
     if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) {
       throw SysError("socketpair", type == SOCK_DGRAM ? "AF_UNIX SOCK_DGRAM" : "AF_UNIX SOCK_SEQPACKET");
@@ -70,20 +70,10 @@ class UnixMessageChannel final : public Channel {
     if (granted_.capacity_msgs < cfg.capacity_msgs) throw NotRunnable(shortfall_reason(type, cfg, granted_));
   }
 
-  std::unique_ptr<Endpoint> open(Side side) override {
-    UniqueFd mine = std::move(side == Side::a ? a_ : b_);
-    forked();
-    return std::make_unique<MessageFdEndpoint>(std::move(mine), wait_);
-  }
-
-  void forked() override {
-    a_.reset();
-    b_.reset();
-  }
-
  private:
-  WaitMode wait_;
-  UniqueFd a_, b_;
+  std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
+    return std::make_unique<MessageFdEndpoint>(std::move(socket), wait_);
+  }
 };
 
 }  // namespace

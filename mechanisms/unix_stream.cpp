@@ -19,36 +19,20 @@
 namespace ipcbench {
 namespace {
 
-class UnixStreamChannel final : public Channel {
+class UnixStreamChannel final : public SocketPairChannel {
  public:
-  explicit UnixStreamChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
+  explicit UnixStreamChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
     a_.reset(fds[0]);
     b_.reset(fds[1]);
-    granted_ = fit_capacity(
-        cfg,
-        [&](std::uint64_t bytes) {
-          const int fds[] = {a_.get(), b_.get()};
-          return set_socket_buffers(fds, bytes);
-        },
-        a_.get(), b_.get());
-  }
-
-  std::unique_ptr<Endpoint> open(Side side) override {
-    UniqueFd mine = std::move(side == Side::a ? a_ : b_);
-    forked();
-    return std::make_unique<StreamFdEndpoint>(std::move(mine), UniqueFd(), wait_);
-  }
-
-  void forked() override {
-    a_.reset();
-    b_.reset();
+    granted_ = fit_socket_buffers(cfg);
   }
 
  private:
-  WaitMode wait_;
-  UniqueFd a_, b_;
+  std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
+    return std::make_unique<StreamFdEndpoint>(std::move(socket), UniqueFd(), wait_);
+  }
 };
 
 }  // namespace
