@@ -29,11 +29,10 @@ void set_nonblocking(int fd, bool on) {
   }
 }
 
-std::uint64_t read_sysctl(const char* path) {
+std::uint64_t read_sysctl(const char* path, std::uint64_t if_unreadable) {
   std::ifstream in(path);
   std::uint64_t v = 0;
-  in >> v;
-  return v;
+  return (in >> v) ? v : if_unreadable;
 }
 
 std::uint64_t set_pipe_size(int fd, std::uint64_t bytes) {
@@ -58,7 +57,7 @@ namespace {
 void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path, std::uint64_t bytes) {
   if (bytes > INT_MAX / 2) throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
   const int val = static_cast<int>(bytes);
-  const std::uint64_t limit = read_sysctl(limit_path);
+  const std::uint64_t limit = read_sysctl(limit_path, UINT64_MAX);
   if (bytes <= limit) {
     if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0) throw SysError("setsockopt", "SO_*BUF");
     return;

@@ -17,8 +17,10 @@ namespace ipcbench {
 
 void set_nonblocking(int fd, bool on);
 
-// The number in a /proc/sys file, 0 when it cannot be read.
-std::uint64_t read_sysctl(const char* path);
+// A number from /proc/sys (a kernel limit), or `if_unreadable` when the file is missing
+// or holds no number: callers say what an unknown limit means (0: report nothing;
+// UINT64_MAX: let the kernel's own call decide).
+std::uint64_t read_sysctl(const char* path, std::uint64_t if_unreadable = 0);
 
 // Sets a pipe's (or FIFO's) buffer with F_SETPIPE_SZ; returns what the kernel granted
 // (rounded up to pages). NotRunnable past fs.pipe-max-size, naming it.

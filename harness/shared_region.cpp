@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "harness/error.hpp"
+#include "harness/fdio.hpp"
 
 namespace ipcbench {
 namespace {
@@ -57,21 +58,15 @@ UniqueFd create_memfd(std::size_t bytes) {
   return fd;
 }
 
-unsigned long long read_sysctl(const char* path) {
-  std::ifstream in(path);
-  unsigned long long v = 0;
-  return (in >> v) ? v : ~0ull;  // unreadable: let shmget itself judge
-}
-
 void* create_sysv(std::size_t bytes) {
-  const unsigned long long shmmax = read_sysctl("/proc/sys/kernel/shmmax");
+  const unsigned long long shmmax = read_sysctl("/proc/sys/kernel/shmmax", UINT64_MAX);
   if (bytes > shmmax) {
     throw NotRunnable("a SysV segment of " + std::to_string(bytes) + " B exceeds /proc/sys/kernel/shmmax = " +
                       std::to_string(shmmax) + "; raise it with sysctl -w kernel.shmmax=" + std::to_string(bytes));
   }
   const auto page_bytes = static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
   const unsigned long long pages = (bytes + page_bytes - 1) / page_bytes;
-  const unsigned long long shmall = read_sysctl("/proc/sys/kernel/shmall");
+  const unsigned long long shmall = read_sysctl("/proc/sys/kernel/shmall", UINT64_MAX);
   if (pages > shmall) {
     throw NotRunnable("a SysV segment of " + std::to_string(pages) + " pages exceeds /proc/sys/kernel/shmall = " +
                       std::to_string(shmall) + " pages; raise it with sysctl -w kernel.shmall=" +

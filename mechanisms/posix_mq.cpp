@@ -44,13 +44,6 @@ constexpr std::uint64_t kMsgMsgBytes = 48;
 constexpr std::uint64_t kTreeNodeBytes = 48;
 constexpr std::uint64_t kMqPrioMax = 32768;
 
-std::uint64_t read_proc_u64(const char* path) {
-  std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
 std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
   return maxmsg * kMsgMsgBytes + std::min(maxmsg, kMqPrioMax) * kTreeNodeBytes + maxmsg * msgsize;
 }
@@ -66,12 +59,12 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
                              std::strerror(err) + "): ";
   if (err == EINVAL) {
     std::string why;
-    if (const std::uint64_t limit = read_proc_u64(kMsgMaxPath); maxmsg > limit) {
+    if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX); maxmsg > limit) {
       why += "capacity " + std::to_string(maxmsg) + " exceeds " + kMsgMaxPath + " = " +
              std::to_string(limit) +
              "; raise it with sysctl -w fs.mqueue.msg_max=" + std::to_string(maxmsg);
     }
-    if (const std::uint64_t limit = read_proc_u64(kMsgsizeMaxPath); msgsize > limit) {
+    if (const std::uint64_t limit = read_sysctl(kMsgsizeMaxPath, UINT64_MAX); msgsize > limit) {
       why += std::string(why.empty() ? "" : "; and ") + "size " + std::to_string(msgsize) +
              " B exceeds " + kMsgsizeMaxPath + " = " + std::to_string(limit) +
              "; raise it with sysctl -w fs.mqueue.msgsize_max=" + std::to_string(msgsize);
@@ -97,7 +90,7 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
                       "; raise it with ulimit -q " + std::to_string(rl.rlim_cur + need));
   } else if (err == ENOSPC) {
     throw NotRunnable(prefix + "the system already holds " + kQueuesMaxPath + " = " +
-                      std::to_string(read_proc_u64(kQueuesMaxPath)) +
+                      std::to_string(read_sysctl(kQueuesMaxPath)) +
                       " queues; raise it with sysctl -w fs.mqueue.queues_max=N");
   } else if (err == ENOSYS) {
     throw NotRunnable("posix_mq: this kernel has no POSIX message queues (CONFIG_POSIX_MQUEUE)");

@@ -277,30 +277,6 @@ class ServerEndpoint final : public Endpoint {
 
 // ---- the channel (orchestrator) ----
 
-std::uint64_t read_sysctl(const char* path) {
-  std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
-// SO_SNDBUF or SO_RCVBUF; past the sysctl limit the FORCE variant (CAP_NET_ADMIN).
-void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path,
-                       std::uint64_t bytes) {
-  if (bytes > INT_MAX / 2)
-    throw NotRunnable("socket buffer " + std::to_string(bytes) + " B exceeds INT_MAX/2");
-  const int val = static_cast<int>(bytes);
-  const std::uint64_t limit = read_sysctl(limit_path);
-  if (bytes <= limit) {
-    if (::setsockopt(fd, SOL_SOCKET, opt, &val, sizeof val) < 0)
-      throw SysError("setsockopt", "SO_*BUF");
-  } else if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
-    throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path +
-                      " (" + std::to_string(limit) +
-                      ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
-  }
-}
-
 struct ConnectedPair {
   UniqueFd client, server;
 };
@@ -382,15 +358,8 @@ class RpcChannel final : public Channel {
     const Granted fitted = fit_capacity(
         wire,
         [&](std::uint64_t bytes) {
-          for (int fd : {client_.get(), server_.get()}) {
-            set_socket_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, "/proc/sys/net/core/wmem_max", bytes);
-            set_socket_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, "/proc/sys/net/core/rmem_max", bytes);
-          }
-          int granted = 0;
-          socklen_t len = sizeof granted;
-          if (::getsockopt(client_.get(), SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0)
-            throw SysError("getsockopt", "SO_SNDBUF");
-          return static_cast<std::uint64_t>(granted);
+          const int both[] = {client_.get(), server_.get()};
+          return set_socket_buffers(both, bytes);
         },
         client_.get(), server_.get());
     granted_.capacity_msgs = std::min(window_, fitted.capacity_msgs);

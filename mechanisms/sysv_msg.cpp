@@ -39,13 +39,6 @@ constexpr long kMtype = 1;  // every message; msgrcv takes the first one (msgtyp
 // hold millions, and the count is then reported as this many (at least).
 constexpr std::uint64_t kMaxProbeMsgs = 1u << 20;
 
-std::uint64_t read_proc_u64(const char* path) {
-  std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
-}
-
 // A System V message queue, removed (IPC_RMID) on destruction. Orchestrator only.
 class SysvQueue {
  public:
@@ -92,7 +85,7 @@ SysvQueue make_queue() {
   if (id >= 0) return SysvQueue(id);
   if (errno == ENOSPC) {
     throw NotRunnable("sysv_msg: the system already holds kernel.msgmni = " +
-                      std::to_string(read_proc_u64(kMsgMniPath)) +
+                      std::to_string(read_sysctl(kMsgMniPath)) +
                       " message queues; raise it with sysctl -w kernel.msgmni=N");
   }
   if (errno == ENOSYS)
@@ -110,7 +103,7 @@ std::uint64_t set_qbytes(int id, std::uint64_t bytes) {
     if (errno == EPERM) {
       throw NotRunnable("sysv_msg: msg_qbytes " + std::to_string(bytes) +
                         " B (capacity x size) exceeds " + kMsgMnbPath + " = " +
-                        std::to_string(read_proc_u64(kMsgMnbPath)) +
+                        std::to_string(read_sysctl(kMsgMnbPath)) +
                         " B, the most an unprivileged queue may hold (CAP_SYS_RESOURCE lifts it); "
                         "raise it with sysctl -w kernel.msgmnb=" +
                         std::to_string(bytes));
@@ -187,7 +180,7 @@ class SysvMsgChannel final : public Channel {
  public:
   explicit SysvMsgChannel(const ChannelConfig& cfg) : cfg_(cfg) {
     const std::uint64_t qbytes = requested_channel_bytes(cfg);
-    if (const std::uint64_t limit = read_proc_u64(kMsgMaxPath); cfg.msg_bytes > limit) {
+    if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX); cfg.msg_bytes > limit) {
       throw NotRunnable("sysv_msg: size " + std::to_string(cfg.msg_bytes) + " B exceeds " +
                         kMsgMaxPath + " = " + std::to_string(limit) +
                         " B, the largest message msgsnd accepts; raise it with "
