@@ -7,7 +7,7 @@ namespace ipcbench {
 namespace {
 const std::array<Preset, 2> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition, 0.1 s per case (~3 s on 2 vCPUs)",
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition, 0.1 s per case (~11 s on 2 vCPUs)",
      .mechanisms = {},
      .patterns = {Pattern::pingpong, Pattern::stream},
      .sizes = {64, 64 << 10},
@@ -16,7 +16,7 @@ const std::array<Preset, 2> kPresets = {{
      .repetitions = 1,
      .case_seconds = 0.1},
     {.name = "default",
-     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions, 0.2 s per case (~45 s on 2 vCPUs)",
+     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions, 0.2 s per case (~2.7 min on 2 vCPUs)",
      .mechanisms = {},
      .patterns = {Pattern::pingpong, Pattern::stream},
      .sizes = {1, 64, 4 << 10, 64 << 10, 1 << 20},
