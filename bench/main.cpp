@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <iostream>
 #include <set>
@@ -341,7 +342,9 @@ int cmd_run(cli::Args& args, const char* argv0) {
   if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
   const std::vector<Case> cases = plan_cases(r.plan, costs.timer_ns, seed);
   if (cases.empty()) throw UsageError("run: no case to run (no chosen mechanism supports the chosen patterns and wait modes)");
-  register_cases(cases);
+  const Floors floors = measure_floors(r.plan.cpus, r.plan.sizes, costs.timer_ns);
+  add_floors_to_context(floors, env);
+  register_cases(cases, floors);
 
   std::vector<std::string> gb_args = {argv0, "--benchmark_out=" + gb_path, "--benchmark_out_format=json",
                                       "--benchmark_repetitions=" + std::to_string(r.plan.repetitions)};
@@ -362,6 +365,21 @@ int cmd_run(cli::Args& args, const char* argv0) {
     return 0;  // GB ran nothing (--benchmark_list_tests): there are no results to write
   }
 
+  // The cache-line round trip again: on a VM the two vCPUs can move between near and
+  // far cores mid-run, and every spinning figure moves with them.
+  if (floors.cacheline_rtt_ns > 0 && !interrupted()) {
+    const double after = measure_cacheline_rtt_ns(r.plan.cpus);
+    const double drift = std::abs(after - floors.cacheline_rtt_ns) / floors.cacheline_rtt_ns;
+    env["floor_cacheline_rtt_ns_after"] = after;
+    env["floor_drift"] = drift;
+    env["placement_drift"] = drift > kDriftLimit;
+    if (drift > kDriftLimit) {
+      std::cerr << "warning: the cache-line round trip moved from " << static_cast<int>(floors.cacheline_rtt_ns)
+                << " ns to " << static_cast<int>(after) << " ns during the run ("
+                << static_cast<int>(drift * 100) << "%): the CPUs likely moved between near and far cores; "
+                << "compare spinning results only within one run\n";
+    }
+  }
   env["incomplete"] = interrupted();
   finish_json(gb_path, r.out, env);
   std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "") << "\n";

@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <functional>
 
 namespace ipcbench {
 
@@ -40,7 +41,7 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
 
 namespace {
 
-void run_case(benchmark::State& state, const PairSpec& spec) {
+void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors) {
   for (auto _ : state) {
     const PairResult r = run_pair(spec);
     if (r.outcome == Outcome::not_runnable) {
@@ -89,6 +90,19 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
                "loss allowed (datagram semantics): lost messages are counted, not errors";
     }
     c["measured_msgs"] = static_cast<double>(r.measured_msgs);
+    // Against the floor measured in this run: the round trip over the matching
+    // latency floor (cache line for spin, wake-up for block), and for a stream the
+    // memcpy bandwidth at this size over the achieved bandwidth.
+    if (pingpong && r.latency_ns.count() > 0) {
+      const double floor_ns = spec.config.wait == WaitMode::spin ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
+      if (floor_ns > 0) c["x_floor"] = r.latency_ns.percentile(0.50) / floor_ns;
+    }
+    if (!pingpong) {
+      const auto bw = floors.memcpy_bytes_per_s.find(spec.config.msg_bytes);
+      if (bw != floors.memcpy_bytes_per_s.end()) {
+        c["x_floor_bw"] = bw->second / (static_cast<double>(spec.config.msg_bytes) / per_msg_s);
+      }
+    }
     if (!label.empty()) state.SetLabel(label);
     if (!pingpong) {
       c["stamp_stride"] = static_cast<double>(r.stamp_stride);
@@ -101,9 +115,9 @@ void run_case(benchmark::State& state, const PairSpec& spec) {
 
 }  // namespace
 
-void register_cases(const std::vector<Case>& cases) {
+void register_cases(const std::vector<Case>& cases, const Floors& floors) {
   for (const Case& c : cases) {
-    benchmark::RegisterBenchmark(c.name.c_str(), run_case, c.spec)
+    benchmark::RegisterBenchmark(c.name.c_str(), run_case, c.spec, std::cref(floors))
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);

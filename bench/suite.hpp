@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/floor.hpp"
 #include "harness/pair.hpp"
 
 namespace ipcbench {
@@ -36,7 +37,8 @@ struct Case {
 // mechanism cannot run stay in the suite and report why).
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed);
 
-// Registers each case with Google Benchmark.
-void register_cases(const std::vector<Case>& cases);
+// Registers each case with Google Benchmark. Results are also read against `floors`
+// (x_floor, x_floor_bw), which must outlive the run.
+void register_cases(const std::vector<Case>& cases, const Floors& floors);
 
 }  // namespace ipcbench

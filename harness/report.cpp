@@ -118,6 +118,13 @@ bool TerminalReporter::ReportContext(const Context& context) {
     out << "shared memory: " << env_.value("shm_backing", "") << ", " << env_.value("shm_backing_detail", "")
         << "\n";
   }
+  if (env_.contains("floor_wake_rtt_ns")) {
+    const auto& cl = env_["floor_cacheline_rtt_ns"];
+    out << "floor: cache-line round trip "
+        << (cl.is_number() ? format_ns(cl.get<double>()) : std::string("not measured (one CPU)"))
+        << ", wake-up round trip " << format_ns(env_.value("floor_wake_rtt_ns", 0.0)) << ", syscall "
+        << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
+  }
   for (const std::string& w : warnings_) out << "warning: " << w << "\n";
   out << total_ << " cases\n";
   return true;

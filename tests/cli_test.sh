@@ -107,9 +107,12 @@ d = json.load(open(sys.argv[1]))
 ctx = d["context"]
 for key in ["cpu_model", "cpus_online", "kernel", "clocksource", "cpu_pinning", "compiler",
             "cxx_flags", "build_type", "git_commit", "ipcbench_version", "timer_ns",
-            "verification", "checksum_ns_per_kib", "incomplete", "num_cpus", "date"]:
+            "verification", "checksum_ns_per_kib", "incomplete", "num_cpus", "date",
+            "floor_cacheline_rtt_ns", "floor_wake_rtt_ns", "floor_syscall_ns", "floor_clock_ns",
+            "floor_memcpy_bytes_per_s", "floor_cacheline_rtt_ns_after", "floor_drift", "placement_drift"]:
     assert key in ctx, key
 assert ctx["incomplete"] is False and ctx["timer_ns"] > 0
+assert set(ctx["floor_memcpy_bytes_per_s"]) == {"1", "64", "4096"}, ctx["floor_memcpy_bytes_per_s"]
 runs = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
 # 3 mechanisms x 2 patterns x 2 waits x 3 sizes, 2 repetitions each
 assert len(runs) == 3 * 2 * 2 * 3 * 2, len(runs)
@@ -119,6 +122,10 @@ for b in runs:
     assert b["time_unit"] == "ns" and not b.get("error_occurred"), b
     assert b["errors"] == 0 and b["verified"] >= 200, b
     assert b["capacity_effective"] >= 2, b
+    if b["name"].startswith("pingpong"):
+        assert b["x_floor"] > 0, b
+    else:
+        assert b["x_floor_bw"] > 0, b
     assert b["msgs_per_s"] > 0 and b["bytes_per_s"] > 0 and b["real_time"] > 0
     size = int(b["name"].split("size:")[1].split("/")[0])
     if b["name"].startswith("pingpong") or size >= 8:

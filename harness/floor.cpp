@@ -1,0 +1,205 @@
+#include "harness/floor.hpp"
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <new>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "harness/clock.hpp"
+#include "harness/error.hpp"
+#include "harness/futex.hpp"
+#include "harness/message.hpp"
+#include "harness/owners.hpp"
+
+namespace ipcbench {
+namespace {
+
+constexpr int kBatches = 15;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) < 0) throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
+}
+
+// The line both processes write; alone on its cache line (and the next, for the
+// adjacent-line prefetcher).
+struct alignas(128) PingLine {
+  std::atomic<std::uint32_t> value{0};
+};
+
+// Runs `responder` in a child pinned to cpus[1] and `initiator` here, pinned to
+// cpus[0] for the call; returns what the initiator returns. The child dies with us.
+template <typename Initiator, typename Responder>
+double with_responder(const std::array<int, 2>& cpus, Initiator initiator, Responder responder) {
+  cpu_set_t saved;
+  CPU_ZERO(&saved);
+  ::sched_getaffinity(0, sizeof saved, &saved);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw SysError("fork", "floor");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(3);
+    try {
+      pin(cpus[1]);
+      responder();
+    } catch (...) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  double result = 0;
+  try {
+    pin(cpus[0]);
+    result = initiator();
+  } catch (...) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::sched_setaffinity(0, sizeof saved, &saved);
+    throw;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::sched_setaffinity(0, sizeof saved, &saved);  // the orchestrator stays unpinned
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("floor: responder failed");
+  return result;
+}
+
+}  // namespace
+
+double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus) {
+  constexpr std::uint32_t kTrips = 2'000;  // per batch
+  Mapping map = map_shared(sizeof(PingLine));
+  auto* line = new (map.get()) PingLine{};
+  const std::uint32_t total = kTrips * (kBatches + 1);  // one warm-up batch
+  return with_responder(
+      cpus,
+      [&] {
+        std::vector<double> per_trip;
+        std::uint32_t v = 0;
+        for (int b = 0; b <= kBatches; ++b) {
+          const std::uint64_t t0 = now_ns();
+          for (std::uint32_t i = 0; i < kTrips; ++i) {
+            line->value.store(++v, std::memory_order_release);  // odd: ping
+            ++v;
+            while (line->value.load(std::memory_order_acquire) != v) cpu_relax();  // even: pong
+          }
+          if (b > 0) per_trip.push_back(static_cast<double>(now_ns() - t0) / kTrips);
+        }
+        return median(per_trip);
+      },
+      [&] {
+        for (std::uint32_t v = 1; v < 2 * total; v += 2) {
+          while (line->value.load(std::memory_order_acquire) != v) cpu_relax();
+          line->value.store(v + 1, std::memory_order_release);
+        }
+      });
+}
+
+double measure_wake_rtt_ns(const std::array<int, 2>& cpus) {
+  constexpr std::uint32_t kTrips = 200;  // per batch: a wake-up costs tens of us here
+  Mapping map = map_shared(sizeof(PingLine));
+  auto* line = new (map.get()) PingLine{};
+  const std::uint32_t total = kTrips * (kBatches + 1);
+  auto wait_for = [&](std::uint32_t want) {
+    for (std::uint32_t seen; (seen = line->value.load(std::memory_order_acquire)) != want;) {
+      futex_wait(line->value, seen);
+    }
+  };
+  auto publish = [&](std::uint32_t v) {
+    line->value.store(v, std::memory_order_release);
+    futex_wake_all(line->value);
+  };
+  return with_responder(
+      cpus,
+      [&] {
+        std::vector<double> per_trip;
+        std::uint32_t v = 0;
+        for (int b = 0; b <= kBatches; ++b) {
+          const std::uint64_t t0 = now_ns();
+          for (std::uint32_t i = 0; i < kTrips; ++i) {
+            publish(++v);
+            wait_for(++v);
+          }
+          if (b > 0) per_trip.push_back(static_cast<double>(now_ns() - t0) / kTrips);
+        }
+        return median(per_trip);
+      },
+      [&] {
+        for (std::uint32_t v = 1; v < 2 * total; v += 2) {
+          wait_for(v);
+          publish(v + 1);
+        }
+      });
+}
+
+double measure_memcpy_bytes_per_s(std::size_t bytes) {
+  AlignedBuffer src(bytes), dst(bytes);
+  std::memset(src.data(), 0x5a, bytes);
+  // About 2 MB copied per batch, at least one copy.
+  const std::size_t copies = std::max<std::size_t>(1, (2u << 20) / std::max<std::size_t>(bytes, 1));
+  std::vector<double> rates;
+  for (int b = 0; b <= kBatches; ++b) {
+    const std::uint64_t t0 = now_ns();
+    for (std::size_t i = 0; i < copies; ++i) {
+      std::memcpy(dst.data(), src.data(), bytes);
+      asm volatile("" : : "r"(dst.data()) : "memory");  // the copy is not dead
+    }
+    const double ns = static_cast<double>(now_ns() - t0);
+    if (b > 0 && ns > 0) rates.push_back(static_cast<double>(bytes * copies) / ns * 1e9);
+  }
+  return median(rates);
+}
+
+double measure_syscall_ns() {
+  constexpr int kCalls = 2'000;
+  std::vector<double> per_call;
+  for (int b = 0; b <= kBatches; ++b) {
+    const std::uint64_t t0 = now_ns();
+    for (int i = 0; i < kCalls; ++i) ::syscall(SYS_getppid);
+    if (b > 0) per_call.push_back(static_cast<double>(now_ns() - t0) / kCalls);
+  }
+  return median(per_call);
+}
+
+Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::size_t>& sizes, double clock_ns) {
+  Floors f;
+  f.clock_ns = clock_ns;
+  f.syscall_ns = measure_syscall_ns();
+  // Two spinners on one CPU only take turns by timeslice: there is no cache-line floor.
+  f.cacheline_rtt_ns = cpus[0] == cpus[1] ? 0 : measure_cacheline_rtt_ns(cpus);
+  f.wake_rtt_ns = measure_wake_rtt_ns(cpus);
+  for (std::size_t s : sizes) f.memcpy_bytes_per_s[s] = measure_memcpy_bytes_per_s(s);
+  return f;
+}
+
+void add_floors_to_context(const Floors& f, nlohmann::json& env) {
+  if (f.cacheline_rtt_ns > 0) {
+    env["floor_cacheline_rtt_ns"] = f.cacheline_rtt_ns;
+  } else {
+    env["floor_cacheline_rtt_ns"] = nullptr;  // not measured: both sides on one CPU
+  }
+  env["floor_wake_rtt_ns"] = f.wake_rtt_ns;
+  env["floor_clock_ns"] = f.clock_ns;
+  env["floor_syscall_ns"] = f.syscall_ns;
+  nlohmann::json bw = nlohmann::json::object();
+  for (const auto& [size, rate] : f.memcpy_bytes_per_s) bw[std::to_string(size)] = rate;
+  env["floor_memcpy_bytes_per_s"] = bw;
+}
+
+}  // namespace ipcbench
