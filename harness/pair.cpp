@@ -252,6 +252,15 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
   }
   for (Child& c : children) c.kill_and_reap();
   channel.reset();  // removes any name the mechanism still holds
+  // A peer that failed too says what it saw: often the first failure is only the
+  // reaction ("peer closed its end") and the cause is on the other side.
+  for (int i = 0; i < 2 && !failure.empty() && result.outcome != Outcome::interrupted; ++i) {
+    const SideReport& rep = shared->side[i];
+    const std::string role = role_name(spec.config.pattern, i);
+    if (rep.state.load(std::memory_order_acquire) == 2 && failure.find(role + " failed") == std::string::npos) {
+      failure += "; " + role + " failed: " + rep.error;
+    }
+  }
 
   if (!failure.empty()) {
     if (result.outcome != Outcome::interrupted) result.outcome = Outcome::failed;

@@ -110,6 +110,8 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   rep.measured_msgs = measured;
   rep.measured_ns = hist->sum_ns();
   rep.verify = r.verifier.counts();
+  shared.client_done.store(1, std::memory_order_release);
+  futex_wake_all(shared.client_done);
 }
 
 void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
@@ -123,6 +125,7 @@ void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
     if (seq + 1 >= shared.plan.total.load(std::memory_order_acquire)) break;
   }
   rep.verify = r.verifier.counts();
+  while (shared.client_done.load(std::memory_order_acquire) == 0) futex_wait(shared.client_done, 0);
 }
 
 // Stamping every message of a fast stream would make the clock the bottleneck:

@@ -37,6 +37,11 @@ struct PairShared {
   std::atomic<std::uint32_t> arrived{0};  // start barrier (futex word)
   // Stream consumer: set once it has received the final message (or a repeat of it).
   std::atomic<std::uint32_t> consumer_done{0};
+  // Pingpong client: set once it has its last reply. The server leaves only then: a
+  // transport may still be finishing the client's last send after the server has all
+  // it needs (libtirpc writes a call's end-of-record mark last), and a server that
+  // closes first would break it.
+  std::atomic<std::uint32_t> client_done{0};
   alignas(ring::kSeparation) Plan plan;
   alignas(ring::kSeparation) SideReport side[2];
 };

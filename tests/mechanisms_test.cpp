@@ -38,8 +38,10 @@ std::set<std::string> own_named_objects() {
   return names;
 }
 
-// SysV objects: every message queue id (they carry no creator pid; CI runs tests one
-// at a time) and the shm segments this process created (cpid column).
+// SysV objects: every message queue id and the shm segments this process created (cpid
+// column). Message queues carry no creator pid, so this check assumes no other process
+// creates queues meanwhile: true in CI, which runs one test at a time; running two test
+// binaries at once can make it fail spuriously.
 std::set<std::string> sysv_objects() {
   std::set<std::string> ids;
   std::string line;
