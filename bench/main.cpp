@@ -380,6 +380,9 @@ int cmd_run(cli::Args& args, const char* argv0) {
                 << "compare spinning results only within one run\n";
     }
   }
+  // The wake-up floor too: a VM's wake-up cost drifts over minutes, and blocking cases
+  // sit at about 1x it, so a reader needs both ends of the run to judge x_floor.
+  if (!interrupted()) env["floor_wake_rtt_ns_after"] = measure_wake_rtt_ns(r.plan.cpus);
   env["incomplete"] = interrupted();
   finish_json(gb_path, r.out, env);
   std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "") << "\n";

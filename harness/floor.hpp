@@ -5,8 +5,9 @@
 // - cache-line round trip: two processes pinned to the run's CPUs pass a counter in
 //   one shared cache line back and forth, timed in batches so the clock is not in the
 //   loop. The latency floor for anything that spins.
-// - wake-up round trip: the same with a futex wait/wake per hand-over. The latency
-//   floor for anything that sleeps in the kernel.
+// - wake-up round trip: the same with a futex wait/wake per hand-over, each trip timed
+//   (a median of single trips, like a case's p50). The latency floor for anything that
+//   sleeps in the kernel.
 // - memcpy bandwidth at each message size (one core, warm buffers): the bandwidth
 //   floor for anything that copies.
 // - a clock read and a trivial system call.
@@ -35,7 +36,7 @@ struct Floors {
 // Median round trip of a counter passed through one shared cache line between two
 // processes pinned to cpus (about 0.1 s).
 double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus);
-// Median round trip of a futex wait/wake hand-over between the two CPUs (about 0.1 s).
+// Median single round trip of a futex wait/wake hand-over between the two CPUs.
 double measure_wake_rtt_ns(const std::array<int, 2>& cpus);
 // Median single-core memcpy bandwidth at `bytes` per copy, warm buffers.
 double measure_memcpy_bytes_per_s(std::size_t bytes);

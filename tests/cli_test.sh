@@ -109,7 +109,8 @@ for key in ["cpu_model", "cpus_online", "kernel", "clocksource", "cpu_pinning", 
             "cxx_flags", "build_type", "git_commit", "ipcbench_version", "timer_ns",
             "verification", "checksum_ns_per_kib", "incomplete", "num_cpus", "date",
             "floor_cacheline_rtt_ns", "floor_wake_rtt_ns", "floor_syscall_ns", "floor_clock_ns",
-            "floor_memcpy_bytes_per_s", "floor_cacheline_rtt_ns_after", "floor_drift", "placement_drift"]:
+            "floor_memcpy_bytes_per_s", "floor_cacheline_rtt_ns_after", "floor_drift", "placement_drift",
+            "floor_wake_rtt_ns_after"]:
     assert key in ctx, key
 assert ctx["incomplete"] is False and ctx["timer_ns"] > 0
 assert set(ctx["floor_memcpy_bytes_per_s"]) == {"1", "64", "4096"}, ctx["floor_memcpy_bytes_per_s"]
