@@ -64,6 +64,14 @@ std::string format_bytes(std::uint64_t b) {
 
 constexpr double kNoisy = 0.05;  // spread above which a row is marked
 
+// "3.3x", "120x", "-" when there is no floor to compare with.
+std::string format_ratio(double x) {
+  if (!std::isfinite(x)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, x < 10 ? "%.1fx" : "%.0fx", x);
+  return buf;
+}
+
 }  // namespace
 
 std::string format_ns(double ns) {
@@ -163,6 +171,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
     row.p99_ns.push_back(counter("p99_ns"));
     row.msgs_per_s.push_back(counter("msgs_per_s"));
     row.bytes_per_s.push_back(counter("bytes_per_s"));
+    const double x = counter("x_floor");
+    row.x_floor.push_back(std::isfinite(x) ? x : counter("x_floor_bw"));
     row.capacity_effective = counter("capacity_effective");
   }
   ++done_;
@@ -206,7 +216,8 @@ void TerminalReporter::print_table() {
         << (pingpong ? " (latency: one way = round trip / 2)" : " (latency: one way, sampled)") << "\n";
     out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
         << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
-        << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(8) << "spread"
+        << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(9)
+        << (pingpong ? "x floor" : "x bw") << std::setw(8) << "spread"
         << "  note\n";
     for (const CaseRow* row : rows) {
       const std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
@@ -222,7 +233,8 @@ void TerminalReporter::print_table() {
       out << std::setw(11) << format_ns(median(row->p50_ns)) << std::setw(11)
           << format_ns(median(row->p99_ns)) << std::setw(13) << format_rate(median(row->msgs_per_s), "")
           << std::setw(12) << format_rate(median(row->bytes_per_s), "B") << std::setw(9)
-          << row->capacity_effective << std::setw(8) << spread_text
+          << row->capacity_effective << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(8)
+          << spread_text
           << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "") << "\n";
     }
   }

@@ -41,6 +41,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   struct CaseRow {
     std::string name, error;
     std::vector<double> real_ns, p50_ns, p99_ns, msgs_per_s, bytes_per_s;
+    std::vector<double> x_floor;  // pingpong: x_floor; stream: x_floor_bw
     double capacity_effective = 0;
   };
   void print_table();
