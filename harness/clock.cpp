@@ -1,13 +1,14 @@
 #include "harness/clock.hpp"
 
-#include <algorithm>
-#include <array>
+#include <vector>
+
+#include "harness/stats.hpp"
 
 namespace ipcbench {
 
 double measure_timer_cost_ns() {
   constexpr int kReads = 10'000;
-  std::array<double, 15> per_read{};
+  std::vector<double> per_read(15);
   for (double& cost : per_read) {
     const std::uint64_t begin = now_ns();
     std::uint64_t sink = 0;
@@ -16,8 +17,7 @@ double measure_timer_cost_ns() {
     asm volatile("" : : "r"(sink));
     cost = static_cast<double>(end - begin) / kReads;
   }
-  std::sort(per_read.begin(), per_read.end());
-  return per_read[per_read.size() / 2];
+  return median(per_read);
 }
 
 }  // namespace ipcbench

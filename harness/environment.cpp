@@ -15,6 +15,7 @@
 #include "git_commit.hpp"
 #include "harness/clock.hpp"
 #include "harness/message.hpp"
+#include "harness/stats.hpp"
 
 namespace ipcbench {
 namespace {
@@ -39,15 +40,14 @@ double measure_checksum_ns_per_kib() {
   AlignedBuffer buf(kBytes);
   for (std::size_t i = 0; i < kBytes; ++i) buf.data()[i] = static_cast<std::byte>(i * 131);
   std::uint64_t sink = checksum(buf.span());  // warm
-  std::array<double, 9> runs{};
+  std::vector<double> runs(9);
   for (double& r : runs) {
     const std::uint64_t t0 = now_ns();
     for (int i = 0; i < 20; ++i) sink += checksum(buf.span());
     r = static_cast<double>(now_ns() - t0) / 20 / (kBytes / 1024.0);
   }
   asm volatile("" : : "r"(sink));
-  std::sort(runs.begin(), runs.end());
-  return runs[runs.size() / 2];
+  return median(runs);
 }
 
 // Busy and total jiffies of one CPU from /proc/stat.

@@ -17,16 +17,12 @@
 #include "harness/futex.hpp"
 #include "harness/message.hpp"
 #include "harness/owners.hpp"
+#include "harness/stats.hpp"
 
 namespace ipcbench {
 namespace {
 
 constexpr int kBatches = 15;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 void pin(int cpu) {
   if (cpu < 0) return;

@@ -14,16 +14,10 @@
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
+#include "harness/stats.hpp"
 
 namespace ipcbench {
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // Median absolute deviation from the median, as a share of the median (nanobench's
 // err%): robust to one outlying repetition.
