@@ -58,6 +58,16 @@ class Endpoint {
   // message size: byte-stream mechanisms read exactly that many bytes; message
   // mechanisms return the length the kernel delivered. Throws PeerError on EOF.
   virtual std::size_t recv(std::span<std::byte> buf) = 0;
+
+  // Zero-copy, only where Mechanism::zero_copy is set (the defaults throw). The
+  // sender borrows room for one message inside the channel (`loan`, waiting like send
+  // while the channel is full), writes the message there and publishes it; the
+  // receiver reads it where it lies (`peek`, waiting like recv) and hands the room
+  // back (`release`). One loan and one peek at a time.
+  virtual std::span<std::byte> loan();
+  virtual void publish(std::size_t bytes);
+  virtual std::span<const std::byte> peek();
+  virtual void release();
 };
 
 class Channel {
@@ -90,6 +100,9 @@ struct Mechanism {
   bool may_lose = false;
   // The mechanism lives in shared memory and honours ChannelConfig::backing.
   bool uses_backing = false;
+  // The endpoints implement loan/publish/peek/release, and the patterns use them
+  // instead of send/recv: no copy into or out of the channel.
+  bool zero_copy = false;
   // Orchestrator only. Throws NotRunnable (with the reason) for a configuration this
   // mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;

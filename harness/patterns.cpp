@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include <time.h>
@@ -63,7 +64,10 @@ void publish(Plan& plan, std::uint64_t from, std::uint64_t measured, std::uint64
 // buffer and the verifier.
 struct Receiver {
   explicit Receiver(const PairSpec& spec)
-      : pool(spec.config.msg_bytes, spec.seed), rx(spec.config.msg_bytes + 1), verifier(pool, spec.verify) {}
+      : zero_copy(spec.mechanism->zero_copy),
+        pool(spec.config.msg_bytes, spec.seed),
+        rx(zero_copy ? 0 : spec.config.msg_bytes + 1),
+        verifier(pool, spec.verify) {}
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
@@ -71,15 +75,32 @@ struct Receiver {
   // mechanism returns a longer message's real length (MSG_TRUNC) without writing past
   // the case's size: rx's one spare byte lets such a message stay longer than the
   // case's size, so the verifier counts it as truncated.
+  // A zero-copy mechanism's message is read where it lies, until done().
   std::span<const std::byte> receive(Endpoint& ep) {
+    if (zero_copy) return ep.peek();
     const std::size_t n = ep.recv(rx.span().first(rx.size() - 1));
     return rx.span().first(std::min(n, rx.size()));
   }
+  // The received message is no longer needed (zero-copy: its slot goes back).
+  void done(Endpoint& ep) {
+    if (zero_copy) ep.release();
+  }
 
+  bool zero_copy;
   PayloadPool pool;
   AlignedBuffer rx;
   Verifier verifier;  // refers to pool: declared after it
 };
+
+// Sends `msg`. A zero-copy mechanism gets it written straight into the room it lends
+// (the one write an application composing the message in place would make); any
+// other mechanism copies it in send().
+void send_message(Endpoint& ep, bool zero_copy, std::span<const std::byte> msg) {
+  if (!zero_copy) return ep.send(msg);
+  const std::span<std::byte> room = ep.loan();
+  std::memcpy(room.data(), msg.data(), msg.size());
+  ep.publish(msg.size());
+}
 
 void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   Receiver r(spec);
@@ -88,8 +109,9 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 
   std::uint64_t seq = 0;
   auto round_trip = [&](std::uint64_t s) {
-    ep.send(r.pool.message(s));
+    send_message(ep, r.zero_copy, r.pool.message(s));
     r.verifier.check(r.receive(ep));
+    r.done(ep);
   };
   const std::uint64_t warm_ns = warm_up(spec, seq, round_trip);
   const std::uint64_t measured = measured_count(spec, seq, warm_ns);
@@ -100,11 +122,12 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   for (const std::uint64_t end = seq + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = r.pool.message(seq);
     const std::uint64_t t0 = now_ns();
-    ep.send(msg);
+    send_message(ep, r.zero_copy, msg);
     const std::span<const std::byte> echo = r.receive(ep);
     const std::uint64_t t1 = now_ns();
     hist->record(t1 - t0);
     r.verifier.check(echo);
+    r.done(ep);
   }
   rep.latency_ns = *hist;
   rep.measured_msgs = measured;
@@ -119,9 +142,10 @@ void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   arrive_and_wait(shared.arrived);
   for (;;) {
     const std::span<const std::byte> request = r.receive(ep);
-    ep.send(request);
+    send_message(ep, r.zero_copy, request);
     // Checked after the echo is on its way: off the client's timed path.
     const std::uint64_t seq = r.verifier.check(request);
+    r.done(ep);
     if (seq + 1 >= shared.plan.total.load(std::memory_order_acquire)) break;
   }
   rep.verify = r.verifier.counts();
@@ -139,10 +163,12 @@ std::uint64_t stamp_stride(const PairSpec& spec, std::uint64_t warm_msgs, std::u
 
 void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   PayloadPool pool(spec.config.msg_bytes, spec.seed);
+  const bool zero_copy = spec.mechanism->zero_copy;
   arrive_and_wait(shared.arrived);
 
   std::uint64_t seq = 0;
-  const std::uint64_t warm_ns = warm_up(spec, seq, [&](std::uint64_t s) { ep.send(pool.message(s)); });
+  const std::uint64_t warm_ns =
+      warm_up(spec, seq, [&](std::uint64_t s) { send_message(ep, zero_copy, pool.message(s)); });
   const std::uint64_t measured = measured_count(spec, seq, warm_ns);
   const std::uint64_t stride = stamp_stride(spec, seq, warm_ns);
   const std::uint64_t from = seq;
@@ -153,7 +179,7 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   for (const std::uint64_t end = from + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
     if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, now_ns());
-    ep.send(msg);
+    send_message(ep, zero_copy, msg);
   }
   rep.measured_msgs = measured;
   if (spec.mechanism->may_lose) {
@@ -163,7 +189,7 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
     while (shared.consumer_done.load(std::memory_order_acquire) == 0) {
       const timespec pause{0, 100'000};  // 100 us: quick, but no flood
       ::nanosleep(&pause, nullptr);
-      if (shared.consumer_done.load(std::memory_order_acquire) == 0) ep.send(last);
+      if (shared.consumer_done.load(std::memory_order_acquire) == 0) send_message(ep, zero_copy, last);
     }
   }
 }
@@ -204,6 +230,9 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
         }
         ++received_measured;
       }
+    }
+    r.done(ep);  // msg is not read below: a zero-copy slot goes back now
+    if (total != UINT64_MAX) {
       // The final message, or a repeat of it when the mechanism may lose it.
       if (seq + 1 >= total) {
         last_ns = now_ns();

@@ -92,6 +92,7 @@ Producer::Producer(RingControl* ring) noexcept
     : ring_(ring),
       slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
       slot_bytes_(ring->slot_bytes),
+      max_msg_bytes_(ring->max_msg_bytes),
       slot_count_(ring->slot_count) {}
 
 bool Producer::full() noexcept {
@@ -101,10 +102,25 @@ bool Producer::full() noexcept {
   return tail_ - cached_head_ >= slot_count_;
 }
 
-void Producer::write(std::span<const std::byte> msg, WaitMode wait) noexcept {
-  auto* s = reinterpret_cast<SlotHeader*>(slots_ + std::uint64_t{slot_} * slot_bytes_);
-  s->len = static_cast<std::uint32_t>(msg.size());
-  std::memcpy(reinterpret_cast<std::byte*>(s + 1), msg.data(), msg.size());
+void Producer::wait_for_space(WaitMode wait) noexcept {
+  if (wait == WaitMode::spin) {
+    while (full()) cpu_relax();
+  } else if (full()) {
+    wait_until(ring_->space_waiting, ring_->space_epoch, [this] {
+      cached_head_ = ring_->head.load(std::memory_order_seq_cst);
+      return tail_ - cached_head_ < slot_count_;
+    });
+  }
+}
+
+std::span<std::byte> Producer::claim(WaitMode wait) noexcept {
+  wait_for_space(wait);
+  return {reinterpret_cast<std::byte*>(slot() + 1), max_msg_bytes_};
+}
+
+void Producer::commit(std::size_t len, WaitMode wait) noexcept {
+  SlotHeader* s = slot();
+  s->len = static_cast<std::uint32_t>(len);
   const auto seq = static_cast<std::uint32_t>(tail_ + 1);
   if (wait == WaitMode::spin) {
     // release: len and payload are visible before the consumer sees seq.
@@ -120,46 +136,63 @@ void Producer::write(std::span<const std::byte> msg, WaitMode wait) noexcept {
 
 bool Producer::try_send(std::span<const std::byte> msg) noexcept {
   if (full()) return false;
-  write(msg, WaitMode::spin);
+  std::memcpy(reinterpret_cast<std::byte*>(slot() + 1), msg.data(), msg.size());
+  commit(msg.size(), WaitMode::spin);
   return true;
 }
 
 void Producer::send(std::span<const std::byte> msg, WaitMode wait) noexcept {
-  if (wait == WaitMode::spin) {
-    while (full()) cpu_relax();
-  } else if (full()) {
-    wait_until(ring_->space_waiting, ring_->space_epoch, [this] {
-      cached_head_ = ring_->head.load(std::memory_order_seq_cst);
-      return tail_ - cached_head_ < slot_count_;
-    });
-  }
-  write(msg, wait);
+  wait_for_space(wait);
+  std::memcpy(reinterpret_cast<std::byte*>(slot() + 1), msg.data(), msg.size());
+  commit(msg.size(), wait);
 }
 
 Consumer::Consumer(RingControl* ring) noexcept
     : ring_(ring),
       slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
       slot_bytes_(ring->slot_bytes),
+      max_msg_bytes_(ring->max_msg_bytes),
       slot_count_(ring->slot_count) {}
 
-std::size_t Consumer::read(std::span<std::byte> buf, WaitMode wait) {
+void Consumer::wait_for_data(WaitMode wait) noexcept {
   SlotHeader* s = slot();
-  const std::uint32_t len = s->len;
-  if (len > buf.size()) {
-    throw PeerError("shm_ring: slot length " + std::to_string(len) + " exceeds the " +
-                    std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
+  const auto want = static_cast<std::uint32_t>(head_ + 1);
+  if (wait == WaitMode::spin) {
+    // acquire: pairs with the producer's publish of seq.
+    while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
+  } else {
+    wait_until(ring_->data_waiting, ring_->data_epoch,
+               [s, want] { return s->seq.load(std::memory_order_seq_cst) == want; });
   }
-  std::memcpy(buf.data(), reinterpret_cast<const std::byte*>(s + 1), len);
+}
+
+// The published slot's payload. The length comes from the peer: checked against the
+// slot size, never trusted.
+std::span<const std::byte> Consumer::view() {
+  const SlotHeader* s = slot();
+  const std::uint32_t len = s->len;
+  if (len > max_msg_bytes_) {
+    throw PeerError("shm_ring: slot length " + std::to_string(len) + " exceeds the " +
+                    std::to_string(max_msg_bytes_) + "-byte slot (corrupt peer?)");
+  }
+  return {reinterpret_cast<const std::byte*>(s + 1), len};
+}
+
+void Consumer::release(WaitMode wait) noexcept {
   ++head_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
   if (wait == WaitMode::spin) {
-    // release: the copy out is done before the producer may reuse the slot.
+    // release: the reads of the slot are done before the producer may reuse it.
     ring_->head.store(head_, std::memory_order_release);
   } else {
     ring_->head.store(head_, std::memory_order_seq_cst);
     wake_if_waiting(ring_->space_waiting, ring_->space_epoch);
   }
-  return len;
+}
+
+std::span<const std::byte> Consumer::peek(WaitMode wait) {
+  wait_for_data(wait);
+  return view();
 }
 
 bool Consumer::try_recv(std::span<std::byte> buf, std::size_t& len) {
@@ -167,20 +200,19 @@ bool Consumer::try_recv(std::span<std::byte> buf, std::size_t& len) {
   if (slot()->seq.load(std::memory_order_acquire) != static_cast<std::uint32_t>(head_ + 1)) {
     return false;
   }
-  len = read(buf, WaitMode::spin);
+  len = recv(buf, WaitMode::spin);  // the message is there: recv does not wait
   return true;
 }
 
 std::size_t Consumer::recv(std::span<std::byte> buf, WaitMode wait) {
-  SlotHeader* s = slot();
-  const auto want = static_cast<std::uint32_t>(head_ + 1);
-  if (wait == WaitMode::spin) {
-    while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
-  } else {
-    wait_until(ring_->data_waiting, ring_->data_epoch,
-               [s, want] { return s->seq.load(std::memory_order_seq_cst) == want; });
+  const std::span<const std::byte> msg = peek(wait);
+  if (msg.size() > buf.size()) {
+    throw PeerError("shm_ring: slot length " + std::to_string(msg.size()) + " exceeds the " +
+                    std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
   }
-  return read(buf, wait);
+  std::memcpy(buf.data(), msg.data(), msg.size());
+  release(wait);
+  return msg.size();
 }
 
 }  // namespace ring
@@ -201,6 +233,10 @@ class ShmRingEndpoint final : public Endpoint {
   }
   void send(std::span<const std::byte> msg) override { tx_->send(msg, wait_); }
   std::size_t recv(std::span<std::byte> buf) override { return rx_->recv(buf, wait_); }
+  std::span<std::byte> loan() override { return tx_->claim(wait_); }
+  void publish(std::size_t bytes) override { tx_->commit(bytes, wait_); }
+  std::span<const std::byte> peek() override { return rx_->peek(wait_); }
+  void release() override { rx_->release(wait_); }
 
  private:
   WaitMode wait_;
@@ -243,6 +279,19 @@ extern const Mechanism kShmRing{
     .summary = "lock-free SPSC ring in shared memory (seq-in-slot, futex for block; --backing)",
     .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
     .uses_backing = true,
+    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
+      return std::make_unique<ShmRingChannel>(cfg);
+    },
+};
+
+// The same ring, used in place: the sender writes each message straight into its slot
+// and the receiver verifies it there, so neither side copies through the channel.
+extern const Mechanism kShmRingZc{
+    .name = "shm_ring_zc",
+    .summary = "shm_ring, zero-copy: messages written and read in their slots (loan/publish, peek/release)",
+    .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
+    .uses_backing = true,
+    .zero_copy = true,
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<ShmRingChannel>(cfg);
     },

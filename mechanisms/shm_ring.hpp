@@ -78,15 +78,25 @@ class Producer {
   explicit Producer(RingControl* ring) noexcept;
   // Never waits: false when the ring is full. REQUIRES msg.size() <= max_msg_bytes.
   bool try_send(std::span<const std::byte> msg) noexcept;
-  // Waits for space (polling or sleeping per `wait`), then sends.
+  // Waits for space (polling or sleeping per `wait`), then sends: claim, copy, commit.
   void send(std::span<const std::byte> msg, WaitMode wait) noexcept;
+  // Zero-copy: waits for space and returns the next slot's payload area
+  // (max_msg_bytes long), in place. The caller writes the message there, then calls
+  // commit with its length. One claim at a time.
+  std::span<std::byte> claim(WaitMode wait) noexcept;
+  // Publishes the claimed slot as a message of `len` bytes (<= max_msg_bytes).
+  void commit(std::size_t len, WaitMode wait) noexcept;
 
  private:
   bool full() noexcept;
-  void write(std::span<const std::byte> msg, WaitMode wait) noexcept;
+  void wait_for_space(WaitMode wait) noexcept;
+  SlotHeader* slot() const noexcept {
+    return reinterpret_cast<SlotHeader*>(slots_ + std::uint64_t{slot_} * slot_bytes_);
+  }
   RingControl* ring_;
   std::byte* slots_;
   std::uint64_t slot_bytes_;
+  std::uint64_t max_msg_bytes_;
   std::uint32_t slot_count_;
   std::uint32_t slot_ = 0;        // slot of the next message
   std::uint64_t tail_ = 0;        // messages sent
@@ -100,17 +110,26 @@ class Consumer {
   // Never waits: false when the ring is empty; else copies the message into buf and
   // sets len. Throws PeerError when the slot's length exceeds buf (corrupt peer).
   bool try_recv(std::span<std::byte> buf, std::size_t& len);
-  // Waits for a message (polling or sleeping per `wait`), then receives it.
+  // Waits for a message (polling or sleeping per `wait`), then receives it: peek,
+  // copy, release.
   std::size_t recv(std::span<std::byte> buf, WaitMode wait);
+  // Zero-copy: waits for the next message and returns it where it lies in its slot.
+  // The view stays valid, and the slot stays the consumer's, until release().
+  // Throws PeerError when the slot's length exceeds max_msg_bytes (corrupt peer).
+  std::span<const std::byte> peek(WaitMode wait);
+  // Hands the peeked slot back to the producer.
+  void release(WaitMode wait) noexcept;
 
  private:
   SlotHeader* slot() const noexcept {
     return reinterpret_cast<SlotHeader*>(slots_ + std::uint64_t{slot_} * slot_bytes_);
   }
-  std::size_t read(std::span<std::byte> buf, WaitMode wait);
+  void wait_for_data(WaitMode wait) noexcept;
+  std::span<const std::byte> view();
   RingControl* ring_;
   std::byte* slots_;
   std::uint64_t slot_bytes_;
+  std::uint64_t max_msg_bytes_;
   std::uint32_t slot_count_;
   std::uint32_t slot_ = 0;
   std::uint64_t head_ = 0;
