@@ -78,10 +78,11 @@ double with_responder(const std::array<int, 2>& cpus, Initiator initiator, Respo
 
 }  // namespace
 
-double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus) {
+namespace {
+// Batched ping-pong of a counter: the initiator writes `ping`, the responder answers
+// on `pong`. One line (ping == pong) or one line per direction.
+double counter_rtt_ns(const std::array<int, 2>& cpus, PingLine* ping, PingLine* pong) {
   constexpr std::uint32_t kTrips = 2'000;  // per batch
-  Mapping map = map_shared(sizeof(PingLine));
-  auto* line = new (map.get()) PingLine{};
   const std::uint32_t total = kTrips * (kBatches + 1);  // one warm-up batch
   return with_responder(
       cpus,
@@ -91,9 +92,9 @@ double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus) {
         for (int b = 0; b <= kBatches; ++b) {
           const std::uint64_t t0 = now_ns();
           for (std::uint32_t i = 0; i < kTrips; ++i) {
-            line->value.store(++v, std::memory_order_release);  // odd: ping
+            ping->value.store(++v, std::memory_order_release);  // odd: ping
             ++v;
-            while (line->value.load(std::memory_order_acquire) != v) cpu_relax();  // even: pong
+            while (pong->value.load(std::memory_order_acquire) != v) cpu_relax();  // even: pong
           }
           if (b > 0) per_trip.push_back(static_cast<double>(now_ns() - t0) / kTrips);
         }
@@ -101,10 +102,23 @@ double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus) {
       },
       [&] {
         for (std::uint32_t v = 1; v < 2 * total; v += 2) {
-          while (line->value.load(std::memory_order_acquire) != v) cpu_relax();
-          line->value.store(v + 1, std::memory_order_release);
+          while (ping->value.load(std::memory_order_acquire) != v) cpu_relax();
+          pong->value.store(v + 1, std::memory_order_release);
         }
       });
+}
+}  // namespace
+
+double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus) {
+  Mapping map = map_shared(sizeof(PingLine));
+  auto* line = new (map.get()) PingLine{};
+  return counter_rtt_ns(cpus, line, line);
+}
+
+double measure_cacheline_pair_rtt_ns(const std::array<int, 2>& cpus) {
+  Mapping map = map_shared(2 * sizeof(PingLine));
+  auto* lines = new (map.get()) PingLine[2]{};
+  return counter_rtt_ns(cpus, &lines[0], &lines[1]);
 }
 
 double measure_wake_rtt_ns(const std::array<int, 2>& cpus) {
@@ -180,6 +194,7 @@ Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::siz
   f.syscall_ns = measure_syscall_ns();
   // Two spinners on one CPU only take turns by timeslice: there is no cache-line floor.
   f.cacheline_rtt_ns = cpus[0] == cpus[1] ? 0 : measure_cacheline_rtt_ns(cpus);
+  f.cacheline_pair_rtt_ns = cpus[0] == cpus[1] ? 0 : measure_cacheline_pair_rtt_ns(cpus);
   f.wake_rtt_ns = measure_wake_rtt_ns(cpus);
   for (std::size_t s : sizes) f.memcpy_bytes_per_s[s] = measure_memcpy_bytes_per_s(s);
   return f;
@@ -190,6 +205,11 @@ void add_floors_to_context(const Floors& f, nlohmann::json& env) {
     env["floor_cacheline_rtt_ns"] = f.cacheline_rtt_ns;
   } else {
     env["floor_cacheline_rtt_ns"] = nullptr;  // not measured: both sides on one CPU
+  }
+  if (f.cacheline_pair_rtt_ns > 0) {
+    env["floor_cacheline_pair_rtt_ns"] = f.cacheline_pair_rtt_ns;
+  } else {
+    env["floor_cacheline_pair_rtt_ns"] = nullptr;
   }
   env["floor_wake_rtt_ns"] = f.wake_rtt_ns;
   env["floor_clock_ns"] = f.clock_ns;

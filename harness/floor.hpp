@@ -5,6 +5,10 @@
 // - cache-line round trip: two processes pinned to the run's CPUs pass a counter in
 //   one shared cache line back and forth, timed in batches so the clock is not in the
 //   loop. The latency floor for anything that spins.
+// - cache-line pair round trip: the same with one line per direction, as in any
+//   pingpong over two one-way channels (a ring each way). On many machines a line that
+//   is read and then written by the same core migrates in one transfer, so one shared
+//   line is markedly cheaper than two: this is the floor such designs can reach.
 // - wake-up round trip: the same with a futex wait/wake per hand-over, each trip timed
 //   (a median of single trips, like a case's p50). The latency floor for anything that
 //   sleeps in the kernel.
@@ -26,7 +30,8 @@ namespace ipcbench {
 inline constexpr double kDriftLimit = 0.25;
 
 struct Floors {
-  double cacheline_rtt_ns = 0;  // 0: not measured (both sides on one CPU)
+  double cacheline_rtt_ns = 0;       // 0: not measured (both sides on one CPU)
+  double cacheline_pair_rtt_ns = 0;  // one line per direction; 0 as above
   double wake_rtt_ns = 0;
   double clock_ns = 0;
   double syscall_ns = 0;
@@ -36,6 +41,8 @@ struct Floors {
 // Median round trip of a counter passed through one shared cache line between two
 // processes pinned to cpus (about 0.1 s).
 double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus);
+// The same with one cache line per direction.
+double measure_cacheline_pair_rtt_ns(const std::array<int, 2>& cpus);
 // Median single round trip of a futex wait/wake hand-over between the two CPUs.
 double measure_wake_rtt_ns(const std::array<int, 2>& cpus);
 // Median single-core memcpy bandwidth at `bytes` per copy, warm buffers.

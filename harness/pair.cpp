@@ -273,6 +273,7 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
   result.verify += b.verify;
   if (spec.config.pattern == Pattern::pingpong) {
     result.latency_ns = a.latency_ns;
+    result.batched_rtt_ns = a.batched_rtt_ns;
     result.measured_msgs = a.measured_msgs;
     result.measured_seconds = static_cast<double>(a.measured_ns) * 1e-9;
   } else {

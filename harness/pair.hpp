@@ -43,6 +43,9 @@ struct PairResult {
   // pingpong: round-trip times of every measured exchange; stream: one-way latency of
   // every stamp_stride-th measured message (empty when messages are under 8 bytes).
   Histogram latency_ns;
+  // pingpong: the mean round trip of each batch of 16 exchanges timed together (no
+  // clock read inside the batch, as the cache-line floor is timed).
+  Histogram batched_rtt_ns;
   std::uint64_t measured_msgs = 0;   // pingpong: round trips; stream: messages
   double measured_seconds = 0;       // pingpong: sum of round trips; stream: first to last receipt
   std::uint64_t stamp_stride = 0;    // stream: 1 in N messages carries a timestamp (0: none)

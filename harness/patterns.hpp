@@ -26,6 +26,8 @@ struct SideReport {
   char error[240] = {};
   VerifyCounts verify;
   Histogram latency_ns;
+  // Pingpong client: mean round trip of each batch of kBatchTrips (see patterns.cpp).
+  Histogram batched_rtt_ns;
   std::uint64_t measured_msgs = 0;
   std::uint64_t measured_ns = 0;
   // Stream consumer: time spent verifying, measured on the latency-sampled messages.
