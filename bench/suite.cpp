@@ -91,10 +91,10 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
     }
     c["measured_msgs"] = static_cast<double>(r.measured_msgs);
     // Against the floor measured in this run: the round trip over the matching
-    // latency floor (cache line for spin, wake-up for block), and for a stream the
-    // memcpy bandwidth at this size over the achieved bandwidth.
+    // latency floor (cache line for the polling modes, wake-up for the sleeping ones),
+    // and for a stream the memcpy bandwidth at this size over the achieved bandwidth.
     if (pingpong && r.latency_ns.count() > 0) {
-      const double floor_ns = spec.config.wait == WaitMode::spin ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
+      const double floor_ns = polls(spec.config.wait) ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
       if (floor_ns > 0) c["x_floor"] = r.latency_ns.percentile(0.50) / floor_ns;
     }
     if (!pingpong) {
