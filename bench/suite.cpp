@@ -90,6 +90,16 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
                "loss allowed (datagram semantics): lost messages are counted, not errors";
     }
     c["measured_msgs"] = static_cast<double>(r.measured_msgs);
+    // What waiting costs, next to what it buys: the CPU each side burned per message
+    // (pingpong: per round trip), user + system, and the system part alone. A side
+    // that spins is ~ its wall time per message; one that sleeps, far less. Left out
+    // only when a window holds no message (--messages 1).
+    const char* const side_suffix[2] = {"_tx", "_rx"};
+    for (int i = 0; i < 2; ++i) {
+      if (r.cpu[i].msgs == 0) continue;
+      c[std::string("cpu_ns_per_msg") + side_suffix[i]] = r.cpu[i].ns_per_msg();
+      c[std::string("cpu_sys_ns_per_msg") + side_suffix[i]] = r.cpu[i].sys_ns_per_msg();
+    }
     // Against the floor measured in this run: the round trip over the matching
     // latency floor (cache line for the polling modes, wake-up for the sleeping ones),
     // and for a stream the memcpy bandwidth at this size over the achieved bandwidth.
