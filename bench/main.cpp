@@ -93,10 +93,10 @@ preset's value):
                   join_values(d.waits, [](WaitMode w) { return std::string(to_string(w)); }) + R"(]
                          block       sleep in the kernel (every mechanism)
                          spin        poll, never leave the CPU (all but rpc_*)
-                         spin_yield  poll, sched_yield() between polls
-                         adaptive    poll for a bounded time, then sleep
-                         eventfd     sleep in read() on an eventfd
-                         sem         process-shared POSIX semaphores
+                         spin_yield  poll, sched_yield() between polls (shm_ring)
+                         adaptive    poll for a bounded time, then sleep (shm_ring)
+                         eventfd     sleep in read() on an eventfd (shm_ring)
+                         sem         process-shared POSIX semaphores (shm_ring)
   --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
                          or file (under /tmp); one per run        [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
