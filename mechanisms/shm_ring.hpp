@@ -83,14 +83,17 @@ struct RingControl {
 static_assert(std::is_standard_layout_v<RingControl>);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-// adaptive: how long a side polls before it sleeps. Ski rental: polling for as long
-// as a sleep costs keeps the waste within 2x of the better choice made in hindsight.
-// On the machine this was tuned on (2 vCPUs of a Xeon VM, Linux 6.18) a futex
-// sleep-and-wake costs the sleeper about <FILL> of CPU (block pingpong's
-// cpu_ns_per_msg_rx) and a wake-up round trip about 50-70 us; bare metal is nearer
-// 2-5 us. <FILL> covers a peer that answers from its cache, and bounds the waste
-// when it does not.
-inline constexpr std::uint64_t kAdaptiveSpinNs = 5'000;
+// adaptive: how long a side polls before it sleeps. Ski rental: polling for about as
+// long as a sleep costs keeps the CPU wasted within 2x of the better choice made in
+// hindsight. Measured on the machine this was tuned on (2 vCPUs of a Xeon VM, Linux
+// 6.18) with block pingpong's cpu_ns_per_msg_tx/rx, i.e. one sleep and one wake per
+// side per round trip: ~1 us of CPU with both sides on one CPU (--cpus 0,0), ~21 us
+// across the two vCPUs, where the wake goes through the hypervisor. A 5 us bound
+// slept on every scheduling hiccup between 5 and 20 us (pingpong p99 22 us, 0.44 M
+// round trips/s); 20 us keeps pingpong at spin's latency (p99 375 ns, 1.77 M/s) and
+// still caps a wait on a slow peer at 20 us of CPU. On bare metal, where a wake
+// costs a few us, a smaller bound would do.
+inline constexpr std::uint64_t kAdaptiveSpinNs = 20'000;
 
 // eventfd mode: the eventfds of one ring, -1 in every other mode.
 struct EventFds {
