@@ -57,6 +57,13 @@ std::string show_size(std::size_t b) {
   return std::to_string(b);
 }
 
+// "block, spin, spin_yield, ..." for messages and help.
+std::string all_wait_modes() {
+  std::string out;
+  for (WaitMode w : kWaitModes) out += (out.empty() ? "" : ", ") + std::string(to_string(w));
+  return out;
+}
+
 std::string run_help() {
   // Defaults are read from the default preset, so the help cannot drift from it.
   const Preset& d = *find_preset("default");
@@ -81,9 +88,15 @@ preset's value):
                   join_values(d.sizes, show_size) + R"(]
   --capacities LIST      messages in flight the channel should hold      [)" +
                   join_values(d.capacities, [](std::size_t c) { return std::to_string(c); }) + R"(]
-  --wait LIST            block,spin (each mechanism runs the modes it supports)
-                                                          [)" +
+  --wait LIST            how a side waits for data or space; each mechanism runs
+                         the modes it supports (`ipcbench list`)  [)" +
                   join_values(d.waits, [](WaitMode w) { return std::string(to_string(w)); }) + R"(]
+                         block       sleep in the kernel (every mechanism)
+                         spin        poll, never leave the CPU (all but rpc_*)
+                         spin_yield  poll, sched_yield() between polls (shm_ring)
+                         adaptive    poll for a bounded time, then sleep (shm_ring)
+                         eventfd     sleep in read() on an eventfd (shm_ring)
+                         sem         process-shared POSIX semaphores (shm_ring)
   --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
                          or file (under /tmp); one per run        [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
@@ -154,7 +167,7 @@ int cmd_list(cli::Args& args) {
     for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
       if (m->supports(p)) patterns.push_back(to_string(p));
     }
-    for (WaitMode w : {WaitMode::block, WaitMode::spin}) {
+    for (WaitMode w : kWaitModes) {
       if (m->supports(w)) waits.push_back(to_string(w));
     }
     all.push_back({{"name", m->name},
@@ -167,17 +180,21 @@ int cmd_list(cli::Args& args) {
     std::cout << all.dump(2) << "\n";
     return 0;
   }
+  auto join = [](const nlohmann::json& a) {
+    std::string s;
+    for (const auto& x : a) s += (s.empty() ? "" : ",") + x.get<std::string>();
+    return s;
+  };
   int name_width = static_cast<int>(std::string_view("mechanism").size());
-  for (const auto& m : all) name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
-  std::printf("%-*s %-17s %-12s %s\n", name_width, "mechanism", "patterns", "wait modes", "capacity knob");
+  int waits_width = static_cast<int>(std::string_view("wait modes").size());
   for (const auto& m : all) {
-    auto join = [](const nlohmann::json& a) {
-      std::string s;
-      for (const auto& x : a) s += (s.empty() ? "" : ",") + x.get<std::string>();
-      return s;
-    };
-    std::printf("%-*s %-17s %-12s %s\n", name_width, m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
-                join(m["wait_modes"]).c_str(), m["capacity_knob"].get<std::string>().c_str());
+    name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
+    waits_width = std::max(waits_width, static_cast<int>(join(m["wait_modes"]).size()));
+  }
+  std::printf("%-*s %-17s %-*s %s\n", name_width, "mechanism", "patterns", waits_width, "wait modes", "capacity knob");
+  for (const auto& m : all) {
+    std::printf("%-*s %-17s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
+                waits_width, join(m["wait_modes"]).c_str(), m["capacity_knob"].get<std::string>().c_str());
   }
   return 0;
 }
@@ -237,9 +254,8 @@ RunArgs parse_run(cli::Args& args) {
       capacities = parse_counts(opt, args.value(), kMaxCapacity, "is out of range (1 to 1M messages)");
     } else if (opt == "--wait") {
       waits = parse_each<WaitMode>(opt, args.value(), [&](const std::string& w) {
-        if (w == "block") return WaitMode::block;
-        if (w == "spin") return WaitMode::spin;
-        throw UsageError("--wait: unknown wait mode '" + w + "' (known: block, spin)");
+        if (const std::optional<WaitMode> mode = parse_wait_mode(w)) return *mode;
+        throw UsageError("--wait: unknown wait mode '" + w + "' (known: " + all_wait_modes() + ")");
       });
     } else if (opt == "--backing") {
       const std::string name = args.value();

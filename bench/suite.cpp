@@ -90,22 +90,33 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
                "loss allowed (datagram semantics): lost messages are counted, not errors";
     }
     c["measured_msgs"] = static_cast<double>(r.measured_msgs);
+    // What waiting costs, next to what it buys: the CPU each side burned per message
+    // (pingpong: per round trip), user + system, and the system part alone. A side
+    // that spins is ~ its wall time per message; one that sleeps, far less. Left out
+    // only when a window holds no message (--messages 1).
+    const char* const side_suffix[2] = {"_tx", "_rx"};
+    for (int i = 0; i < 2; ++i) {
+      if (r.cpu[i].msgs == 0) continue;
+      c[std::string("cpu_ns_per_msg") + side_suffix[i]] = r.cpu[i].ns_per_msg();
+      c[std::string("cpu_sys_ns_per_msg") + side_suffix[i]] = r.cpu[i].sys_ns_per_msg();
+    }
     // Against the floor measured in this run: the round trip over the matching
-    // latency floor (cache line for spin, wake-up for block), and for a stream the
-    // memcpy bandwidth at this size over the achieved bandwidth.
-    // Spin is read against the cache-line floor the way that floor is timed: batch
-    // means, no clock inside (p50_batched_ns); block against the wake-up floor, timed
-    // per trip like p50_ns. The clock in the loop is what the two p50s differ by.
+    // latency floor (cache line for the polling modes, wake-up for the sleeping ones),
+    // and for a stream the memcpy bandwidth at this size over the achieved bandwidth.
+    // Polling modes are read against the cache-line floor the way that floor is
+    // timed: batch means, no clock inside (p50_batched_ns); sleeping ones against the
+    // wake-up floor, timed per trip like p50_ns. The clock in the loop is what the two
+    // p50s differ by.
     if (pingpong && r.batched_rtt_ns.count() > 0) c["p50_batched_ns"] = r.batched_rtt_ns.percentile(0.50) * one_way;
     if (pingpong && r.latency_ns.count() > 0) {
-      const bool spin = spec.config.wait == WaitMode::spin;
-      const double floor_ns = spin ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
-      const double rtt_ns = spin && r.batched_rtt_ns.count() > 0 ? r.batched_rtt_ns.percentile(0.50)
-                                                                 : r.latency_ns.percentile(0.50);
+      const bool polling = polls(spec.config.wait);
+      const double floor_ns = polling ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
+      const double rtt_ns = polling && r.batched_rtt_ns.count() > 0 ? r.batched_rtt_ns.percentile(0.50)
+                                                                   : r.latency_ns.percentile(0.50);
       if (floor_ns > 0) c["x_floor"] = rtt_ns / floor_ns;
       // Against one line per direction: what a design with a one-way channel each way
       // (a ring per direction) can reach at best.
-      if (spin && floors.cacheline_pair_rtt_ns > 0) c["x_floor_pair"] = rtt_ns / floors.cacheline_pair_rtt_ns;
+      if (polling && floors.cacheline_pair_rtt_ns > 0) c["x_floor_pair"] = rtt_ns / floors.cacheline_pair_rtt_ns;
     }
     if (!pingpong) {
       const auto bw = floors.memcpy_bytes_per_s.find(spec.config.msg_bytes);

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,7 +21,39 @@
 namespace ipcbench {
 
 enum class Pattern { pingpong, stream };
-enum class WaitMode { block, spin };
+// How a side that cannot go on (channel empty or full) waits. Every mechanism runs
+// block and spin; the others exist where a mechanism implements them (shm_ring).
+//   block       sleep in the kernel until the peer wakes us (the mechanism's own way)
+//   spin        poll without ever leaving the CPU
+//   spin_yield  poll, with sched_yield() between polls
+//   adaptive    poll for a bounded time, then sleep as block does
+//   eventfd     sleep in read() on an eventfd; the peer wakes us with write()
+//   sem         process-shared POSIX semaphores counting ready messages and free slots
+enum class WaitMode : std::uint8_t { block, spin, spin_yield, adaptive, eventfd, sem };
+// Every wait mode, in the order `ipcbench list` and --help show them.
+inline constexpr WaitMode kWaitModes[] = {WaitMode::block,    WaitMode::spin,    WaitMode::spin_yield,
+                                          WaitMode::adaptive, WaitMode::eventfd, WaitMode::sem};
+
+// A set of wait modes (a bitmask): what a mechanism supports.
+class WaitModes {
+ public:
+  constexpr WaitModes() noexcept = default;
+  template <typename... W>
+  constexpr explicit WaitModes(W... modes) noexcept : bits_((bit(modes) | ... | 0u)) {}
+  constexpr bool contains(WaitMode w) const noexcept { return (bits_ & bit(w)) != 0; }
+
+ private:
+  static constexpr std::uint32_t bit(WaitMode w) noexcept { return 1u << static_cast<unsigned>(w); }
+  std::uint32_t bits_ = 0;
+};
+inline constexpr WaitModes kBlockAndSpin{WaitMode::block, WaitMode::spin};
+
+// True for the modes that wait on the CPU rather than in the kernel (adaptive polls
+// first, and on a quick peer never sleeps): their latency floor is the cache-line round
+// trip, not a wake-up.
+constexpr bool polls(WaitMode w) noexcept {
+  return w == WaitMode::spin || w == WaitMode::spin_yield || w == WaitMode::adaptive;
+}
 // Where a shared-memory mechanism's region lives (harness/shared_region.hpp); mechanisms
 // that use no shared memory ignore it.
 enum class Backing { posix_shm, sysv_shm, file, memfd };
@@ -30,6 +63,8 @@ enum class Side { a, b };
 std::string_view to_string(Pattern p) noexcept;
 std::string_view to_string(WaitMode w) noexcept;
 std::string_view to_string(Backing b) noexcept;
+// "spin_yield" -> WaitMode::spin_yield; nullopt for any other text.
+std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept;
 
 struct ChannelConfig {
   Pattern pattern = Pattern::pingpong;
@@ -92,8 +127,7 @@ struct Mechanism {
   std::string_view capacity_knob;  // how capacity maps onto the mechanism's own knob
   bool pingpong = true;
   bool stream = true;
-  bool block = true;
-  bool spin = true;
+  WaitModes waits = kBlockAndSpin;
   // The mechanism may drop messages by design (UDP): lost messages are counted and
   // reported as loss, not as a harness error, and a stream ends even when its last
   // message is lost (the producer repeats it until the consumer has stopped).
@@ -108,7 +142,7 @@ struct Mechanism {
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
 
   bool supports(Pattern p) const noexcept { return p == Pattern::pingpong ? pingpong : stream; }
-  bool supports(WaitMode w) const noexcept { return w == WaitMode::block ? block : spin; }
+  bool supports(WaitMode w) const noexcept { return waits.contains(w); }
 };
 
 }  // namespace ipcbench

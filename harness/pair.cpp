@@ -271,6 +271,7 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
   const SideReport& b = shared->side[1];
   result.verify = a.verify;
   result.verify += b.verify;
+  result.cpu = {a.cpu, b.cpu};
   if (spec.config.pattern == Pattern::pingpong) {
     result.latency_ns = a.latency_ns;
     result.batched_rtt_ns = a.batched_rtt_ns;

@@ -10,6 +10,7 @@
 // back through an anonymous shared mapping of the orchestrator's own (no name, so
 // nothing to leak).
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +37,27 @@ struct PairSpec {
 
 enum class Outcome { ok, not_runnable, failed, interrupted };
 
+// CPU time one side spent over its measured window, and the messages in that window
+// (pingpong: round trips). getrusage's user/system split is tick-sampled on most
+// kernels (the exact total is divided by tick counts), so only the sum is precise.
+struct CpuUse {
+  std::uint64_t user_ns = 0;
+  std::uint64_t sys_ns = 0;
+  std::uint64_t msgs = 0;
+  // Context switches in the window (getrusage's nvcsw, nivcsw): the side slept, or
+  // another task took its CPU. Not emitted; they let a test tell a spinner that
+  // was preempted (CPU time below wall time) from one that slept.
+  std::uint64_t voluntary_switches = 0;
+  std::uint64_t involuntary_switches = 0;
+  // (user + system) per message; NaN when the window holds no message.
+  double ns_per_msg() const noexcept {
+    return msgs == 0 ? NAN : static_cast<double>(user_ns + sys_ns) / static_cast<double>(msgs);
+  }
+  double sys_ns_per_msg() const noexcept {
+    return msgs == 0 ? NAN : static_cast<double>(sys_ns) / static_cast<double>(msgs);
+  }
+};
+
 struct PairResult {
   Outcome outcome = Outcome::failed;
   std::string message;  // why, when not ok
@@ -53,6 +75,10 @@ struct PairResult {
   // Stream: mean time the consumer spent verifying one message (measured on a sample
   // of messages); 0 for pingpong, where verification is off the timed path.
   double verify_ns_per_msg = 0;
+  // [0] side a (pingpong client, stream producer): its measured loop. [1] side b
+  // (server, consumer): from its first measured receipt to its last, so its window
+  // holds one message fewer than side a's.
+  std::array<CpuUse, 2> cpu;
 };
 
 PairResult run_pair(const PairSpec& spec);

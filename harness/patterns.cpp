@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include "harness/clock.hpp"
@@ -26,6 +27,36 @@ constexpr double kMaxStampShare = 0.01;
 // transports carry the clock; batch means do not. A quarter as many trips again.
 constexpr std::uint64_t kBatchTrips = 16;
 constexpr std::uint64_t kMinBatches = 8;
+
+// CPU time this process has used: one getrusage() call, taken only at the edges of
+// a measured window. RUSAGE_SELF, not RUSAGE_THREAD: for the caller the kernel first
+// adds the run time since the last tick (task_sched_runtime), while RUSAGE_THREAD
+// reads the total as of the last tick or context switch, which a spinning side
+// reaches only at ticks. Children are single-threaded, so SELF is this thread.
+// The total is then exact to the timeval's microsecond; the user/system split is
+// sampled at ticks on most kernels (cputime_adjust scales the exact total by tick
+// counts), so the system share is indicative, the sum is not.
+struct CpuMark {
+  std::uint64_t user_ns = 0, sys_ns = 0, nvcsw = 0, nivcsw = 0;
+};
+
+CpuMark cpu_now() noexcept {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& t) {
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_usec) * 1000u;
+  };
+  return {ns(ru.ru_utime), ns(ru.ru_stime), static_cast<std::uint64_t>(ru.ru_nvcsw),
+          static_cast<std::uint64_t>(ru.ru_nivcsw)};
+}
+
+CpuUse cpu_between(const CpuMark& from, const CpuMark& to, std::uint64_t msgs) noexcept {
+  return {.user_ns = to.user_ns - from.user_ns,
+          .sys_ns = to.sys_ns - from.sys_ns,
+          .msgs = msgs,
+          .voluntary_switches = to.nvcsw - from.nvcsw,
+          .involuntary_switches = to.nivcsw - from.nivcsw};
+}
 
 void arrive_and_wait(std::atomic<std::uint32_t>& arrived) {
   if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == 2) {
@@ -126,6 +157,7 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 
   // Timed: send, the peer's receive and echo, our receive. The header write comes
   // before the first clock read; verification and recording after the second.
+  const CpuMark cpu_from = cpu_now();
   for (const std::uint64_t end = seq + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = r.pool.message(seq);
     const std::uint64_t t0 = now_ns();
@@ -159,6 +191,7 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
     }
   }
   rep.batched_rtt_ns = *batched;
+  rep.cpu = cpu_between(cpu_from, cpu_now(), measured + batches * kBatchTrips);
   rep.latency_ns = *hist;
   rep.measured_msgs = measured;
   rep.measured_ns = hist->sum_ns();
@@ -170,14 +203,27 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   Receiver r(spec);
   arrive_and_wait(shared.arrived);
+  // CPU window: from the first measured request echoed (the plan is visible by then)
+  // to the last; the round trips in between are counted.
+  CpuMark cpu_from;
+  std::uint64_t cpu_msgs = 0;
+  bool measuring = false;
   for (;;) {
     const std::span<const std::byte> request = r.receive(ep);
     send_message(ep, r.zero_copy, request);
     // Checked after the echo is on its way: off the client's timed path.
     const std::uint64_t seq = r.verifier.check(request);
     r.done(ep);
-    if (seq + 1 >= shared.plan.total.load(std::memory_order_acquire)) break;
+    const std::uint64_t total = shared.plan.total.load(std::memory_order_acquire);
+    if (measuring) {
+      ++cpu_msgs;
+    } else if (total != UINT64_MAX && seq >= shared.plan.measure_from.load(std::memory_order_relaxed)) {
+      measuring = true;
+      cpu_from = cpu_now();
+    }
+    if (seq + 1 >= total) break;
   }
+  rep.cpu = cpu_between(cpu_from, cpu_now(), cpu_msgs);
   rep.verify = r.verifier.counts();
   while (shared.client_done.load(std::memory_order_acquire) == 0) futex_wait(shared.client_done, 0);
 }
@@ -206,11 +252,13 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 
   const std::uint64_t mask = stride == 0 ? ~0ull : stride - 1;
   const bool stamping = stride != 0;
+  const CpuMark cpu_from = cpu_now();
   for (const std::uint64_t end = from + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
     if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, now_ns());
     send_message(ep, zero_copy, msg);
   }
+  rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
   if (spec.mechanism->may_lose) {
     // The final message may have been dropped: repeat it until the consumer has
@@ -230,6 +278,7 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   arrive_and_wait(shared.arrived);
 
   std::uint64_t first_ns = 0, last_ns = 0;
+  CpuMark cpu_from;
   std::uint64_t received = 0, received_measured = 0;
   // Verification is timed on 1 in `time_every` messages (the stamp stride, or 64 when
   // nothing is stamped) so its clock reads stay as rare as the latency samples.
@@ -256,6 +305,7 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
         if (time_mask == UINT64_MAX) time_mask = (stride == 0 ? 64 : stride) - 1;
         if (!measuring) {
           measuring = true;
+          cpu_from = cpu_now();  // before the clock: the wall window leaves it out
           first_ns = now_ns();
         }
         ++received_measured;
@@ -270,7 +320,9 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
       }
     }
   }
+  const CpuMark cpu_to = cpu_now();  // after the clock, for the same reason
   shared.consumer_done.store(1, std::memory_order_release);
+  rep.cpu = cpu_between(cpu_from, cpu_to, received_measured - 1);
   rep.latency_ns = *hist;
   // Intervals between the first and last measured receipt, counting only messages
   // that arrived: a lossy mechanism's throughput is what it delivered.

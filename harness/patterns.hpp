@@ -33,6 +33,7 @@ struct SideReport {
   // Stream consumer: time spent verifying, measured on the latency-sampled messages.
   std::uint64_t verify_samples = 0;
   std::uint64_t verify_ns = 0;
+  CpuUse cpu;  // over this side's measured window (PairResult::cpu)
 };
 
 struct PairShared {

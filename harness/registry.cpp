@@ -64,6 +64,23 @@ void Endpoint::release() { no_zero_copy(); }
 std::string_view to_string(Pattern p) noexcept {
   return p == Pattern::pingpong ? "pingpong" : "stream";
 }
-std::string_view to_string(WaitMode w) noexcept { return w == WaitMode::block ? "block" : "spin"; }
+std::string_view to_string(WaitMode w) noexcept {
+  switch (w) {
+    case WaitMode::block: return "block";
+    case WaitMode::spin: return "spin";
+    case WaitMode::spin_yield: return "spin_yield";
+    case WaitMode::adaptive: return "adaptive";
+    case WaitMode::eventfd: return "eventfd";
+    case WaitMode::sem: return "sem";
+  }
+  return "?";
+}
+
+std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept {
+  for (WaitMode w : kWaitModes) {
+    if (to_string(w) == name) return w;
+  }
+  return std::nullopt;
+}
 
 }  // namespace ipcbench

@@ -66,6 +66,15 @@ std::string format_ratio(double x) {
   return buf;
 }
 
+// CPU per message of side a and side b, e.g. "1.59us/470ns": what each side burned,
+// to read next to the latency it bought.
+std::string format_cpu_pair(double a_ns, double b_ns) {
+  if (!std::isfinite(a_ns) && !std::isfinite(b_ns)) return "-";
+  std::string s = format_ns(a_ns) + "/" + format_ns(b_ns);
+  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  return s;
+}
+
 }  // namespace
 
 std::string format_ns(double ns) {
@@ -170,6 +179,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
     const double x = counter("x_floor");
     row.x_floor.push_back(std::isfinite(x) ? x : counter("x_floor_bw"));
     row.capacity_effective = counter("capacity_effective");
+    row.cpu_tx_ns.push_back(counter("cpu_ns_per_msg_tx"));
+    row.cpu_rx_ns.push_back(counter("cpu_ns_per_msg_rx"));
   }
   ++done_;
   const CaseRow& row = rows_[case_name];
@@ -213,7 +224,7 @@ void TerminalReporter::print_table() {
     out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
         << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
         << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(9)
-        << (pingpong ? "x floor" : "x bw") << std::setw(8) << "spread"
+        << (pingpong ? "x floor" : "x bw") << std::setw(16) << "cpu/msg a/b" << std::setw(8) << "spread"
         << "  note\n";
     for (const CaseRow* row : rows) {
       const std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
@@ -229,8 +240,8 @@ void TerminalReporter::print_table() {
       out << std::setw(11) << format_ns(median(row->p50_ns)) << std::setw(11)
           << format_ns(median(row->p99_ns)) << std::setw(13) << format_rate(median(row->msgs_per_s), "")
           << std::setw(12) << format_rate(median(row->bytes_per_s), "B") << std::setw(9)
-          << row->capacity_effective << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(8)
-          << spread_text
+          << row->capacity_effective << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(16)
+          << format_cpu_pair(median(row->cpu_tx_ns), median(row->cpu_rx_ns)) << std::setw(8) << spread_text
           << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "") << "\n";
     }
   }

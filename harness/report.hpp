@@ -42,6 +42,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
     std::string name, error;
     std::vector<double> real_ns, p50_ns, p99_ns, msgs_per_s, bytes_per_s;
     std::vector<double> x_floor;  // pingpong: x_floor; stream: x_floor_bw
+    std::vector<double> cpu_tx_ns, cpu_rx_ns;  // cpu_ns_per_msg_tx, cpu_ns_per_msg_rx
     double capacity_effective = 0;
   };
   void print_table();

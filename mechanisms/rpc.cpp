@@ -400,7 +400,7 @@ extern const Mechanism kRpcTcp{
     .name = "rpc_tcp",
     .summary = "ONC RPC (libtirpc, rpcgen XDR) over TCP 127.0.0.1, no rpcbind",
     .capacity_knob = kRpcKnob,
-    .spin = false,  // clnt_call and libtirpc's server reads only block (poll)
+    .waits = WaitModes{WaitMode::block},  // clnt_call and libtirpc's server reads only block (poll)
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<RpcChannel>(cfg, Transport::tcp);
     },
@@ -410,7 +410,7 @@ extern const Mechanism kRpcUnix{
     .name = "rpc_unix",
     .summary = "ONC RPC (libtirpc, rpcgen XDR) over an AF_UNIX stream socket, no rpcbind",
     .capacity_knob = kRpcKnob,
-    .spin = false,
+    .waits = WaitModes{WaitMode::block},
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<RpcChannel>(cfg, Transport::unix_socket);
     },

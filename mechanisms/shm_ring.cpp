@@ -4,8 +4,13 @@
 // Capacity: ring slots = capacity, exactly; each slot holds one whole message, so a
 // message never outgrows the ring. Rings over ipcbench's per-channel limit
 // (256 MiB) are not runnable.
-// Wait: spin = poll the slot's seq word (with a pause hint); block = futex, and a
-// writer calls futex_wake only when the reader sleeps.
+// Wait: spin = poll the slot's seq word (with a pause hint); spin_yield = poll with
+// sched_yield() between polls; block = futex, and a writer calls futex_wake only
+// when the reader sleeps; adaptive = poll for kAdaptiveSpinNs, then as block;
+// eventfd = as block, sleeping in read() on an eventfd (the orchestrator creates two
+// per ring in create() and closes its copies in forked(); children hold them until
+// they exit); sem = process-shared POSIX semaphores in the ring's control block
+// (shm_ring.hpp says why).
 // Backing (--backing, harness/shared_region.hpp): POSIX shm (default), a SysV
 // segment, a file in a private directory under /tmp, or a memfd. The ring code is the
 // same on each; only where the pages come from differs.
@@ -18,6 +23,12 @@
 // Timed: the copy into the slot, the publish, the poll or futex wait, the copy out.
 #include "mechanisms/shm_ring.hpp"
 
+#include <sched.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -26,6 +37,7 @@
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/futex.hpp"
+#include "harness/owners.hpp"
 #include "harness/shared_region.hpp"
 
 namespace ipcbench {
@@ -33,26 +45,66 @@ namespace ring {
 
 namespace {
 
-// Block mode, the side that made progress: wake the peer if it sleeps. The caller's
-// publish was seq_cst, and so is the exchange, which also clears the flag: one wake
-// per sleep.
-void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch) noexcept {
+// Sleeping modes (block, adaptive, eventfd), the side that made progress: wake the
+// peer if it sleeps. The caller's publish was seq_cst, and so is the exchange, which
+// also clears the flag: one wake per sleep. `efd` >= 0: eventfd mode.
+void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, int efd) noexcept {
   if (waiting.load(std::memory_order_seq_cst) != 0 && waiting.exchange(0, std::memory_order_seq_cst) != 0) {
+    if (efd >= 0) {
+      // Cannot fail on a valid eventfd: the counter is read back to 0 by each sleep,
+      // far from its 2^64 - 2 limit.
+      const std::uint64_t one = 1;
+      while (::write(efd, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+      return;
+    }
     epoch.fetch_add(1, std::memory_order_release);
     futex_wake_all(epoch);
   }
 }
 
-// Block mode, the side that cannot go on: raise the flag, re-check, sleep. The epoch
-// is read first, so a wake that lands between the re-check and the sleep changes it
-// and futex_wait returns at once.
+// Sleeping modes, the side that cannot go on: raise the flag, re-check, sleep. The
+// epoch is read first, so a wake that lands between the re-check and the sleep
+// changes it and futex_wait returns at once; an eventfd keeps that wake in its
+// counter instead. A wake meant for a sleep that never happened (the re-check
+// succeeded) leaves a token in the eventfd: the next sleep returns at once, finds
+// nothing ready and sleeps again, so a stale token costs one round of the loop.
 template <typename Ready>
-void wait_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, Ready ready) noexcept {
+void sleep_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, int efd, Ready ready) {
   while (!ready()) {
     const std::uint32_t e = epoch.load(std::memory_order_acquire);
     waiting.store(1, std::memory_order_seq_cst);
-    if (!ready()) futex_wait(epoch, e);
+    if (!ready()) {
+      if (efd < 0) {
+        futex_wait(epoch, e);
+      } else {
+        std::uint64_t tokens = 0;
+        if (::read(efd, &tokens, sizeof tokens) < 0 && errno != EINTR) throw SysError("read", "eventfd");
+      }
+    }
     waiting.store(0, std::memory_order_relaxed);
+  }
+}
+
+// adaptive: polls `ready` for up to kAdaptiveSpinNs; false if it never held. The clock
+// (vDSO, no system call) is read once per 16 polls, so the poll stays tight.
+template <typename Ready>
+bool poll_briefly(Ready ready) noexcept {
+  const std::uint64_t start = now_ns();
+  do {
+    for (int i = 0; i < 16; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+  } while (now_ns() - start < kAdaptiveSpinNs);
+  return false;
+}
+
+// sem: sem_wait, restarted after a signal. Only EINTR is expected on a semaphore
+// that init_ring formatted.
+void sem_acquire(sem_t& sem) {
+  while (::sem_wait(&sem) < 0) {
+    if (errno != EINTR) throw SysError("sem_wait", "shm_ring");
   }
 }
 
@@ -74,6 +126,11 @@ void init_ring(void* mem, std::uint32_t slot_count, std::size_t max_msg_bytes) n
   c->slot_count = slot_count;
   c->slot_bytes = slot_bytes_for(max_msg_bytes);
   c->max_msg_bytes = max_msg_bytes;
+  // pshared = 1: the semaphores live in the shared mapping and are used by both
+  // children. Never destroyed: a process-shared semaphore holds no resource outside
+  // its bytes, which go with the mapping.
+  ::sem_init(&c->data_sem, 1, 0);
+  ::sem_init(&c->space_sem, 1, std::min<unsigned>(slot_count, SEM_VALUE_MAX));
   auto* slots = reinterpret_cast<std::byte*>(c) + offsetof(RingControl, slots_begin);
   for (std::uint32_t i = 0; i < slot_count; ++i) {
     new (slots + std::uint64_t{i} * c->slot_bytes) SlotHeader{};
@@ -88,8 +145,9 @@ RingControl* attach_ring(void* mem) {
   return c;
 }
 
-Producer::Producer(RingControl* ring) noexcept
+Producer::Producer(RingControl* ring, EventFds fds) noexcept
     : ring_(ring),
+      fds_(fds),
       slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
       slot_bytes_(ring->slot_bytes),
       max_msg_bytes_(ring->max_msg_bytes),
@@ -102,19 +160,8 @@ bool Producer::full() noexcept {
   return tail_ - cached_head_ >= slot_count_;
 }
 
-void Producer::wait_for_space(WaitMode wait) noexcept {
-  if (wait == WaitMode::spin) {
-    while (full()) cpu_relax();
-  } else if (full()) {
-    wait_until(ring_->space_waiting, ring_->space_epoch, [this] {
-      cached_head_ = ring_->head.load(std::memory_order_seq_cst);
-      return tail_ - cached_head_ < slot_count_;
-    });
-  }
-}
-
-std::span<std::byte> Producer::claim(WaitMode wait) noexcept {
-  wait_for_space(wait);
+std::span<std::byte> Producer::claim(WaitMode wait) {
+  await_space(wait);
   return {reinterpret_cast<std::byte*>(slot() + 1), max_msg_bytes_};
 }
 
@@ -126,9 +173,7 @@ void Producer::commit(std::size_t len, WaitMode wait) noexcept {
     // release: len and payload are visible before the consumer sees seq.
     s->seq.store(seq, std::memory_order_release);
   } else {
-    // seq_cst store, then the sleeper check: see the Dekker note in the header.
-    s->seq.store(seq, std::memory_order_seq_cst);
-    wake_if_waiting(ring_->data_waiting, ring_->data_epoch);
+    publish_waiting(s->seq, seq, wait);
   }
   ++tail_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
@@ -141,30 +186,70 @@ bool Producer::try_send(std::span<const std::byte> msg) noexcept {
   return true;
 }
 
-void Producer::send(std::span<const std::byte> msg, WaitMode wait) noexcept {
-  wait_for_space(wait);
+void Producer::send(std::span<const std::byte> msg, WaitMode wait) {
+  await_space(wait);
   std::memcpy(reinterpret_cast<std::byte*>(slot() + 1), msg.data(), msg.size());
   commit(msg.size(), wait);
 }
 
-Consumer::Consumer(RingControl* ring) noexcept
+void Producer::await_space(WaitMode wait) {
+  if (wait == WaitMode::spin) {
+    while (full()) cpu_relax();
+  } else {
+    wait_for_space(wait);
+  }
+}
+
+// Every mode but spin: wait until a slot is free.
+void Producer::wait_for_space(WaitMode wait) {
+  if (wait == WaitMode::sem) {
+    // sem_wait acquires what the consumer's sem_post released: its copy out is done.
+    sem_acquire(ring_->space_sem);
+    return;
+  }
+  if (!full()) return;
+  if (wait == WaitMode::spin_yield) {
+    while (full()) ::sched_yield();
+    return;
+  }
+  if (wait == WaitMode::adaptive && poll_briefly([this] { return !full(); })) return;
+  sleep_until(ring_->space_waiting, ring_->space_epoch, wait == WaitMode::eventfd ? fds_.space : -1, [this] {
+    cached_head_ = ring_->head.load(std::memory_order_seq_cst);
+    return tail_ - cached_head_ < slot_count_;
+  });
+}
+
+// Every mode but spin: publish message `seq` and wake the consumer if it sleeps.
+void Producer::publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32_t seq, WaitMode wait) noexcept {
+  switch (wait) {
+    case WaitMode::spin:
+    case WaitMode::spin_yield:
+      // release: len and payload are visible before the consumer sees seq.
+      seq_word.store(seq, std::memory_order_release);
+      return;
+    case WaitMode::sem:
+      // The consumer reads seq after sem_wait, which acquires this post: release is
+      // enough. sem_post only fails on overflow, and the count never exceeds the slots.
+      seq_word.store(seq, std::memory_order_release);
+      ::sem_post(&ring_->data_sem);
+      return;
+    case WaitMode::block:
+    case WaitMode::adaptive:
+    case WaitMode::eventfd:
+      // seq_cst store, then the sleeper check: see the Dekker note in the header.
+      seq_word.store(seq, std::memory_order_seq_cst);
+      wake_if_waiting(ring_->data_waiting, ring_->data_epoch, wait == WaitMode::eventfd ? fds_.data : -1);
+      return;
+  }
+}
+
+Consumer::Consumer(RingControl* ring, EventFds fds) noexcept
     : ring_(ring),
+      fds_(fds),
       slots_(reinterpret_cast<std::byte*>(ring) + offsetof(RingControl, slots_begin)),
       slot_bytes_(ring->slot_bytes),
       max_msg_bytes_(ring->max_msg_bytes),
       slot_count_(ring->slot_count) {}
-
-void Consumer::wait_for_data(WaitMode wait) noexcept {
-  SlotHeader* s = slot();
-  const auto want = static_cast<std::uint32_t>(head_ + 1);
-  if (wait == WaitMode::spin) {
-    // acquire: pairs with the producer's publish of seq.
-    while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
-  } else {
-    wait_until(ring_->data_waiting, ring_->data_epoch,
-               [s, want] { return s->seq.load(std::memory_order_seq_cst) == want; });
-  }
-}
 
 // The published slot's payload. The length comes from the peer: checked against the
 // slot size, never trusted.
@@ -178,6 +263,18 @@ std::span<const std::byte> Consumer::view() {
   return {reinterpret_cast<const std::byte*>(s + 1), len};
 }
 
+std::span<const std::byte> Consumer::peek(WaitMode wait) {
+  if (wait == WaitMode::spin) {
+    SlotHeader* s = slot();
+    const auto want = static_cast<std::uint32_t>(head_ + 1);
+    // acquire: pairs with the producer's publish of seq.
+    while (s->seq.load(std::memory_order_acquire) != want) cpu_relax();
+  } else {
+    wait_for_data(wait);
+  }
+  return view();
+}
+
 void Consumer::release(WaitMode wait) noexcept {
   ++head_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
@@ -185,14 +282,8 @@ void Consumer::release(WaitMode wait) noexcept {
     // release: the reads of the slot are done before the producer may reuse it.
     ring_->head.store(head_, std::memory_order_release);
   } else {
-    ring_->head.store(head_, std::memory_order_seq_cst);
-    wake_if_waiting(ring_->space_waiting, ring_->space_epoch);
+    release_waiting(wait);
   }
-}
-
-std::span<const std::byte> Consumer::peek(WaitMode wait) {
-  wait_for_data(wait);
-  return view();
 }
 
 bool Consumer::try_recv(std::span<std::byte> buf, std::size_t& len) {
@@ -215,21 +306,89 @@ std::size_t Consumer::recv(std::span<std::byte> buf, WaitMode wait) {
   return msg.size();
 }
 
+// Every mode but spin: wait until the next slot is published.
+void Consumer::wait_for_data(WaitMode wait) {
+  SlotHeader* s = slot();
+  const auto want = static_cast<std::uint32_t>(head_ + 1);
+  // acquire: pairs with the producer's publish of seq.
+  auto ready = [s, want] { return s->seq.load(std::memory_order_acquire) == want; };
+  if (wait == WaitMode::sem) {
+    sem_acquire(ring_->data_sem);
+    // The post came after the publish, so the slot must be ready: anything else is a
+    // peer that broke the protocol.
+    if (!ready()) throw PeerError("shm_ring: data semaphore posted but the slot is not published (corrupt peer?)");
+    return;
+  }
+  if (ready()) return;
+  if (wait == WaitMode::spin_yield) {
+    while (!ready()) ::sched_yield();
+    return;
+  }
+  if (wait == WaitMode::adaptive && poll_briefly(ready)) return;
+  sleep_until(ring_->data_waiting, ring_->data_epoch, wait == WaitMode::eventfd ? fds_.data : -1,
+              [s, want] { return s->seq.load(std::memory_order_seq_cst) == want; });
+}
+
+// Every mode but spin: hand the slot just read back to the producer, waking it if it
+// sleeps.
+void Consumer::release_waiting(WaitMode wait) noexcept {
+  switch (wait) {
+    case WaitMode::spin:
+    case WaitMode::spin_yield:
+      // release: the copy out is done before the producer may reuse the slot.
+      ring_->head.store(head_, std::memory_order_release);
+      return;
+    case WaitMode::sem:
+      // head still moves (the producer's try_send and full() read it); the post is
+      // what a sem producer waits on.
+      ring_->head.store(head_, std::memory_order_release);
+      ::sem_post(&ring_->space_sem);
+      return;
+    case WaitMode::block:
+    case WaitMode::adaptive:
+    case WaitMode::eventfd:
+      ring_->head.store(head_, std::memory_order_seq_cst);
+      wake_if_waiting(ring_->space_waiting, ring_->space_epoch, wait == WaitMode::eventfd ? fds_.space : -1);
+      return;
+  }
+}
+
 }  // namespace ring
 
 namespace {
 
+// eventfd mode: the two eventfds of each ring (a -> b, then b -> a for pingpong).
+// EFD_CLOEXEC is harmless: children are forked, never exec'd. Blocking, so that a
+// sleeper's read() sleeps.
+struct RingEventFds {
+  UniqueFd data, space;
+  ring::EventFds view() const noexcept { return {data.get(), space.get()}; }
+};
+
+RingEventFds make_eventfds() {
+  RingEventFds fds;
+  fds.data = UniqueFd(::eventfd(0, EFD_CLOEXEC));
+  if (!fds.data) throw SysError("eventfd", "shm_ring data");
+  fds.space = UniqueFd(::eventfd(0, EFD_CLOEXEC));
+  if (!fds.space) throw SysError("eventfd", "shm_ring space");
+  return fds;
+}
+
 class ShmRingEndpoint final : public Endpoint {
  public:
-  // `base` stays mapped for the child's life (the channel owns the region).
-  ShmRingEndpoint(std::byte* base, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait)
+  // `base` stays mapped for the child's life (the channel owns the region); so do
+  // the eventfds in `fds` (the child inherited them and never closes them).
+  ShmRingEndpoint(std::byte* base, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait,
+                  const ring::EventFds (&fds)[2])
       : wait_(wait) {
     ring::RingControl* ab = ring::attach_ring(base);
     ring::RingControl* ba = pattern == Pattern::pingpong ? ring::attach_ring(base + ring_stride) : nullptr;
     ring::RingControl* tx = side == Side::a ? ab : ba;
     ring::RingControl* rx = side == Side::a ? ba : ab;
-    if (tx != nullptr) tx_.emplace(tx);
-    if (rx != nullptr) rx_.emplace(rx);
+    const ring::EventFds& tx_fds = side == Side::a ? fds[0] : fds[1];
+    const ring::EventFds& rx_fds = side == Side::a ? fds[1] : fds[0];
+    if (tx != nullptr) tx_.emplace(tx, tx_fds);
+    if (rx != nullptr) rx_.emplace(rx, rx_fds);
   }
   void send(std::span<const std::byte> msg) override { tx_->send(msg, wait_); }
   std::size_t recv(std::span<std::byte> buf) override { return rx_->recv(buf, wait_); }
@@ -251,25 +410,34 @@ class ShmRingChannel final : public Channel {
     if (cfg.capacity_msgs > UINT32_MAX) throw NotRunnable("shm_ring: capacity exceeds 2^32 slots");
     const auto slots = static_cast<std::uint32_t>(cfg.capacity_msgs);
     ring_stride_ = ring::ring_bytes(slots, cfg.msg_bytes);
-    const std::size_t total_bytes = ring_stride_ * (cfg.pattern == Pattern::pingpong ? 2 : 1);
+    const int rings = cfg.pattern == Pattern::pingpong ? 2 : 1;
+    const std::size_t total_bytes = ring_stride_ * static_cast<std::size_t>(rings);
     region_.emplace(cfg.backing, total_bytes, [&](std::byte* base) {
       ring::init_ring(base, slots, cfg.msg_bytes);
       if (cfg.pattern == Pattern::pingpong) ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
     });
+    if (cfg.wait == WaitMode::eventfd) {
+      for (int i = 0; i < rings; ++i) eventfds_[i] = make_eventfds();
+    }
     granted_.capacity_msgs = slots;
     granted_.capacity_bytes = ring_stride_;
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {
-    return std::make_unique<ShmRingEndpoint>(region_->attach(), ring_stride_, cfg_.pattern, side, cfg_.wait);
+    const ring::EventFds fds[2] = {eventfds_[0].view(), eventfds_[1].view()};
+    return std::make_unique<ShmRingEndpoint>(region_->attach(), ring_stride_, cfg_.pattern, side, cfg_.wait, fds);
   }
 
-  void forked() override { region_->release(); }
+  void forked() override {
+    region_->release();
+    for (RingEventFds& e : eventfds_) e = RingEventFds{};
+  }
 
  private:
   ChannelConfig cfg_;
   std::size_t ring_stride_ = 0;
   std::optional<SharedRegion> region_;
+  RingEventFds eventfds_[2];  // eventfd mode; [1] for pingpong only
 };
 
 }  // namespace
@@ -278,6 +446,8 @@ extern const Mechanism kShmRing{
     .name = "shm_ring",
     .summary = "lock-free SPSC ring in shared memory (seq-in-slot, futex for block; --backing)",
     .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
+    .waits = WaitModes{WaitMode::block, WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
+                       WaitMode::eventfd, WaitMode::sem},
     .uses_backing = true,
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
       return std::make_unique<ShmRingChannel>(cfg);
@@ -290,6 +460,8 @@ extern const Mechanism kShmRingZc{
     .name = "shm_ring_zc",
     .summary = "shm_ring, zero-copy: messages written and read in their slots (loan/publish, peek/release)",
     .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
+    .waits = WaitModes{WaitMode::block, WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
+                       WaitMode::eventfd, WaitMode::sem},
     .uses_backing = true,
     .zero_copy = true,
     .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {

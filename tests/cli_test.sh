@@ -44,6 +44,8 @@ expect_usage_error run --capacities 2M
 expect_usage_error run --preset nope
 expect_usage_error run --patterns foo
 expect_usage_error run --wait sometimes
+expect_usage_error run --wait spin,spin
+expect_usage_error run --wait Spin_Yield
 expect_usage_error run --backing tmpfs
 expect_usage_error run --backing posix_shm,memfd
 expect_usage_error run --cpus 0
@@ -78,6 +80,9 @@ for opt in --preset --mechanisms --patterns --sizes --capacities --wait --backin
   "$bin" run --help | grep -q -- "$opt" && ok || fail "run --help does not mention $opt"
 done
 "$bin" help run | grep -q -- --sizes && ok || fail "help run"
+for mode in spin spin_yield adaptive block eventfd sem; do
+  "$bin" run --help | grep -qw -- "$mode" && ok || fail "run --help does not list wait mode $mode"
+done
 "$bin" list --help | grep -q -- --json && ok || fail "list --help"
 
 # --- list --json --------------------------------------------------------------
@@ -88,9 +93,13 @@ assert isinstance(items, list) and items
 for m in items:
     assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
     assert set(m["patterns"]) <= {"pingpong", "stream"} and m["patterns"]
-    assert set(m["wait_modes"]) <= {"block", "spin"} and m["wait_modes"]
+    assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem"}, m
+    assert "block" in m["wait_modes"], m
 names = {m["name"] for m in items}
 assert {"pipe", "unix_stream", "shm_ring"} <= names, names
+modes = {m["name"]: m["wait_modes"] for m in items}
+assert modes["shm_ring"] == ["block", "spin", "spin_yield", "adaptive", "eventfd", "sem"], modes
+assert modes["pipe"] == ["block", "spin"] and modes["rpc_tcp"] == ["block"], modes
 PY
 "$bin" list | grep -q shm_ring && ok || fail "list"
 
@@ -117,7 +126,7 @@ assert set(ctx["floor_memcpy_bytes_per_s"]) == {"1", "64", "4096"}, ctx["floor_m
 runs = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
 # 3 mechanisms x 2 patterns x 2 waits x 3 sizes, 2 repetitions each
 assert len(runs) == 3 * 2 * 2 * 3 * 2, len(runs)
-name_re = re.compile(r"^(pingpong|stream)/[a-z_]+/size:\d+/capacity:\d+/wait:(block|spin)$")
+name_re = re.compile(r"^(pingpong|stream)/[a-z_]+/size:\d+/capacity:\d+/wait:(block|spin|spin_yield|adaptive|eventfd|sem)$")
 for b in runs:
     assert name_re.match(b["name"]), b["name"]
     assert b["time_unit"] == "ns" and not b.get("error_occurred"), b
@@ -128,6 +137,10 @@ for b in runs:
     else:
         assert b["x_floor_bw"] > 0, b
     assert b["msgs_per_s"] > 0 and b["bytes_per_s"] > 0 and b["real_time"] > 0
+    # CPU per message of each side: total and its system part, finite, total > 0.
+    for side in ("tx", "rx"):
+        total, sys_part = b["cpu_ns_per_msg_" + side], b["cpu_sys_ns_per_msg_" + side]
+        assert 0 < total < 1e12 and 0 <= sys_part <= total, (b["name"], side, total, sys_part)
     size = int(b["name"].split("size:")[1].split("/")[0])
     if b["name"].startswith("pingpong") or size >= 8:
         for k in ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]:
@@ -151,6 +164,24 @@ assert [b.get('label') for b in runs if '/shm_ring/' in b['name']] == ['backing:
 assert all('backing' not in b.get('label', '') for b in runs if '/pipe/' in b['name']), runs
 assert json.load(open('$tmp/run.json'))['context']['shm_backing'] == 'posix_shm'
 " && ok || fail "--backing not recorded in the context and labels"
+# --wait with the ring's own modes: a case for each mode a mechanism has, none for the
+# others (pipe has only block and spin), and the terminal table shows CPU per message.
+"$bin" run --mechanisms shm_ring,pipe --patterns pingpong,stream --sizes 64 --capacities 2 --messages 200 \
+  --repetitions 1 --wait spin,spin_yield,adaptive,block,eventfd,sem --out "$tmp/waits.json" >"$tmp/waits.out" 2>&1
+[ $? -eq 0 ] && ok || fail "--wait with every mode failed: $(tail -3 "$tmp/waits.out")"
+grep -q "cpu/msg a/b" "$tmp/waits.out" && ok || fail "terminal table has no cpu/msg column"
+$py -c "
+import json
+runs=[b for b in json.load(open('$tmp/waits.json'))['benchmarks'] if b['run_type']=='iteration']
+names={b['name'] for b in runs}
+modes=['spin','spin_yield','adaptive','block','eventfd','sem']
+want={'%s/shm_ring/size:64/capacity:2/wait:%s' % (p, w) for p in ('pingpong','stream') for w in modes}
+want|={'%s/pipe/size:64/capacity:2/wait:%s' % (p, w) for p in ('pingpong','stream') for w in ('block','spin')}
+assert names == want, sorted(names ^ want)
+for b in runs:
+    assert not b.get('error_occurred') and b['errors'] == 0, b
+    assert b['cpu_ns_per_msg_tx'] > 0 and b['cpu_ns_per_msg_rx'] > 0, b
+" && ok || fail "--wait every mode: cases or counters"
 # A case that cannot run is reported with its reason, and the run still succeeds.
 "$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 1M --capacities 1024 \
   --out "$tmp/nr.json" >/dev/null 2>&1
