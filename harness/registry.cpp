@@ -48,7 +48,12 @@ const Mechanism* find_mechanism(std::string_view name) {
 }
 
 std::string_view to_string(Pattern p) noexcept {
-  return p == Pattern::pingpong ? "pingpong" : "stream";
+  switch (p) {
+    case Pattern::pingpong: return "pingpong";
+    case Pattern::stream: return "stream";
+    case Pattern::rate: return "rate";
+  }
+  return "?";
 }
 std::string_view to_string(WaitMode w) noexcept { return w == WaitMode::block ? "block" : "spin"; }
 
