@@ -286,7 +286,11 @@ RunArgs parse_run(cli::Args& args) {
       const std::string text = args.value();
       sweeps = text == "none" ? std::vector<std::string>{} : cli::parse_list(opt, text);
     } else if (opt == "--rates") {
-      rates = parse_each<std::uint64_t>(opt, args.value(), [&](const std::string& item) { return parse_rate(opt, item); });
+      const std::string text = args.value();
+      rates = parse_each<std::uint64_t>(opt, text, [&](const std::string& item) { return parse_rate(opt, item); });
+      if (std::set<std::uint64_t>(rates->begin(), rates->end()).size() != rates->size()) {
+        throw UsageError("--rates: '" + text + "' lists one rate twice");
+      }
     } else if (opt == "--mechanisms") {
       mechs = parse_each<const Mechanism*>(opt, args.value(), [&](const std::string& n) {
         const Mechanism* m = find_mechanism(n);
