@@ -67,6 +67,28 @@ std::string show_rate(std::uint64_t r) {
   return std::to_string(r);
 }
 
+// Words of `text` in lines of at most 79 columns, every line after `first` columns
+// of indent: the help's preset table.
+std::string wrap(const std::string& text, std::size_t first, std::size_t indent) {
+  std::string out, line;
+  std::size_t col = first;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && col + 1 + word.size() > 79) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+      col = indent;
+    }
+    col += (line.empty() ? 0 : 1) + word.size();
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line + "\n";
+}
+
 std::string preset_names() {
   std::string out;
   for (const Preset& p : presets()) out += (out.empty() ? "" : ", ") + std::string(p.name);
@@ -137,18 +159,24 @@ grid):
 presets:
 )";
   for (const Preset& p : presets()) {
-    h += "  " + std::string(p.name) + std::string(10 - p.name.size(), ' ') + std::string(p.about) + "\n";
+    h += "  " + std::string(p.name) + std::string(10 - p.name.size(), ' ') + wrap(std::string(p.about), 12, 12);
     for (const Grid& g : p.sweeps) {
-      h += "            sweep " + std::string(g.name) + ": " +
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", g.case_seconds);
+      h += "            " + wrap("sweep " + std::string(g.name) + ": " +
            join_values(g.patterns, [](Pattern x) { return std::string(to_string(x)); }) + ", " +
            (g.mechanisms.empty() ? std::string("every mechanism")
-                                 : join_values(g.mechanisms, [](std::string_view m) { return std::string(m); })) +
+                                 : [&] {
+                                     std::string m;
+                                     for (std::string_view n : g.mechanisms) m += (m.empty() ? "" : ", ") + std::string(n);
+                                     return m;
+                                   }()) +
            "; sizes " + join_values(g.sizes, show_size) + "; capacities " +
            join_values(g.capacities, [](std::size_t c) { return std::to_string(c); }) + "; " +
            join_values(g.waits, [](WaitMode w) { return std::string(to_string(w)); }) +
            (g.patterns == std::vector<Pattern>{Pattern::rate} ? "; rates " + join_values(g.rates_msgs_per_s, show_rate)
                                                                : std::string()) +
-           "; " + std::to_string(g.repetitions) + " x " + std::to_string(g.case_seconds).substr(0, 4) + " s\n";
+           "; " + std::to_string(g.repetitions) + " x " + seconds + " s", 12, 14);
     }
   }
   h += R"(

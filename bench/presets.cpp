@@ -18,8 +18,8 @@ const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000
 
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition, 0.1 s per case; no sweeps "
-              "(~11 s on 2 vCPUs)",
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no sweeps "
+              "(QUICK_TIME on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
@@ -31,10 +31,9 @@ const std::array<Preset, 3> kPresets = {{
               .case_seconds = 0.1},
      .sweeps = {}},
     {.name = "default",
-     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions, 0.2 s per case; sweeps: capacity "
-              "1 to 1024 (stream, 64 B and 64 KiB, block, one repetition of 0.05 s: a point on a "
-              "curve, read against its neighbours), rate 1k to 10M msgs/s (64 B, block, one repetition of "
-              "0.1 s) (~4 min on 2 vCPUs)",
+     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions of 0.2 s per case; and two "
+              "sweeps of one short repetition per point, as a point on a curve is read against its "
+              "neighbours; block only, as spinning would double their time (DEFAULT_TIME on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
@@ -63,10 +62,8 @@ const std::array<Preset, 3> kPresets = {{
                  .repetitions = 1,
                  .case_seconds = 0.1}}},
     {.name = "full",
-     .about = "every mechanism, 1 B to 16 MiB, capacity 16, three repetitions, 0.2 s per case; sweeps: capacity "
-              "1 to 1024 (stream, 64 B to 1 MiB, block and spin, one repetition of 0.1 s), rate 1k to 10M "
-              "msgs/s (64 B and 4 KiB, block and spin, one repetition of 0.2 s) (tens of minutes; "
-              "watch the ETA)",
+     .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
+              "case; both sweeps at more sizes and both wait modes (tens of minutes: watch the ETA)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},

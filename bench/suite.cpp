@@ -67,10 +67,19 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
 
 namespace {
 
-// A rate case is saturated when the pair delivered under this share of the offered
-// rate, or when its p50 latency grew past kExplodeFactor x the p50 at the series's
-// lowest rate: the queue is building up, and a longer case would show a larger p50.
+// A rate case is saturated when
+//  - the pair delivered under kSaturatedShare of the offered rate, and that shortfall
+//    is sustained: most sends started late (the channel held the producer back), or
+//    the p50 rose past kBacklogFactor x the series's base p50 (a backlog), or over
+//    kLossShare of the messages were lost (a datagram channel dropping what it cannot
+//    take). A single stall near the end of a short, slow case also lowers the
+//    delivered rate (it stretches the last interval) but none of the three;
+//  - or its p50 grew past kExplodeFactor x the p50 at the series's lowest rate: the
+//    queue is building up, and a longer case would show a larger p50.
 constexpr double kSaturatedShare = 0.95;
+constexpr double kMostLate = 0.5;
+constexpr double kBacklogFactor = 2;
+constexpr double kLossShare = 0.05;
 constexpr double kExplodeFactor = 10;
 
 // What the series of rate cases (one mechanism, size, capacity and wait mode) has
@@ -166,12 +175,17 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       const double offered = static_cast<double>(spec.offered_msgs_per_s);
       const double achieved = 1.0 / per_msg_s;
       const double p50 = r.latency_ns.count() > 0 ? r.latency_ns.percentile(0.50) : 0;
+      const double late_ratio =
+          r.sent_msgs > 0 ? static_cast<double>(r.late_sends) / static_cast<double>(r.sent_msgs) : 0;
       c["offered_msgs_per_s"] = offered;
-      c["late_send_ratio"] = r.sent_msgs > 0 ? static_cast<double>(r.late_sends) / static_cast<double>(r.sent_msgs) : 0;
+      c["late_send_ratio"] = late_ratio;
       c["max_send_lag_ns"] = static_cast<double>(r.max_send_lag_ns);
       c["mean_send_lag_ns"] = r.mean_send_lag_ns;
+      const double received = static_cast<double>(r.verify.verified + r.verify.lost);
+      const double loss = received > 0 ? static_cast<double>(r.verify.lost) / received : 0;
+      const bool backlog = series->base_rate != 0 && p50 > kBacklogFactor * series->base_p50_ns;
       std::string why;
-      if (achieved < kSaturatedShare * offered) {
+      if (achieved < kSaturatedShare * offered && (late_ratio > kMostLate || backlog || loss > kLossShare)) {
         why = "achieved " + show_rate(achieved) + " of " + show_rate(offered) + " msgs/s offered";
       } else if (series->base_rate != 0 && series->base_rate < spec.offered_msgs_per_s &&
                  p50 > kExplodeFactor * series->base_p50_ns) {
