@@ -82,7 +82,7 @@ std::string format_rate(double per_s, const char* unit) {
   if (!std::isfinite(per_s)) return "-";
   const char* prefix[] = {"", "k", "M", "G", "T"};
   int i = 0;
-  while (per_s >= 1000 && i < 4) {
+  while (per_s >= 999.5 && i < 4) {  // 999.97 shows as "1 k", not "1e+03"
     per_s /= 1000;
     ++i;
   }
