@@ -277,6 +277,7 @@ int cmd_list(cli::Args& args) {
 
 struct RunArgs {
   RunPlan plan;
+  std::string preset;
   std::string out;
   std::vector<std::string> benchmark_flags;
 };
@@ -410,6 +411,7 @@ RunArgs parse_run(cli::Args& args) {
     plan.case_seconds = g.case_seconds;
     return plan;
   };
+  r.preset = preset->name;
   GridPlan main_grid = grid_plan(preset->main);
   main_grid.patterns = patterns.value_or(main_grid.patterns);
   main_grid.sizes = sizes.value_or(main_grid.sizes);
@@ -464,6 +466,13 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = capture_environment(r.plan.cpus, costs, r.plan.verify);
   env["shm_backing"] = to_string(r.plan.backing);
+  // Which preset and grids this file holds, so a reader knows what a sweep's points are.
+  env["preset"] = r.preset;
+  nlohmann::json grids = nlohmann::json::array();
+  for (const GridPlan& g : r.plan.grids) {
+    grids.push_back({{"name", g.name}, {"repetitions", g.repetitions}, {"case_seconds", g.case_seconds}});
+  }
+  env["grids"] = grids;
   env["shm_backing_detail"] = describe_backing(r.plan.backing);
   std::uint64_t seed = 0;
   if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));

@@ -234,6 +234,8 @@ for k in ["offered_msgs_per_s", "msgs_per_s", "late_send_ratio", "max_send_lag_n
           "saturated", "p50_ns", "p99_ns", "capacity_effective", "verified", "errors", "stamp_stride"]:
     assert k in low, k
 assert low["offered_msgs_per_s"] == 2000 and low["errors"] == 0 and 0 <= low["late_send_ratio"] <= 1
+ctx = json.load(open(sys.argv[1]))["context"]
+assert ctx["preset"] == "default" and [g["name"] for g in ctx["grids"]] == ["main"], ctx.get("grids")
 assert mid["saturated"] == 1 and "saturated: achieved" in mid["label"], mid
 assert high["error_occurred"] and high["error_message"].startswith("beyond saturation: saturated at 50M msgs/s offered"), high
 PY
