@@ -91,7 +91,7 @@ for opt in --preset --sweeps --rates --mechanisms --patterns --sizes --capacitie
            --case-time --messages --timeout --no-verify --out --benchmark_; do
   grep -q -- "$opt" "$tmp/run-help.txt" && ok || fail "run --help does not mention $opt"
 done
-"$bin" help run | grep -q -- --sizes && ok || fail "help run"
+"$bin" help run >"$tmp/help-run.txt" && cmp -s "$tmp/help-run.txt" "$tmp/run-help.txt" && ok || fail "help run"
 "$bin" list --help | grep -q -- --json && ok || fail "list --help"
 
 # --- list --json --------------------------------------------------------------
