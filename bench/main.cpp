@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <iostream>
@@ -29,6 +30,8 @@ namespace {
 
 constexpr std::uint64_t kMaxMsgBytes = 1ull << 30;
 constexpr std::uint64_t kMaxCapacity = 1ull << 20;
+// 10 ns between messages: faster than any mechanism here moves a message.
+constexpr std::uint64_t kMaxRate = 100'000'000;
 
 const char* kTopHelp = R"(usage: ipcbench <command> [options]
 
@@ -64,30 +67,83 @@ std::string all_wait_modes() {
   return out;
 }
 
+// Rates in decimal units: "1k", "300k", "10M".
+std::string show_rate(std::uint64_t r) {
+  if (r >= 1'000'000 && r % 1'000'000 == 0) return std::to_string(r / 1'000'000) + "M";
+  if (r >= 1'000 && r % 1'000 == 0) return std::to_string(r / 1'000) + "k";
+  return std::to_string(r);
+}
+
+// Words of `text` in lines of at most 79 columns, every line after `first` columns
+// of indent: the help's preset table.
+std::string wrap(const std::string& text, std::size_t first, std::size_t indent) {
+  std::string out, line;
+  std::size_t col = first;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && col + 1 + word.size() > 79) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+      col = indent;
+    }
+    col += (line.empty() ? 0 : 1) + word.size();
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line + "\n";
+}
+
+std::string preset_names() {
+  std::string out;
+  for (const Preset& p : presets()) out += (out.empty() ? "" : ", ") + std::string(p.name);
+  return out;
+}
+
 std::string run_help() {
   // Defaults are read from the default preset, so the help cannot drift from it.
-  const Preset& d = *find_preset("default");
+  const Preset& dp = *find_preset("default");
+  const Grid& d = dp.main;
+  std::string sweeps;
+  for (const Grid& g : dp.sweeps) sweeps += (sweeps.empty() ? "" : ",") + std::string(g.name);
   char case_time[32];
   std::snprintf(case_time, sizeof case_time, "%g", d.case_seconds);
   std::string h = R"(usage: ipcbench run [options] [--benchmark_* flags]
 
-Runs every combination of the chosen mechanisms, patterns, sizes, capacities and
-wait modes. Each case forks a fresh process pair (side a: pingpong client or
-stream producer; side b: server or consumer), warms up, then measures for
---case-time. Results go to a Google Benchmark JSON file; the terminal shows
-progress and a summary table.
+Runs a preset: a main grid (every combination of the chosen mechanisms,
+patterns, sizes, capacities and wait modes) plus the preset's sweeps, each
+sweep a grid of its own with its own repetitions and case time. A case in two
+grids runs once. Each case forks a fresh process pair (side a: pingpong client,
+stream or rate producer; side b: server or consumer), warms up, then measures
+for its case time. Results go to a Google Benchmark JSON file; the terminal
+shows progress with an ETA and a summary table.
 
-options ([default] is the default preset's value; an option overrides its
-preset's value):
-  --preset NAME          quick | default                              [default]
+patterns: pingpong (request/echo: latency), stream (as fast as the channel
+accepts: throughput), rate (open loop: the producer sends at a fixed offered
+rate and latency counts from each message's intended send time; once a rate
+saturates, the higher rates of that mechanism/size/wait are skipped).
+
+options ([default] is the default preset's value; --patterns, --sizes,
+--capacities, --wait, --repetitions and --case-time shape the main grid;
+--mechanisms, --rates, --messages, --timeout and --no-verify apply to every
+grid):
+  --preset NAME          )" + preset_names() + R"(              [default]
+  --sweeps LIST|none     the preset's sweeps to run: capacity, rate (a preset
+                         without one takes the default preset's)   [)" +
+                  sweeps + R"(]
   --mechanisms LIST      comma-separated names (see `ipcbench list`)      [all]
-  --patterns LIST        pingpong,stream                  [)" +
+  --patterns LIST        pingpong,stream,rate             [)" +
                   join_values(d.patterns, [](Pattern p) { return std::string(to_string(p)); }) + R"(]
   --sizes LIST           message sizes in bytes, K/M/G binary suffixes
                                                           [)" +
                   join_values(d.sizes, show_size) + R"(]
   --capacities LIST      messages in flight the channel should hold      [)" +
                   join_values(d.capacities, [](std::size_t c) { return std::to_string(c); }) + R"(]
+  --rates LIST           offered messages/s of rate cases, k and M decimal
+                         suffixes              [)" +
+                  join_values(d.rates_msgs_per_s, show_rate) + R"(]
   --wait LIST            how a side waits for data or space; each mechanism runs
                          the modes it supports (`ipcbench list`)  [)" +
                   join_values(d.waits, [](WaitMode w) { return std::string(to_string(w)); }) + R"(]
@@ -100,9 +156,11 @@ preset's value):
   --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
                          or file (under /tmp); one per run        [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
-  --repetitions N        fresh pairs per case; spread is reported across them [)" +
+  --repetitions N        fresh pairs per main-grid case; spread is reported
+                         across them                                       [)" +
                   std::to_string(d.repetitions) + R"(]
-  --case-time SECONDS    measured time per case; the count adapts to the pace [)" +
+  --case-time SECONDS    measured time per main-grid case; the count adapts
+                         to the pace                                     [)" +
                   case_time + R"(]
   --messages N           measure exactly N messages per case instead      [off]
   --timeout SECONDS      a case still running after this is killed         [30]
@@ -114,7 +172,25 @@ preset's value):
 presets:
 )";
   for (const Preset& p : presets()) {
-    h += "  " + std::string(p.name) + std::string(10 - p.name.size(), ' ') + std::string(p.about) + "\n";
+    h += "  " + std::string(p.name) + std::string(10 - p.name.size(), ' ') + wrap(std::string(p.about), 12, 12);
+    for (const Grid& g : p.sweeps) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", g.case_seconds);
+      h += "            " + wrap("sweep " + std::string(g.name) + ": " +
+           join_values(g.patterns, [](Pattern x) { return std::string(to_string(x)); }) + ", " +
+           (g.mechanisms.empty() ? std::string("every mechanism")
+                                 : [&] {
+                                     std::string m;
+                                     for (std::string_view n : g.mechanisms) m += (m.empty() ? "" : ", ") + std::string(n);
+                                     return m;
+                                   }()) +
+           "; sizes " + join_values(g.sizes, show_size) + "; capacities " +
+           join_values(g.capacities, [](std::size_t c) { return std::to_string(c); }) + "; " +
+           join_values(g.waits, [](WaitMode w) { return std::string(to_string(w)); }) +
+           (g.patterns == std::vector<Pattern>{Pattern::rate} ? "; rates " + join_values(g.rates_msgs_per_s, show_rate)
+                                                               : std::string()) +
+           "; " + std::to_string(g.repetitions) + " x " + seconds + " s", 12, 14);
+    }
   }
   h += R"(
 exit status: 0 all cases ran (some may be not runnable, with the reason);
@@ -137,6 +213,23 @@ std::vector<T> parse_each(std::string_view option, const std::string& text, Pars
   std::vector<T> out;
   for (const std::string& item : cli::parse_list(option, text)) out.push_back(parse(item));
   return out;
+}
+
+// An offered rate in messages per second: a whole number with an optional decimal
+// suffix k (10^3) or M (10^6), from 1 to kMaxRate.
+std::uint64_t parse_rate(std::string_view option, const std::string& item) {
+  std::string_view digits = item;
+  std::uint64_t multiplier = 1;
+  if (!digits.empty() && (digits.back() == 'k' || digits.back() == 'K')) multiplier = 1'000;
+  if (!digits.empty() && digits.back() == 'M') multiplier = 1'000'000;
+  if (multiplier != 1) digits.remove_suffix(1);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || value == 0 ||
+      value > kMaxRate / multiplier) {
+    throw UsageError(std::string(option) + ": '" + item + "' is not a rate from 1 to 100M messages/s (k and M are decimal: 300k, 1M)");
+  }
+  return value * multiplier;
 }
 
 // A list of counts, each from 1 to `max`.
@@ -164,7 +257,7 @@ int cmd_list(cli::Args& args) {
   nlohmann::json all = nlohmann::json::array();
   for (const Mechanism* m : mechanisms()) {
     nlohmann::json patterns = nlohmann::json::array(), waits = nlohmann::json::array();
-    for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
+    for (Pattern p : {Pattern::pingpong, Pattern::stream, Pattern::rate}) {
       if (m->supports(p)) patterns.push_back(to_string(p));
     }
     for (WaitMode w : kWaitModes) {
@@ -191,9 +284,9 @@ int cmd_list(cli::Args& args) {
     name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
     waits_width = std::max(waits_width, static_cast<int>(join(m["wait_modes"]).size()));
   }
-  std::printf("%-*s %-17s %-*s %s\n", name_width, "mechanism", "patterns", waits_width, "wait modes", "capacity knob");
+  std::printf("%-*s %-22s %-*s %s\n", name_width, "mechanism", "patterns", waits_width, "wait modes", "capacity knob");
   for (const auto& m : all) {
-    std::printf("%-*s %-17s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
+    std::printf("%-*s %-22s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(), join(m["patterns"]).c_str(),
                 waits_width, join(m["wait_modes"]).c_str(), m["capacity_knob"].get<std::string>().c_str());
   }
   return 0;
@@ -201,6 +294,7 @@ int cmd_list(cli::Args& args) {
 
 struct RunArgs {
   RunPlan plan;
+  std::string preset;
   std::string out;
   std::vector<std::string> benchmark_flags;
 };
@@ -213,6 +307,8 @@ RunArgs parse_run(cli::Args& args) {
   std::optional<std::vector<WaitMode>> waits;
   std::optional<int> repetitions;
   std::optional<double> case_seconds;
+  std::optional<std::vector<std::uint64_t>> rates;
+  std::optional<std::vector<std::string>> sweeps;  // empty: none
   RunArgs r;
   while (!args.done()) {
     if (args.is_benchmark_flag()) {
@@ -231,7 +327,16 @@ RunArgs parse_run(cli::Args& args) {
     } else if (opt == "--preset") {
       const std::string name = args.value();
       preset = find_preset(name);
-      if (preset == nullptr) throw UsageError("--preset: unknown preset '" + name + "' (known: quick, default)");
+      if (preset == nullptr) throw UsageError("--preset: unknown preset '" + name + "' (known: " + preset_names() + ")");
+    } else if (opt == "--sweeps") {
+      const std::string text = args.value();
+      sweeps = text == "none" ? std::vector<std::string>{} : cli::parse_list(opt, text);
+    } else if (opt == "--rates") {
+      const std::string text = args.value();
+      rates = parse_each<std::uint64_t>(opt, text, [&](const std::string& item) { return parse_rate(opt, item); });
+      if (std::set<std::uint64_t>(rates->begin(), rates->end()).size() != rates->size()) {
+        throw UsageError("--rates: '" + text + "' lists one rate twice");
+      }
     } else if (opt == "--mechanisms") {
       mechs = parse_each<const Mechanism*>(opt, args.value(), [&](const std::string& n) {
         const Mechanism* m = find_mechanism(n);
@@ -246,7 +351,8 @@ RunArgs parse_run(cli::Args& args) {
       patterns = parse_each<Pattern>(opt, args.value(), [&](const std::string& p) {
         if (p == "pingpong") return Pattern::pingpong;
         if (p == "stream") return Pattern::stream;
-        throw UsageError("--patterns: unknown pattern '" + p + "' (known: pingpong, stream)");
+        if (p == "rate") return Pattern::rate;
+        throw UsageError("--patterns: unknown pattern '" + p + "' (known: pingpong, stream, rate)");
       });
     } else if (opt == "--sizes") {
       sizes = parse_counts(opt, args.value(), kMaxMsgBytes, "exceeds the largest message ipcbench sends (1G)");
@@ -302,22 +408,45 @@ RunArgs parse_run(cli::Args& args) {
       throw UsageError("run: unknown option " + opt + " (see ipcbench run --help)");
     }
   }
-  if (!mechs) {
-    mechs.emplace();
+  // Every grid: its own mechanisms, narrowed to --mechanisms when given.
+  auto grid_plan = [&](const Grid& g) {
+    GridPlan plan;
+    plan.name = g.name;
     for (const Mechanism* m : mechanisms()) {
-      if (preset->mechanisms.empty() ||
-          std::find(preset->mechanisms.begin(), preset->mechanisms.end(), m->name) != preset->mechanisms.end()) {
-        mechs->push_back(m);
-      }
+      const bool in_grid =
+          g.mechanisms.empty() || std::find(g.mechanisms.begin(), g.mechanisms.end(), m->name) != g.mechanisms.end();
+      const bool chosen = !mechs || std::find(mechs->begin(), mechs->end(), m) != mechs->end();
+      if (in_grid && chosen) plan.mechanisms.push_back(m);
     }
+    plan.patterns = g.patterns;
+    plan.sizes = g.sizes;
+    plan.capacities = g.capacities;
+    plan.waits = g.waits;
+    plan.rates_msgs_per_s = rates.value_or(g.rates_msgs_per_s);
+    plan.repetitions = g.repetitions;
+    plan.case_seconds = g.case_seconds;
+    return plan;
+  };
+  r.preset = preset->name;
+  GridPlan main_grid = grid_plan(preset->main);
+  main_grid.patterns = patterns.value_or(main_grid.patterns);
+  main_grid.sizes = sizes.value_or(main_grid.sizes);
+  main_grid.capacities = capacities.value_or(main_grid.capacities);
+  main_grid.waits = waits.value_or(main_grid.waits);
+  main_grid.repetitions = repetitions.value_or(main_grid.repetitions);
+  main_grid.case_seconds = case_seconds.value_or(main_grid.case_seconds);
+  r.plan.grids.push_back(std::move(main_grid));
+  if (!sweeps) {
+    sweeps.emplace();
+    for (const Grid& g : preset->sweeps) sweeps->emplace_back(g.name);
   }
-  r.plan.mechanisms = *mechs;
-  r.plan.patterns = patterns.value_or(preset->patterns);
-  r.plan.sizes = sizes.value_or(preset->sizes);
-  r.plan.capacities = capacities.value_or(preset->capacities);
-  r.plan.waits = waits.value_or(preset->waits);
-  r.plan.repetitions = repetitions.value_or(preset->repetitions);
-  r.plan.case_seconds = case_seconds.value_or(preset->case_seconds);
+  for (const std::string& name : *sweeps) {
+    const Grid* g = find_sweep(*preset, name);
+    if (g == nullptr) {
+      throw UsageError("--sweeps: unknown sweep '" + name + "' (known: " + std::string(sweep_names()) + ", or none)");
+    }
+    r.plan.grids.push_back(grid_plan(*g));
+  }
   if (r.plan.cpus[0] < 0) {
     const std::vector<int> allowed = allowed_cpus();
     if (allowed.empty()) throw UsageError("--cpus: this process may run on no CPU?");
@@ -353,17 +482,27 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = capture_environment(r.plan.cpus, costs, r.plan.verify);
   env["shm_backing"] = to_string(r.plan.backing);
+  // Which preset and grids this file holds, so a reader knows what a sweep's points are.
+  env["preset"] = r.preset;
+  nlohmann::json grids = nlohmann::json::array();
+  for (const GridPlan& g : r.plan.grids) {
+    grids.push_back({{"name", g.name}, {"repetitions", g.repetitions}, {"case_seconds", g.case_seconds}});
+  }
+  env["grids"] = grids;
   env["shm_backing_detail"] = describe_backing(r.plan.backing);
   std::uint64_t seed = 0;
   if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<std::uint64_t>(std::time(nullptr));
   const std::vector<Case> cases = plan_cases(r.plan, costs.timer_ns, seed);
   if (cases.empty()) throw UsageError("run: no case to run (no chosen mechanism supports the chosen patterns and wait modes)");
-  const Floors floors = measure_floors(r.plan.cpus, r.plan.sizes, costs.timer_ns);
+  std::set<std::size_t> all_sizes;
+  for (const GridPlan& g : r.plan.grids) all_sizes.insert(g.sizes.begin(), g.sizes.end());
+  const Floors floors = measure_floors(r.plan.cpus, std::vector<std::size_t>(all_sizes.begin(), all_sizes.end()),
+                                       costs.timer_ns);
   add_floors_to_context(floors, env);
   register_cases(cases, floors);
 
-  std::vector<std::string> gb_args = {argv0, "--benchmark_out=" + gb_path, "--benchmark_out_format=json",
-                                      "--benchmark_repetitions=" + std::to_string(r.plan.repetitions)};
+  // Repetitions are set per case (each grid has its own), not with GB's global flag.
+  std::vector<std::string> gb_args = {argv0, "--benchmark_out=" + gb_path, "--benchmark_out_format=json"};
   gb_args.insert(gb_args.end(), r.benchmark_flags.begin(), r.benchmark_flags.end());
   std::vector<char*> gb_argv;
   for (std::string& a : gb_args) gb_argv.push_back(a.data());

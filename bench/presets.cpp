@@ -5,25 +5,93 @@
 namespace ipcbench {
 
 namespace {
-const std::array<Preset, 2> kPresets = {{
+
+constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
+
+// The mechanisms whose capacity is a knob worth sweeping: the ring's slots, the pipe's
+// F_SETPIPE_SZ, the sockets' SO_SNDBUF/SO_RCVBUF and the message queues' depth.
+const std::vector<std::string_view> kCapacityMechanisms = {
+    "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram", "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq"};
+const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
+                                           300'000, 1'000'000, 3'000'000, 10'000'000};
+
+const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition, 0.1 s per case (~11 s on 2 vCPUs)",
-     .mechanisms = {},
-     .patterns = {Pattern::pingpong, Pattern::stream},
-     .sizes = {64, 64 << 10},
-     .capacities = {16},
-     .waits = {WaitMode::block, WaitMode::spin},
-     .repetitions = 1,
-     .case_seconds = 0.1},
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no sweeps "
+              "(11 s on 2 vCPUs)",
+     .main = {.name = "main",
+              .mechanisms = {},
+              .patterns = {Pattern::pingpong, Pattern::stream},
+              .sizes = {64, 64 * KiB},
+              .capacities = {16},
+              .waits = {WaitMode::block, WaitMode::spin},
+              .rates_msgs_per_s = kRates,
+              .repetitions = 1,
+              .case_seconds = 0.1},
+     .sweeps = {}},
     {.name = "default",
-     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions, 0.2 s per case (~2.7 min on 2 vCPUs)",
-     .mechanisms = {},
-     .patterns = {Pattern::pingpong, Pattern::stream},
-     .sizes = {1, 64, 4 << 10, 64 << 10, 1 << 20},
-     .capacities = {16},
-     .waits = {WaitMode::block, WaitMode::spin},
-     .repetitions = 3,
-     .case_seconds = 0.2},
+     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions of 0.2 s per case; and two "
+              "sweeps of one short repetition per point (a point on a curve is read against its "
+              "neighbours): capacity in both wait modes (spinning shows the buffer alone, blocking adds "
+              "the wake-ups it saves), rate in block mode (3.1 to 3.2 min on 2 vCPUs)",
+     .main = {.name = "main",
+              .mechanisms = {},
+              .patterns = {Pattern::pingpong, Pattern::stream},
+              .sizes = {1, 64, 4 * KiB, 64 * KiB, 1 * MiB},
+              .capacities = {16},
+              .waits = {WaitMode::block, WaitMode::spin},
+              .rates_msgs_per_s = kRates,
+              .repetitions = 3,
+              .case_seconds = 0.2},
+     .sweeps = {{.name = "capacity",
+                 .mechanisms = kCapacityMechanisms,
+                 .patterns = {Pattern::stream},
+                 .sizes = {64, 64 * KiB},
+                 .capacities = kCapacities1To1024,
+                 .waits = {WaitMode::block, WaitMode::spin},
+                 .rates_msgs_per_s = {},
+                 .repetitions = 1,
+                 .case_seconds = 0.05},
+                {.name = "rate",
+                 .mechanisms = {},
+                 .patterns = {Pattern::rate},
+                 .sizes = {64},
+                 .capacities = {16},
+                 .waits = {WaitMode::block},
+                 .rates_msgs_per_s = kRates,
+                 .repetitions = 1,
+                 .case_seconds = 0.1}}},
+    {.name = "full",
+     .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
+              "case; both sweeps at more sizes and both wait modes (1,580 cases, about 10 min estimated: watch the ETA)",
+     .main = {.name = "main",
+              .mechanisms = {},
+              .patterns = {Pattern::pingpong, Pattern::stream},
+              .sizes = {1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB},
+              .capacities = {16},
+              .waits = {WaitMode::block, WaitMode::spin},
+              .rates_msgs_per_s = kRates,
+              .repetitions = 3,
+              .case_seconds = 0.2},
+     .sweeps = {{.name = "capacity",
+                 .mechanisms = kCapacityMechanisms,
+                 .patterns = {Pattern::stream},
+                 .sizes = {64, 4 * KiB, 64 * KiB, 1 * MiB},
+                 .capacities = kCapacities1To1024,
+                 .waits = {WaitMode::block, WaitMode::spin},
+                 .rates_msgs_per_s = {},
+                 .repetitions = 1,
+                 .case_seconds = 0.1},
+                {.name = "rate",
+                 .mechanisms = {},
+                 .patterns = {Pattern::rate},
+                 .sizes = {64, 4 * KiB},
+                 .capacities = {16},
+                 .waits = {WaitMode::block, WaitMode::spin},
+                 .rates_msgs_per_s = kRates,
+                 .repetitions = 1,
+                 .case_seconds = 0.2}}},
 }};
 }  // namespace
 
@@ -35,5 +103,16 @@ const Preset* find_preset(std::string_view name) {
   }
   return nullptr;
 }
+
+const Grid* find_sweep(const Preset& preset, std::string_view name) {
+  for (const Preset* p : {&preset, find_preset("default")}) {
+    for (const Grid& g : p->sweeps) {
+      if (g.name == name) return &g;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view sweep_names() { return "capacity, rate"; }
 
 }  // namespace ipcbench

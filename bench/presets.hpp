@@ -1,8 +1,11 @@
 #pragma once
-// The suite's presets: which patterns, sizes, capacities and wait modes run, how long
-// each case measures and how often it repeats. Options given on the command line
-// override a preset's values one by one.
+// The suite's presets. A preset is a main grid plus named sweeps; each grid is its own
+// cartesian product (mechanisms x patterns x sizes x capacities x wait modes, x offered
+// rates for the rate pattern) with its own repetitions and case time. Options given on
+// the command line override the main grid's values one by one; --mechanisms filters
+// every grid, --rates sets every grid's rates and --sweeps picks the sweeps.
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -11,19 +14,30 @@
 
 namespace ipcbench {
 
-struct Preset {
-  std::string_view name;
-  std::string_view about;
+struct Grid {
+  std::string_view name;                     // "main", or the sweep's name
   std::vector<std::string_view> mechanisms;  // empty: every registered mechanism
   std::vector<Pattern> patterns;
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;
   std::vector<WaitMode> waits;
+  std::vector<std::uint64_t> rates_msgs_per_s;  // offered rates, for the rate pattern only
   int repetitions;
   double case_seconds;
 };
 
+struct Preset {
+  std::string_view name;
+  std::string_view about;
+  Grid main;
+  std::vector<Grid> sweeps;
+};
+
 std::span<const Preset> presets();
 const Preset* find_preset(std::string_view name);
+// The sweep `name` of `preset`, or else of the default preset; nullptr if neither has it.
+const Grid* find_sweep(const Preset& preset, std::string_view name);
+// Every sweep name any preset has, for messages: "capacity, rate".
+std::string_view sweep_names();
 
 }  // namespace ipcbench

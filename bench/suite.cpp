@@ -2,35 +2,61 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "harness/report.hpp"
 
 namespace ipcbench {
 
+std::string rate_series(const std::string& case_name) {
+  const std::size_t at = case_name.rfind("/rate:");
+  return at == std::string::npos ? case_name : case_name.substr(0, at);
+}
+
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed) {
   std::vector<Case> cases;
-  for (Pattern pattern : plan.patterns) {
-    for (const Mechanism* m : plan.mechanisms) {
-      if (!m->supports(pattern)) continue;
-      for (WaitMode wait : plan.waits) {
-        if (!m->supports(wait)) continue;
-        for (std::size_t size : plan.sizes) {
-          for (std::size_t capacity : plan.capacities) {
-            Case c;
-            c.name = std::string(to_string(pattern)) + "/" + std::string(m->name) +
-                     "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
-                     "/wait:" + std::string(to_string(wait));
-            c.spec.mechanism = m;
-            c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait,
-                             .backing = plan.backing};
-            c.spec.cpus = plan.cpus;
-            c.spec.target_seconds = plan.case_seconds;
-            c.spec.fixed_msgs = plan.fixed_msgs;
-            c.spec.verify = plan.verify;
-            c.spec.timeout_seconds = plan.timeout_seconds;
-            c.spec.timer_cost_ns = timer_cost_ns;
-            c.spec.seed = seed + cases.size();
-            cases.push_back(std::move(c));
+  std::set<std::string> planned;
+  for (const GridPlan& grid : plan.grids) {
+    // Ascending, so a series meets its saturation point before the rates beyond it.
+    std::vector<std::uint64_t> rates = grid.rates_msgs_per_s;
+    std::sort(rates.begin(), rates.end());
+    const std::vector<std::uint64_t> no_rate = {0};
+    for (Pattern pattern : grid.patterns) {
+      for (const Mechanism* m : grid.mechanisms) {
+        if (!m->supports(pattern)) continue;
+        for (WaitMode wait : grid.waits) {
+          if (!m->supports(wait)) continue;
+          for (std::size_t size : grid.sizes) {
+            for (std::size_t capacity : grid.capacities) {
+              for (std::uint64_t rate : pattern == Pattern::rate ? rates : no_rate) {
+                Case c;
+                c.name = std::string(to_string(pattern)) + "/" + std::string(m->name) +
+                         "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
+                         "/wait:" + std::string(to_string(wait));
+                if (pattern == Pattern::rate) c.name += "/rate:" + std::to_string(rate);
+                if (!planned.insert(c.name).second) continue;  // an earlier grid has it
+                c.grid = grid.name;
+                c.repetitions = grid.repetitions;
+                c.spec.mechanism = m;
+                c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait,
+                                 .backing = plan.backing};
+                c.spec.cpus = plan.cpus;
+                c.spec.target_seconds = grid.case_seconds;
+                c.spec.fixed_msgs = plan.fixed_msgs;
+                c.spec.verify = plan.verify;
+                c.spec.timeout_seconds = plan.timeout_seconds;
+                c.spec.timer_cost_ns = timer_cost_ns;
+                c.spec.seed = seed + cases.size();
+                c.spec.offered_msgs_per_s = rate;
+                cases.push_back(std::move(c));
+              }
+            }
           }
         }
       }
@@ -41,8 +67,56 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
 
 namespace {
 
-void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors) {
+// A rate case is saturated when
+//  - the pair delivered under kSaturatedShare of the offered rate, and that shortfall
+//    is sustained: most sends started late (the channel held the producer back), or
+//    the p50 rose past kBacklogFactor x the series's base p50 (a backlog), or over
+//    kLossShare of the messages were lost (a datagram channel dropping what it cannot
+//    take). A single stall near the end of a short, slow case also lowers the
+//    delivered rate (it stretches the last interval) but none of the three;
+//  - or its p50 grew past kExplodeFactor x the p50 at the series's lowest rate: the
+//    queue is building up, and a longer case would show a larger p50.
+constexpr double kSaturatedShare = 0.95;
+constexpr double kMostLate = 0.5;
+constexpr double kBacklogFactor = 2;
+constexpr double kLossShare = 0.05;
+constexpr double kExplodeFactor = 10;
+
+// What the series of rate cases (one mechanism, size, capacity and wait mode) has
+// shown so far. GB runs cases in registration order, so a series's rates arrive in
+// increasing order.
+struct RateSeries {
+  std::uint64_t base_rate = 0;      // the lowest rate that ran unsaturated
+  double base_p50_ns = 0;           // its p50
+  std::uint64_t saturated_at = 0;   // 0: not saturated yet
+  std::string why;                  // what saturation looked like
+};
+using RateSeriesMap = std::map<std::string, RateSeries>;
+
+// "300k", "1.5M", "10M" messages per second.
+std::string show_rate(double per_s) {
+  const char* suffix = "";
+  if (per_s >= 1e6) {
+    per_s /= 1e6;
+    suffix = "M";
+  } else if (per_s >= 1e3) {
+    per_s /= 1e3;
+    suffix = "k";
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%s", per_s, suffix);
+  return buf;
+}
+
+void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors, RateSeriesMap& series_map,
+              const std::string& series_name) {
+  const bool rate = spec.config.pattern == Pattern::rate;
+  RateSeries* series = rate ? &series_map[series_name] : nullptr;
   for (auto _ : state) {
+    if (series != nullptr && series->saturated_at != 0 && spec.offered_msgs_per_s > series->saturated_at) {
+      state.SkipWithError(("beyond saturation: " + series->why).c_str());
+      break;
+    }
     const PairResult r = run_pair(spec);
     if (r.outcome == Outcome::not_runnable) {
       state.SkipWithError(("not runnable: " + r.message).c_str());
@@ -118,7 +192,41 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       // (a ring per direction) can reach at best.
       if (polling && floors.cacheline_pair_rtt_ns > 0) c["x_floor_pair"] = rtt_ns / floors.cacheline_pair_rtt_ns;
     }
-    if (!pingpong) {
+    if (rate) {
+      const double offered = static_cast<double>(spec.offered_msgs_per_s);
+      const double achieved = 1.0 / per_msg_s;
+      const double p50 = r.latency_ns.count() > 0 ? r.latency_ns.percentile(0.50) : 0;
+      const double late_ratio =
+          r.sent_msgs > 0 ? static_cast<double>(r.late_sends) / static_cast<double>(r.sent_msgs) : 0;
+      c["offered_msgs_per_s"] = offered;
+      c["late_send_ratio"] = late_ratio;
+      c["max_send_lag_ns"] = static_cast<double>(r.max_send_lag_ns);
+      c["mean_send_lag_ns"] = r.mean_send_lag_ns;
+      const double received = static_cast<double>(r.verify.verified + r.verify.lost);
+      const double loss = received > 0 ? static_cast<double>(r.verify.lost) / received : 0;
+      const bool backlog = series->base_rate != 0 && p50 > kBacklogFactor * series->base_p50_ns;
+      std::string why;
+      if (achieved < kSaturatedShare * offered && (late_ratio > kMostLate || backlog || loss > kLossShare)) {
+        why = "achieved " + show_rate(achieved) + " of " + show_rate(offered) + " msgs/s offered";
+      } else if (series->base_rate != 0 && series->base_rate < spec.offered_msgs_per_s &&
+                 p50 > kExplodeFactor * series->base_p50_ns) {
+        why = "p50 " + format_ns(p50) + " at " + show_rate(offered) + " msgs/s offered, over " +
+              std::to_string(static_cast<int>(kExplodeFactor)) + "x the " + format_ns(series->base_p50_ns) +
+              " at " + show_rate(static_cast<double>(series->base_rate));
+      }
+      c["saturated"] = why.empty() ? 0 : 1;
+      if (!why.empty()) {
+        label += std::string(label.empty() ? "" : "; ") + "saturated: " + why;
+        if (series->saturated_at == 0) {
+          series->saturated_at = spec.offered_msgs_per_s;
+          series->why = "saturated at " + show_rate(offered) + " msgs/s offered (" + why + ")";
+        }
+      } else if (series->base_rate == 0 && p50 > 0) {
+        series->base_rate = spec.offered_msgs_per_s;
+        series->base_p50_ns = p50;
+      }
+    }
+    if (spec.config.pattern == Pattern::stream) {
       const auto bw = floors.memcpy_bytes_per_s.find(spec.config.msg_bytes);
       if (bw != floors.memcpy_bytes_per_s.end()) {
         c["x_floor_bw"] = bw->second / (static_cast<double>(spec.config.msg_bytes) / per_msg_s);
@@ -137,8 +245,14 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
 }  // namespace
 
 void register_cases(const std::vector<Case>& cases, const Floors& floors) {
+  // Shared by every rate case of this run; lives as long as the registrations.
+  auto series = std::make_shared<RateSeriesMap>();
   for (const Case& c : cases) {
-    benchmark::RegisterBenchmark(c.name.c_str(), run_case, c.spec, std::cref(floors))
+    benchmark::RegisterBenchmark(c.name.c_str(),
+                                 [spec = c.spec, &floors, series, name = rate_series(c.name)](benchmark::State& st) {
+                                   run_case(st, spec, floors, *series, name);
+                                 })
+        ->Repetitions(c.repetitions)
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);

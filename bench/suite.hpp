@@ -4,6 +4,7 @@
 // time: the iteration runs one fresh process pair (run_pair) and reports what the
 // pair measured; GB's repetitions give a fresh pair per repetition.
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,33 +13,51 @@
 
 namespace ipcbench {
 
-struct RunPlan {
+// One grid of the plan, resolved: its own cartesian product, repetitions and case time.
+struct GridPlan {
+  std::string name;  // "main" or the sweep's name
   std::vector<const Mechanism*> mechanisms;
   std::vector<Pattern> patterns;
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;
   std::vector<WaitMode> waits;
-  Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
-  std::array<int, 2> cpus{-1, -1};
+  std::vector<std::uint64_t> rates_msgs_per_s;  // the rate pattern's offered rates
   int repetitions = 1;
   double case_seconds = 0.2;
+};
+
+struct RunPlan {
+  std::vector<GridPlan> grids;  // the main grid first, then the sweeps
+  Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
+  std::array<int, 2> cpus{-1, -1};
   std::uint64_t fixed_msgs = 0;
   double timeout_seconds = 30;
   bool verify = true;
 };
 
 struct Case {
-  std::string name;  // pattern/mechanism/size:N/capacity:N/wait:W
+  // pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N for a rate case
+  std::string name;
+  std::string grid;  // the grid that planned it (the first, when several did)
+  int repetitions = 1;
   PairSpec spec;
 };
 
-// Every combination the plan asks for that the mechanism supports (a mechanism
+// The name of a rate case without its /rate:N: the series whose higher rates are
+// skipped once one rate saturates.
+std::string rate_series(const std::string& case_name);
+
+// Every combination each grid asks for that the mechanism supports (a mechanism
 // without a wait mode or pattern simply has no such case; sizes and capacities a
-// mechanism cannot run stay in the suite and report why).
+// mechanism cannot run stay in the suite and report why), grid by grid. A case that
+// an earlier grid already planned is not planned again, so names are unique. Rate
+// cases of one series come in increasing offered rate.
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed);
 
-// Registers each case with Google Benchmark. Results are also read against `floors`
-// (x_floor, x_floor_bw), which must outlive the run.
+// Registers each case, with its repetitions, with Google Benchmark. Results are also
+// read against `floors` (x_floor, x_floor_bw), which must outlive the run. Rate cases
+// share one record of saturation per series: once a rate saturates, the series's
+// higher rates are skipped as "beyond saturation: ...".
 void register_cases(const std::vector<Case>& cases, const Floors& floors);
 
 }  // namespace ipcbench

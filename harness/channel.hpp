@@ -20,7 +20,9 @@
 
 namespace ipcbench {
 
-enum class Pattern { pingpong, stream };
+// rate: an open-loop stream, sent on a fixed schedule (harness/patterns.cpp). It runs
+// over the same one-way channel as stream: create() is given Pattern::stream.
+enum class Pattern { pingpong, stream, rate };
 // How a side that cannot go on (channel empty or full) waits. Every mechanism runs
 // block and spin; the others exist where a mechanism implements them (shm_ring).
 //   block       sleep in the kernel until the peer wakes us (the mechanism's own way)
@@ -57,7 +59,7 @@ constexpr bool polls(WaitMode w) noexcept {
 // Where a shared-memory mechanism's region lives (harness/shared_region.hpp); mechanisms
 // that use no shared memory ignore it.
 enum class Backing { posix_shm, sysv_shm, file, memfd };
-// a: pingpong client / stream producer; b: pingpong server / stream consumer.
+// a: pingpong client / stream or rate producer; b: pingpong server / consumer.
 enum class Side { a, b };
 
 std::string_view to_string(Pattern p) noexcept;
@@ -141,6 +143,7 @@ struct Mechanism {
   // mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
 
+  // rate needs nothing beyond a stream's channel.
   bool supports(Pattern p) const noexcept { return p == Pattern::pingpong ? pingpong : stream; }
   bool supports(WaitMode w) const noexcept { return waits.contains(w); }
 };

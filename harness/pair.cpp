@@ -173,9 +173,16 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
                      "carries its whole sequence number across a burst of losses";
     return result;
   }
+  if (spec.config.pattern == Pattern::rate && spec.offered_msgs_per_s == 0) {
+    result.message = "a rate case needs an offered rate above 0 messages/s";
+    return result;  // failed: a harness error, not the mechanism's
+  }
   std::unique_ptr<Channel> channel;
   try {
-    channel = spec.mechanism->create(spec.config);
+    // A rate case's channel is a stream's: one direction, the same knobs.
+    ChannelConfig config = spec.config;
+    if (config.pattern == Pattern::rate) config.pattern = Pattern::stream;
+    channel = spec.mechanism->create(config);
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();
@@ -287,6 +294,14 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
       // timer cost, measured in this run: take it out.
       const double raw = static_cast<double>(b.verify_ns) / static_cast<double>(b.verify_samples);
       result.verify_ns_per_msg = std::max(0.0, raw - spec.timer_cost_ns);
+    }
+    if (spec.config.pattern == Pattern::rate) {
+      result.sent_msgs = a.measured_msgs;
+      result.late_sends = a.late_sends;
+      result.max_send_lag_ns = a.max_send_lag_ns;
+      if (a.measured_msgs > 0) {
+        result.mean_send_lag_ns = static_cast<double>(a.send_lag_ns_sum) / static_cast<double>(a.measured_msgs);
+      }
     }
   }
   const bool lossy = spec.mechanism->may_lose;

@@ -33,6 +33,8 @@ struct PairSpec {
   double timeout_seconds = 30;      // the watchdog's deadline for the whole case
   double timer_cost_ns = 25;        // sets how sparsely stream latency is sampled
   std::uint64_t seed = 1;           // payload content
+  // Pattern::rate only: the producer's schedule, messages per second (> 0).
+  std::uint64_t offered_msgs_per_s = 0;
 };
 
 enum class Outcome { ok, not_runnable, failed, interrupted };
@@ -79,7 +81,16 @@ struct PairResult {
   // (server, consumer): from its first measured receipt to its last, so its window
   // holds one message fewer than side a's.
   std::array<CpuUse, 2> cpu;
+  // Rate: how far the producer's measured sends started after their intended times.
+  std::uint64_t sent_msgs = 0;         // measured sends
+  std::uint64_t late_sends = 0;        // of them, started more than kLateSendNs late
+  std::uint64_t max_send_lag_ns = 0;
+  double mean_send_lag_ns = 0;
 };
+
+// Rate: a send that starts more than this after its intended time counts as late.
+// Well above what the schedule loop itself costs (a clock read, tens of ns).
+inline constexpr std::uint64_t kLateSendNs = 1'000;
 
 PairResult run_pair(const PairSpec& spec);
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <memory>
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -237,6 +239,19 @@ std::uint64_t stamp_stride(const PairSpec& spec, std::uint64_t warm_msgs, std::u
   return std::bit_ceil(static_cast<std::uint64_t>(std::max(1.0, std::ceil(want))));
 }
 
+// A mechanism that may lose messages may have dropped the final one: repeat it until
+// the consumer has stopped (the watchdog bounds this if every repeat is lost too).
+void repeat_last_if_lossy(Endpoint& ep, const PairSpec& spec, PairShared& shared, PayloadPool& pool,
+                          std::uint64_t last_seq) {
+  if (!spec.mechanism->may_lose) return;
+  const std::span<const std::byte> last = pool.message(last_seq);
+  while (shared.consumer_done.load(std::memory_order_acquire) == 0) {
+    const timespec pause{0, 100'000};  // 100 us: quick, but no flood
+    ::nanosleep(&pause, nullptr);
+    if (shared.consumer_done.load(std::memory_order_acquire) == 0) send_message(ep, spec.mechanism->zero_copy, last);
+  }
+}
+
 void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   PayloadPool pool(spec.config.msg_bytes, spec.seed);
   const bool zero_copy = spec.mechanism->zero_copy;
@@ -260,16 +275,98 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   }
   rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
-  if (spec.mechanism->may_lose) {
-    // The final message may have been dropped: repeat it until the consumer has
-    // stopped (the watchdog bounds this if every repeat is lost too).
-    const std::span<const std::byte> last = pool.message(seq - 1);
-    while (shared.consumer_done.load(std::memory_order_acquire) == 0) {
-      const timespec pause{0, 100'000};  // 100 us: quick, but no flood
-      ::nanosleep(&pause, nullptr);
-      if (shared.consumer_done.load(std::memory_order_acquire) == 0) send_message(ep, zero_copy, last);
+  repeat_last_if_lossy(ep, spec, shared, pool, seq - 1);
+}
+
+// Rate (open loop): message i is due at t0 + i / rate, whatever happened to the
+// messages before it, and carries its due time as its stamp. The consumer is the
+// stream's, so latency = receipt - due time: a stall of the channel or of the producer
+// (which then sends late, and late again for every message queued behind) shows in
+// every message it delays, instead of silently slowing the sender down as in a closed
+// loop (coordinated omission).
+//
+// Waiting for a due time: a sleep is a system call and a wake-up that may come tens of
+// microseconds late (a cross-CPU wake-up costs ~30 us on a VM), and each late wake
+// would be charged to the mechanism. So gaps up to kSleepAboveNs are spun on the vDSO
+// clock (no system call); longer gaps sleep with an absolute clock_nanosleep to
+// kWakeMarginNs before the due time (absolute, so the sleep's own cost does not add
+// up), then spin the rest. The timer slack is set to 1 ns first: the default 50 us
+// would let the kernel defer the wake past the margin.
+constexpr std::uint64_t kSleepAboveNs = 200'000;
+constexpr std::uint64_t kWakeMarginNs = 100'000;
+// A producer that cannot keep up sends for at most this many times the case time
+// (at the pace its warm-up showed), so a rate far past saturation still ends.
+constexpr double kMaxStretch = 3.0;
+
+// Returns the time at which the wait ended: >= due_ns.
+std::uint64_t wait_until(std::uint64_t due_ns) noexcept {
+  std::uint64_t now = now_ns();
+  if (now >= due_ns) return now;
+  if (due_ns - now > kSleepAboveNs) {
+    const std::uint64_t wake_ns = due_ns - kWakeMarginNs;
+    const timespec wake{static_cast<time_t>(wake_ns / 1'000'000'000u), static_cast<long>(wake_ns % 1'000'000'000u)};
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, nullptr) == EINTR) {
     }
   }
+  while ((now = now_ns()) < due_ns) cpu_relax();
+  return now;
+}
+
+void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  PayloadPool pool(spec.config.msg_bytes, spec.seed);
+  const bool zero_copy = spec.mechanism->zero_copy;
+  const double rate = static_cast<double>(spec.offered_msgs_per_s);
+  const double period_ns = 1e9 / rate;
+  // The warm-up runs on the same schedule, so the measured part starts in the steady
+  // state of this load; its length is known up front.
+  const std::uint64_t warm =
+      spec.fixed_msgs > 0 ? kMinWarmupMsgs
+                          : std::max(kMinWarmupMsgs, static_cast<std::uint64_t>(rate * spec.target_seconds * kWarmupShare));
+  ::prctl(PR_SET_TIMERSLACK, 1UL);
+  arrive_and_wait(shared.arrived);
+
+  const std::uint64_t t0 = now_ns();
+  auto due = [&](std::uint64_t seq) { return t0 + static_cast<std::uint64_t>(static_cast<double>(seq) * period_ns); };
+  std::uint64_t seq = 0;
+  for (; seq < warm; ++seq) {
+    const std::span<const std::byte> msg = pool.message(seq);
+    wait_until(due(seq));
+    send_message(ep, zero_copy, msg);
+  }
+  const std::uint64_t warm_ns = now_ns() - t0;
+  std::uint64_t measured = spec.fixed_msgs;
+  if (measured == 0) {
+    // rate x case time, unless the warm-up showed that would take more than
+    // kMaxStretch x the case time.
+    const double at_pace = kMaxStretch * spec.target_seconds * 1e9 * static_cast<double>(warm) /
+                           static_cast<double>(std::max<std::uint64_t>(warm_ns, 1));
+    const double n = std::min(rate * spec.target_seconds, at_pace);
+    measured = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs, kMaxMeasuredMsgs);
+  }
+  const std::uint64_t stride = stamp_stride(spec, warm, warm_ns);
+  const std::uint64_t from = seq;
+  publish(shared.plan, from, measured, stride);
+
+  const std::uint64_t mask = stride == 0 ? ~0ull : stride - 1;
+  const bool stamping = stride != 0;
+  std::uint64_t late = 0, max_lag = 0, lag_sum = 0;
+  for (const std::uint64_t end = from + measured; seq < end; ++seq) {
+    const std::uint64_t due_ns = due(seq);
+    const std::span<const std::byte> msg = pool.message(seq);
+    if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, due_ns);
+    const std::uint64_t lag = wait_until(due_ns) - due_ns;
+    send_message(ep, zero_copy, msg);
+    late += lag > kLateSendNs ? 1 : 0;
+    max_lag = std::max(max_lag, lag);
+    lag_sum += lag;
+  }
+  // No CPU figure for this side: it spins on the clock between due times, so its CPU
+  // would measure the schedule, not the mechanism (the consumer's is reported).
+  rep.measured_msgs = measured;
+  rep.late_sends = late;
+  rep.max_send_lag_ns = max_lag;
+  rep.send_lag_ns_sum = lag_sum;
+  repeat_last_if_lossy(ep, spec, shared, pool, seq - 1);
 }
 
 void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
@@ -336,10 +433,17 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared) {
   SideReport& rep = shared.side[side == Side::a ? 0 : 1];
   const bool a = side == Side::a;
-  if (spec.config.pattern == Pattern::pingpong) {
-    a ? pingpong_client(ep, spec, shared, rep) : pingpong_server(ep, spec, shared, rep);
-  } else {
-    a ? stream_producer(ep, spec, shared, rep) : stream_consumer(ep, spec, shared, rep);
+  switch (spec.config.pattern) {
+    case Pattern::pingpong:
+      a ? pingpong_client(ep, spec, shared, rep) : pingpong_server(ep, spec, shared, rep);
+      break;
+    case Pattern::stream:
+      a ? stream_producer(ep, spec, shared, rep) : stream_consumer(ep, spec, shared, rep);
+      break;
+    case Pattern::rate:
+      // The consumer is the stream's: the stamps it reads are due times.
+      a ? rate_producer(ep, spec, shared, rep) : stream_consumer(ep, spec, shared, rep);
+      break;
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The two patterns, as the code each child runs, and the memory the pair shares with
+// The three patterns, as the code each child runs, and the memory the pair shares with
 // the orchestrator. Internal to the harness (pair.cpp and tests).
 #include <atomic>
 #include <cstdint>
@@ -34,6 +34,10 @@ struct SideReport {
   std::uint64_t verify_samples = 0;
   std::uint64_t verify_ns = 0;
   CpuUse cpu;  // over this side's measured window (PairResult::cpu)
+  // Rate producer: lag of each measured send behind its intended time.
+  std::uint64_t late_sends = 0;
+  std::uint64_t max_send_lag_ns = 0;
+  std::uint64_t send_lag_ns_sum = 0;
 };
 
 struct PairShared {

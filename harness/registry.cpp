@@ -62,7 +62,12 @@ std::span<const std::byte> Endpoint::peek() { no_zero_copy(); }
 void Endpoint::release() { no_zero_copy(); }
 
 std::string_view to_string(Pattern p) noexcept {
-  return p == Pattern::pingpong ? "pingpong" : "stream";
+  switch (p) {
+    case Pattern::pingpong: return "pingpong";
+    case Pattern::stream: return "stream";
+    case Pattern::rate: return "rate";
+  }
+  return "?";
 }
 std::string_view to_string(WaitMode w) noexcept {
   switch (w) {

@@ -91,7 +91,7 @@ std::string format_rate(double per_s, const char* unit) {
   if (!std::isfinite(per_s)) return "-";
   const char* prefix[] = {"", "k", "M", "G", "T"};
   int i = 0;
-  while (per_s >= 1000 && i < 4) {
+  while (per_s >= 999.5 && i < 4) {  // 999.97 shows as "1 k", not "1e+03"
     per_s /= 1000;
     ++i;
   }
@@ -101,6 +101,7 @@ std::string format_rate(double per_s, const char* unit) {
 }
 
 void strip_run_name(benchmark::BenchmarkReporter::Run& run) {
+  run.run_name.repetitions.clear();
   run.run_name.iterations.clear();
   run.run_name.time_type.clear();
 }
@@ -181,10 +182,15 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
     row.capacity_effective = counter("capacity_effective");
     row.cpu_tx_ns.push_back(counter("cpu_ns_per_msg_tx"));
     row.cpu_rx_ns.push_back(counter("cpu_ns_per_msg_rx"));
+    row.saturated = row.saturated || counter("saturated") == 1;
   }
   ++done_;
   const CaseRow& row = rows_[case_name];
-  if (!row.error.empty() && !row.error.starts_with("not runnable")) ++failed_;
+  // Neither a case this machine cannot run nor a rate past its series's saturation
+  // point is a failure: both say why they did not run.
+  if (!row.error.empty() && !row.error.starts_with("not runnable") && !row.error.starts_with("beyond saturation")) {
+    ++failed_;
+  }
   // After Ctrl-C every remaining case reports "interrupted": say it once.
   if (row.error == "interrupted" && std::exchange(said_interrupted_, true)) return;
   const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
@@ -214,21 +220,27 @@ void TerminalReporter::print_table() {
   }
   for (auto& [key, rows] : groups) {
     const bool pingpong = key.first == "pingpong";
-    std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
+    // Rate cases keep their planned order: by mechanism, then offered rate, so each
+    // mechanism's load-latency curve reads top to bottom.
+    if (key.first != "rate") std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
       if (x->error.empty() != y->error.empty()) return x->error.empty();
       return pingpong ? median(x->p50_ns) < median(y->p50_ns)
                       : median(x->msgs_per_s) > median(y->msgs_per_s);
     });
     out << "\n" << key.first << ", " << format_bytes(key.second) << " messages"
-        << (pingpong ? " (latency: one way = round trip / 2)" : " (latency: one way, sampled)") << "\n";
+        << (pingpong ? " (latency: one way = round trip / 2)"
+                     : key.first == "rate" ? " (latency: one way, from each message's intended send time)"
+                                           : " (latency: one way, sampled)")
+        << "\n";
     out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
         << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
         << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(9)
         << (pingpong ? "x floor" : "x bw") << std::setw(16) << "cpu/msg a/b" << std::setw(8) << "spread"
         << "  note\n";
     for (const CaseRow* row : rows) {
-      const std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
-                                field(row->name, "capacity");
+      std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
+                          field(row->name, "capacity");
+      if (const std::string rate = field(row->name, "rate"); !rate.empty()) label += " @" + rate;
       out << "  " << std::left << std::setw(32) << label << std::right;
       if (!row->error.empty()) {
         out << "  " << row->error << "\n";
@@ -242,7 +254,8 @@ void TerminalReporter::print_table() {
           << std::setw(12) << format_rate(median(row->bytes_per_s), "B") << std::setw(9)
           << row->capacity_effective << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(16)
           << format_cpu_pair(median(row->cpu_tx_ns), median(row->cpu_rx_ns)) << std::setw(8) << spread_text
-          << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "") << "\n";
+          << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "")
+          << (row->saturated ? "  saturated" : "") << "\n";
     }
   }
   out.flush();

@@ -14,9 +14,10 @@
 
 namespace ipcbench {
 
-// GB appends "/iterations:1/manual_time" to the name of a benchmark registered with
-// a fixed iteration count and manual time; ipcbench's case names are
-// "pattern/mechanism/size:N/capacity:N/wait:W", so the suffix is removed.
+// GB appends "/repeats:N/iterations:1/manual_time" to the name of a benchmark
+// registered with its own repetitions, a fixed iteration count and manual time;
+// ipcbench's case names are "pattern/mechanism/size:N/capacity:N/wait:W" (and
+// "/rate:N"), so the suffix is removed.
 void strip_run_name(benchmark::BenchmarkReporter::Run& run);
 
 // GB's own JSON reporter, with case names as above.
@@ -44,6 +45,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
     std::vector<double> x_floor;  // pingpong: x_floor; stream: x_floor_bw
     std::vector<double> cpu_tx_ns, cpu_rx_ns;  // cpu_ns_per_msg_tx, cpu_ns_per_msg_rx
     double capacity_effective = 0;
+    bool saturated = false;  // rate: some repetition was saturated
   };
   void print_table();
   std::size_t total_;

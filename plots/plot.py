@@ -3,10 +3,12 @@
 
 usage: plot.py RESULTS.json [--out DIR]
 
-Writes latency_vs_size, throughput_vs_size and stream_latency_vs_size as PNG
-and SVG into DIR (default: plots/out/<stem of RESULTS>, next to this script),
-plus not_run.txt listing failed / not-runnable cases. Prints one line per
-written file. Bad input: one "plot.py: ..." line on stderr and exit status 2.
+Writes latency_vs_size, throughput_vs_size and stream_latency_vs_size, and when
+the run has them throughput_vs_capacity (a capacity sweep) and load_latency (the
+rate pattern), as PNG and SVG into DIR (default: plots/out/<stem of RESULTS>,
+next to this script), plus not_run.txt listing failed, not-runnable and skipped
+cases. Prints one line per written file. Bad input: one "plot.py: ..." line on
+stderr and exit status 2.
 """
 import argparse
 import json
@@ -17,7 +19,7 @@ from pathlib import Path
 
 COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
-            "latency_samples", "measured_msgs", "real_time")
+            "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated")
 # Colour order: the spinning ring first (the one read against the floor), then the
 # kernel mechanisms roughly by family.
 KNOWN_MECHANISMS = ["shm_ring", "pipe", "unix_stream", "fifo", "unix_dgram", "unix_seqpacket",
@@ -69,17 +71,18 @@ def load(path):
 
 
 def parse_name(name):
-    """'pattern/mechanism/size:N/capacity:N/wait:W' -> dict of its parts."""
+    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]' -> dict of its parts."""
     parts = name.split("/")
     params = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
     try:
         if len(parts) < 3:
             raise ValueError
         size, cap = int(params["size"]), params.get("capacity", "")
+        rate = int(params["rate"]) if "rate" in params else None
     except (KeyError, ValueError):
         raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
     return {"pattern": parts[0], "mechanism": parts[1], "size": size,
-            "capacity": cap, "wait": params.get("wait", "")}
+            "capacity": cap, "wait": params.get("wait", ""), "rate": rate}
 
 
 def collect(benchmarks):
@@ -130,12 +133,24 @@ def footnote(ctx):
     return "  \u00b7  ".join(parts)
 
 
+def size_capacities(cases, pattern):
+    """The capacities a size chart draws: those run at every size of the pattern. A
+    capacity sweep's extra capacities (run at a few sizes only) have their own chart."""
+    sizes, at = set(), {}
+    for c in cases.values():
+        if c["pattern"] == pattern:
+            sizes.add(c["size"])
+            at.setdefault(c["capacity"], set()).add(c["size"])
+    return {cap for cap, s in at.items() if s == sizes}
+
+
 def series(cases, pattern, metric, band_metric=None, scale=1.0):
     """{(mechanism, wait, capacity): [(size, y, y_band)]} for one pattern;
     points without a positive value are dropped (log axes)."""
     out = {}
+    caps = size_capacities(cases, pattern)
     for c in cases.values():
-        if c["pattern"] != pattern or c["size"] <= 0:
+        if c["pattern"] != pattern or c["size"] <= 0 or c["capacity"] not in caps:
             continue
         y = c["get"](metric)
         if y is None or not y > 0:
@@ -168,7 +183,7 @@ class Charts:
         extra = [m for m in mechs if m not in KNOWN_MECHANISMS]
         self.colour = {m: palette[KNOWN_MECHANISMS.index(m) % len(palette)] for m in mechs if m in KNOWN_MECHANISMS}
         self.colour.update({m: palette[(len(KNOWN_MECHANISMS) + i) % len(palette)] for i, m in enumerate(extra)})
-        caps = sorted({c["capacity"] for c in cases.values()}, key=cap_order)
+        caps = sorted(size_capacities(cases, "pingpong") | size_capacities(cases, "stream"), key=cap_order)
         self.multi_cap = len(caps) > 1
         self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}
         self.written = []
@@ -234,8 +249,9 @@ class Charts:
         self.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
         # Say so when cases were left out for lack of latency (stream under 8 B).
         shown = {(m, w, c, x) for (m, w, c), pts in data.items() for x, *_ in pts}
+        caps = size_capacities(self.cases, pattern)
         hidden = sum((c["mechanism"], c["wait"], c["capacity"], c["size"]) not in shown
-                     for c in self.cases.values() if c["pattern"] == pattern)
+                     for c in self.cases.values() if c["pattern"] == pattern and c["capacity"] in caps)
         sub = "line: p50, shaded band: p50 to p99"
         if hidden:
             sub += f"; {hidden} case(s) without latency data not shown"
@@ -263,6 +279,110 @@ class Charts:
         self.save(fig, "throughput_vs_size", "stream: throughput vs message size")
 
 
+    def simple_legend(self, ax, handles_labels, title):
+        ax.legend(*handles_labels, title=title, title_fontsize=8, fontsize=8,
+                  loc="upper left", bbox_to_anchor=(1.02, 1))
+
+    def log2_x(self, ax, xs, fmt):
+        """Log2 x axis with a tick at every power of two in range (at most ~11)."""
+        ax.set_xscale("log", base=2)
+        lo, hi = math.floor(math.log2(min(xs))), math.ceil(math.log2(max(xs)))
+        step = 1 if hi - lo <= 12 else 2
+        ax.xaxis.set_major_locator(self.ticker.FixedLocator([2.0 ** e for e in range(lo, hi + 1, step)]))
+        ax.xaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
+        ax.xaxis.set_minor_locator(self.ticker.NullLocator())
+
+    def capacity(self):
+        """Stream message rate vs the capacity the kernel granted, one panel per size,
+        one line per mechanism and wait mode: where a bigger buffer stops helping."""
+        data = {}  # size -> (mechanism, wait) -> {capacity_effective: msgs_per_s}
+        for c in self.cases.values():
+            if c["pattern"] != "stream":
+                continue
+            x, y = c["get"]("capacity_effective"), c["get"]("msgs_per_s")
+            if x is None or y is None or not x > 0 or not y > 0:
+                continue  # capacity_effective 0: one message does not fit whole
+            # Several requested capacities can be granted the same (a pipe's page):
+            # one point each, the best rate.
+            pts = data.setdefault(c["size"], {}).setdefault((c["mechanism"], c["wait"]), {})
+            pts[x] = max(y, pts.get(x, 0))
+        data = {size: {k: sorted(v.items()) for k, v in per.items() if len(v) >= 2}
+                for size, per in data.items()}
+        data = {size: per for size, per in sorted(data.items()) if per}
+        if not data:
+            print("plot.py: note: no capacity sweep (a stream at 2+ capacities), skipping "
+                  "throughput_vs_capacity", file=sys.stderr)
+            return
+        n = len(data)
+        fig, axes = self.plt.subplots(1, n, figsize=(5.5 * n + 2.5, 4.8), layout="constrained", squeeze=False)
+        eng = self.ticker.EngFormatter(sep="")
+        handles = {}
+        for ax, (size, per) in zip(axes[0], data.items()):
+            for (mech, wait), pts in sorted(per.items()):
+                xs, ys = zip(*pts)
+                line, = ax.plot(xs, ys, marker="o", markersize=4, color=self.colour[mech],
+                                linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
+                handles.setdefault(f"{mech}, {wait}", line)
+            self.log2_x(ax, [x for pts in per.values() for x, _ in pts], lambda v: f"{v:g}")
+            ax.set_yscale("log")
+            self.y_ticks(ax, eng)
+            ax.set_xlabel("capacity granted (messages in flight, capacity_effective)")
+            ax.set_ylabel("message rate (msgs/s)")
+            ax.set_title(f"{human_bytes(size)} messages", fontsize=10)
+            ax.grid(True, which="major", alpha=0.3)
+        self.simple_legend(axes[0][-1], (list(handles.values()), list(handles)), "mechanism, wait")
+        self.save(fig, "throughput_vs_capacity", "stream: message rate vs granted capacity")
+
+    def load_latency(self):
+        """Rate pattern: p50 and p99 latency (from the intended send time) vs the offered
+        rate, log-log, one row of panels per size. Saturated points are marked x; rates
+        past saturation were skipped and are absent."""
+        data = {}  # size -> (mechanism, wait, capacity) -> [(rate, p50, p99, saturated)]
+        for c in self.cases.values():
+            if c["pattern"] != "rate" or c["rate"] is None:
+                continue
+            p50, p99 = c["get"]("p50_ns"), c["get"]("p99_ns")
+            if p50 is None or not p50 > 0:
+                continue
+            data.setdefault(c["size"], {}).setdefault((c["mechanism"], c["wait"], c["capacity"]), []).append(
+                (c["rate"], p50, p99 if p99 and p99 > 0 else math.nan, bool(c["get"]("saturated"))))
+        if not data:
+            print("plot.py: note: no rate cases with latency, skipping load_latency", file=sys.stderr)
+            return
+        caps = {k[2] for per in data.values() for k in per}
+        rows = sorted(data)
+        fig, axes = self.plt.subplots(len(rows), 2, figsize=(13, 4.6 * len(rows)), layout="constrained",
+                                      squeeze=False)
+        eng = self.ticker.EngFormatter(sep="")
+        handles = {}
+        for row, size in zip(axes, rows):
+            for col, (ax, name) in enumerate(zip(row, ("p50", "p99"))):
+                for (mech, wait, cap), pts in sorted(data[size].items()):
+                    pts.sort()
+                    xs = [p[0] for p in pts]
+                    ys = [p[1 + col] for p in pts]
+                    label = f"{mech}, {wait}" + (f", capacity {cap}" if len(caps) > 1 else "")
+                    line, = ax.plot(xs, ys, marker="o", markersize=4, color=self.colour[mech],
+                                    linestyle=LINESTYLES.get(wait, ":"), label=label)
+                    handles.setdefault(label, line)
+                    sat = [(x, y) for (x, *_, s), y in zip(pts, ys) if s]
+                    if sat:
+                        ax.plot(*zip(*sat), linestyle="none", marker="x", markersize=9,
+                                color=self.colour[mech])
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.xaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: eng(v)))
+                self.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+                ax.set_xlabel("offered rate (msgs/s)")
+                ax.set_ylabel(f"{name} one-way latency (ns)")
+                ax.set_title(f"{human_bytes(size)} messages: {name}, from each message's intended send time "
+                             "(x: saturated)", fontsize=9)
+                ax.grid(True, which="major", alpha=0.3)
+        self.simple_legend(axes[0][-1], (list(handles.values()), list(handles)),
+                           "mechanism, wait" + (", capacity" if len(caps) > 1 else ""))
+        self.save(fig, "load_latency", "rate (open loop): latency vs offered load")
+
+
 def main(argv):
     ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
     ap.add_argument("results", help="results JSON written by ipcbench")
@@ -285,6 +405,8 @@ def main(argv):
     charts.latency("latency_vs_size", "pingpong", "pingpong: one-way latency vs message size")
     charts.throughput()
     charts.latency("stream_latency_vs_size", "stream", "stream: one-way latency vs message size")
+    charts.capacity()
+    charts.load_latency()
     not_run = outdir / "not_run.txt"
     not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
     for path in charts.written + [not_run]:

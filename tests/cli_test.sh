@@ -68,6 +68,17 @@ expect_usage_error run --benchmark_no_such_flag=1
 expect_usage_error frobnicate
 expect_usage_error list --bogus
 expect_usage_error run --sizes
+expect_usage_error run --rates 0
+expect_usage_error run --rates 1x
+expect_usage_error run --rates 1.5k
+expect_usage_error run --rates 200M
+expect_usage_error run --rates 1k,1000
+expect_usage_error run --rates 1k,1k
+expect_usage_error run --rates ''
+expect_usage_error run --sweeps nope
+expect_usage_error run --sweeps capacity,capacity
+expect_usage_error run --sweeps ''
+expect_usage_error run --patterns rate,bogus
 # Unwritable --out: exit 2 before any case runs, nothing created.
 "$bin" run --sizes 64 --out /nonexistent/dir/x.json >/dev/null 2>"$tmp/stderr"
 [ $? -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "unwritable --out: $(cat "$tmp/stderr")"
@@ -75,13 +86,16 @@ expect_usage_error run --sizes
 
 # --- help on every command says what each option does ------------------------
 "$bin" --help | grep -q 'run ' && ok || fail "top-level --help"
-for opt in --preset --mechanisms --patterns --sizes --capacities --wait --backing --cpus --repetitions \
+# The help is longer than a pipe write: read it from a file, or grep -q exiting early
+# would break the pipe under pipefail.
+"$bin" run --help >"$tmp/run-help.txt"
+for opt in --preset --sweeps --rates --mechanisms --patterns --sizes --capacities --wait --backing --cpus --repetitions \
            --case-time --messages --timeout --no-verify --out --benchmark_; do
-  "$bin" run --help | grep -q -- "$opt" && ok || fail "run --help does not mention $opt"
+  grep -q -- "$opt" "$tmp/run-help.txt" && ok || fail "run --help does not mention $opt"
 done
-"$bin" help run | grep -q -- --sizes && ok || fail "help run"
+"$bin" help run >"$tmp/help-run.txt" && cmp -s "$tmp/help-run.txt" "$tmp/run-help.txt" && ok || fail "help run"
 for mode in spin spin_yield adaptive block eventfd sem; do
-  "$bin" run --help | grep -qw -- "$mode" && ok || fail "run --help does not list wait mode $mode"
+  grep -qw -- "$mode" "$tmp/help-run.txt" && ok || fail "run --help does not list wait mode $mode"
 done
 "$bin" list --help | grep -q -- --json && ok || fail "list --help"
 
@@ -92,7 +106,8 @@ items = json.load(open(sys.argv[1]))
 assert isinstance(items, list) and items
 for m in items:
     assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
-    assert set(m["patterns"]) <= {"pingpong", "stream"} and m["patterns"]
+    assert set(m["patterns"]) <= {"pingpong", "stream", "rate"} and m["patterns"]
+    assert ("rate" in m["patterns"]) == ("stream" in m["patterns"]), m
     assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem"}, m
     assert "block" in m["wait_modes"], m
 names = {m["name"] for m in items}
@@ -104,7 +119,7 @@ PY
 "$bin" list | grep -q shm_ring && ok || fail "list"
 
 # --- a real run: the JSON schema and names -------------------------------------
-"$bin" run --mechanisms pipe,unix_stream,shm_ring --sizes 1,64,4K --capacities 2 \
+"$bin" run --sweeps none --mechanisms pipe,unix_stream,shm_ring --sizes 1,64,4K --capacities 2 \
   --messages 200 --repetitions 2 --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err"
 rc=$?
 [ $rc -eq 0 ] && ok || fail "short run exited $rc: $(tail -3 "$tmp/run.err")"
@@ -152,7 +167,7 @@ aggs = {b["aggregate_name"] for b in d["benchmarks"] if b["run_type"] == "aggreg
 assert {"mean", "median", "stddev"} <= aggs, aggs
 PY
 # --backing: recorded in the context and in each shm_ring case's label.
-"$bin" run --mechanisms shm_ring,pipe --patterns stream --wait spin --sizes 64 --capacities 2 --messages 200 \
+"$bin" run --sweeps none --mechanisms shm_ring,pipe --patterns stream --wait spin --sizes 64 --capacities 2 --messages 200 \
   --repetitions 1 --backing sysv_shm --out "$tmp/sysv.json" >/dev/null 2>&1
 [ $? -eq 0 ] && ok || fail "--backing sysv_shm run failed"
 $py -c "
@@ -183,7 +198,7 @@ for b in runs:
     assert b['cpu_ns_per_msg_tx'] > 0 and b['cpu_ns_per_msg_rx'] > 0, b
 " && ok || fail "--wait every mode: cases or counters"
 # A case that cannot run is reported with its reason, and the run still succeeds.
-"$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 1M --capacities 1024 \
+"$bin" run --sweeps none --mechanisms shm_ring --patterns stream --wait spin --sizes 1M --capacities 1024 \
   --out "$tmp/nr.json" >/dev/null 2>&1
 [ $? -eq 0 ] && ok || fail "a not-runnable case must not fail the run"
 $py -c "
@@ -193,22 +208,81 @@ assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') a
 " && ok || fail "not-runnable case JSON"
 
 # --benchmark_list_tests lists the cases and writes no results file.
-"$bin" run --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1
+"$bin" run --sweeps none --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q '^pingpong/pipe/size:64/' "$tmp/lt.out" && [ ! -e "$tmp/listed.json" ] && ok \
   || fail "--benchmark_list_tests: rc=$rc, $(head -c 200 "$tmp/lt.out")"
 
+# Presets of several grids: the default preset's sweeps, --sweeps, --mechanisms
+# filtering every grid, one name per case.
+list_cases() { "$bin" run "$@" --benchmark_list_tests=true --out "$tmp/listed.json" 2>/dev/null | grep -v '^$'; }
+list_cases >"$tmp/default.list"
+$py - "$tmp/default.list" <<'PY' && ok || fail "default preset's case list"
+import re, sys
+names = [re.sub(r"/iterations:1/.*$", "", l.strip()) for l in open(sys.argv[1])]
+assert len(names) == len(set(names)), "a case is listed twice"
+caps = {n for n in names if n.startswith("stream/pipe/size:64/")}
+assert {f"stream/pipe/size:64/capacity:{c}/wait:block" for c in [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]} <= caps, caps
+rates = [n for n in names if n.startswith("rate/pipe/size:64/capacity:16/wait:block/rate:")]
+assert [int(n.rsplit(":", 1)[1]) for n in rates] == [1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000, 10000000], rates
+assert not any(n.startswith("stream/shm_locked/") and "capacity:16/" not in n for n in names)  # not in the capacity sweep
+PY
+# (Each list goes to a file first: grep -q closing a pipe early would fail the run
+# writing into it, under pipefail.)
+has_case() {  # $1 = ERE; the remaining arguments: options of the listing
+  local re=$1
+  shift
+  list_cases "$@" >"$tmp/l.list"
+  grep -qE "$re" "$tmp/l.list"
+}
+has_case '^rate/|capacity:(1|2|4|1024)/' --sweeps none && fail "--sweeps none still lists sweep cases" || ok
+has_case 'capacity:1024/' --sweeps rate && fail "--sweeps rate lists capacity-sweep cases" || ok
+has_case '^rate/' --sweeps rate && ok || fail "--sweeps rate lists no rate case"
+has_case '^rate/' --preset quick && fail "quick has no sweeps by default" || ok
+has_case '^rate/tcp/' --preset quick --sweeps rate && ok || fail "quick --sweeps rate: the default preset's rate sweep"
+has_case '/(shm_ring|unix_stream|tcp)/' --mechanisms pipe && fail "--mechanisms pipe lists other mechanisms" || ok
+has_case '^rate/pipe/' --mechanisms pipe && has_case '^stream/pipe/size:64/capacity:1024/' --mechanisms pipe && ok \
+  || fail "--mechanisms pipe dropped the sweeps' pipe cases"
+has_case 'capacity:1024' --mechanisms shm_locked --sweeps capacity && fail "shm_locked is not in the capacity sweep" || ok
+list_cases --sweeps none --patterns rate --rates 5k,2k --mechanisms pipe --sizes 64 --wait block --capacities 4 >"$tmp/l.list"
+[ "$(sed 's|/iterations:1/.*||' "$tmp/l.list" | tr '\n' ' ')" = \
+  "rate/pipe/size:64/capacity:4/wait:block/rate:2000 rate/pipe/size:64/capacity:4/wait:block/rate:5000 " ] \
+  && ok || fail "--patterns rate --rates: $(cat "$tmp/l.list")"
+
+# A real rate run: the counters, and rates past saturation skipped with the reason
+# (exit status 0). 10M messages/s of 64 KiB over a pipe cannot be kept up with.
+"$bin" run --mechanisms pipe --patterns rate --sweeps none --sizes 64K --wait block --capacities 4 \
+  --rates 2k,50M,100M --case-time 0.05 --out "$tmp/rate.json" >"$tmp/rate.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok || fail "rate run exited $rc: $(tail -3 "$tmp/rate.out")"
+$py - "$tmp/rate.json" <<'PY' && ok || fail "rate run JSON"
+import json, sys
+runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"] if b["run_type"] == "iteration"}
+base = "rate/pipe/size:65536/capacity:4/wait:block/rate:"
+low, mid, high = runs[base + "2000"], runs[base + "50000000"], runs[base + "100000000"]
+assert not low.get("error_occurred"), low
+for k in ["offered_msgs_per_s", "msgs_per_s", "late_send_ratio", "max_send_lag_ns", "mean_send_lag_ns",
+          "saturated", "p50_ns", "p99_ns", "capacity_effective", "verified", "errors", "stamp_stride"]:
+    assert k in low, k
+assert low["offered_msgs_per_s"] == 2000 and low["errors"] == 0 and 0 <= low["late_send_ratio"] <= 1
+ctx = json.load(open(sys.argv[1]))["context"]
+assert ctx["preset"] == "default" and [g["name"] for g in ctx["grids"]] == ["main"], ctx.get("grids")
+assert mid["saturated"] == 1 and "saturated: achieved" in mid["label"], mid
+assert high["error_occurred"] and high["error_message"].startswith("beyond saturation: saturated at 50M msgs/s offered"), high
+PY
+grep -q 'beyond saturation' "$tmp/rate.out" && ok || fail "the terminal does not say why a rate was skipped"
+
 # Both sides on one CPU is allowed, with a warning.
-"$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 --cpus 0,0 \
+"$bin" run --sweeps none --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 --cpus 0,0 \
   --out "$tmp/samecpu.json" >/dev/null 2>"$tmp/samecpu.err"
 [ $? -eq 0 ] && grep -q "both sides pinned to CPU 0" "$tmp/samecpu.err" && ok || fail "--cpus 0,0: $(tail -2 "$tmp/samecpu.err")"
 
 # --- default output path: results/<date>T<time>.json under the working directory --
-(cd "$tmp" && "$bin" run --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
+(cd "$tmp" && "$bin" run --sweeps none --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
 ls "$tmp"/results/*.json >/dev/null 2>&1 && ok || fail "default --out did not land in results/"
 
 # --- Ctrl-C: partial results written and marked incomplete, nothing left behind --
-"$bin" run --mechanisms shm_ring,pipe --sizes 64 --case-time 1 --out "$tmp/int.json" >/dev/null 2>&1 &
+"$bin" run --sweeps none --mechanisms shm_ring,pipe --sizes 64 --case-time 1 --out "$tmp/int.json" >/dev/null 2>&1 &
 pid=$!
 sleep 1.5
 kill -INT $pid
@@ -225,7 +299,7 @@ sleep 0.2
 pgrep -f "$tmp/int.json" >/dev/null && fail "children outlived an interrupted run" || ok
 
 # --- the orchestrator SIGKILLed: both children gone within a second ------------
-"$bin" run --mechanisms shm_ring --patterns stream --wait spin --sizes 64 --case-time 5 \
+"$bin" run --sweeps none --mechanisms shm_ring --patterns stream --wait spin --sizes 64 --case-time 5 \
   --out "$tmp/kill.json" >/dev/null 2>&1 &
 pid=$!
 sleep 1

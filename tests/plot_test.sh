@@ -21,15 +21,42 @@ fail() { echo "plot_test: FAIL: $*" >&2; exit 1; }
 out="$tmp/out"
 "$py" "$plot" "$root/tests/data/sample_results.json" --out "$out" >"$tmp/stdout" \
   || fail "plot.py exited $? on the sample results"
-for chart in latency_vs_size throughput_vs_size stream_latency_vs_size; do
+for chart in latency_vs_size throughput_vs_size stream_latency_vs_size throughput_vs_capacity load_latency; do
   for ext in png svg; do
     [[ -s "$out/$chart.$ext" ]] || fail "$chart.$ext missing or empty"
     grep -qxF "$out/$chart.$ext" "$tmp/stdout" || fail "$chart.$ext not printed on stdout"
   done
 done
 [[ -f "$out/not_run.txt" ]] || fail "not_run.txt missing"
+# Rates skipped past saturation are listed with their reason.
+grep -q '^rate/.* beyond saturation: saturated at' "$out/not_run.txt" || fail "not_run.txt lacks the skipped rates"
+# The size charts keep to the capacities run at every size: the capacity sweep's
+# points have their own chart, not one line per capacity in the size charts.
+"$py" - "$root/plots" "$root/tests/data/sample_results.json" <<'PY' || fail "the size charts would draw the capacity sweep"
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot
+_, benchmarks = plot.load(sys.argv[2])
+cases, _ = plot.collect(benchmarks)
+assert any(c["capacity"] == "1024" for c in cases.values())
+assert plot.size_capacities(cases, "stream") == {"16"}, plot.size_capacities(cases, "stream")
+assert all(k[2] == "16" for k in plot.series(cases, "stream", "msgs_per_s"))
+PY
 
-# 2. Bad input: exit status 2 and exactly one stderr line starting "plot.py:".
+# 3. A file without sweeps still gives the size charts, and says it skipped the others.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/nosweep.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] = [b for b in d["benchmarks"]
+                   if not b["name"].startswith("rate/") and "/capacity:16/" in b["name"]]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/nosweep.json" --out "$tmp/out2" >"$tmp/stdout2" 2>"$tmp/stderr2" || fail "plot.py failed without sweeps"
+[[ -s "$tmp/out2/throughput_vs_size.png" && ! -e "$tmp/out2/load_latency.png" && ! -e "$tmp/out2/throughput_vs_capacity.png" ]] \
+  || fail "without sweeps: wrong set of charts: $(ls "$tmp/out2")"
+grep -q 'skipping load_latency' "$tmp/stderr2" || fail "without sweeps: no note about load_latency"
+
+# 4. Bad input: exit status 2 and exactly one stderr line starting "plot.py:".
 expect_bad_input() {  # $1 = description, $2 = results path
   local rc=0
   "$py" "$plot" "$2" --out "$tmp/bad" >/dev/null 2>"$tmp/stderr" || rc=$?
