@@ -13,6 +13,17 @@ constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
 const std::vector<std::string_view> kCapacityMechanisms = {
     "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram", "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq"};
 const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+// Copy against zero-copy, past the main grid's 1 MiB: capacity 4 keeps a pingpong's two
+// rings of 16 MiB slots within the 256 MiB channel limit.
+const Grid kZeroCopySweep = {.name = "zero_copy",
+                             .mechanisms = {"shm_ring", "shm_ring_zc"},
+                             .patterns = {Pattern::pingpong, Pattern::stream},
+                             .sizes = {64, 4 * KiB, 64 * KiB, 1 * MiB, 4 * MiB, 16 * MiB},
+                             .capacities = {4},
+                             .waits = {WaitMode::spin},
+                             .rates_msgs_per_s = {},
+                             .repetitions = 1,
+                             .case_seconds = 0.1};
 const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
@@ -61,7 +72,8 @@ const std::array<Preset, 3> kPresets = {{
                  .waits = {WaitMode::block},
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
-                 .case_seconds = 0.1}}},
+                 .case_seconds = 0.1},
+                kZeroCopySweep}},
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
               "case; both sweeps at more sizes and both wait modes (1,580 cases, about 10 min estimated: watch the ETA)",
@@ -91,7 +103,8 @@ const std::array<Preset, 3> kPresets = {{
                  .waits = {WaitMode::block, WaitMode::spin},
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
-                 .case_seconds = 0.2}}},
+                 .case_seconds = 0.2},
+                kZeroCopySweep}},
 }};
 }  // namespace
 
@@ -113,6 +126,6 @@ const Grid* find_sweep(const Preset& preset, std::string_view name) {
   return nullptr;
 }
 
-std::string_view sweep_names() { return "capacity, rate"; }
+std::string_view sweep_names() { return "capacity, rate, zero_copy"; }
 
 }  // namespace ipcbench

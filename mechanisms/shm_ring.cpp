@@ -30,6 +30,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <new>
 #include <optional>
 
@@ -108,6 +111,21 @@ void sem_acquire(sem_t& sem) {
   }
 }
 
+// Pushes a line out of this core's caches to the shared L3 (CLDEMOTE; a NOP on CPUs
+// without it: the encoding sits in the reserved-NOP space). Measured here (Xeon with
+// cldemote, 2 vCPUs, capacity 16, spin, six alternating runs): demoting a published
+// slot of up to 4 lines took 64 B pingpong from 193-209 to 162-168 ns one way
+// (batched), 64 B streams from 15.5-16.4 M to 23-27 M msgs/s and 240 B from 1.1 M to
+// 1.8 M; at 512 B it made no difference, at 1 KiB it halved the stream rate, and at
+// 64 KiB it cut bandwidth from ~16 to ~7 GB/s. Demoting the consumer's head line
+// instead cut the 64 B stream to 9 M msgs/s.
+constexpr std::size_t kDemoteMaxBytes = 4 * kCacheLine;
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("cldemote"))) inline void demote_line(void* p) noexcept { _cldemote(p); }
+#else
+inline void demote_line(void*) noexcept {}
+#endif
+
 std::size_t slot_bytes_for(std::size_t max_msg_bytes) noexcept {
   return (sizeof(SlotHeader) + max_msg_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
 }
@@ -174,6 +192,12 @@ void Producer::commit(std::size_t len, WaitMode wait) noexcept {
     s->seq.store(seq, std::memory_order_release);
   } else {
     publish_waiting(s->seq, seq, wait);
+  }
+  // A small message's lines go to the shared L3 at once, where the consumer's poll
+  // finds them, instead of being snooped out of this core's L2 line by line.
+  const std::size_t used = sizeof(SlotHeader) + len;
+  if (used <= kDemoteMaxBytes) {
+    for (std::size_t off = 0; off < used; off += kCacheLine) demote_line(reinterpret_cast<std::byte*>(s) + off);
   }
   ++tail_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;

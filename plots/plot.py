@@ -23,7 +23,8 @@ COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
 # Colour order: the spinning ring first (the one read against the floor), then the
 # kernel mechanisms roughly by family.
 KNOWN_MECHANISMS = ["shm_ring", "pipe", "unix_stream", "fifo", "unix_dgram", "unix_seqpacket",
-                    "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq", "shm_locked", "rpc"]
+                    "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq", "shm_locked", "rpc",
+                    "shm_ring_zc", "rpc_tcp", "rpc_unix"]
 LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
 MARKERS = "osD^vP*X"                       # one per capacity when several
 
@@ -383,6 +384,48 @@ class Charts:
         self.save(fig, "load_latency", "rate (open loop): latency vs offered load")
 
 
+    def zero_copy(self):
+        """shm_ring against shm_ring_zc across sizes (up to 16 MiB in the zero_copy
+        sweep), at the capacity where the zero-copy ring ran the most sizes: stream
+        throughput and pingpong p50 side by side."""
+        pair = ("shm_ring", "shm_ring_zc")
+        runs = [c for c in self.cases.values() if c["mechanism"] in pair and c["size"] > 0]
+        sizes_at = {}
+        for c in runs:
+            if c["mechanism"] == "shm_ring_zc":
+                sizes_at.setdefault(c["capacity"], set()).add(c["size"])
+        if not sizes_at:
+            print("plot.py: note: no shm_ring_zc cases, skipping zero_copy", file=sys.stderr)
+            return
+        cap = max(sizes_at, key=lambda k: (len(sizes_at[k]), cap_order(k)))
+        panels = (("stream", "bytes_per_s", 1e-9, "stream throughput (GB/s)", "{:g}".format),
+                  ("pingpong", "p50_ns", 1.0, "pingpong p50 one-way latency (ns)",
+                   lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+        fig, axes = self.plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+        handles = {}
+        for ax, (pattern, metric, scale, ylabel, fmt) in zip(axes, panels):
+            data = {}
+            for c in runs:
+                y = c["get"](metric)
+                if c["pattern"] == pattern and c["capacity"] == cap and y is not None and y > 0:
+                    data.setdefault((c["mechanism"], c["wait"]), []).append((c["size"], y * scale))
+            for (mech, wait), pts in sorted(data.items()):
+                xs, ys = zip(*sorted(pts))
+                line, = ax.plot(xs, ys, marker="o", markersize=5, color=self.colour[mech],
+                                linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
+                handles.setdefault(f"{mech}, {wait}", line)
+            if data:
+                self.log2_x(ax, [x for pts in data.values() for x, _ in pts], lambda v: human_bytes(v))
+                ax.set_yscale("log")
+                self.y_ticks(ax, fmt)
+            ax.set_xlabel("message size (bytes)")
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="major", alpha=0.3)
+        axes[0].set_title(f"capacity {cap}: copy in and out vs written and read in the slot", fontsize=9)
+        self.simple_legend(axes[-1], (list(handles.values()), list(handles)), "mechanism, wait")
+        self.save(fig, "zero_copy", "shm_ring: copy vs zero-copy")
+
+
 def main(argv):
     ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
     ap.add_argument("results", help="results JSON written by ipcbench")
@@ -407,6 +450,7 @@ def main(argv):
     charts.latency("stream_latency_vs_size", "stream", "stream: one-way latency vs message size")
     charts.capacity()
     charts.load_latency()
+    charts.zero_copy()
     not_run = outdir / "not_run.txt"
     not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
     for path in charts.written + [not_run]:

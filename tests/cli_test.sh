@@ -181,7 +181,7 @@ assert json.load(open('$tmp/run.json'))['context']['shm_backing'] == 'posix_shm'
 " && ok || fail "--backing not recorded in the context and labels"
 # --wait with the ring's own modes: a case for each mode a mechanism has, none for the
 # others (pipe has only block and spin), and the terminal table shows CPU per message.
-"$bin" run --mechanisms shm_ring,pipe --patterns pingpong,stream --sizes 64 --capacities 2 --messages 200 \
+"$bin" run --sweeps none --mechanisms shm_ring,pipe --patterns pingpong,stream --sizes 64 --capacities 2 --messages 200 \
   --repetitions 1 --wait spin,spin_yield,adaptive,block,eventfd,sem --out "$tmp/waits.json" >"$tmp/waits.out" 2>&1
 [ $? -eq 0 ] && ok || fail "--wait with every mode failed: $(tail -3 "$tmp/waits.out")"
 grep -q "cpu/msg a/b" "$tmp/waits.out" && ok || fail "terminal table has no cpu/msg column"
