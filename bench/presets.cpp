@@ -24,6 +24,17 @@ const Grid kZeroCopySweep = {.name = "zero_copy",
                              .rates_msgs_per_s = {},
                              .repetitions = 1,
                              .case_seconds = 0.1};
+// Every wait mode of the ring side by side, with what each costs in CPU.
+const Grid kWaitSweep = {.name = "wait",
+                         .mechanisms = {"shm_ring"},
+                         .patterns = {Pattern::pingpong, Pattern::stream},
+                         .sizes = {64},
+                         .capacities = {16},
+                         .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive, WaitMode::block,
+                                   WaitMode::eventfd, WaitMode::sem},
+                         .rates_msgs_per_s = {},
+                         .repetitions = 3,
+                         .case_seconds = 0.1};
 const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
@@ -73,7 +84,8 @@ const std::array<Preset, 3> kPresets = {{
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
                  .case_seconds = 0.1},
-                kZeroCopySweep}},
+                kZeroCopySweep,
+                kWaitSweep}},
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
               "case; both sweeps at more sizes and both wait modes (1,580 cases, about 10 min estimated: watch the ETA)",
@@ -104,7 +116,8 @@ const std::array<Preset, 3> kPresets = {{
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
                  .case_seconds = 0.2},
-                kZeroCopySweep}},
+                kZeroCopySweep,
+                kWaitSweep}},
 }};
 }  // namespace
 
@@ -126,6 +139,6 @@ const Grid* find_sweep(const Preset& preset, std::string_view name) {
   return nullptr;
 }
 
-std::string_view sweep_names() { return "capacity, rate, zero_copy"; }
+std::string_view sweep_names() { return "capacity, rate, zero_copy, wait"; }
 
 }  // namespace ipcbench
