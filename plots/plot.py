@@ -135,14 +135,15 @@ def footnote(ctx):
 
 
 def size_capacities(cases, pattern):
-    """The capacities a size chart draws: those run at every size of the pattern. A
-    capacity sweep's extra capacities (run at a few sizes only) have their own chart."""
-    sizes, at = set(), {}
+    """The capacities a size chart draws: those with the most cases of the pattern (the
+    main grid's). A sweep's extra capacities, run for a few mechanisms or sizes only,
+    have their own charts."""
+    count = {}
     for c in cases.values():
         if c["pattern"] == pattern:
-            sizes.add(c["size"])
-            at.setdefault(c["capacity"], set()).add(c["size"])
-    return {cap for cap, s in at.items() if s == sizes}
+            count[c["capacity"]] = count.get(c["capacity"], 0) + 1
+    top = max(count.values(), default=0)
+    return {cap for cap, n in count.items() if n == top}
 
 
 def series(cases, pattern, metric, band_metric=None, scale=1.0):

@@ -43,6 +43,29 @@ assert plot.size_capacities(cases, "stream") == {"16"}, plot.size_capacities(cas
 assert all(k[2] == "16" for k in plot.series(cases, "stream", "msgs_per_s"))
 PY
 
+# 2. A zero-copy sweep (capacity 4, sizes past the main grid's) gets its own chart and
+# leaves the size charts to the main grid's capacity, instead of emptying them.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/zc.json" <<'PY'
+import copy, json, re, sys
+d = json.load(open(sys.argv[1]))
+extra = []
+for b in d["benchmarks"]:
+    if re.match(r"(pingpong|stream)/shm_ring/size:(64|65536)/capacity:16/wait:spin", b["name"]):
+        for mech in ("shm_ring", "shm_ring_zc"):
+            for size in ("65536", "16777216"):
+                e = copy.deepcopy(b)
+                for key in ("name", "run_name"):
+                    if key in e:
+                        e[key] = re.sub(r"shm_ring/size:\d+/capacity:16", f"{mech}/size:{size}/capacity:4", e[key])
+                extra.append(e)
+d["benchmarks"] += extra
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/zc.json" --out "$tmp/outzc" >"$tmp/stdoutzc" 2>"$tmp/stderrzc" || fail "plot.py failed with a zero-copy sweep"
+for chart in latency_vs_size throughput_vs_size zero_copy; do
+  [[ -s "$tmp/outzc/$chart.png" ]] || fail "with a zero-copy sweep: $chart.png missing ($(cat "$tmp/stderrzc"))"
+done
+
 # 3. A file without sweeps still gives the size charts, and says it skipped the others.
 "$py" - "$root/tests/data/sample_results.json" "$tmp/nosweep.json" <<'PY'
 import json, sys
