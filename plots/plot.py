@@ -399,6 +399,10 @@ class Charts:
             print("plot.py: note: no shm_ring_zc cases, skipping zero_copy", file=sys.stderr)
             return
         cap = max(sizes_at, key=lambda k: (len(sizes_at[k]), cap_order(k)))
+        # The waits the zero-copy ring ran at that capacity: the copying ring's other
+        # cases there (a capacity sweep's) are not part of the comparison.
+        waits = {c["wait"] for c in runs if c["mechanism"] == "shm_ring_zc" and c["capacity"] == cap}
+        runs = [c for c in runs if c["wait"] in waits]
         panels = (("stream", "bytes_per_s", 1e-9, "stream throughput (GB/s)", "{:g}".format),
                   ("pingpong", "p50_ns", 1.0, "pingpong p50 one-way latency (ns)",
                    lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
@@ -416,7 +420,10 @@ class Charts:
                                 linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
                 handles.setdefault(f"{mech}, {wait}", line)
             if data:
-                self.log2_x(ax, [x for pts in data.values() for x, _ in pts], lambda v: human_bytes(v))
+                ax.set_xscale("log", base=2)
+                ax.xaxis.set_major_locator(self.ticker.FixedLocator(sorted({x for pts in data.values() for x, _ in pts})))
+                ax.xaxis.set_major_formatter(self.ticker.FuncFormatter(human_bytes))
+                ax.xaxis.set_minor_locator(self.ticker.NullLocator())
                 ax.set_yscale("log")
                 self.y_ticks(ax, fmt)
             ax.set_xlabel("message size (bytes)")
