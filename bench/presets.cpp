@@ -41,7 +41,7 @@ const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
      .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no sweeps "
-              "(11 s on 2 vCPUs)",
+              "(14 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
@@ -53,10 +53,11 @@ const std::array<Preset, 3> kPresets = {{
               .case_seconds = 0.1},
      .sweeps = {}},
     {.name = "default",
-     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions of 0.2 s per case; and two "
-              "sweeps of one short repetition per point (a point on a curve is read against its "
-              "neighbours): capacity in both wait modes (spinning shows the buffer alone, blocking adds "
-              "the wake-ups it saves), rate in block mode (3.1 to 3.2 min on 2 vCPUs)",
+     .about = "every mechanism, 1 B to 1 MiB, capacity 16, three repetitions of 0.2 s per case; and "
+              "sweeps of short points (a point on a curve is read against its neighbours): capacity in "
+              "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
+              "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (4 min on 2 "
+              "vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
@@ -88,7 +89,8 @@ const std::array<Preset, 3> kPresets = {{
                 kWaitSweep}},
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
-              "case; both sweeps at more sizes and both wait modes (1,580 cases, about 10 min estimated: watch the ETA)",
+              "case; the capacity and rate sweeps at more sizes and both wait modes, the zero_copy and wait "
+              "sweeps as in default (1,668 cases; long: watch the ETA)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
