@@ -1,6 +1,7 @@
 #include "bench/presets.hpp"
 
 #include <array>
+#include <utility>
 
 namespace ipcbench {
 
@@ -38,6 +39,20 @@ const Grid kWaitSweep = {.name = "wait",
 const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
+// default's and full's main grid: every mechanism, both patterns and the two wait modes
+// every mechanism has, capacity 16, three repetitions of 0.2 s.
+Grid main_grid(std::vector<std::size_t> sizes) {
+  return {.name = "main",
+          .mechanisms = {},
+          .patterns = {Pattern::pingpong, Pattern::stream},
+          .sizes = std::move(sizes),
+          .capacities = {16},
+          .waits = {WaitMode::block, WaitMode::spin},
+          .rates_msgs_per_s = kRates,
+          .repetitions = 3,
+          .case_seconds = 0.2};
+}
+
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
      .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no sweeps "
@@ -58,15 +73,7 @@ const std::array<Preset, 3> kPresets = {{
               "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
               "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (4 min on 2 "
               "vCPUs)",
-     .main = {.name = "main",
-              .mechanisms = {},
-              .patterns = {Pattern::pingpong, Pattern::stream},
-              .sizes = {1, 64, 4 * KiB, 64 * KiB, 1 * MiB},
-              .capacities = {16},
-              .waits = {WaitMode::block, WaitMode::spin},
-              .rates_msgs_per_s = kRates,
-              .repetitions = 3,
-              .case_seconds = 0.2},
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .patterns = {Pattern::stream},
@@ -91,15 +98,7 @@ const std::array<Preset, 3> kPresets = {{
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, three repetitions of 0.2 s per "
               "case; the capacity and rate sweeps at more sizes and both wait modes, the zero_copy and wait "
               "sweeps as in default (1,668 cases; long: watch the ETA)",
-     .main = {.name = "main",
-              .mechanisms = {},
-              .patterns = {Pattern::pingpong, Pattern::stream},
-              .sizes = {1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB},
-              .capacities = {16},
-              .waits = {WaitMode::block, WaitMode::spin},
-              .rates_msgs_per_s = kRates,
-              .repetitions = 3,
-              .case_seconds = 0.2},
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .patterns = {Pattern::stream},

@@ -466,16 +466,20 @@ class ShmRingChannel final : public Channel {
 
 }  // namespace
 
+namespace {
+constexpr std::string_view kRingKnob = "ring slots = capacity (each slot holds one whole message)";
+constexpr WaitModes kRingWaits{WaitMode::block,    WaitMode::spin,    WaitMode::spin_yield,
+                               WaitMode::adaptive, WaitMode::eventfd, WaitMode::sem};
+std::unique_ptr<Channel> create_ring(const ChannelConfig& cfg) { return std::make_unique<ShmRingChannel>(cfg); }
+}  // namespace
+
 extern const Mechanism kShmRing{
     .name = "shm_ring",
     .summary = "lock-free SPSC ring in shared memory (seq-in-slot, futex for block; --backing)",
-    .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
-    .waits = WaitModes{WaitMode::block, WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
-                       WaitMode::eventfd, WaitMode::sem},
+    .capacity_knob = kRingKnob,
+    .waits = kRingWaits,
     .uses_backing = true,
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<ShmRingChannel>(cfg);
-    },
+    .create = create_ring,
 };
 
 // The same ring, used in place: the sender writes each message straight into its slot
@@ -483,14 +487,11 @@ extern const Mechanism kShmRing{
 extern const Mechanism kShmRingZc{
     .name = "shm_ring_zc",
     .summary = "shm_ring, zero-copy: messages written and read in their slots (loan/publish, peek/release)",
-    .capacity_knob = "ring slots = capacity (each slot holds one whole message)",
-    .waits = WaitModes{WaitMode::block, WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
-                       WaitMode::eventfd, WaitMode::sem},
+    .capacity_knob = kRingKnob,
+    .waits = kRingWaits,
     .uses_backing = true,
     .zero_copy = true,
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<ShmRingChannel>(cfg);
-    },
+    .create = create_ring,
 };
 
 }  // namespace ipcbench
