@@ -12,6 +12,7 @@
 #include <cmath>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -510,7 +511,12 @@ int cmd_run(cli::Args& args, const char* argv0) {
   benchmark::Initialize(&gb_argc, gb_argv.data());
   if (gb_argc > 1) throw UsageError("unknown Google Benchmark flag " + std::string(gb_argv[1]));
 
-  TerminalReporter terminal(cases.size(), env, noise_warnings(env));
+  // What each case should cost, for the ETA: every repetition measures for its case
+  // time, warms up for a tenth of it (pingpong adds a quarter for its batch-timed
+  // trips), and pays ~30 ms to fork and reap a pair.
+  std::map<std::string, double> expected_s;
+  for (const Case& c : cases) expected_s[c.name] = c.repetitions * (c.spec.target_seconds * 1.25 + 0.03);
+  TerminalReporter terminal(cases.size(), env, noise_warnings(env), std::move(expected_s));
   CaseJsonReporter json;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
   benchmark::Shutdown();

@@ -112,9 +112,20 @@ void CaseJsonReporter::ReportRuns(const std::vector<Run>& runs) {
   JSONReporter::ReportRuns(renamed);
 }
 
-TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env,
-                                   std::vector<std::string> warnings)
-    : total_(total_cases), start_ns_(now_ns()), env_(std::move(env)), warnings_(std::move(warnings)) {}
+TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings,
+                                   std::map<std::string, double> expected_s)
+    : total_(total_cases),
+      expected_s_(std::move(expected_s)),
+      start_ns_(now_ns()),
+      env_(std::move(env)),
+      warnings_(std::move(warnings)) {
+  for (const auto& [name, s] : expected_s_) expected_total_s_ += s;
+  // Cases the map lacks count as average ones.
+  if (!expected_s_.empty() && total_ > expected_s_.size()) {
+    expected_total_s_ += expected_total_s_ / static_cast<double>(expected_s_.size()) *
+                         static_cast<double>(total_ - expected_s_.size());
+  }
+}
 
 bool TerminalReporter::ReportContext(const Context& context) {
   std::ostream& out = GetErrorStream();
@@ -194,7 +205,12 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
   // After Ctrl-C every remaining case reports "interrupted": say it once.
   if (row.error == "interrupted" && std::exchange(said_interrupted_, true)) return;
   const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
-  const double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
+  double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
+  if (expected_total_s_ > 0) {
+    const auto it = expected_s_.find(case_name);
+    expected_done_s_ += it != expected_s_.end() ? it->second : expected_total_s_ / static_cast<double>(total_);
+    if (expected_done_s_ > 0) eta = elapsed / expected_done_s_ * std::max(0.0, expected_total_s_ - expected_done_s_);
+  }
   std::ostream& out = GetErrorStream();
   out << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << done_ << "/" << total_
       << "] " << std::left << std::setw(52) << row.name << std::right << " ";

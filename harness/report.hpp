@@ -31,7 +31,12 @@ class CaseJsonReporter : public benchmark::JSONReporter {
 // pattern and size with the best mechanism first.
 class TerminalReporter : public benchmark::BenchmarkReporter {
  public:
-  TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings);
+  // `expected_s`: each case's expected cost in seconds (repetitions x case time, and
+  // then some), by case name. The ETA spreads the time spent so far over the cost
+  // done, so a main grid of long cases and a sweep of short points both estimate
+  // right; a case missing from the map counts as an average one.
+  TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings,
+                   std::map<std::string, double> expected_s = {});
   bool ReportContext(const Context& context) override;
   void ReportRuns(const std::vector<Run>& runs) override;
   void Finalize() override;
@@ -50,6 +55,9 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   void print_table();
   std::size_t total_;
   std::size_t done_ = 0;
+  std::map<std::string, double> expected_s_;
+  double expected_total_s_ = 0;
+  double expected_done_s_ = 0;
   std::size_t failed_ = 0;
   bool said_interrupted_ = false;
   std::uint64_t start_ns_;
