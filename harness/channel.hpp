@@ -24,7 +24,8 @@ namespace ipcbench {
 // over the same one-way channel as stream: create() is given Pattern::stream.
 enum class Pattern { pingpong, stream, rate };
 // How a side that cannot go on (channel empty or full) waits. Every mechanism runs
-// block and spin; the others exist where a mechanism implements them (shm_ring).
+// block and (all but the RPC ones) spin; the others exist where a mechanism implements
+// them (shm_ring, shm_ring_zc).
 //   block       sleep in the kernel until the peer wakes us (the mechanism's own way)
 //   spin        poll without ever leaving the CPU
 //   spin_yield  poll, with sched_yield() between polls

@@ -3,7 +3,7 @@
 //
 // The orchestrating process (the caller) creates the channel, forks side a (pingpong
 // client / stream producer) and side b (server / consumer), and then only watches:
-// it sleeps in poll() on the children's pidfds until both exit or the deadline passes,
+// it sleeps in poll() on the children's death pipes until both exit or the deadline passes,
 // so it is on no measured path. Each child dies with the orchestrator
 // (PR_SET_PDEATHSIG), pins itself to its CPU, opens its end, allocates and touches its
 // buffers, meets its peer at a start barrier, warms up, then measures. Results come
