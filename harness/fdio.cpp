@@ -6,11 +6,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <climits>
-#include <cstring>
-#include <fstream>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -138,6 +135,14 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
+      // A message socket refuses, even when empty, a datagram larger than its send
+      // buffer can ever hold: that size is not runnable here, not a failure.
+      if (whole == 0 && (errno == EMSGSIZE || errno == ENOBUFS)) {
+        const int err = errno;
+        throw NotRunnable("a " + std::to_string(msg_bytes) + "-byte message does not fit in one send on this socket (" +
+                          std::strerror(err) + "): a datagram must fit the send buffer, at most 2 x net.core.wmem_max = " +
+                          std::to_string(2 * read_sysctl("/proc/sys/net/core/wmem_max", 0)) + " B");
+      }
       throw SysError("write (capacity probe)", "fd " + std::to_string(write_fd));
     }
     written += static_cast<std::uint64_t>(n);

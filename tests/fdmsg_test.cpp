@@ -180,6 +180,23 @@ TEST(Fifo, NotRunnableCreateLeavesNothing) {
   EXPECT_TRUE(own_tmp_names().empty());
 }
 
+// A datagram larger than a socket's send buffer can ever hold (2 x net.core.wmem_max)
+// is refused even by an empty socket: that size is not runnable, with the reason, not
+// a failed case.
+TEST(UnixDgram, DatagramLargerThanAnySendBufferIsNotRunnable) {
+  const std::uint64_t max_sndbuf = 2 * read_sysctl("/proc/sys/net/core/wmem_max");
+  if (max_sndbuf == 0 || max_sndbuf >= (64u << 20)) GTEST_SKIP() << "net.core.wmem_max allows 32 MiB datagrams";
+  for (const char* name : {"unix_dgram", "unix_seqpacket"}) {
+    PairSpec spec;
+    spec.mechanism = find_mechanism(name);
+    spec.config = {.pattern = Pattern::stream, .msg_bytes = 32u << 20, .capacity_msgs = 1, .wait = WaitMode::block};
+    spec.fixed_msgs = 2;
+    const PairResult r = run_pair(spec);
+    EXPECT_EQ(r.outcome, Outcome::not_runnable) << name << ": " << r.message;
+    EXPECT_NE(r.message.find("net.core.wmem_max"), std::string::npos) << name << ": " << r.message;
+  }
+}
+
 // net.unix.max_dgram_qlen limits a datagram receive queue only for senders the
 // receiver is not connected back to; socketpair peers are exempt, so a capacity far
 // above it is granted (probed) and delivered, not refused.
