@@ -179,6 +179,8 @@ class Consumer {
   std::uint32_t slot_count_;
   std::uint32_t slot_ = 0;
   std::uint64_t head_ = 0;
+  std::uint32_t head_batch_;     // spin: publish head every head_batch_ releases
+  std::uint32_t until_publish_;  // releases left before the next publish
 };
 
 }  // namespace ipcbench::ring

@@ -107,6 +107,21 @@ TEST(ShmRing, RejectsALengthLargerThanTheBuffer) {
   EXPECT_THROW(c.try_recv(small, len), PeerError);
 }
 
+// Spin mode publishes the consumer's head once per quarter ring: freed slots reach the
+// producer in groups, and never more than a quarter late.
+TEST(ShmRing, SpinPublishesHeadOncePerQuarterRing) {
+  LocalRing r(16, 8);
+  ring::Producer p(r.ctl);
+  ring::Consumer c(r.ctl);
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(p.try_send(bytes(8, i)));
+  std::vector<std::byte> out(8);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.recv(out, WaitMode::spin), 8u);
+  EXPECT_FALSE(p.try_send(bytes(8, 0)));  // three released, none published yet
+  EXPECT_EQ(c.recv(out, WaitMode::spin), 8u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(p.try_send(bytes(8, i))) << i;  // the fourth publishes all four
+  EXPECT_FALSE(p.try_send(bytes(8, 0)));
+}
+
 // Zero-copy: the producer's room and the consumer's view are the slot itself, and a
 // slot is reusable only once released.
 TEST(ShmRing, LoansAndViewsAreTheSlotItself) {
