@@ -160,7 +160,9 @@ def series(cases, pattern, metric, band_metric=None, scale=1.0):
         hi = c["get"](band_metric) if band_metric else None
         out.setdefault((c["mechanism"], c["wait"], c["capacity"]), []).append(
             (c["size"], y * scale, hi * scale if hi is not None else math.nan))  # nan: gap in band
-    return {k: sorted(v) for k, v in sorted(out.items(), key=lambda kv: series_order(kv[0]))}
+    # A series at one size only (a sweep's extra wait modes) is no line: its own chart
+    # shows it.
+    return {k: sorted(v) for k, v in sorted(out.items(), key=lambda kv: series_order(kv[0])) if len(v) >= 2}
 
 
 def cap_order(cap):
@@ -250,9 +252,8 @@ class Charts:
         ax.set_ylabel("one-way latency (ns)")
         self.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
         # Say so when cases were left out for lack of latency (stream under 8 B).
-        shown = {(m, w, c, x) for (m, w, c), pts in data.items() for x, *_ in pts}
         caps = size_capacities(self.cases, pattern)
-        hidden = sum((c["mechanism"], c["wait"], c["capacity"], c["size"]) not in shown
+        hidden = sum(not (c["get"]("p50_ns") or 0) > 0 and c["get"]("msgs_per_s") is not None
                      for c in self.cases.values() if c["pattern"] == pattern and c["capacity"] in caps)
         sub = "line: p50, shaded band: p50 to p99"
         if hidden:
