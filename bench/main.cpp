@@ -16,6 +16,7 @@
 #include <set>
 #include <string_view>
 
+#include "bench/compare_cmd.hpp"
 #include "bench/presets.hpp"
 #include "bench/suite.hpp"
 #include "harness/cli.hpp"
@@ -41,6 +42,8 @@ between two pinned processes, verifying every message.
 
 commands:
   run       run a sweep of cases and write Google Benchmark JSON
+  compare   compare two result files case by case (Mann-Whitney U), exit 1 on
+            a significant regression
   list      list the mechanisms, their patterns, wait modes and capacity knob
   help      show this help, or `ipcbench help <command>`
 
@@ -565,6 +568,7 @@ int main(int argc, char** argv) {
         const std::string_view sub = argv[2];
         if (sub == "run") std::cout << run_help();
         else if (sub == "list") std::cout << kListHelp;
+        else if (sub == "compare") std::cout << kCompareHelp;
         else throw UsageError("help: unknown command '" + std::string(sub) + "'");
       } else {
         std::cout << kTopHelp;
@@ -573,7 +577,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "list") return cmd_list(args);
     if (cmd == "run") return cmd_run(args, argv[0]);
-    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, list, help)");
+    if (cmd == "compare") return cmd_compare(args);
+    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, list, help)");
   } catch (const UsageError& e) {
     std::cerr << "ipcbench: " << e.what() << "\n";
     return 2;

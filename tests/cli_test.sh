@@ -277,6 +277,55 @@ grep -q 'beyond saturation' "$tmp/rate.out" && ok || fail "the terminal does not
   --out "$tmp/samecpu.json" >/dev/null 2>"$tmp/samecpu.err"
 [ $? -eq 0 ] && grep -q "both sides pinned to CPU 0" "$tmp/samecpu.err" && ok || fail "--cpus 0,0: $(tail -2 "$tmp/samecpu.err")"
 
+# --- compare: exit 0 for the same run, 1 naming a slowed case, 2 for bad input ---
+# Synthetic files with 5 repetitions per case (3 against 3 can never reach p < 0.05).
+$py - "$tmp" <<'PY'
+import json, sys
+def run(scale):
+    benches = []
+    for name in ("pingpong/pipe/size:64/capacity:16/wait:block", "pingpong/shm_ring/size:64/capacity:16/wait:spin"):
+        for i in range(5):
+            k = scale if "shm_ring" in name else 1.0
+            benches.append({"name": name, "run_name": name, "run_type": "iteration", "repetition_index": i,
+                            "p50_ns": 200.0 * (1 + 0.01 * i) * k, "p99_ns": 300.0 * (1 + 0.01 * i) * k,
+                            "bytes_per_s": 1e8 * (1 + 0.01 * i) / k})
+    return {"context": {"floor_cacheline_rtt_ns": 120.0, "floor_wake_rtt_ns": 60000.0,
+                        "floor_memcpy_bytes_per_s": {"64": 6e10}}, "benchmarks": benches}
+json.dump(run(1.0), open(sys.argv[1] + "/cmp_base.json", "w"))
+json.dump(run(2.0), open(sys.argv[1] + "/cmp_slow.json", "w"))
+json.dump({"benchmarks": [{"name": "stream/tcp/size:1/capacity:1/wait:spin", "run_type": "iteration", "p50_ns": 1.0}]},
+          open(sys.argv[1] + "/cmp_other.json", "w"))
+PY
+"$bin" compare "$tmp/cmp_base.json" "$tmp/cmp_base.json" >"$tmp/cmp.out" 2>&1
+[ $? -eq 0 ] && grep -q ' 0 regressions' "$tmp/cmp.out" && ok || fail "compare identical: $(tail -2 "$tmp/cmp.out")"
+"$bin" compare "$tmp/cmp_base.json" "$tmp/cmp_slow.json" >"$tmp/cmp.out" 2>&1
+[ $? -eq 1 ] && grep -q 'shm_ring.*REGRESSION' "$tmp/cmp.out" && ! grep -q 'pipe.*REGRESSION' "$tmp/cmp.out" \
+  && ok || fail "compare slowed: $(cat "$tmp/cmp.out")"
+"$bin" compare "$tmp/cmp_base.json" "$tmp/cmp_slow.json" --normalize floor --format json >"$tmp/cmp.json" 2>&1
+[ $? -eq 1 ] && $py -c "
+import json; d = json.load(open('$tmp/cmp.json'))
+assert d['regressions'] == 3 and {r['verdict'] for r in d['rows'] if 'shm_ring' in r['name']} == {'REGRESSION'}, d
+assert abs([r for r in d['rows'] if r['metric'] == 'p50' and 'shm_ring' in r['name']][0]['base'] - 200 * 1.02 / 120) < 1e-9
+" && ok || fail "compare --normalize floor --format json: $(head -c 300 "$tmp/cmp.json")"
+"$bin" compare "$tmp/cmp_base.json" "$tmp/cmp_slow.json" --format markdown --threshold 150% >"$tmp/cmp.md" 2>&1
+[ $? -eq 0 ] && grep -q '^| case | metric |' "$tmp/cmp.md" && ok || fail "compare markdown within threshold: $(cat "$tmp/cmp.md")"
+printf '{"benchmarks": [' >"$tmp/cmp_trunc.json"
+for bad in "$tmp/cmp_base.json $tmp/missing.json" "$tmp/cmp_base.json $tmp/cmp_trunc.json" \
+           "$tmp/cmp_base.json $tmp/cmp_other.json" "$tmp/cmp_base.json" \
+           "$tmp/cmp_base.json $tmp/cmp_base.json --threshold x" "$tmp/cmp_base.json $tmp/cmp_base.json --metric p42" \
+           "$tmp/cmp_base.json $tmp/cmp_base.json --normalize nope" "$tmp/cmp_other.json $tmp/cmp_other.json --normalize floor"; do
+  # shellcheck disable=SC2086
+  "$bin" compare $bad >/dev/null 2>"$tmp/stderr"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "compare $bad -> rc=$rc: $(cat "$tmp/stderr")"
+done
+# Google Benchmark's own compare.py reads our files unchanged, when it is installed.
+gbcompare=/usr/share/benchmark/compare.py
+if [ -f "$gbcompare" ] && $py -c 'import scipy' 2>/dev/null && [ -s "$tmp/run.json" ]; then
+  $py "$gbcompare" benchmarks "$tmp/run.json" "$tmp/run.json" >"$tmp/gbcmp.out" 2>&1 && ok \
+    || fail "GB compare.py could not read our JSON: $(tail -3 "$tmp/gbcmp.out")"
+fi
+
 # --- default output path: results/<date>T<time>.json under the working directory --
 (cd "$tmp" && "$bin" run --sweeps none --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 >/dev/null 2>&1)
 ls "$tmp"/results/*.json >/dev/null 2>&1 && ok || fail "default --out did not land in results/"

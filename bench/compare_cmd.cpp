@@ -1,0 +1,196 @@
+#include "bench/compare_cmd.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/compare.hpp"
+#include "harness/error.hpp"
+
+namespace ipcbench {
+
+const char* const kCompareHelp = R"(usage: ipcbench compare BASE.json NEW.json [options]
+
+Matches the cases of two result files by name and compares each case's
+repetitions, per metric, with a two-sided Mann-Whitney U test. A latency that
+rose (or a throughput that fell) by more than the threshold with p < alpha is a
+regression. With too few repetitions to ever reach p < alpha (3 against 3 can
+reach 0.10 at best; 4 against 4, 0.029) a case is reported as such, never as a
+regression.
+
+options:
+  --threshold PCT      smallest change that counts, in percent      [5%]
+  --alpha A            significance level                            [0.05]
+  --metric LIST        p50, p99, throughput (comma-separated)        [all three]
+  --normalize floor    compare each value over its own run's floor: latency
+                       over the round-trip floor of its wait mode, throughput
+                       over memcpy at its size (runs from different machines)
+  --format F           table, markdown or json                       [table]
+  --all                list unchanged rows too (default: changes and a summary)
+
+exit status: 0 no regression, 1 a regression, 2 bad input (missing or malformed
+file, no case in common, a bad option).
+)";
+
+namespace {
+
+enum class Format { table, markdown, json };
+
+// "5%", "5", "0.5%": a percentage, returned as a share.
+double parse_percent(std::string_view text) {
+  std::string s(text);
+  if (!s.empty() && s.back() == '%') s.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !(v >= 0) || v > 1000) {
+    throw UsageError("--threshold: expected a percentage such as 5% (got '" + std::string(text) + "')");
+  }
+  return v / 100.0;
+}
+
+std::string show_value(Metric m, double v, bool normalized) {
+  char buf[64];
+  if (normalized) {
+    std::snprintf(buf, sizeof buf, "%.3gx", v);
+  } else if (m == Metric::throughput) {
+    std::snprintf(buf, sizeof buf, "%.3g GB/s", v / 1e9);
+  } else if (v >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.3g ms", v / 1e6);
+  } else if (v >= 1e3) {
+    std::snprintf(buf, sizeof buf, "%.3g us", v / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g ns", v);
+  }
+  return buf;
+}
+
+std::string show_change(double c) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * c);
+  return buf;
+}
+
+std::string show_p(const CompareRow& r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g (%zu/%zu)", r.p, r.n_base, r.n_new);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_compare(cli::Args& args) {
+  std::vector<std::string> files;
+  CompareOptions opt;
+  bool normalize = false, all = false;
+  Format format = Format::table;
+  while (!args.done()) {
+    if (!args.raw().starts_with("--")) {
+      files.push_back(args.raw());
+      args.skip();
+      continue;
+    }
+    const std::string_view o = args.option();
+    if (o == "--help") {
+      std::cout << kCompareHelp;
+      return 0;
+    } else if (o == "--threshold") {
+      opt.threshold = parse_percent(args.value());
+    } else if (o == "--alpha") {
+      const std::string v = args.value();
+      char* end = nullptr;
+      opt.alpha = std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !(opt.alpha > 0 && opt.alpha < 1)) {
+        throw UsageError("--alpha: expected a number between 0 and 1 (got '" + v + "')");
+      }
+    } else if (o == "--metric") {
+      opt.metrics.clear();
+      for (const std::string& m : cli::parse_list(o, args.value())) {
+        if (m == "p50") opt.metrics.push_back(Metric::p50);
+        else if (m == "p99") opt.metrics.push_back(Metric::p99);
+        else if (m == "throughput") opt.metrics.push_back(Metric::throughput);
+        else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput)");
+      }
+    } else if (o == "--normalize") {
+      const std::string v = args.value();
+      if (v != "floor") throw UsageError("--normalize: only 'floor' is known (got '" + v + "')");
+      normalize = true;
+    } else if (o == "--format") {
+      const std::string v = args.value();
+      if (v == "table") format = Format::table;
+      else if (v == "markdown") format = Format::markdown;
+      else if (v == "json") format = Format::json;
+      else throw UsageError("--format: unknown format '" + v + "' (known: table, markdown, json)");
+    } else if (o == "--all") {
+      args.flag();
+      all = true;
+    } else {
+      throw UsageError("compare: unknown option " + std::string(o));
+    }
+  }
+  if (files.size() != 2) throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");
+  const RunValues base = load_run(files[0], normalize);
+  const RunValues now = load_run(files[1], normalize);
+  const std::vector<CompareRow> rows = compare_runs(base, now, opt);
+  if (rows.empty()) throw UsageError("compare: " + files[0] + " and " + files[1] + " have no case in common");
+
+  std::size_t count[4] = {};
+  std::size_t cases = 0;
+  std::string last;
+  for (const CompareRow& r : rows) {
+    ++count[static_cast<int>(r.verdict)];
+    if (r.name != last) ++cases;
+    last = r.name;
+  }
+  const std::size_t regressions = count[static_cast<int>(Verdict::regression)];
+  std::ostringstream summary;
+  summary << rows.size() << " comparisons (" << base.cases.size() << " cases in base, " << now.cases.size()
+          << " in new): " << regressions << " regressions, " << count[static_cast<int>(Verdict::improvement)]
+          << " improvements, " << count[static_cast<int>(Verdict::same)] << " within threshold or noise, "
+          << count[static_cast<int>(Verdict::too_few)] << " with too few repetitions to tell (threshold "
+          << 100 * opt.threshold << "%, alpha " << opt.alpha << (normalize ? ", over each run's floor" : "") << ")";
+
+  if (format == Format::json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const CompareRow& r : rows) {
+      out.push_back({{"name", r.name},
+                     {"metric", to_string(r.metric)},
+                     {"base", r.base},
+                     {"new", r.now},
+                     {"change", r.change},
+                     {"p", r.p},
+                     {"n_base", r.n_base},
+                     {"n_new", r.n_new},
+                     {"verdict", to_string(r.verdict)}});
+    }
+    std::cout << nlohmann::json{{"summary", summary.str()}, {"regressions", regressions}, {"rows", out}}.dump(1)
+              << "\n";
+    return regressions > 0 ? 1 : 0;
+  }
+  const bool md = format == Format::markdown;
+  if (md) {
+    std::cout << "| case | metric | base | new | change | p (n base/new) | verdict |\n"
+                 "|---|---|---|---|---|---|---|\n";
+  } else {
+    std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", "case", "metric", "base", "new", "change", "p (n base/new)",
+                "verdict");
+  }
+  for (const CompareRow& r : rows) {
+    if (!all && (r.verdict == Verdict::same || r.verdict == Verdict::too_few)) continue;
+    const std::string b = show_value(r.metric, r.base, normalize), n = show_value(r.metric, r.now, normalize);
+    if (md) {
+      std::cout << "| `" << r.name << "` | " << to_string(r.metric) << " | " << b << " | " << n << " | "
+                << show_change(r.change) << " | " << show_p(r) << " | " << to_string(r.verdict) << " |\n";
+    } else {
+      std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", r.name.c_str(), std::string(to_string(r.metric)).c_str(),
+                  b.c_str(), n.c_str(), show_change(r.change).c_str(), show_p(r).c_str(),
+                  std::string(to_string(r.verdict)).c_str());
+    }
+  }
+  std::cout << (md ? "\n" : "") << summary.str() << "\n";
+  return regressions > 0 ? 1 : 0;
+}
+
+}  // namespace ipcbench

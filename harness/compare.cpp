@@ -1,0 +1,206 @@
+#include "harness/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/channel.hpp"
+#include "harness/error.hpp"
+#include "harness/stats.hpp"
+
+namespace ipcbench {
+
+namespace {
+
+constexpr std::size_t kExactMax = 20;  // per sample: the exact distribution's table stays small
+
+// Number of arrangements of n1 + n2 values giving each U = 0 .. n1 * n2 (no ties):
+// f(u; i, j) = f(u - j; i - 1, j) + f(u; i, j - 1), the largest value being from a or b.
+std::vector<double> u_counts(std::size_t n1, std::size_t n2) {
+  // table[i][j] is the distribution for i values of a and j of b.
+  std::vector<std::vector<std::vector<double>>> table(n1 + 1, std::vector<std::vector<double>>(n2 + 1));
+  for (std::size_t i = 0; i <= n1; ++i) {
+    for (std::size_t j = 0; j <= n2; ++j) {
+      std::vector<double>& f = table[i][j];
+      f.assign(i * j + 1, 0.0);
+      if (i == 0 || j == 0) {
+        f[0] = 1;
+        continue;
+      }
+      const std::vector<double>& a_last = table[i - 1][j];  // the largest is a's: it beats all j of b
+      const std::vector<double>& b_last = table[i][j - 1];
+      for (std::size_t u = 0; u < a_last.size(); ++u) f[u + j] += a_last[u];
+      for (std::size_t u = 0; u < b_last.size(); ++u) f[u] += b_last[u];
+    }
+  }
+  return table[n1][n2];
+}
+
+double normal_sf(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
+
+}  // namespace
+
+double smallest_p(std::size_t n1, std::size_t n2) {
+  if (n1 == 0 || n2 == 0) return 1;
+  double c = 1;  // C(n1 + n2, n1), as a double: only its size matters here
+  for (std::size_t k = 1; k <= n1; ++k) c = c * static_cast<double>(n2 + k) / static_cast<double>(k);
+  return std::min(1.0, 2.0 / c);
+}
+
+double mann_whitney_p(std::span<const double> a, std::span<const double> b) {
+  const std::size_t n1 = a.size(), n2 = b.size();
+  if (n1 == 0 || n2 == 0) return 1;
+  // U of a: pairs where a's value is the larger, ties counting a half.
+  double u = 0;
+  for (double x : a) {
+    for (double y : b) u += x > y ? 1.0 : x == y ? 0.5 : 0.0;
+  }
+  // Ranks of the pooled sample, for the tie correction.
+  std::vector<double> pooled(a.begin(), a.end());
+  pooled.insert(pooled.end(), b.begin(), b.end());
+  std::sort(pooled.begin(), pooled.end());
+  double tie_term = 0;  // sum of t^3 - t over groups of equal values
+  for (std::size_t i = 0; i < pooled.size();) {
+    std::size_t j = i;
+    while (j < pooled.size() && pooled[j] == pooled[i]) ++j;
+    const double t = static_cast<double>(j - i);
+    tie_term += t * t * t - t;
+    i = j;
+  }
+  const double mean_u = static_cast<double>(n1 * n2) / 2.0;
+  if (tie_term == 0 && n1 <= kExactMax && n2 <= kExactMax) {
+    const std::vector<double> f = u_counts(n1, n2);
+    const double total = std::accumulate(f.begin(), f.end(), 0.0);
+    const auto k = static_cast<std::size_t>(std::lround(u));
+    double low = 0, high = 0;  // P(U <= u), P(U >= u)
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      if (i <= k) low += f[i];
+      if (i >= k) high += f[i];
+    }
+    return std::min(1.0, 2.0 * std::min(low, high) / total);
+  }
+  const double n = static_cast<double>(n1 + n2);
+  const double var = static_cast<double>(n1 * n2) / 12.0 * ((n + 1) - tie_term / (n * (n - 1)));
+  if (var <= 0) return 1;  // every value equal
+  const double z = (std::abs(u - mean_u) - 0.5) / std::sqrt(var);
+  return std::min(1.0, 2.0 * normal_sf(std::max(z, 0.0)));
+}
+
+std::string_view to_string(Metric m) noexcept {
+  switch (m) {
+    case Metric::p50: return "p50";
+    case Metric::p99: return "p99";
+    case Metric::throughput: return "throughput";
+  }
+  return "?";
+}
+
+std::string_view to_string(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::same: return "same";
+    case Verdict::regression: return "REGRESSION";
+    case Verdict::improvement: return "improvement";
+    case Verdict::too_few: return "too few repetitions";
+  }
+  return "?";
+}
+
+RunValues load_run(const std::string& path, bool normalize) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("compare: cannot read " + path);
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("compare: " + path + " is not valid JSON (" + std::string(e.what()) + ")");
+  }
+  if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
+    throw UsageError("compare: " + path + " has no \"benchmarks\" array (not an ipcbench or Google Benchmark file)");
+  }
+  const nlohmann::json ctx = doc.value("context", nlohmann::json::object());
+  auto number = [](const nlohmann::json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
+  };
+  if (normalize && !(number(ctx, "floor_wake_rtt_ns") > 0)) {
+    throw UsageError("compare: --normalize floor: " + path + " records no floors (run it with this ipcbench)");
+  }
+  RunValues run;
+  run.path = path;
+  for (const nlohmann::json& b : doc["benchmarks"]) {
+    if (!b.is_object() || b.value("run_type", "iteration") != "iteration") continue;
+    const std::string name = b.value("run_name", b.value("name", ""));
+    if (name.empty()) continue;
+    if (b.value("error_occurred", false)) {
+      run.errors[name] = b.value("error_message", "failed");
+      continue;
+    }
+    // pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]
+    const auto field = [&](const std::string& key) {
+      const auto at = name.find("/" + key + ":");
+      if (at == std::string::npos) return std::string();
+      const auto from = at + key.size() + 2;
+      return name.substr(from, name.find('/', from) - from);
+    };
+    double latency_scale = 1, throughput_scale = 1;
+    if (normalize) {
+      const auto wait = parse_wait_mode(field("wait"));
+      const double floor_ns =
+          wait && polls(*wait) ? number(ctx, "floor_cacheline_rtt_ns") : number(ctx, "floor_wake_rtt_ns");
+      const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
+      const std::string size = field("size");
+      const double bw_floor = bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
+      latency_scale = floor_ns > 0 ? 1.0 / floor_ns : NAN;
+      throughput_scale = bw_floor > 0 ? 1.0 / bw_floor : NAN;
+    }
+    auto& metrics = run.cases[name];
+    auto add = [&](Metric m, const char* key, double scale) {
+      const double v = number(b, key) * scale;
+      if (std::isfinite(v) && v > 0) metrics[m].push_back(v);
+    };
+    add(Metric::p50, "p50_ns", latency_scale);
+    add(Metric::p99, "p99_ns", latency_scale);
+    add(Metric::throughput, "bytes_per_s", throughput_scale);
+  }
+  return run;
+}
+
+std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now, const CompareOptions& opt) {
+  std::vector<CompareRow> rows;
+  for (const auto& [name, base_metrics] : base.cases) {
+    const auto other = now.cases.find(name);
+    if (other == now.cases.end()) continue;
+    for (Metric m : opt.metrics) {
+      const auto bv = base_metrics.find(m);
+      const auto nv = other->second.find(m);
+      if (bv == base_metrics.end() || nv == other->second.end()) continue;
+      CompareRow row;
+      row.name = name;
+      row.metric = m;
+      row.n_base = bv->second.size();
+      row.n_new = nv->second.size();
+      row.base = median(bv->second);
+      row.now = median(nv->second);
+      row.change = (row.now - row.base) / row.base;
+      row.p = mann_whitney_p(bv->second, nv->second);
+      // Higher is worse for latency, lower for throughput.
+      const double worse = m == Metric::throughput ? -row.change : row.change;
+      if (smallest_p(row.n_base, row.n_new) >= opt.alpha) {
+        row.verdict = Verdict::too_few;
+      } else if (row.p < opt.alpha && worse > opt.threshold) {
+        row.verdict = Verdict::regression;
+      } else if (row.p < opt.alpha && -worse > opt.threshold) {
+        row.verdict = Verdict::improvement;
+      }
+      rows.push_back(row);
+    }
+  }
+  auto rank = [](Verdict v) { return v == Verdict::regression ? 0 : v == Verdict::improvement ? 1 : 2; };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const CompareRow& x, const CompareRow& y) { return rank(x.verdict) < rank(y.verdict); });
+  return rows;
+}
+
+}  // namespace ipcbench
