@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -44,6 +46,8 @@ commands:
   run       run a sweep of cases and write Google Benchmark JSON
   compare   compare two result files case by case (Mann-Whitney U), exit 1 on
             a significant regression
+  plot      draw a result file's charts (PNG and SVG): ipcbench plot RESULTS.json
+            [--out DIR]; runs plots/plot.py with /usr/bin/python3
   list      list the mechanisms, their patterns, wait modes and capacity knob
   help      show this help, or `ipcbench help <command>`
 
@@ -578,7 +582,17 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cmd_list(args);
     if (cmd == "run") return cmd_run(args, argv[0]);
     if (cmd == "compare") return cmd_compare(args);
-    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, list, help)");
+    if (cmd == "plot") {
+      // A thin front: plot.py owns the charts, their options and their errors (bad
+      // input: one line and exit 2, as here).
+      std::vector<char*> py_argv = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(IPCBENCH_PLOT_PY)};
+      for (int i = 2; i < argc; ++i) py_argv.push_back(argv[i]);
+      py_argv.push_back(nullptr);
+      ::execv(py_argv[0], py_argv.data());
+      throw std::runtime_error(std::string("plot: cannot run /usr/bin/python3 ") + IPCBENCH_PLOT_PY + ": " +
+                               std::strerror(errno) + " (scripts/setup.sh installs python3-matplotlib)");
+    }
+    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, plot, list, help)");
   } catch (const UsageError& e) {
     std::cerr << "ipcbench: " << e.what() << "\n";
     return 2;

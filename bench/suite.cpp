@@ -141,6 +141,7 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       c["p90_ns"] = r.latency_ns.percentile(0.90) * one_way;
       c["p99_ns"] = r.latency_ns.percentile(0.99) * one_way;
       c["p999_ns"] = r.latency_ns.percentile(0.999) * one_way;
+      c["p9999_ns"] = r.latency_ns.percentile(0.9999) * one_way;
       c["max_ns"] = static_cast<double>(r.latency_ns.max_ns()) * one_way;
       c["latency_samples"] = static_cast<double>(r.latency_ns.count());
     } else {

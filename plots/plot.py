@@ -17,9 +17,10 @@ import statistics
 import sys
 from pathlib import Path
 
-COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
+COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
-            "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated")
+            "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated",
+            "x_floor", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx")
 # Colour order: the spinning ring first (the one read against the floor), then the
 # kernel mechanisms roughly by family.
 KNOWN_MECHANISMS = ["shm_ring", "pipe", "unix_stream", "fifo", "unix_dgram", "unix_seqpacket",
@@ -435,6 +436,95 @@ class Charts:
         self.save(fig, "zero_copy", "shm_ring: copy vs zero-copy")
 
 
+    def main_grid_cases(self, pattern, size):
+        """The main grid's cases of one pattern at one size: the capacity with the most
+        cases, as the size charts use."""
+        caps = size_capacities(self.cases, pattern)
+        return [c for c in self.cases.values()
+                if c["pattern"] == pattern and c["size"] == size and c["capacity"] in caps]
+
+    def spectrum(self, size=64):
+        """Pingpong at one size: p50, p90, p99, p99.9, p99.99 and max per mechanism and
+        wait mode, the tail and not only the middle."""
+        keys = (("p50_ns", "p50"), ("p90_ns", "p90"), ("p99_ns", "p99"), ("p999_ns", "p99.9"),
+                ("p9999_ns", "p99.99"), ("max_ns", "max"))
+        rows = []
+        for c in self.main_grid_cases("pingpong", size):
+            ys = [c["get"](k) for k, _ in keys]
+            if all(y is not None and y > 0 for y in ys[:3]):
+                rows.append((c["mechanism"], c["wait"], ys))
+        if not rows:
+            print(f"plot.py: note: no pingpong percentiles at {size} B, skipping latency_spectrum", file=sys.stderr)
+            return
+        fig, ax = self.plt.subplots(figsize=(9, 5.5), layout="constrained")
+        xs = list(range(len(keys)))
+        for mech, wait, ys in sorted(rows, key=lambda r: (r[0], r[1])):
+            pts = [(x, y) for x, y in zip(xs, ys) if y is not None and y > 0]
+            ax.plot(*zip(*pts), marker="o", markersize=4, color=self.colour[mech],
+                    linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
+        ax.set_xticks(xs, [label for _, label in keys])
+        ax.set_yscale("log")
+        self.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+        ax.set_xlabel("percentile of round trips (one way = round trip / 2)")
+        ax.set_ylabel("one-way latency (ns)")
+        ax.grid(True, which="major", alpha=0.3)
+        self.simple_legend(ax, ax.get_legend_handles_labels(), "mechanism, wait")
+        self.save(fig, "latency_spectrum", f"pingpong, {human_bytes(size)}: latency percentiles, p50 to max")
+
+    def floor_multiple(self, size=64):
+        """Pingpong at one size: each case's round trip as a multiple of the matching
+        floor of its own run (x_floor), best first: who is near the hardware."""
+        rows = [(c["get"]("x_floor"), c["mechanism"], c["wait"]) for c in self.main_grid_cases("pingpong", size)]
+        rows = sorted((x, m, w) for x, m, w in rows if x is not None and x > 0)
+        if not rows:
+            print(f"plot.py: note: no x_floor at {size} B, skipping x_floor", file=sys.stderr)
+            return
+        fig, ax = self.plt.subplots(figsize=(9, 0.28 * len(rows) + 1.5), layout="constrained")
+        ys = range(len(rows))
+        ax.barh(list(ys), [x for x, _, _ in rows], color=[self.colour[m] for _, m, _ in rows],
+                hatch=None, alpha=0.9)
+        ax.set_yticks(list(ys), [f"{m}, {w}" for _, m, w in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.axvline(1, color="0.3", linewidth=1)
+        ax.set_xlabel("p50 round trip / floor of the same run (cache line for polling waits, wake-up for "
+                      "sleeping ones)")
+        ax.grid(True, which="major", axis="x", alpha=0.3)
+        self.save(fig, "x_floor", f"pingpong, {human_bytes(size)}: how far from what the hardware allows")
+
+    def wait_cost(self, size=64):
+        """Pingpong at one size: p50 latency against the CPU both sides spent per round
+        trip, one point per mechanism and wait mode (every case at that size and the
+        main grid's capacity, the wait sweep's included): what waiting buys and costs."""
+        caps = size_capacities(self.cases, "pingpong")
+        pts = []
+        for c in self.cases.values():
+            if c["pattern"] != "pingpong" or c["size"] != size or c["capacity"] not in caps:
+                continue
+            lat, tx, rx = c["get"]("p50_ns"), c["get"]("cpu_ns_per_msg_tx"), c["get"]("cpu_ns_per_msg_rx")
+            if lat and tx and rx and lat > 0 and tx + rx > 0:
+                pts.append((tx + rx, lat, c["mechanism"], c["wait"]))
+        if not pts:
+            print(f"plot.py: note: no CPU counters at {size} B, skipping wait_cost", file=sys.stderr)
+            return
+        fig, ax = self.plt.subplots(figsize=(9, 5.5), layout="constrained")
+        markers = {"spin": "o", "spin_yield": "v", "adaptive": "D", "block": "s", "eventfd": "^", "sem": "P"}
+        handles = {}
+        for cpu, lat, mech, wait in pts:
+            h = ax.scatter(cpu, lat, color=self.colour[mech], marker=markers.get(wait, "x"), s=36,
+                           label=f"{mech}, {wait}")
+            handles.setdefault(f"{mech}, {wait}", h)
+            if mech.startswith("shm_ring"):
+                ax.annotate(wait, (cpu, lat), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.3")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("CPU per round trip, both sides (ns; cpu_ns_per_msg_tx + _rx)")
+        ax.set_ylabel("p50 one-way latency (ns)")
+        ax.grid(True, which="major", alpha=0.3)
+        self.simple_legend(ax, (list(handles.values()), list(handles)), "mechanism, wait")
+        self.save(fig, "wait_cost", f"pingpong, {human_bytes(size)}: latency against the CPU it costs")
+
+
 def main(argv):
     ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
     ap.add_argument("results", help="results JSON written by ipcbench")
@@ -460,6 +550,9 @@ def main(argv):
     charts.capacity()
     charts.load_latency()
     charts.zero_copy()
+    charts.spectrum()
+    charts.floor_multiple()
+    charts.wait_cost()
     not_run = outdir / "not_run.txt"
     not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
     for path in charts.written + [not_run]:

@@ -158,9 +158,9 @@ for b in runs:
         assert 0 < total < 1e12 and 0 <= sys_part <= total, (b["name"], side, total, sys_part)
     size = int(b["name"].split("size:")[1].split("/")[0])
     if b["name"].startswith("pingpong") or size >= 8:
-        for k in ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]:
+        for k in ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns"]:
             assert b[k] > 0, (b["name"], k)
-        assert b["p50_ns"] <= b["p90_ns"] <= b["p99_ns"] <= b["p999_ns"] <= b["max_ns"], b
+        assert b["p50_ns"] <= b["p90_ns"] <= b["p99_ns"] <= b["p999_ns"] <= b["p9999_ns"] <= b["max_ns"], b
     else:
         assert "p50_ns" not in b and "timestamp" in b.get("label", ""), b
 aggs = {b["aggregate_name"] for b in d["benchmarks"] if b["run_type"] == "aggregate"}
@@ -324,6 +324,15 @@ gbcompare=/usr/share/benchmark/compare.py
 if [ -f "$gbcompare" ] && $py -c 'import scipy' 2>/dev/null && [ -s "$tmp/run.json" ]; then
   $py "$gbcompare" benchmarks "$tmp/run.json" "$tmp/run.json" >"$tmp/gbcmp.out" 2>&1 && ok \
     || fail "GB compare.py could not read our JSON: $(tail -3 "$tmp/gbcmp.out")"
+fi
+
+# --- plot: a thin front to plots/plot.py ----------------------------------------
+if $py -c 'import matplotlib' 2>/dev/null; then
+  "$bin" plot "$(dirname "$0")/data/sample_results.json" --out "$tmp/plots" >"$tmp/plot.out" 2>&1 \
+    && [ -s "$tmp/plots/latency_vs_size.png" ] && [ -s "$tmp/plots/latency_spectrum.svg" ] \
+    && ok || fail "ipcbench plot: $(tail -3 "$tmp/plot.out")"
+  "$bin" plot "$tmp/missing.json" >/dev/null 2>"$tmp/stderr"
+  [ $? -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "ipcbench plot missing file: $(cat "$tmp/stderr")"
 fi
 
 # --- default output path: results/<date>T<time>.json under the working directory --

@@ -21,7 +21,7 @@ fail() { echo "plot_test: FAIL: $*" >&2; exit 1; }
 out="$tmp/out"
 "$py" "$plot" "$root/tests/data/sample_results.json" --out "$out" >"$tmp/stdout" \
   || fail "plot.py exited $? on the sample results"
-for chart in latency_vs_size throughput_vs_size stream_latency_vs_size throughput_vs_capacity load_latency; do
+for chart in latency_vs_size throughput_vs_size stream_latency_vs_size throughput_vs_capacity load_latency latency_spectrum; do
   for ext in png svg; do
     [[ -s "$out/$chart.$ext" ]] || fail "$chart.$ext missing or empty"
     grep -qxF "$out/$chart.$ext" "$tmp/stdout" || fail "$chart.$ext not printed on stdout"
@@ -64,6 +64,22 @@ PY
 "$py" "$plot" "$tmp/zc.json" --out "$tmp/outzc" >"$tmp/stdoutzc" 2>"$tmp/stderrzc" || fail "plot.py failed with a zero-copy sweep"
 for chart in latency_vs_size throughput_vs_size zero_copy; do
   [[ -s "$tmp/outzc/$chart.png" ]] || fail "with a zero-copy sweep: $chart.png missing ($(cat "$tmp/stderrzc"))"
+done
+
+# 2b. With x_floor and CPU counters (newer results than the sample), the floor-multiple
+# and wait-cost charts are drawn too.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/cpu.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for b in d["benchmarks"]:
+    if b["name"].startswith("pingpong/") and "/size:64/" in b["name"] and isinstance(b.get("p50_ns"), (int, float)):
+        b["x_floor"] = b["p50_ns"] / 60.0
+        b["cpu_ns_per_msg_tx"] = b["cpu_ns_per_msg_rx"] = b["p50_ns"] * 1.5
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/cpu.json" --out "$tmp/outcpu" >/dev/null 2>"$tmp/stderrcpu" || fail "plot.py failed with CPU counters"
+for chart in x_floor wait_cost latency_spectrum; do
+  [[ -s "$tmp/outcpu/$chart.png" && -s "$tmp/outcpu/$chart.svg" ]] || fail "with CPU counters: $chart missing ($(cat "$tmp/stderrcpu"))"
 done
 
 # 3. A file without sweeps still gives the size charts, and says it skipped the others.
