@@ -137,13 +137,7 @@ int cmd_compare(cli::Args& args) {
   if (rows.empty()) throw UsageError("compare: " + files[0] + " and " + files[1] + " have no case in common");
 
   std::size_t count[4] = {};
-  std::size_t cases = 0;
-  std::string last;
-  for (const CompareRow& r : rows) {
-    ++count[static_cast<int>(r.verdict)];
-    if (r.name != last) ++cases;
-    last = r.name;
-  }
+  for (const CompareRow& r : rows) ++count[static_cast<int>(r.verdict)];
   const std::size_t regressions = count[static_cast<int>(Verdict::regression)];
   std::ostringstream summary;
   summary << rows.size() << " comparisons (" << base.cases.size() << " cases in base, " << now.cases.size()

@@ -23,12 +23,6 @@ constexpr std::uint64_t kMinMeasuredMsgs = 100;
 constexpr std::uint64_t kMaxMeasuredMsgs = 1'000'000'000;
 // Stream latency stamps may cost at most this share of the per-message time.
 constexpr double kMaxStampShare = 0.01;
-// Pingpong also times round trips in batches, as the cache-line floor is timed: an
-// ordered clock read right after a spin loop's exit costs far more than a clock read
-// in isolation (here ~90 ns of a ~125 ns round trip), so single-trip times of spinning
-// transports carry the clock; batch means do not. A quarter as many trips again.
-constexpr std::uint64_t kBatchTrips = 16;
-constexpr std::uint64_t kMinBatches = 8;
 
 // CPU time this process has used: one getrusage() call, taken only at the edges of
 // a measured window. RUSAGE_SELF, not RUSAGE_THREAD: for the caller the kernel first
@@ -154,7 +148,7 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   };
   const std::uint64_t warm_ns = warm_up(spec, seq, round_trip);
   const std::uint64_t measured = measured_count(spec, seq, warm_ns);
-  const std::uint64_t batches = std::max(kMinBatches, measured / (4 * kBatchTrips));
+  const std::uint64_t batches = batch_count(measured);
   publish(shared.plan, seq, measured + batches * kBatchTrips, 1);
 
   // Timed: send, the peer's receive and echo, our receive. The header write comes

@@ -1,6 +1,7 @@
 #pragma once
 // The three patterns, as the code each child runs, and the memory the pair shares with
 // the orchestrator. Internal to the harness (pair.cpp and tests).
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -21,12 +22,23 @@ struct Plan {
   std::atomic<std::uint64_t> total{UINT64_MAX};  // warm-up + measured; written last
 };
 
+// Pingpong also times round trips in batches, as the cache-line floor is timed: an
+// ordered clock read right after a spin loop's exit costs far more than a clock read
+// in isolation (here ~90 ns of a ~125 ns round trip), so single-trip times of spinning
+// transports carry the clock; batch means do not. After the `measured` single trips
+// come batch_count(measured) batches of kBatchTrips: a quarter as many trips again,
+// at least 8 batches.
+inline constexpr std::uint64_t kBatchTrips = 16;
+constexpr std::uint64_t batch_count(std::uint64_t measured) noexcept {
+  return std::max<std::uint64_t>(8, measured / (4 * kBatchTrips));
+}
+
 struct SideReport {
   std::atomic<int> state{0};  // 0 running, 1 done, 2 failed
   char error[240] = {};
   VerifyCounts verify;
   Histogram latency_ns;
-  // Pingpong client: mean round trip of each batch of kBatchTrips (see patterns.cpp).
+  // Pingpong client: mean round trip of each batch of kBatchTrips.
   Histogram batched_rtt_ns;
   std::uint64_t measured_msgs = 0;
   std::uint64_t measured_ns = 0;

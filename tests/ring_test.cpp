@@ -24,6 +24,7 @@
 #include "harness/message.hpp"
 #include "harness/owners.hpp"
 #include "harness/pair.hpp"
+#include "harness/patterns.hpp"
 #include "harness/registry.hpp"
 
 namespace ipcbench {
@@ -168,9 +169,7 @@ struct StressCase {
   WaitMode wait;
 };
 
-std::ostream& operator<<(std::ostream& os, const StressCase& c) {
-  return os << c.mechanism << "/" << to_string(c.wait);
-}
+void PrintTo(const StressCase& c, std::ostream* os) { *os << c.mechanism << "/" << to_string(c.wait); }
 
 std::vector<StressCase> stress_cases() {
   std::vector<StressCase> out;
@@ -275,11 +274,10 @@ TEST_P(RingWait, DeliversAndReportsCpuPerSide) {
   ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
   EXPECT_EQ(r.verify.errors(), 0u);
   EXPECT_GE(r.verify.verified, spec.fixed_msgs);
-  // Side a's window is its measured loop (pingpong: then the batch-timed trips, a
-  // quarter as many again, at least 8 batches of 16); side b's runs from its first
-  // measured receipt to its last, one message fewer.
+  // Side a's window is its measured loop (pingpong: then the batch-timed trips); side
+  // b's runs from its first measured receipt to its last, one message fewer.
   const std::uint64_t batched_trips =
-      c.pattern == Pattern::pingpong ? std::max<std::uint64_t>(8, spec.fixed_msgs / 64) * 16 : 0;
+      c.pattern == Pattern::pingpong ? batch_count(spec.fixed_msgs) * kBatchTrips : 0;
   EXPECT_EQ(r.cpu[0].msgs, spec.fixed_msgs + batched_trips);
   EXPECT_EQ(r.cpu[1].msgs, spec.fixed_msgs + batched_trips - 1);
   for (int side = 0; side < 2; ++side) {
