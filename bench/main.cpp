@@ -523,7 +523,10 @@ int cmd_run(cli::Args& args, const char* argv0) {
   // trips), and pays ~30 ms to fork and reap a pair.
   std::map<std::string, double> expected_s;
   for (const Case& c : cases) expected_s[c.name] = c.repetitions * (c.spec.target_seconds * 1.25 + 0.03);
-  TerminalReporter terminal(cases.size(), env, noise_warnings(env), std::move(expected_s));
+  // The warnings go into the results too, so a report drawn later shows them.
+  const std::vector<std::string> warnings = noise_warnings(env);
+  env["warnings"] = warnings;
+  TerminalReporter terminal(cases.size(), env, warnings, std::move(expected_s));
   CaseJsonReporter json;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
   benchmark::Shutdown();
@@ -542,10 +545,14 @@ int cmd_run(cli::Args& args, const char* argv0) {
     env["floor_drift"] = drift;
     env["placement_drift"] = drift > kDriftLimit;
     if (drift > kDriftLimit) {
-      std::cerr << "warning: the cache-line round trip moved from " << static_cast<int>(floors.cacheline_rtt_ns)
-                << " ns to " << static_cast<int>(after) << " ns during the run ("
-                << static_cast<int>(drift * 100) << "%): the CPUs likely moved between near and far cores; "
-                << "compare spinning results only within one run\n";
+      const std::string warning = "the cache-line round trip moved from " +
+                                  std::to_string(static_cast<int>(floors.cacheline_rtt_ns)) + " ns to " +
+                                  std::to_string(static_cast<int>(after)) + " ns during the run (" +
+                                  std::to_string(static_cast<int>(drift * 100)) +
+                                  "%): the CPUs likely moved between near and far cores; compare spinning "
+                                  "results only within one run";
+      std::cerr << "warning: " << warning << "\n";
+      env["warnings"].push_back(warning);
     }
   }
   // The wake-up floor too: a VM's wake-up cost drifts over minutes, and blocking cases
