@@ -173,6 +173,11 @@ grid):
   --messages N           measure exactly N messages per case instead      [off]
   --timeout SECONDS      a case still running after this is killed         [30]
   --no-verify            skip payload checksums (sequence still checked)  [off]
+  --interleave           run the repetitions of all cases in random order, so
+                         a slow drift of the machine widens every case's spread
+                         instead of shifting the cases that ran during it
+                         (for comparing runs; the progress line then advances
+                         in bursts)                                        [off]
   --out FILE             JSON output          [results/<date>T<time>.json]
   --benchmark_*          passed to Google Benchmark (e.g. --benchmark_filter=
                          REGEX); the output file is set by --out
@@ -305,6 +310,7 @@ struct RunArgs {
   std::string preset;
   std::string out;
   std::vector<std::string> benchmark_flags;
+  bool interleave = false;
 };
 
 RunArgs parse_run(cli::Args& args) {
@@ -409,6 +415,10 @@ RunArgs parse_run(cli::Args& args) {
     } else if (opt == "--no-verify") {
       args.flag();
       r.plan.verify = false;
+    } else if (opt == "--interleave") {
+      args.flag();
+      r.interleave = true;
+      r.benchmark_flags.push_back("--benchmark_enable_random_interleaving=true");
     } else if (opt == "--out") {
       r.out = args.value();
       if (r.out.empty()) throw UsageError("--out: empty file name");
@@ -492,6 +502,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
   env["shm_backing"] = to_string(r.plan.backing);
   // Which preset and grids this file holds, so a reader knows what a sweep's points are.
   env["preset"] = r.preset;
+  env["repetition_order"] = r.interleave ? "interleaved" : "consecutive";
   nlohmann::json grids = nlohmann::json::array();
   for (const GridPlan& g : r.plan.grids) {
     grids.push_back({{"name", g.name}, {"repetitions", g.repetitions}, {"case_seconds", g.case_seconds}});

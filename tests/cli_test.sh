@@ -90,7 +90,7 @@ expect_usage_error run --patterns rate,bogus
 # would break the pipe under pipefail.
 "$bin" run --help >"$tmp/run-help.txt"
 for opt in --preset --sweeps --rates --mechanisms --patterns --sizes --capacities --wait --backing --cpus --repetitions \
-           --case-time --messages --timeout --no-verify --out --benchmark_; do
+           --case-time --messages --timeout --no-verify --interleave --out --benchmark_; do
   grep -q -- "$opt" "$tmp/run-help.txt" && ok || fail "run --help does not mention $opt"
 done
 "$bin" help run >"$tmp/help-run.txt" && cmp -s "$tmp/help-run.txt" "$tmp/run-help.txt" && ok || fail "help run"
@@ -179,6 +179,21 @@ assert [b.get('label') for b in runs if '/shm_ring/' in b['name']] == ['backing:
 assert all('backing' not in b.get('label', '') for b in runs if '/pipe/' in b['name']), runs
 assert json.load(open('$tmp/run.json'))['context']['shm_backing'] == 'posix_shm'
 " && ok || fail "--backing not recorded in the context and labels"
+# --interleave: every repetition of every case still present, recorded as interleaved
+# (the order itself is GB's shuffle; not asserted).
+"$bin" run --sweeps none --mechanisms pipe,unix_stream --patterns pingpong --wait block --sizes 64 --capacities 2 \
+  --messages 100 --repetitions 3 --interleave --out "$tmp/il.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "--interleave run failed"
+$py -c "
+import json
+d=json.load(open('$tmp/il.json'))
+assert d['context']['repetition_order'] == 'interleaved', d['context']
+assert json.load(open('$tmp/run.json'))['context']['repetition_order'] == 'consecutive'
+runs=[b for b in d['benchmarks'] if b['run_type']=='iteration']
+assert sorted((b['name'], b['repetition_index']) for b in runs) == sorted(
+    ('pingpong/%s/size:64/capacity:2/wait:block' % m, i) for m in ('pipe','unix_stream') for i in range(3)), runs
+assert all(b['errors'] == 0 and not b.get('error_occurred') for b in runs), runs
+" && ok || fail "--interleave: repetitions or context"
 # --wait with the ring's own modes: a case for each mode a mechanism has, none for the
 # others (pipe has only block and spin), and the terminal table shows CPU per message.
 "$bin" run --sweeps none --mechanisms shm_ring,pipe --patterns pingpong,stream --sizes 64 --capacities 2 --messages 200 \
