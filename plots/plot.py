@@ -175,19 +175,24 @@ def series_order(key):
     return (mech, wait, cap_order(cap))
 
 
+def mechanism_colours(plt, mechanisms):
+    """A fixed colour per known mechanism, so a mechanism looks the same in every chart
+    of every run (and in the trend); mechanisms added later take the remaining colours.
+    tab10's distinct hues first; tab20's light shades only past ten mechanisms."""
+    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
+    mechs = sorted(mechanisms)
+    extra = [m for m in mechs if m not in KNOWN_MECHANISMS]
+    colour = {m: palette[KNOWN_MECHANISMS.index(m) % len(palette)] for m in mechs if m in KNOWN_MECHANISMS}
+    colour.update({m: palette[(len(KNOWN_MECHANISMS) + i) % len(palette)] for i, m in enumerate(extra)})
+    return colour
+
+
 class Charts:
     def __init__(self, plt, ticker, ctx, cases, outdir):
         self.plt, self.ticker, self.outdir = plt, ticker, outdir
         self.note = footnote(ctx)
         self.cases = cases
-        # A fixed colour per known mechanism, so a mechanism looks the same in every
-        # chart of every run; mechanisms added later take the remaining colours.
-        # tab10's distinct hues first; tab20's light shades only past ten mechanisms.
-        palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
-        mechs = sorted({c["mechanism"] for c in cases.values()})
-        extra = [m for m in mechs if m not in KNOWN_MECHANISMS]
-        self.colour = {m: palette[KNOWN_MECHANISMS.index(m) % len(palette)] for m in mechs if m in KNOWN_MECHANISMS}
-        self.colour.update({m: palette[(len(KNOWN_MECHANISMS) + i) % len(palette)] for i, m in enumerate(extra)})
+        self.colour = mechanism_colours(plt, {c["mechanism"] for c in cases.values()})
         caps = sorted(size_capacities(cases, "pingpong") | size_capacities(cases, "stream"), key=cap_order)
         self.multi_cap = len(caps) > 1
         self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}

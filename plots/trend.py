@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Keep a history of ipcbench runs and draw chosen cases across it.
+
+usage: trend.py append RESULTS.json --history FILE [--verdict V] [--regressions N] [--label TEXT]
+       trend.py draw --history FILE [--cases LIST] [--last N] [--out DIR]
+
+append: adds one line to FILE (JSON Lines): when, which commit, the floors, the
+  verdict of the regression gate, and each case's medians over its repetitions
+  (p50, p99, msgs/s, bytes/s, x_floor) with their spread. Enough to draw a
+  trend without keeping every results file.
+draw: writes trend.png and trend.svg into DIR (default: the history file's
+  directory): the chosen cases over the last N runs (default 30), latency cases
+  (pingpong, rate) in one panel and throughput cases (stream) in another, with
+  runs the gate flagged marked red and runs with placement drift hollow.
+  --cases is a comma-separated list of regular expressions matched anywhere in
+  case names (default: a few 64 B pingpong and 64 KiB stream cases, one per
+  mechanism family).
+
+Bad input: one "trend.py: ..." line on stderr and exit status 2.
+"""
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import plot  # noqa: E402  (shared loading, naming and colours)
+
+SCHEMA = 1
+METRICS = ("p50_ns", "p99_ns", "msgs_per_s", "bytes_per_s", "x_floor")
+DEFAULT_CASES = (r"^pingpong/shm_ring/size:64/capacity:16/wait:spin$,"
+                 r"^pingpong/pipe/size:64/capacity:16/wait:block$,"
+                 r"^pingpong/unix_stream/size:64/capacity:16/wait:block$,"
+                 r"^pingpong/tcp/size:64/capacity:16/wait:block$,"
+                 r"^stream/shm_ring/size:65536/capacity:16/wait:spin$,"
+                 r"^stream/pipe/size:65536/capacity:16/wait:block$,"
+                 r"^stream/unix_stream/size:65536/capacity:16/wait:block$")
+VERDICTS = ("pass", "regression", "failed", "baseline", "unknown")
+
+
+def spread(values):
+    """Coefficient of variation (stddev / mean) of a case's repetitions, as the
+    terminal's spread column; None with fewer than two."""
+    if len(values) < 2 or statistics.fmean(values) == 0:
+        return None
+    return statistics.stdev(values) / statistics.fmean(values)
+
+
+def record(ctx, benchmarks, verdict, regressions, label):
+    cases, failed = plot.collect(benchmarks)
+    reps = {}
+    for b in benchmarks:
+        if b.get("run_type", "iteration") == "iteration" and plot.is_num(b.get("real_time")):
+            reps.setdefault(b.get("run_name", b["name"]), []).append(float(b["real_time"]))
+    out = {}
+    for name, c in sorted(cases.items()):
+        row = {k: c["get"](k) for k in METRICS}
+        # 4 significant digits: finer than any run-to-run noise, a quarter of the bytes.
+        row = {k: float(f"{v:.4g}") for k, v in row.items() if v is not None and math.isfinite(v)}
+        s = spread(reps.get(name, []))
+        if s is not None:
+            row["spread"] = float(f"{s:.3g}")
+        out[name] = row
+    floors = {k: ctx.get(k) for k in ("floor_cacheline_rtt_ns", "floor_cacheline_rtt_ns_after",
+                                       "floor_cacheline_pair_rtt_ns", "floor_wake_rtt_ns",
+                                       "floor_wake_rtt_ns_after", "floor_syscall_ns") if plot.is_num(ctx.get(k))}
+    return {"schema": SCHEMA, "date": ctx.get("date"), "git_commit": ctx.get("git_commit"),
+            "label": label, "preset": ctx.get("preset"), "host_name": ctx.get("host_name"),
+            "cpu_model": ctx.get("cpu_model"), "kernel": ctx.get("kernel"),
+            "repetition_order": ctx.get("repetition_order"), "incomplete": bool(ctx.get("incomplete")),
+            "placement_drift": bool(ctx.get("placement_drift")), "floors": floors,
+            "verdict": verdict, "regressions": regressions, "failed_cases": len(failed), "cases": out}
+
+
+def append(args):
+    ctx, benchmarks = plot.load(args.results)
+    line = json.dumps(record(ctx, benchmarks, args.verdict, args.regressions, args.label),
+                      separators=(",", ":"), sort_keys=True)
+    path = Path(args.history)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:  # one write of one line: a whole record or none
+            f.write(line + "\n")
+    except OSError as e:
+        raise plot.InputError(f"cannot append to {path}: {e.strerror or e}")
+    print(path)
+    return 0
+
+
+def read_history(path):
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise plot.InputError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    runs = []
+    for i, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            run = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise plot.InputError(f"{path}:{i} is not valid JSON: {e}")
+        if not isinstance(run, dict) or not isinstance(run.get("cases"), dict):
+            raise plot.InputError(f"{path}:{i} is not a run record (no 'cases' object)")
+        runs.append(run)
+    if not runs:
+        raise plot.InputError(f"{path} has no runs")
+    return runs
+
+
+def draw(args):
+    runs = read_history(args.history)[-args.last:]
+    try:
+        patterns = [re.compile(p) for p in args.cases.split(",") if p]
+    except re.error as e:
+        raise plot.InputError(f"--cases: bad regular expression: {e}")
+    if not patterns:
+        raise plot.InputError("--cases: empty list")
+    names = sorted({n for r in runs for n in r["cases"] if any(p.search(n) for p in patterns)})
+    if not names:
+        raise plot.InputError(f"--cases matches no case in {args.history}")
+    outdir = Path(args.out) if args.out else Path(args.history).resolve().parent
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise plot.InputError(f"cannot create {outdir}: {e.strerror or e}")
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
+
+    colour = plot.mechanism_colours(plt, {plot.parse_name(n)["mechanism"] for n in names})
+    # Each case relative to its own median over the runs drawn: cases three decades
+    # apart share one linear axis, and a 10% step stands out as 10%.
+    panels = [([n for n in names if not n.startswith("stream/")], "p50_ns", "p50 latency", fmt_ns),
+              ([n for n in names if n.startswith("stream/")], "bytes_per_s", "throughput",
+               lambda v: f"{v / 1e9:.3g} GB/s")]
+    panels = [p for p in panels if p[0]]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 4.2 * len(panels)), layout="constrained",
+                             squeeze=False, sharex=True)
+    xs = list(range(len(runs)))
+    for ax, (group, metric, what, fmt) in zip(axes[:, 0], panels):
+        for name in group:
+            c = plot.parse_name(name)
+            pts = [(x, r["cases"][name][metric], r) for x, r in zip(xs, runs)
+                   if plot.is_num(r["cases"].get(name, {}).get(metric)) and r["cases"][name][metric] > 0]
+            if not pts:
+                continue
+            mid = statistics.median(p[1] for p in pts)
+            pts = [(x, 100 * y / mid, r) for x, y, r in pts]
+            label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {plot.human_bytes(c['size'])} (median {fmt(mid)})"
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
+                    linestyle=plot.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
+            # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
+            drift = [(x, y) for x, y, r in pts if r.get("placement_drift")]
+            if drift:
+                ax.plot(*zip(*drift), linestyle="none", marker="o", markersize=8, markerfacecolor="white",
+                        color=colour[c["mechanism"]])
+        for x, r in zip(xs, runs):
+            if r.get("verdict") in ("regression", "failed"):
+                ax.axvspan(x - 0.4, x + 0.4, color="tab:red", alpha=0.12, linewidth=0)
+        ax.axhline(100, color="0.3", linewidth=0.8)
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+        ax.set_ylabel(f"{what}, % of the case's median")
+        ax.set_title("higher is slower" if metric == "p50_ns" else "higher is faster", fontsize=8, color="0.35")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), title="case", title_fontsize=8)
+    bottom = axes[-1, 0]
+    step = max(1, math.ceil(len(runs) / 15))  # at most ~15 labels
+    bottom.set_xticks(xs[::step], [tick_label(r) for r in runs[::step]], rotation=35, ha="right", fontsize=7)
+    bottom.set_xlim(-0.6, len(runs) - 0.4)
+    bottom.set_xlabel("run (date, commit); red band: the gate failed; hollow marker: CPU placement drifted")
+    host = {r.get("cpu_model") for r in runs}
+    fig.suptitle(f"ipcbench trend: {len(runs)} run(s) of {args.history}", fontsize=12)
+    fig.text(0.5, -0.01, "  \u00b7  ".join(sorted(str(h) for h in host)) +
+             ("  \u00b7  SEVERAL MACHINES: compare with --normalize floor" if len(host) > 1 else ""),
+             ha="center", va="top", fontsize=7, color="0.35")
+    written = []
+    for ext in ("png", "svg"):
+        path = outdir / f"trend.{ext}"
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+        written.append(path)
+    plt.close(fig)
+    for path in written:
+        print(path)
+    return 0
+
+
+def fmt_ns(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def tick_label(run):
+    date = str(run.get("date") or "?")[:16].replace("T", " ")
+    commit = str(run.get("git_commit") or "?")[:8]
+    label = f"{date} {commit}"
+    return label + (f" {run['label']}" if run.get("label") else "")
+
+
+def positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return n
+
+
+def main(argv):
+    ap = plot.Parser(prog="trend.py", description="Keep a history of ipcbench runs and draw a trend.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=plot.Parser)
+    a = sub.add_parser("append", help="append a results file's summary to the history")
+    a.add_argument("results")
+    a.add_argument("--history", required=True)
+    a.add_argument("--verdict", choices=VERDICTS, default="unknown")
+    a.add_argument("--regressions", type=int, default=0)
+    a.add_argument("--label", default="", help="free text shown on the trend's x axis (e.g. a PR number)")
+    d = sub.add_parser("draw", help="draw trend.png/svg from the history")
+    d.add_argument("--history", required=True)
+    d.add_argument("--cases", default=DEFAULT_CASES)
+    d.add_argument("--last", type=positive_int, default=30)
+    d.add_argument("--out")
+    args = ap.parse_args(argv)
+    return append(args) if args.command == "append" else draw(args)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except plot.InputError as e:
+        print(f"trend.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:  # never a traceback; still say what went wrong
+        print(f"trend.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The CI regression gate (scripts/bench-ci.sh): bad input, the verdict on fixed
+# results files (identical, one case twice as slow, a failed case), what it writes
+# (summary, history, report, trend), and one real short run through
+# --refresh-baseline and the gate. No timing is asserted: the live gate runs with a
+# threshold no noise reaches. Usage: bench_ci_test.sh REPO_ROOT IPCBENCH_BINARY
+set -uo pipefail
+root=$(realpath "$1")
+export IPCBENCH=$(realpath "$2")
+py=/usr/bin/python3
+gate="$root/scripts/bench-ci.sh"
+if ! "$py" -c 'import matplotlib' 2>/dev/null; then
+  echo "bench_ci_test: $py cannot import matplotlib; skipping"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# --- fixed results files: 5 repetitions per case, 2 mechanisms x 2 sizes ----------
+"$py" - "$tmp" <<'PY'
+import json, sys
+CASES = [f"pingpong/{m}/size:{s}/capacity:16/wait:{w}" for m, w in (("pipe", "block"), ("shm_ring", "spin"))
+         for s in (64, 65536)]
+NOT_RUNNABLE = "pingpong/posix_mq/size:65536/capacity:16/wait:block"
+def run(slow=None, failed=None, commit="aaaa"):
+    benches = []
+    for name in CASES:
+        base = 30000.0 if "pipe" in name else 200.0
+        for i in range(5):
+            if name == failed:
+                benches.append({"name": name, "run_name": name, "run_type": "iteration", "repetition_index": i,
+                                "error_occurred": True, "error_message": "side b died: killed by signal 9"})
+                continue
+            k = (2.0 if name == slow else 1.0) * (1 + 0.01 * i)
+            benches.append({"name": name, "run_name": name, "run_type": "iteration", "repetition_index": i,
+                            "real_time": base * 2 * k, "p50_ns": base * k, "p99_ns": base * 1.5 * k,
+                            "msgs_per_s": 1e9 / (base * 2 * k), "bytes_per_s": 64e9 / (base * 2 * k),
+                            "x_floor": base * 2 * k / (120 if "spin" in name else 60000)})
+    for i in range(5):
+        benches.append({"name": NOT_RUNNABLE, "run_name": NOT_RUNNABLE, "run_type": "iteration", "repetition_index": i,
+                        "error_occurred": True, "error_message": "not runnable: mq_open refused mq_maxmsg 16"})
+    ctx = {"date": "2026-11-23T10:00:00+00:00", "git_commit": commit, "cpu_model": "Test CPU", "preset": "quick",
+           "floor_cacheline_rtt_ns": 120.0, "floor_wake_rtt_ns": 60000.0, "floor_memcpy_bytes_per_s": {"64": 6e10},
+           "grids": [{"name": "main", "repetitions": 5, "case_seconds": 0.1}], "repetition_order": "interleaved"}
+    return {"context": ctx, "benchmarks": benches}
+json.dump(run(), open(sys.argv[1] + "/base.json", "w"))
+json.dump(run(commit="bbbb"), open(sys.argv[1] + "/same.json", "w"))
+json.dump(run(slow="pingpong/shm_ring/size:64/capacity:16/wait:spin", commit="cccc"), open(sys.argv[1] + "/slow.json", "w"))
+json.dump(run(failed="pingpong/pipe/size:64/capacity:16/wait:block", commit="dddd"), open(sys.argv[1] + "/failed.json", "w"))
+PY
+
+gate_fixed() {  # gate_fixed NAME RESULTS [options]: run the gate on a fixed file into $tmp/NAME
+  local name=$1 results=$2; shift 2
+  GITHUB_STEP_SUMMARY="$tmp/step_summary.md" "$gate" --no-build --results "$results" --baseline "$tmp/base.json" \
+    --history "$tmp/history.jsonl" --out "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
+}
+
+# --- help and bad input: exit 2 and one line ---------------------------------------
+"$gate" --help >"$tmp/help" 2>&1 && grep -q -- '--refresh-baseline' "$tmp/help" && grep -q -- '--threshold' "$tmp/help" \
+  && ok || fail "--help: $(head -3 "$tmp/help")"
+for bad in "--bogus" "--baseline $tmp/none.json --results $tmp/same.json" "--baseline $tmp/base.json --results $tmp/none.json" \
+           "--baseline $tmp/base.json --repetitions 0" "--baseline $tmp/base.json --normalize nope" \
+           "--refresh-baseline --results $tmp/same.json" "--baseline $tmp/base.json --results $tmp/same.json -- --sizes 64"; do
+  # shellcheck disable=SC2086
+  "$gate" --no-build $bad --history "$tmp/bad.jsonl" --out "$tmp/bad" >/dev/null 2>"$tmp/stderr"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "bench-ci $bad -> rc=$rc: $(cat "$tmp/stderr")"
+done
+[ -e "$tmp/bad.jsonl" ] && fail "bad input appended to the history" || ok
+
+# --- identical results: exit 0, and everything written -----------------------------
+gate_fixed same "$tmp/same.json"
+rc=$?
+[ $rc -eq 0 ] && ok || fail "identical results -> rc=$rc: $(tail -5 "$tmp/same.out")"
+grep -q 'no regression' "$tmp/same/summary.md" && ok || fail "summary lacks the verdict: $(head -3 "$tmp/same/summary.md")"
+grep -q 'not runnable on this machine' "$tmp/same/summary.md" && ok || fail "summary does not mention the not-runnable case"
+cmp -s "$tmp/same/summary.md" "$tmp/step_summary.md" && ok || fail "\$GITHUB_STEP_SUMMARY did not get the summary"
+for f in compare.json report.html trend.png trend.svg latency_vs_size.png; do
+  [ -s "$tmp/same/$f" ] && ok || fail "gate did not write $f"
+done
+
+# --- one case twice as slow: exit 1, named; a failed case: exit 1, named -----------
+gate_fixed slow "$tmp/slow.json"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'shm_ring/size:64/.*REGRESSION' "$tmp/slow/summary.md" \
+  && ! grep -q 'pipe/.*REGRESSION' "$tmp/slow/summary.md" && ok || fail "slowed case -> rc=$rc: $(cat "$tmp/slow/summary.md")"
+gate_fixed failed "$tmp/failed.json"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'FAILED `pingpong/pipe/size:64/capacity:16/wait:block`: side b died' "$tmp/failed/summary.md" \
+  && ok || fail "failed case -> rc=$rc: $(cat "$tmp/failed/summary.md")"
+# A threshold above the change: the slow run passes.
+gate_fixed slow_ok "$tmp/slow.json" --threshold 150%
+[ $? -eq 0 ] && ok || fail "--threshold 150% should pass a 2x change: $(tail -3 "$tmp/slow_ok.out")"
+
+# --- the history: one line per gated run, with its verdict --------------------------
+"$py" - "$tmp/history.jsonl" <<'PY' && ok || fail "history.jsonl: $(head -c 400 "$tmp/history.jsonl")"
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+assert [(r["git_commit"], r["verdict"]) for r in runs] == [
+    ("bbbb", "pass"), ("cccc", "regression"), ("dddd", "failed"), ("cccc", "pass")], runs
+slow = runs[1]
+assert slow["regressions"] >= 1 and slow["cases"]["pingpong/shm_ring/size:64/capacity:16/wait:spin"]["p50_ns"] == 408.0, slow
+assert "pingpong/posix_mq/size:65536/capacity:16/wait:block" not in slow["cases"], slow
+PY
+
+# --- a real short run: --refresh-baseline, then the gate against it ------------------
+run_args=(-- --mechanisms pipe,unix_stream --patterns pingpong --sizes 64 --wait block --case-time 0.01)
+"$gate" --no-build --refresh-baseline --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live1" \
+  "${run_args[@]}" >"$tmp/live1.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "baseline written: $tmp/live_base.json" "$tmp/live1.out" && ok || fail "--refresh-baseline -> rc=$rc: $(tail -5 "$tmp/live1.out")"
+"$py" -c "
+import json
+d = json.load(open('$tmp/live_base.json'))
+runs = [b for b in d['benchmarks'] if b['run_type'] == 'iteration']
+assert sorted({b['name'] for b in runs}) == ['pingpong/pipe/size:64/capacity:16/wait:block',
+                                             'pingpong/unix_stream/size:64/capacity:16/wait:block'], runs
+assert len(runs) == 10 and d['context']['repetition_order'] == 'interleaved', d['context']
+" && ok || fail "the refreshed baseline's cases and repetitions"
+"$gate" --no-build --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live2" --threshold 1000% \
+  "${run_args[@]}" >"$tmp/live2.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q 'no regression' "$tmp/live2/summary.md" && [ -s "$tmp/live2/report.html" ] \
+  && [ "$(wc -l <"$tmp/live.jsonl")" -eq 2 ] && ok || fail "live gate -> rc=$rc: $(tail -5 "$tmp/live2.out")"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
