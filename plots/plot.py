@@ -17,6 +17,8 @@ import statistics
 import sys
 from pathlib import Path
 
+import report  # plots/report.py, next to this script
+
 COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
             "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated",
@@ -89,7 +91,8 @@ def parse_name(name):
 
 def collect(benchmarks):
     """Group entries by case (run_name). Returns (cases, failed): cases maps
-    run_name -> {parsed name..., "get": metric -> value or None}."""
+    run_name -> {parsed name..., "get": metric -> value or None, "entries": the
+    case's JSON entries}; failed lists "run_name \u2014 reason" per case that has no data."""
     groups = {}
     for b in benchmarks:
         run = b.get("run_name")
@@ -113,7 +116,7 @@ def collect(benchmarks):
             vals = [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
             return statistics.median(vals) if vals else None
 
-        cases[run] = dict(parse_name(run), get=get)
+        cases[run] = dict(parse_name(run), get=get, entries=entries)
     return cases, failed
 
 
@@ -554,8 +557,12 @@ def main(argv):
     charts.floor_multiple()
     charts.wait_cost()
     not_run = outdir / "not_run.txt"
-    not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
-    for path in charts.written + [not_run]:
+    try:
+        not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
+        html = report.write(outdir, ctx, benchmarks, cases, failed, charts.written, source=args.results)
+    except OSError as e:
+        raise InputError(f"cannot write into {outdir}: {e.strerror or e}")
+    for path in charts.written + [not_run, html]:
         print(path)
     return 0
 
