@@ -3,12 +3,18 @@
 
 usage: plot.py RESULTS.json [--out DIR]
 
-Writes latency_vs_size, throughput_vs_size and stream_latency_vs_size, and when
-the run has them throughput_vs_capacity (a capacity sweep) and load_latency (the
-rate pattern), as PNG and SVG into DIR (default: plots/out/<stem of RESULTS>,
-next to this script), plus not_run.txt listing failed, not-runnable and skipped
-cases. Prints one line per written file. Bad input: one "plot.py: ..." line on
-stderr and exit status 2.
+Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
+- charts as PNG and SVG: latency_vs_size, throughput_vs_size and
+  stream_latency_vs_size, and when the run has their data throughput_vs_capacity
+  (a capacity sweep), load_latency (the rate pattern), zero_copy (shm_ring_zc),
+  latency_spectrum, x_floor and wait_cost (pingpong at 64 B); a chart without data
+  is skipped with a note on stderr;
+- not_run.txt, listing failed, not-runnable and skipped cases;
+- report.html (plots/report.py), one self-contained page: warnings, environment,
+  floors, every chart inline with links to its files, and a sortable, filterable
+  table of every case.
+Prints one line per written file. Bad input: one "plot.py: ..." line on stderr and
+exit status 2.
 """
 import argparse
 import json
