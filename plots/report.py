@@ -301,8 +301,10 @@ def group_reasons(rows, prefix=""):
     return sorted(out, key=lambda g: -len(g[1]))
 
 
-def filter_link(text, label=None):
-    return f'<a href="#filter={esc(text.replace(" ", "+"))}" class="flt">{esc(label or text)}</a>'
+def filter_link(text, label=None, hide_notrun=False):
+    """A link that filters the table (the page's script honours #filter=...)."""
+    href = f"#filter={text.replace(' ', '+')}" + ("&hide=notrun" if hide_notrun else "")
+    return f'<a href="{esc(href)}" class="flt">{esc(label or text)}</a>'
 
 
 def case_list(items, limit=None):
@@ -407,7 +409,7 @@ def warnings_html(ctx, rows):
     if sat:
         add("info", f"<b>Saturated</b>: {len(sat)} rate case(s) could not keep up with their offered rate; their "
                     "latency is that of a growing backlog (marked x in load_latency). "
-                    f"{filter_link('saturated', 'show them in the table')}")
+                    f"{filter_link('saturated', 'show them in the table', hide_notrun=True)}")
 
     if not items:
         return "<p class='w ok'>none</p>"
@@ -767,6 +769,14 @@ JS = r"""
   });
   hide.addEventListener('change', function () { filter(); saveHash(); });
   window.addEventListener('hashchange', fromHash);
+  // Filter links apply even when the address already holds their hash.
+  Array.prototype.forEach.call(document.querySelectorAll('a.flt'), function (a) {
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      history.replaceState(null, '', a.getAttribute('href'));
+      fromHash();
+    });
+  });
   // A chart at full size (scrolling sideways) and back: wide charts shrink to the page.
   Array.prototype.forEach.call(document.querySelectorAll('figure img'), function (img) {
     img.addEventListener('click', function () { img.classList.toggle('zoom'); });
