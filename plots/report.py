@@ -223,7 +223,7 @@ class Case:
             cls = "st-err"
         if self.lost > 0:
             notes.append(f"lost {self.lost:g}" + (" (expected: datagram)" if self.lossy else ""))
-            cls = cls if self.lossy or cls == "st-err" else "st-err"
+            cls = "st-err" if not self.lossy else "st-info" if cls == "st-ok" else cls
         if self.noisy:
             notes.append("noisy")
             cls = "st-warn" if cls == "st-ok" else cls
@@ -275,6 +275,7 @@ def context_warnings(ctx):
 def reason_template(reason):
     """A reason with its numbers taken out, to group reasons that differ only in a size
     or a capacity: (template key, the numbers)."""
+    reason = reason.replace("\0", "")  # the placeholder below
     nums = re.findall(r"\d[\d,.]*\d|\d", reason)
     return re.sub(r"\d[\d,.]*\d|\d", "\0", reason), nums
 
@@ -383,7 +384,7 @@ def warnings_html(ctx, rows):
                        + case_list(notes))
 
     categories = (
-        ("failed", "err", "Failed", "the case ran and broke; its numbers are missing"),
+        ("failed", "err", "Failed", "set-up or measurement broke; these cases have no numbers"),
         ("interrupted", "warn", "Interrupted", "the run was stopped before these cases"),
         ("notrun", "warn", "Not runnable on this machine", "a kernel limit or a mechanism's rule, named in "
                                                            "the reason with the fix"),
