@@ -46,8 +46,9 @@ commands:
   run       run a sweep of cases and write Google Benchmark JSON
   compare   compare two result files case by case (Mann-Whitney U), exit 1 on
             a significant regression
-  plot      draw a result file's charts (PNG and SVG): ipcbench plot RESULTS.json
-            [--out DIR]; runs plots/plot.py with /usr/bin/python3
+  plot      draw a result file's charts (PNG and SVG) and report.html:
+            ipcbench plot RESULTS.json [--out DIR]; runs plots/plot.py with
+            /usr/bin/python3
   list      list the mechanisms, their patterns, wait modes and capacity knob
   help      show this help, or `ipcbench help <command>`
 

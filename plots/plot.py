@@ -3,12 +3,18 @@
 
 usage: plot.py RESULTS.json [--out DIR]
 
-Writes latency_vs_size, throughput_vs_size and stream_latency_vs_size, and when
-the run has them throughput_vs_capacity (a capacity sweep) and load_latency (the
-rate pattern), as PNG and SVG into DIR (default: plots/out/<stem of RESULTS>,
-next to this script), plus not_run.txt listing failed, not-runnable and skipped
-cases. Prints one line per written file. Bad input: one "plot.py: ..." line on
-stderr and exit status 2.
+Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
+- charts as PNG and SVG: latency_vs_size, throughput_vs_size and
+  stream_latency_vs_size, and when the run has their data throughput_vs_capacity
+  (a capacity sweep), load_latency (the rate pattern), zero_copy (shm_ring_zc),
+  latency_spectrum, x_floor and wait_cost (pingpong at 64 B); a chart without data
+  is skipped with a note on stderr;
+- not_run.txt, listing failed, not-runnable and skipped cases;
+- report.html (plots/report.py), one self-contained page: warnings, environment,
+  floors, every chart inline with links to its files, and a sortable, filterable
+  table of every case.
+Prints one line per written file. Bad input: one "plot.py: ..." line on stderr and
+exit status 2.
 """
 import argparse
 import json
@@ -16,6 +22,8 @@ import math
 import statistics
 import sys
 from pathlib import Path
+
+import report  # plots/report.py, next to this script
 
 COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
@@ -89,7 +97,8 @@ def parse_name(name):
 
 def collect(benchmarks):
     """Group entries by case (run_name). Returns (cases, failed): cases maps
-    run_name -> {parsed name..., "get": metric -> value or None}."""
+    run_name -> {parsed name..., "get": metric -> value or None, "entries": the
+    case's JSON entries}; failed lists "run_name \u2014 reason" per case that has no data."""
     groups = {}
     for b in benchmarks:
         run = b.get("run_name")
@@ -113,7 +122,7 @@ def collect(benchmarks):
             vals = [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
             return statistics.median(vals) if vals else None
 
-        cases[run] = dict(parse_name(run), get=get)
+        cases[run] = dict(parse_name(run), get=get, entries=entries)
     return cases, failed
 
 
@@ -559,8 +568,12 @@ def main(argv):
     charts.floor_multiple()
     charts.wait_cost()
     not_run = outdir / "not_run.txt"
-    not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
-    for path in charts.written + [not_run]:
+    try:
+        not_run.write_text("".join(line + "\n" for line in failed), encoding="utf-8")
+        html = report.write(outdir, ctx, benchmarks, cases, failed, charts.written, source=args.results)
+    except OSError as e:
+        raise InputError(f"cannot write into {outdir}: {e.strerror or e}")
+    for path in charts.written + [not_run, html]:
         print(path)
     return 0
 

@@ -28,6 +28,67 @@ for chart in latency_vs_size throughput_vs_size stream_latency_vs_size throughpu
   done
 done
 [[ -f "$out/not_run.txt" ]] || fail "not_run.txt missing"
+[[ -s "$out/report.html" ]] || fail "report.html missing or empty"
+grep -qxF "$out/report.html" "$tmp/stdout" || fail "report.html not printed on stdout"
+
+# check_report DIR RESULTS: report.html's references other than data: URIs name files
+# in DIR, its data: URIs are PNGs, every chart written has its PNG inline and only
+# charts written are referenced, and its table has one row per case of RESULTS.
+check_report() {
+  "$py" - "$1" "$2" <<'PY'
+import base64, json, sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+outdir, results = Path(sys.argv[1]), sys.argv[2]
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.rows, self.in_cases = [], [], False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("href", "src"):
+            if a.get(key) is not None:
+                self.refs.append((tag, a.get("alt", ""), a[key]))
+        if tag == "table" and a.get("id") == "cases":
+            self.in_cases = True
+        if self.in_cases and tag == "tr" and "data-k" in a:
+            self.rows.append(a["data-k"])
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.in_cases = False
+
+page = Page()
+page.feed((outdir / "report.html").read_text(encoding="utf-8"))
+inline = set()
+for tag, alt, ref in page.refs:
+    if ref.startswith("#"):
+        continue
+    if ref.startswith("data:"):
+        head, _, data = ref.partition(",")
+        assert head == "data:image/png;base64", f"unexpected data URI {head}"
+        assert base64.b64decode(data, validate=True).startswith(b"\x89PNG\r\n\x1a\n"), f"{alt}: not a PNG"
+        inline.add(alt.split()[0])
+        continue
+    assert "://" not in ref and not ref.startswith("/"), f"not a relative reference: {ref}"
+    assert (outdir / ref).is_file(), f"report.html refers to {ref}, which is not in {outdir}"
+charts = {p.stem for p in outdir.glob("*.png")}
+assert inline == charts, f"charts inline {sorted(inline)}, written {sorted(charts)}"
+
+runs = set()
+for b in json.load(open(results))["benchmarks"]:
+    run = b.get("run_name")
+    if run is None:
+        agg = b.get("aggregate_name")
+        run = b["name"][: -len(agg) - 1] if agg and b["name"].endswith("_" + agg) else b["name"]
+    runs.add(run)
+assert len(page.rows) == len(set(page.rows)), "a case has two rows"
+assert set(page.rows) == runs, f"table rows {len(page.rows)}, cases {len(runs)}: " \
+    f"missing {sorted(runs - set(page.rows))[:3]}, extra {sorted(set(page.rows) - runs)[:3]}"
+PY
+}
+check_report "$out" "$root/tests/data/sample_results.json" || fail "report.html of the sample results"
 # Rates skipped past saturation are listed with their reason.
 grep -q '^rate/.* beyond saturation: saturated at' "$out/not_run.txt" || fail "not_run.txt lacks the skipped rates"
 # The size charts keep to the capacities run at every size: the capacity sweep's
@@ -94,6 +155,97 @@ PY
 [[ -s "$tmp/out2/throughput_vs_size.png" && ! -e "$tmp/out2/load_latency.png" && ! -e "$tmp/out2/throughput_vs_capacity.png" ]] \
   || fail "without sweeps: wrong set of charts: $(ls "$tmp/out2")"
 grep -q 'skipping load_latency' "$tmp/stderr2" || fail "without sweeps: no note about load_latency"
+check_report "$tmp/out2" "$tmp/nosweep.json" || fail "report.html without sweeps"
+
+# 3b. The report's warnings: context.warnings (escaped), placement drift, a failed case,
+# a noisy one, verification errors and loss; and "none" for a clean run.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/warn.json" "$tmp/clean.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ctx = d["context"]
+ctx["warnings"] = ["governor says <script>alert(1)</script> & more"]
+ctx.update(placement_drift=True, floor_cacheline_rtt_ns=100.0, floor_cacheline_rtt_ns_after=150.0, floor_drift=0.5)
+def entries(run):
+    return [b for b in d["benchmarks"] if b.get("run_name") == run]
+for b in entries("pingpong/pipe/size:1/capacity:16/wait:block"):
+    b.update(error_occurred=True, error_message="peer died: <b>boom</b>")
+# Two repetitions 100 and 150: spread |a-b|/(a+b) = 20%.
+iters = [b for b in entries("pingpong/unix_stream/size:4096/capacity:16/wait:spin") if b.get("run_type") == "iteration"]
+assert len(iters) == 2
+iters[0]["real_time"], iters[1]["real_time"] = 100.0, 150.0
+for b in entries("pingpong/unix_stream/size:64/capacity:16/wait:block"):
+    b["errors"] = 3.0
+for b in entries("stream/unix_stream/size:64/capacity:16/wait:block"):
+    b["lost_msgs"] = 7.0
+json.dump(d, open(sys.argv[2], "w"))
+# Clean: one case whose repetitions agree, a quiet context.
+run = "pingpong/shm_ring/size:64/capacity:16/wait:spin"
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] = entries(run)
+for b in d["benchmarks"]:
+    b["real_time"] = 1000.0
+json.dump(d, open(sys.argv[3], "w"))
+PY
+"$py" "$plot" "$tmp/warn.json" --out "$tmp/outw" >/dev/null 2>&1 || fail "plot.py failed on the warnings file"
+check_report "$tmp/outw" "$tmp/warn.json" || fail "report.html of the warnings file"
+"$py" - "$tmp/outw/report.html" <<'PY' || fail "report.html warnings"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+assert "<script>alert(1)" not in page, "a context warning is not escaped"
+assert "peer died: <b>" not in page, "an error message is not escaped"
+m = re.search(r"<section id=warnings>(.*?)</section>", page, re.S)
+assert m, "no warnings section"
+w = m.group(1)
+def need(text, what):
+    assert text in w, f"warnings lack {what}: {text!r}"
+need("governor says &lt;script&gt;alert(1)&lt;/script&gt; &amp; more", "the escaped context warning")
+need("Placement drift", "placement drift")
+need("100 ns</b> to <b>150 ns", "the cache-line round trip before and after")
+need("Failed", "the failed case")
+need("peer died: &lt;b&gt;boom&lt;/b&gt;", "the failure's reason")
+need("pingpong/pipe/size:1/capacity:16/wait:block", "the failed case's name")
+need("Noisy repetitions", "noisy repetitions")
+assert re.search(r"pingpong/unix_stream/size:4096/capacity:16/wait:spin</code></td><td class=n>20\.0%", w), \
+    "the noisy case and its spread"
+need("Verification errors", "verification errors")
+need("pingpong/unix_stream/size:64/capacity:16/wait:block", "the case with verification errors")
+need("Lost messages</b> on a reliable mechanism", "loss on a reliable mechanism")
+need("Not runnable", "the cases that are not runnable")
+need("Saturated", "the saturated rate cases")
+assert w.index("Placement drift") < w.index("Noisy repetitions"), "warnings out of order"
+# The table shows the failed case with its reason, the noisy one marked.
+assert re.search(r'<tr data-k="pingpong/pipe/size:1/capacity:16/wait:block" class="failed">.*?peer died', page), \
+    "the failed case's row"
+assert re.search(r'<tr data-k="pingpong/unix_stream/size:4096/capacity:16/wait:spin">.*?noisy</td>', page), \
+    "the noisy case's row"
+assert re.search(r'<tr data-k="pingpong/unix_stream/size:64/capacity:16/wait:block">.*?3 verification errors',
+                 page), "the row of the case with verification errors"
+PY
+"$py" "$plot" "$tmp/clean.json" --out "$tmp/outc" >/dev/null 2>&1 || fail "plot.py failed on a clean file"
+check_report "$tmp/outc" "$tmp/clean.json" || fail "report.html of a clean file"
+grep -q "<h2>Warnings</h2><p class='w ok'>none</p>" "$tmp/outc/report.html" || fail "a clean run's warnings do not say none"
+
+# 3c. With a headless Chromium at hand: the page's script sorts and filters as the URL
+# asks (report.html#sort=-p50&filter=...).
+if command -v chromium >/dev/null 2>&1; then
+  timeout 60 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom \
+    "file://$out/report.html#sort=-p50&filter=pingpong+size:64" >"$tmp/dom.html" 2>/dev/null \
+    || fail "chromium could not load report.html"
+  "$py" - "$tmp/dom.html" "$root/tests/data/sample_results.json" <<'PY' || fail "report.html's sort and filter"
+import json, re, statistics, sys
+dom = open(sys.argv[1], encoding="utf-8").read()
+rows = re.findall(r'<tr data-k="([^"]+)"([^>]*)>(.*?)</tr>', dom, re.S)
+shown = [(k, body) for k, attrs, body in rows if "hidden" not in attrs]
+want = {b["run_name"] for b in json.load(open(sys.argv[2]))["benchmarks"]
+        if b["run_name"].startswith("pingpong/") and "/size:64/" in b["run_name"]}
+assert {k for k, _ in shown} == want, f"filter kept {len(shown)} rows, want {len(want)}"
+keys = re.findall(r'<th data-key="([^"]+)"', dom)
+cells = [re.findall(r"<td([^>]*)>", body) for _, body in shown]
+p50 = [float(re.search(r'data-v="([^"]*)"', c[keys.index("p50")]).group(1)) for c in cells]
+assert p50 == sorted(p50, reverse=True), f"not sorted by p50 descending: {p50}"
+assert re.search(r'id="shown">%d of \d+ cases<' % len(want), dom), "the row count is not shown"
+PY
+fi
 
 # 4. Bad input: exit status 2 and exactly one stderr line starting "plot.py:".
 expect_bad_input() {  # $1 = description, $2 = results path
