@@ -25,6 +25,8 @@ options:
   --threshold PCT      smallest change that counts, in percent      [5%]
   --alpha A            significance level                            [0.05]
   --metric LIST        p50, p99, throughput (comma-separated)        [all three]
+                       or primary: each case's own figure, throughput for
+                       stream and p50 for pingpong and rate (for a CI gate)
   --normalize floor    compare each value over its own run's floor: latency
                        over the round-trip floor of its wait mode, throughput
                        over memcpy at its size (runs from different machines)
@@ -107,11 +109,15 @@ int cmd_compare(cli::Args& args) {
       }
     } else if (o == "--metric") {
       opt.metrics.clear();
-      for (const std::string& m : cli::parse_list(o, args.value())) {
-        if (m == "p50") opt.metrics.push_back(Metric::p50);
+      opt.primary = false;
+      const std::vector<std::string> names = cli::parse_list(o, args.value());
+      for (const std::string& m : names) {
+        if (m == "primary" && names.size() == 1) opt.primary = true;
+        else if (m == "primary") throw UsageError("--metric: 'primary' stands alone (it picks one metric per case)");
+        else if (m == "p50") opt.metrics.push_back(Metric::p50);
         else if (m == "p99") opt.metrics.push_back(Metric::p99);
         else if (m == "throughput") opt.metrics.push_back(Metric::throughput);
-        else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput)");
+        else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput, primary)");
       }
     } else if (o == "--normalize") {
       const std::string v = args.value();

@@ -172,7 +172,10 @@ std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now
   for (const auto& [name, base_metrics] : base.cases) {
     const auto other = now.cases.find(name);
     if (other == now.cases.end()) continue;
-    for (Metric m : opt.metrics) {
+    const std::vector<Metric> metrics =
+        !opt.primary ? opt.metrics
+                     : std::vector<Metric>{name.starts_with("stream/") ? Metric::throughput : Metric::p50};
+    for (Metric m : metrics) {
       const auto bv = base_metrics.find(m);
       const auto nv = other->second.find(m);
       if (bv == base_metrics.end() || nv == other->second.end()) continue;

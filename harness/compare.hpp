@@ -53,6 +53,11 @@ struct CompareOptions {
   double threshold = 0.05;  // a change must exceed this share of the base median
   double alpha = 0.05;
   std::vector<Metric> metrics{Metric::p50, Metric::p99, Metric::throughput};
+  // Instead of `metrics`: each case's own figure, the one its pattern exists to
+  // measure: throughput for stream, p50 for pingpong and rate. A stream's latency
+  // follows how full the queue happened to run and a pingpong's throughput is its
+  // latency again, so neither adds evidence and both add false alarms.
+  bool primary = false;
 };
 
 // Every case and metric present in both runs, regressions first. A latency that

@@ -30,14 +30,21 @@ history file and draws the HTML report and a trend chart of chosen cases.
 
 options:
   --baseline FILE        results to compare against   [results/baseline.json]
-  --refresh-baseline     run the suite and write it to the baseline file
-                         instead of comparing (commit the file afterwards)
+  --refresh-baseline     run the suite --baseline-runs times and write the
+                         runs, merged, to the baseline file instead of
+                         comparing (commit the file afterwards)
+  --baseline-runs N      runs merged into a refreshed baseline, so that it
+                         holds the machine's run-to-run drift, not one
+                         moment of it                                    [3]
   --results FILE         gate this results file instead of running the suite
   --repetitions N        fresh pairs per case; 5 is the least at which the
                          U test can reach p < 0.05 per case              [5]
-  --threshold PCT        smallest change that counts                    [10%]
+  --threshold PCT        smallest change that counts; above the run-to-run
+                         noise of the machine (README: A/A runs)       [25%]
   --alpha A              significance level                           [0.05]
-  --metric LIST          p50, p99, throughput                [p50,throughput]
+  --metric LIST          `ipcbench compare --metric`: primary (throughput
+                         for stream, p50 for pingpong and rate), or a list
+                         of p50, p99, throughput                   [primary]
   --normalize floor      compare over each run's floors (baseline from a
                          different machine)                              [off]
   --history FILE         run history, one JSON line per run
@@ -80,9 +87,10 @@ def parse(argv):
     ap.add_argument("--refresh-baseline", action="store_true")
     ap.add_argument("--results")
     ap.add_argument("--repetitions", type=trend.positive_int, default=5)
-    ap.add_argument("--threshold", default="10%")
+    ap.add_argument("--threshold", default="25%")
     ap.add_argument("--alpha", default="0.05")
-    ap.add_argument("--metric", default="p50,throughput")
+    ap.add_argument("--metric", default="primary")
+    ap.add_argument("--baseline-runs", type=trend.positive_int, default=3)
     ap.add_argument("--normalize", choices=["floor"])
     ap.add_argument("--history", default=os.path.relpath(ROOT / "results" / "history.jsonl"))
     ap.add_argument("--label", default="")
@@ -93,6 +101,8 @@ def parse(argv):
     args.run_args = run_args
     if args.help:
         return args
+    if args.baseline_runs != 3 and not args.refresh_baseline:
+        raise Usage("--baseline-runs goes with --refresh-baseline")
     if args.refresh_baseline and args.results:
         raise Usage("--refresh-baseline runs the suite; it takes no --results")
     if args.results and run_args:
@@ -177,7 +187,7 @@ def summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable):
     lines.append("|---|---|---|")
     lines.append(f"| CPU | {base_ctx.get('cpu_model', '?')} | {new_ctx.get('cpu_model', '?')} |")
     for key, what in (("floor_cacheline_rtt_ns", "cache-line round trip"), ("floor_wake_rtt_ns", "wake-up round trip")):
-        lines.append(f"| {what} | {fmt_ns(base_ctx.get(key))} | {fmt_ns(new_ctx.get(key))} |")
+        lines.append(f"| {what} | {floor_text(base_ctx, key)} | {floor_text(new_ctx, key)} |")
     lines.append(f"| repetitions | {order(base_ctx)} | {order(new_ctx)} |")
     lines.append("")
     notes = []
@@ -208,10 +218,20 @@ def summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable):
     return "\n".join(lines) + "\n"
 
 
+def floor_text(ctx, key):
+    """A floor, or the range of it over a merged baseline's runs."""
+    values = [r.get(key) for r in ctx.get("baseline_runs") or [] if plot.is_num(r.get(key))]
+    if len(values) > 1:
+        return f"{fmt_ns(min(values))} to {fmt_ns(max(values))} over {len(values)} runs"
+    return fmt_ns(ctx.get(key))
+
+
 def order(ctx):
+    runs = len(ctx.get("baseline_runs") or []) or 1
     reps = {g.get("repetitions") for g in ctx.get("grids", []) if isinstance(g, dict)}
-    reps = "/".join(str(r) for r in sorted(r for r in reps if r is not None)) or "?"
-    return f"{reps}, {ctx.get('repetition_order', 'consecutive')}"
+    reps = "/".join(str(r * runs) for r in sorted(r for r in reps if r is not None)) or "?"
+    merged = f" ({runs} runs merged)" if runs > 1 else ""
+    return f"{reps}{merged}, {ctx.get('repetition_order', 'consecutive')}"
 
 
 def main(argv):
@@ -226,6 +246,8 @@ def main(argv):
     except OSError as e:
         raise Usage(f"cannot create {out}: {e.strerror or e}")
 
+    if args.refresh_baseline:
+        return refresh_baseline(args, out)
     run_status = 0
     if args.results:
         results = Path(args.results)
@@ -235,14 +257,6 @@ def main(argv):
     args.results_path = results
     new_ctx, new_benchmarks = plot.load(results)
     failed, not_runnable = problems(new_benchmarks)
-
-    if args.refresh_baseline:
-        # Minified: the file is committed, and GB's compare.py reads it all the same.
-        doc = json.loads(results.read_text(encoding="utf-8"))
-        Path(args.baseline).write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
-        print(f"baseline written: {args.baseline} (commit it)")
-        append_history(args, results, "baseline" if not failed else "failed", 0)
-        return 1 if failed or run_status else 0
 
     base_ctx, _ = plot.load(args.baseline)
     status, table_md = compare(args, args.baseline, results, "markdown")
@@ -262,6 +276,48 @@ def main(argv):
     draw(args, results, out)
     print(f"ci: {verdict}; summary, report and trend in {out}")
     return 0 if verdict == "pass" else 1
+
+
+def refresh_baseline(args, out):
+    """Runs the suite --baseline-runs times and writes them merged: every run's
+    repetitions of a case become the baseline's repetitions of it. One run holds one
+    moment of a VM (its vCPU placement, its wake-up cost); several hold its drift, so
+    a new run in one of those states is not taken for a change of the code."""
+    docs, runs = [], []
+    for i in range(args.baseline_runs):
+        path = out / f"baseline-run-{i + 1}.json"
+        status = run_suite(args, path)
+        ctx, benchmarks = plot.load(path)
+        failed, _ = problems(benchmarks)
+        if status or failed:
+            print(f"bench-ci: run {i + 1} had failed cases ({', '.join(sorted(failed)) or 'see above'}); "
+                  "the baseline is not written", file=sys.stderr)
+            return 1
+        docs.append(json.loads(path.read_text(encoding="utf-8")))
+        runs.append(path)
+    merged = {"context": dict(docs[0]["context"]), "benchmarks": []}
+    merged["context"]["baseline_runs"] = [
+        {k: d["context"].get(k) for k in ("date", "git_commit", "floor_cacheline_rtt_ns", "floor_wake_rtt_ns",
+                                          "placement_drift")} for d in docs]
+    offset = {}
+    for d in docs:
+        reps = {}
+        for b in d["benchmarks"]:
+            if b.get("run_type", "iteration") != "iteration":
+                continue  # the aggregates of one run are not the merged file's
+            name = b.get("run_name", b["name"])
+            b = dict(b, repetition_index=offset.get(name, 0) + b.get("repetition_index", 0))
+            b["repetitions"] = b.get("repetitions", 1) * len(docs)
+            reps[name] = reps.get(name, 0) + 1
+            merged["benchmarks"].append(b)
+        for name, n in reps.items():
+            offset[name] = offset.get(name, 0) + n
+    # Minified: the file is committed, and GB's compare.py reads it all the same.
+    Path(args.baseline).write_text(json.dumps(merged, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"baseline written: {args.baseline} ({len(docs)} runs merged; commit it)")
+    for path in runs:
+        append_history(args, path, "baseline", 0)
+    return 0
 
 
 def append_history(args, results, verdict, regressions):

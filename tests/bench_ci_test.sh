@@ -63,7 +63,7 @@ gate_fixed() {  # gate_fixed NAME RESULTS [options]: run the gate on a fixed fil
   && ok || fail "--help: $(head -3 "$tmp/help")"
 for bad in "--bogus" "--baseline $tmp/none.json --results $tmp/same.json" "--baseline $tmp/base.json --results $tmp/none.json" \
            "--baseline $tmp/base.json --repetitions 0" "--baseline $tmp/base.json --normalize nope" \
-           "--refresh-baseline --results $tmp/same.json" "--baseline $tmp/base.json --results $tmp/same.json -- --sizes 64"; do
+           "--refresh-baseline --results $tmp/same.json" "--baseline $tmp/base.json --baseline-runs 2" "--baseline $tmp/base.json --results $tmp/same.json -- --sizes 64"; do
   # shellcheck disable=SC2086
   "$gate" --no-build $bad --history "$tmp/bad.jsonl" --out "$tmp/bad" >/dev/null 2>"$tmp/stderr"
   rc=$?
@@ -108,23 +108,27 @@ PY
 
 # --- a real short run: --refresh-baseline, then the gate against it ------------------
 run_args=(-- --mechanisms pipe,unix_stream --patterns pingpong --sizes 64 --wait block --case-time 0.01)
-"$gate" --no-build --refresh-baseline --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live1" \
+"$gate" --no-build --refresh-baseline --baseline-runs 2 --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live1" \
   "${run_args[@]}" >"$tmp/live1.out" 2>&1
 rc=$?
-[ $rc -eq 0 ] && grep -q "baseline written: $tmp/live_base.json" "$tmp/live1.out" && ok || fail "--refresh-baseline -> rc=$rc: $(tail -5 "$tmp/live1.out")"
+[ $rc -eq 0 ] && grep -q "baseline written: $tmp/live_base.json (2 runs merged" "$tmp/live1.out" && ok || fail "--refresh-baseline -> rc=$rc: $(tail -5 "$tmp/live1.out")"
 "$py" -c "
 import json
 d = json.load(open('$tmp/live_base.json'))
 runs = [b for b in d['benchmarks'] if b['run_type'] == 'iteration']
 assert sorted({b['name'] for b in runs}) == ['pingpong/pipe/size:64/capacity:16/wait:block',
                                              'pingpong/unix_stream/size:64/capacity:16/wait:block'], runs
-assert len(runs) == 10 and d['context']['repetition_order'] == 'interleaved', d['context']
+# Two runs of 5 repetitions merged: 10 repetitions a case, numbered 0 to 9.
+for name in {b['name'] for b in runs}:
+    assert sorted(b['repetition_index'] for b in runs if b['name'] == name) == list(range(10)), runs
+assert len(d['context']['baseline_runs']) == 2 and d['context']['repetition_order'] == 'interleaved', d['context']
+assert not [b for b in d['benchmarks'] if b['run_type'] != 'iteration']
 " && ok || fail "the refreshed baseline's cases and repetitions"
 "$gate" --no-build --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live2" --threshold 1000% \
   "${run_args[@]}" >"$tmp/live2.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q 'no regression' "$tmp/live2/summary.md" && [ -s "$tmp/live2/report.html" ] \
-  && [ "$(wc -l <"$tmp/live.jsonl")" -eq 2 ] && ok || fail "live gate -> rc=$rc: $(tail -5 "$tmp/live2.out")"
+  && grep -q '10 (2 runs merged), interleaved' "$tmp/live2/summary.md" && [ "$(wc -l <"$tmp/live.jsonl")" -eq 3 ] && ok || fail "live gate -> rc=$rc: $(tail -5 "$tmp/live2.out")"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -328,7 +328,8 @@ printf '{"benchmarks": [' >"$tmp/cmp_trunc.json"
 for bad in "$tmp/cmp_base.json $tmp/missing.json" "$tmp/cmp_base.json $tmp/cmp_trunc.json" \
            "$tmp/cmp_base.json $tmp/cmp_other.json" "$tmp/cmp_base.json" \
            "$tmp/cmp_base.json $tmp/cmp_base.json --threshold x" "$tmp/cmp_base.json $tmp/cmp_base.json --metric p42" \
-           "$tmp/cmp_base.json $tmp/cmp_base.json --normalize nope" "$tmp/cmp_other.json $tmp/cmp_other.json --normalize floor"; do
+           "$tmp/cmp_base.json $tmp/cmp_base.json --normalize nope" "$tmp/cmp_other.json $tmp/cmp_other.json --normalize floor" \
+           "$tmp/cmp_base.json $tmp/cmp_base.json --metric primary,p50"; do
   # shellcheck disable=SC2086
   "$bin" compare $bad >/dev/null 2>"$tmp/stderr"
   rc=$?

@@ -81,5 +81,18 @@ TEST(Compare, ChangesWithinTheThresholdAreNotRegressions) {
   }
 }
 
+TEST(Compare, PrimaryComparesStreamThroughputAndPingpongLatencyOnly) {
+  CompareOptions opt;
+  opt.primary = true;
+  const std::vector<CompareRow> rows = compare_runs(run_with(1, 5), run_with(2, 5), opt);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].name, "pingpong/pipe/size:64/capacity:16/wait:block");
+  EXPECT_EQ(rows[0].metric, Metric::p50);
+  EXPECT_EQ(rows[0].verdict, Verdict::regression);
+  EXPECT_EQ(rows[1].name, "stream/pipe/size:64/capacity:16/wait:block");
+  EXPECT_EQ(rows[1].metric, Metric::throughput);
+  EXPECT_EQ(rows[1].verdict, Verdict::same);
+}
+
 }  // namespace
 }  // namespace ipcbench
