@@ -14,7 +14,7 @@ draw: writes trend.png and trend.svg into DIR (default: the history file's
   runs the gate flagged marked red and runs with placement drift hollow.
   --cases is a comma-separated list of regular expressions matched anywhere in
   case names (default: a few 64 B pingpong and 64 KiB stream cases, one per
-  mechanism family).
+  mechanism family, and the ring's 64 B stream).
 
 Bad input: one "trend.py: ..." line on stderr and exit status 2.
 """
@@ -35,6 +35,7 @@ DEFAULT_CASES = (r"^pingpong/shm_ring/size:64/capacity:16/wait:spin$,"
                  r"^pingpong/pipe/size:64/capacity:16/wait:block$,"
                  r"^pingpong/unix_stream/size:64/capacity:16/wait:block$,"
                  r"^pingpong/tcp/size:64/capacity:16/wait:block$,"
+                 r"^stream/shm_ring/size:64/capacity:16/wait:spin$,"
                  r"^stream/shm_ring/size:65536/capacity:16/wait:spin$,"
                  r"^stream/pipe/size:65536/capacity:16/wait:block$,"
                  r"^stream/unix_stream/size:65536/capacity:16/wait:block$")

@@ -90,7 +90,7 @@ def parse(argv):
     ap.add_argument("--threshold", default="25%")
     ap.add_argument("--alpha", default="0.05")
     ap.add_argument("--metric", default="primary")
-    ap.add_argument("--baseline-runs", type=trend.positive_int, default=3)
+    ap.add_argument("--baseline-runs", type=trend.positive_int)
     ap.add_argument("--normalize", choices=["floor"])
     ap.add_argument("--history", default=os.path.relpath(ROOT / "results" / "history.jsonl"))
     ap.add_argument("--label", default="")
@@ -101,8 +101,9 @@ def parse(argv):
     args.run_args = run_args
     if args.help:
         return args
-    if args.baseline_runs != 3 and not args.refresh_baseline:
+    if args.baseline_runs is not None and not args.refresh_baseline:
         raise Usage("--baseline-runs goes with --refresh-baseline")
+    args.baseline_runs = args.baseline_runs or 3
     if args.refresh_baseline and args.results:
         raise Usage("--refresh-baseline runs the suite; it takes no --results")
     if args.results and run_args:
