@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plot  # noqa: E402  (shared loading, naming and colours)
+import report  # noqa: E402  (spread and number formats, as the report shows them)
 
 SCHEMA = 1
 METRICS = ("p50_ns", "p99_ns", "msgs_per_s", "bytes_per_s", "x_floor")
@@ -42,14 +43,6 @@ DEFAULT_CASES = (r"^pingpong/shm_ring/size:64/capacity:16/wait:spin$,"
 VERDICTS = ("pass", "regression", "failed", "baseline", "unknown")
 
 
-def spread(values):
-    """Coefficient of variation (stddev / mean) of a case's repetitions, as the
-    terminal's spread column; None with fewer than two."""
-    if len(values) < 2 or statistics.fmean(values) == 0:
-        return None
-    return statistics.stdev(values) / statistics.fmean(values)
-
-
 def record(ctx, benchmarks, verdict, regressions, label):
     cases, failed = plot.collect(benchmarks)
     reps = {}
@@ -61,7 +54,7 @@ def record(ctx, benchmarks, verdict, regressions, label):
         row = {k: c["get"](k) for k in METRICS}
         # 4 significant digits: finer than any run-to-run noise, a quarter of the bytes.
         row = {k: float(f"{v:.4g}") for k, v in row.items() if v is not None and math.isfinite(v)}
-        s = spread(reps.get(name, []))
+        s = report.spread(reps.get(name, []))  # the terminal's and the report's spread
         if s is not None:
             row["spread"] = float(f"{s:.3g}")
         out[name] = row
@@ -137,7 +130,7 @@ def draw(args):
     colour = plot.mechanism_colours(plt, {plot.parse_name(n)["mechanism"] for n in names})
     # Each case relative to its own median over the runs drawn: cases three decades
     # apart share one linear axis, and a 10% step stands out as 10%.
-    panels = [([n for n in names if not n.startswith("stream/")], "p50_ns", "p50 latency", fmt_ns),
+    panels = [([n for n in names if not n.startswith("stream/")], "p50_ns", "p50 latency", report.fmt_ns),
               ([n for n in names if n.startswith("stream/")], "bytes_per_s", "throughput",
                lambda v: f"{v / 1e9:.3g} GB/s")]
     panels = [p for p in panels if p[0]]
@@ -189,13 +182,6 @@ def draw(args):
     for path in written:
         print(path)
     return 0
-
-
-def fmt_ns(ns):
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("\u00b5s", 1e3)):
-        if ns >= scale:
-            return f"{ns / scale:.3g} {unit}"
-    return f"{ns:.3g} ns"
 
 
 def tick_label(run):

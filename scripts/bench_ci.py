@@ -11,6 +11,7 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plots"))
 import plot  # noqa: E402
+import report  # noqa: E402
 import trend  # noqa: E402
 
 USAGE = """\
@@ -164,7 +166,7 @@ def problems(benchmarks):
 
 
 def fmt_ns(v):
-    return trend.fmt_ns(v) if plot.is_num(v) else "?"
+    return report.fmt_ns(v) or "?"
 
 
 def summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable):
@@ -296,10 +298,39 @@ def refresh_baseline(args, out):
             return 1
         docs.append(json.loads(path.read_text(encoding="utf-8")))
         runs.append(path)
-    merged = {"context": dict(docs[0]["context"]), "benchmarks": []}
-    merged["context"]["baseline_runs"] = [
-        {k: d["context"].get(k) for k in ("date", "git_commit", "floor_cacheline_rtt_ns", "floor_wake_rtt_ns",
-                                          "placement_drift")} for d in docs]
+    merged = merge_runs(docs)
+    # Minified: the file is committed, and GB's compare.py reads it all the same.
+    Path(args.baseline).write_text(json.dumps(merged, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"baseline written: {args.baseline} ({len(docs)} runs merged; commit it)")
+    for path in runs:
+        append_history(args, path, "baseline", 0)
+    return 0
+
+
+FLOORS = ("floor_cacheline_rtt_ns", "floor_cacheline_pair_rtt_ns", "floor_wake_rtt_ns", "floor_syscall_ns",
+          "floor_clock_ns")
+
+
+def merge_runs(docs):
+    """One results document holding every run's repetitions (renumbered), without the
+    runs' aggregates. compare --normalize floor divides by the context's floors, one set
+    per file: the merged file's are the medians of its runs', each run's own kept in
+    context.baseline_runs."""
+    ctx = dict(docs[0]["context"])
+    ctx["baseline_runs"] = [{k: d["context"].get(k) for k in ("date", "git_commit", "placement_drift") + FLOORS}
+                            for d in docs]
+    for key in FLOORS:
+        values = [d["context"][key] for d in docs if plot.is_num(d["context"].get(key))]
+        if values:
+            ctx[key] = statistics.median(values)
+    memcpy = {}
+    for d in docs:
+        for size, v in (d["context"].get("floor_memcpy_bytes_per_s") or {}).items():
+            if plot.is_num(v):
+                memcpy.setdefault(size, []).append(v)
+    if memcpy:
+        ctx["floor_memcpy_bytes_per_s"] = {size: statistics.median(v) for size, v in memcpy.items()}
+    merged = {"context": ctx, "benchmarks": []}
     offset = {}
     for d in docs:
         reps = {}
@@ -313,12 +344,7 @@ def refresh_baseline(args, out):
             merged["benchmarks"].append(b)
         for name, n in reps.items():
             offset[name] = offset.get(name, 0) + n
-    # Minified: the file is committed, and GB's compare.py reads it all the same.
-    Path(args.baseline).write_text(json.dumps(merged, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"baseline written: {args.baseline} ({len(docs)} runs merged; commit it)")
-    for path in runs:
-        append_history(args, path, "baseline", 0)
-    return 0
+    return merged
 
 
 def append_history(args, results, verdict, regressions):

@@ -122,6 +122,11 @@ assert sorted({b['name'] for b in runs}) == ['pingpong/pipe/size:64/capacity:16/
 for name in {b['name'] for b in runs}:
     assert sorted(b['repetition_index'] for b in runs if b['name'] == name) == list(range(10)), runs
 assert len(d['context']['baseline_runs']) == 2 and d['context']['repetition_order'] == 'interleaved', d['context']
+# The merged file's floors (what --normalize floor divides by) are its runs' medians.
+import statistics
+ctx = d['context']
+for key in ('floor_cacheline_rtt_ns', 'floor_wake_rtt_ns'):
+    assert ctx[key] == statistics.median(r[key] for r in ctx['baseline_runs']), (key, ctx)
 assert not [b for b in d['benchmarks'] if b['run_type'] != 'iteration']
 " && ok || fail "the refreshed baseline's cases and repetitions"
 "$gate" --no-build --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live2" --threshold 1000% \
