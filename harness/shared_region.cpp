@@ -11,6 +11,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/stale.hpp"
 
 namespace ipcbench {
 namespace {
@@ -72,16 +73,21 @@ void* create_sysv(std::size_t bytes) {
                       std::to_string(shmall) + " pages; raise it with sysctl -w kernel.shmall=" +
                       std::to_string(pages));
   }
-  const int id = ::shmget(IPC_PRIVATE, bytes, IPC_CREAT | IPC_EXCL | 0600);
-  if (id < 0) {
-    if (errno == ENOSPC) {
-      throw NotRunnable("shmget: the SysV segments on this machine already reach /proc/sys/kernel/shmall = " +
-                        std::to_string(shmall) + " pages or /proc/sys/kernel/shmmni = " +
-                        std::to_string(read_sysctl("/proc/sys/kernel/shmmni")) +
-                        " segments (see ipcs -m); raise one with sysctl -w");
-    }
-    throw SysError("shmget", std::to_string(bytes) + " bytes");
-  }
+  // Under a recorded random key, so a run killed between shmget and IPC_RMID below
+  // leaves a record the next run acts on (harness/stale.hpp).
+  RecordedSysvObject segment = RecordedSysvObject::create(
+      RecordedSysvObject::Kind::shm, [&](key_t key) { return ::shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600); },
+      [&](int err) {
+        if (err == ENOSPC) {
+          throw NotRunnable("shmget: the SysV segments on this machine already reach /proc/sys/kernel/shmall = " +
+                            std::to_string(shmall) + " pages or /proc/sys/kernel/shmmni = " +
+                            std::to_string(read_sysctl("/proc/sys/kernel/shmmni")) +
+                            " segments (see ipcs -m); raise one with sysctl -w");
+        }
+        errno = err;
+        throw SysError("shmget", std::to_string(bytes) + " bytes");
+      });
+  const int id = segment.id();
   void* addr = ::shmat(id, nullptr, 0);
   const int attach_err = errno;
   // Marked for removal right after attaching: the segment now lives exactly as long
@@ -91,6 +97,7 @@ void* create_sysv(std::size_t bytes) {
     if (addr != reinterpret_cast<void*>(-1)) ::shmdt(addr);
     throw SysError("shmctl IPC_RMID", "segment " + std::to_string(id), err);
   }
+  segment.object_removed();
   if (addr == reinterpret_cast<void*>(-1)) throw SysError("shmat", "segment " + std::to_string(id), attach_err);
   return addr;
 }

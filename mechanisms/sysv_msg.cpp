@@ -11,10 +11,11 @@
 // the case not runnable, with the limit named, its value and how to raise it.
 // Wait: block = msgsnd/msgrcv sleeping in the kernel; spin = IPC_NOWAIT, retrying
 // EAGAIN (queue full) and ENOMSG (queue empty).
-// Ownership: the queues are IPC_PRIVATE (no key, no name) and mode 0600, but IPC_RMID
-// destroys a queue at once, even in use, so the orchestrator's Channel removes them in
-// its destructor, after both children are reaped, and on every error path of create()
-// (the owners are members, so a throwing constructor removes what it made).
+// Ownership: the queues have random keys, recorded where the next run looks for what a
+// killed run left (harness/stale.hpp), and mode 0600. IPC_RMID destroys a queue at
+// once, even in use, so the orchestrator's Channel removes them in its destructor,
+// after both children are reaped, and on every error path of create() (the owners are
+// members, so a throwing constructor removes what it made).
 // Timed: the copy of the payload behind the mtype header (the API's message layout),
 // msgsnd, msgrcv and the copy out; each endpoint preallocates its one message buffer.
 #include <sys/msg.h>
@@ -27,6 +28,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/stale.hpp"
 
 namespace ipcbench {
 namespace {
@@ -40,31 +42,7 @@ constexpr long kMtype = 1;  // every message; msgrcv takes the first one (msgtyp
 constexpr std::uint64_t kMaxProbeMsgs = 1u << 20;
 
 // A System V message queue, removed (IPC_RMID) on destruction. Orchestrator only.
-class SysvQueue {
- public:
-  SysvQueue() = default;
-  explicit SysvQueue(int id) noexcept : id_(id) {}
-  SysvQueue(SysvQueue&& o) noexcept : id_(std::exchange(o.id_, -1)) {}
-  SysvQueue& operator=(SysvQueue&& o) noexcept {
-    if (this != &o) {
-      remove();
-      id_ = std::exchange(o.id_, -1);
-    }
-    return *this;
-  }
-  SysvQueue(const SysvQueue&) = delete;
-  SysvQueue& operator=(const SysvQueue&) = delete;
-  ~SysvQueue() { remove(); }
-
-  int id() const noexcept { return id_; }
-
- private:
-  void remove() noexcept {
-    if (id_ >= 0) ::msgctl(id_, IPC_RMID, nullptr);
-    id_ = -1;
-  }
-  int id_ = -1;
-};
+using SysvQueue = RecordedSysvObject;
 
 // The API's message layout: a long mtype, then the text. Held in longs for alignment.
 class MsgBuffer {
@@ -81,16 +59,16 @@ class MsgBuffer {
 };
 
 SysvQueue make_queue() {
-  const int id = ::msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
-  if (id >= 0) return SysvQueue(id);
-  if (errno == ENOSPC) {
-    throw NotRunnable("sysv_msg: the system already holds kernel.msgmni = " +
-                      std::to_string(read_sysctl(kMsgMniPath)) +
-                      " message queues; raise it with sysctl -w kernel.msgmni=N");
-  }
-  if (errno == ENOSYS)
-    throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
-  throw SysError("msgget", "IPC_PRIVATE");
+  return RecordedSysvObject::create(
+      RecordedSysvObject::Kind::msg, [](key_t key) { return ::msgget(key, IPC_CREAT | IPC_EXCL | 0600); },
+      [](int err) {
+        if (err == ENOSPC) {
+          throw NotRunnable("sysv_msg: the system already holds kernel.msgmni = " +
+                            std::to_string(read_sysctl(kMsgMniPath)) +
+                            " message queues; raise it with sysctl -w kernel.msgmni=N");
+        }
+        if (err == ENOSYS) throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
+      });
 }
 
 // Sets msg_qbytes; returns what the kernel granted.
