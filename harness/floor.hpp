@@ -21,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <map>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,10 +37,13 @@ struct Floors {
   double clock_ns = 0;
   double syscall_ns = 0;
   std::map<std::size_t, double> memcpy_bytes_per_s;  // by message size
+  // A floor whose processes hung or died: left at 0 (written as null), and why.
+  std::vector<std::string> errors;
 };
 
 // Median round trip of a counter passed through one shared cache line between two
-// processes pinned to cpus (about 0.1 s).
+// processes pinned to cpus (about 0.1 s). The two-process floors throw when a process
+// hangs (20 s) or dies.
 double measure_cacheline_rtt_ns(const std::array<int, 2>& cpus);
 // The same with one cache line per direction.
 double measure_cacheline_pair_rtt_ns(const std::array<int, 2>& cpus);

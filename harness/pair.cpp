@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <new>
 #include <utility>
 
+#include "harness/child.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
@@ -39,65 +41,6 @@ const char* role_name(Pattern p, int side) {
   return side == 0 ? "producer" : "consumer";
 }
 
-// A forked child: killed and reaped by the destructor if still running.
-// Its death is observed through a pipe whose only write end the child holds: when
-// the child exits, for any reason, the read end reports EOF. (pidfd_open would do
-// the same but is missing before Linux 5.3 and under valgrind.)
-class Child {
- public:
-  Child() = default;
-  Child(pid_t pid, UniqueFd death_read) : pid_(pid), death_(std::move(death_read)) {}
-  Child(Child&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)),
-        death_(std::move(o.death_)),
-        reaped_(o.reaped_),
-        status_(o.status_) {}
-  Child& operator=(Child&& o) noexcept {
-    if (this != &o) {
-      kill_and_reap();
-      pid_ = std::exchange(o.pid_, -1);
-      death_ = std::move(o.death_);
-      reaped_ = o.reaped_;
-      status_ = o.status_;
-    }
-    return *this;
-  }
-  ~Child() { kill_and_reap(); }
-
-  int death_fd() const { return death_.get(); }
-  bool running() const { return pid_ > 0 && !reaped_; }
-  // Waits for the exit status of a child whose death pipe reported EOF: it is
-  // already exiting (the pipe closes just before it becomes a zombie).
-  void reap() noexcept {
-    if (!running()) return;
-    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-  }
-  void kill_and_reap() noexcept {
-    if (!running()) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    status_ = status;
-  }
-  bool exited_ok() const { return reaped_ && WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }
-  std::string describe_exit() const {
-    if (WIFSIGNALED(status_)) {
-      return std::string("killed by signal ") + std::to_string(WTERMSIG(status_)) + " (" +
-             ::strsignal(WTERMSIG(status_)) + ")";
-    }
-    return "exited with status " + std::to_string(WEXITSTATUS(status_));
-  }
-
- private:
-  pid_t pid_ = -1;
-  UniqueFd death_;
-  bool reaped_ = false;
-  int status_ = 0;
-};
 
 [[noreturn]] void child_main(int index, Channel& channel, const PairSpec& spec, PairShared& shared,
                              pid_t orchestrator, Child* siblings, int death_read) {
@@ -110,6 +53,8 @@ class Child {
     // Die with the orchestrator; it may already be gone before prctl took effect.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != orchestrator) ::_exit(3);
+    // "ipcb-producer" in ps and top, and for the fault tests to find each side.
+    ::prctl(PR_SET_NAME, (std::string("ipcb-") + role_name(spec.config.pattern, index)).c_str());
     ::signal(SIGPIPE, SIG_IGN);  // a dead peer is EPIPE, reported, not a silent death
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -135,6 +80,22 @@ class Child {
   }
   rep.state.store(2, std::memory_order_release);
   ::_exit(1);
+}
+
+// Every side that ended badly by itself, deaths by a signal first: a signal is a cause,
+// never a reaction, while an error report ("peer closed its end") is often the latter.
+std::string describe_failures(const Child (&children)[2], const PairShared& shared, Pattern pattern) {
+  std::string out;
+  for (const bool signals : {true, false}) {
+    for (int i = 0; i < 2; ++i) {
+      const Child& c = children[i];
+      if (!c.died_badly() || c.died_of_signal() != signals) continue;
+      const SideReport& rep = shared.side[i];
+      out += std::string(out.empty() ? "" : "; ") + role_name(pattern, i) + " " +
+             (rep.state.load(std::memory_order_acquire) == 2 ? std::string("failed: ") + rep.error : c.describe_exit());
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -237,25 +198,31 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
       break;
     }
     if (ready == 0 && now_ns() >= deadline) {
-      failure = "timed out after " + std::to_string(static_cast<int>(spec.timeout_seconds)) + " s:";
+      char after[48];
+      std::snprintf(after, sizeof after, "timed out after %g s:", spec.timeout_seconds);
+      failure = after;
       for (int i = 0; i < 2; ++i) {
-        if (children[i].running()) failure += std::string(" ") + role_name(spec.config.pattern, i) + " had not finished;";
+        if (children[i].running()) {
+          failure += std::string(" ") + role_name(spec.config.pattern, i) + " had not finished (" +
+                     describe_stuck(children[i].pid()) + ");";
+        }
       }
       failure += " hung peer? (--timeout sets the deadline)";
       break;
     }
+    bool ended_badly = false;
     for (int i = 0; i < 2; ++i) {
       if (!children[i].running() || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
       children[i].reap();
-      if (children[i].exited_ok()) continue;
-      // The first child to fail names the cause; its peer may only be reacting to it.
-      const SideReport& rep = shared->side[i];
-      failure = std::string(role_name(spec.config.pattern, i)) + " " +
-                (rep.state.load(std::memory_order_acquire) == 2 ? std::string("failed: ") + rep.error
-                                                                  : children[i].describe_exit());
+      ended_badly = ended_badly || !children[i].exited_ok();
+    }
+    if (ended_badly) {
+      // The first side to end badly is often only reacting: its peer's death closed the
+      // channel under it. Give the peer a moment to end too, then name both.
+      reap_within(children, 100'000'000);
+      failure = describe_failures(children, *shared, spec.config.pattern);
       break;
     }
-    if (!failure.empty()) break;
   }
   for (Child& c : children) c.kill_and_reap();
   channel.reset();  // removes any name the mechanism still holds

@@ -144,10 +144,12 @@ bool TerminalReporter::ReportContext(const Context& context) {
   if (env_.contains("floor_wake_rtt_ns")) {
     const auto& cl = env_["floor_cacheline_rtt_ns"];
     out << "floor: cache-line round trip "
-        << (cl.is_number() ? format_ns(cl.get<double>()) : std::string("not measured (one CPU)"));
+        << (cl.is_number() ? format_ns(cl.get<double>()) : std::string("not measured (one CPU, or a warning says why)"));
     const auto pair = env_.value("floor_cacheline_pair_rtt_ns", nlohmann::json());
     if (pair.is_number()) out << " (one line each way " << format_ns(pair.get<double>()) << ")";
-    out << ", wake-up round trip " << format_ns(env_.value("floor_wake_rtt_ns", 0.0)) << ", syscall "
+    const auto& wake = env_["floor_wake_rtt_ns"];
+    out << ", wake-up round trip " << (wake.is_number() ? format_ns(wake.get<double>()) : std::string("not measured"))
+        << ", syscall "
         << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
   }
   for (const std::string& w : warnings_) out << "warning: " << w << "\n";
