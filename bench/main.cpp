@@ -2,6 +2,7 @@
 // machine, for my message size, buffer capacity and way of waiting?
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "harness/registry.hpp"
 #include "harness/report.hpp"
 #include "harness/shared_region.hpp"
+#include "harness/stale.hpp"
 
 namespace ipcbench {
 namespace {
@@ -50,6 +52,9 @@ commands:
             ipcbench plot RESULTS.json [--out DIR]; runs plots/plot.py with
             /usr/bin/python3
   list      list the mechanisms, their patterns, wait modes and capacity knob
+  clean     remove what killed runs left behind (shm, mqueues, private
+            directories, SysV objects whose creator is gone); run does this
+            too before it starts. Never touches a live run's objects
   help      show this help, or `ipcbench help <command>`
 
 `ipcbench <command> --help` describes a command's options.
@@ -482,9 +487,67 @@ std::string default_out_path() {
   return std::string("results/") + stamp + ".json";
 }
 
+// A floor measured again after the suite; 0 (and a warning) when its processes hung or
+// died: the results are written all the same.
+double measure_floor_again(const char* what, double (*measure)(const std::array<int, 2>&),
+                           const std::array<int, 2>& cpus, nlohmann::json& env) {
+  try {
+    return measure(cpus);
+  } catch (const std::exception& e) {
+    const std::string warning = std::string("floor ") + what + " after the run not measured: " + e.what();
+    std::cerr << "warning: " << warning << "\n";
+    env["warnings"].push_back(warning);
+    return 0;
+  }
+}
+
+// Removes what SIGKILLed runs left behind (harness/stale.hpp) and says what it did.
+void sweep_and_tell(std::ostream& out) {
+  const SweepResult swept = sweep_stale();
+  for (const std::string& what : swept.removed) out << "removed, left by a dead run: " << what << "\n";
+  for (const std::string& what : swept.errors) out << "could not remove, left by a dead run: " << what << "\n";
+}
+
+const char* kCleanHelp = R"(usage: ipcbench clean
+
+Removes the IPC objects of ipcbench runs that were killed (SIGKILL skips every
+clean-up): /dev/shm/ipcbench-<pid>-*, /dev/mqueue/ipcbench-<pid>-*, the private
+directories /tmp/ipcbench-<pid>-*, and the SysV queues and segments recorded in
+/dev/shm, when no process <pid> runs (or it started after the object was last
+changed: a reused pid). Only this user's objects; a live run's are never
+touched. `ipcbench run` does the same before it starts. Prints one line per
+object removed.
+)";
+
+int cmd_clean(cli::Args& args) {
+  if (!args.done()) {
+    const std::string_view opt = args.option();
+    if (opt == "--help") {
+      std::cout << kCleanHelp;
+      return 0;
+    }
+    throw UsageError("clean: unknown option " + std::string(opt) + " (clean takes none)");
+  }
+  sweep_and_tell(std::cout);
+  return 0;
+}
+
+// The descriptors a run needs: a case's channel and death pipes (a dozen at most),
+// the interrupt pipe, Google Benchmark's files, the results, with room to spare.
+constexpr rlim_t kMinDescriptors = 32;
+
 int cmd_run(cli::Args& args, const char* argv0) {
   RunArgs r = parse_run(args);
   if (r.out.empty()) r.out = default_out_path();
+  // Checked up front: Google Benchmark exits the process when it cannot open
+  // /proc/cpuinfo or a sysfs file, skipping every clean-up, and a case fails without
+  // the descriptors of its channel and death pipes (a dozen at most).
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < kMinDescriptors) {
+    throw UsageError("RLIMIT_NOFILE is " + std::to_string(rl.rlim_cur) + " open files; a run needs at least " +
+                     std::to_string(kMinDescriptors) + " (raise it with ulimit -n " + std::to_string(kMinDescriptors) +
+                     ")");
+  }
+  sweep_and_tell(std::cerr);
   // From here on Ctrl-C ends the run through its normal path (skipped cases, an
   // incomplete file, the temporary file removed), never by the default action.
   install_interrupt_handlers();
@@ -494,7 +557,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const std::string gb_path = r.out + ".gb-" + std::to_string(::getpid()) + ".tmp";
   {
     UniqueFd probe(::open(gb_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!probe) throw UsageError("--out: cannot write " + r.out + ": " + std::strerror(errno));
+    if (!probe) throw UsageError("--out: cannot write " + r.out + ": " + std::strerror(errno) + limit_hint(errno));
   }
   OwnedName gb_file(gb_path, ::unlink);
 
@@ -520,6 +583,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
                                        costs.timer_ns);
   add_floors_to_context(floors, env);
   register_cases(cases, floors);
+  std::vector<std::string> warnings = floors.errors;
 
   // Repetitions are set per case (each grid has its own), not with GB's global flag.
   std::vector<std::string> gb_args = {argv0, "--benchmark_out=" + gb_path, "--benchmark_out_format=json"};
@@ -536,7 +600,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
   std::map<std::string, double> expected_s;
   for (const Case& c : cases) expected_s[c.name] = c.repetitions * (c.spec.target_seconds * 1.25 + 0.03);
   // The warnings go into the results too, so a report drawn later shows them.
-  const std::vector<std::string> warnings = noise_warnings(env);
+  for (std::string& w : noise_warnings(env)) warnings.push_back(std::move(w));
   env["warnings"] = warnings;
   TerminalReporter terminal(cases.size(), env, warnings, std::move(expected_s));
   CaseJsonReporter json;
@@ -550,8 +614,12 @@ int cmd_run(cli::Args& args, const char* argv0) {
 
   // The cache-line round trip again: on a VM the two vCPUs can move between near and
   // far cores mid-run, and every spinning figure moves with them.
-  if (floors.cacheline_rtt_ns > 0 && !interrupted()) {
-    const double after = measure_cacheline_rtt_ns(r.plan.cpus);
+  const double cacheline_after =
+      floors.cacheline_rtt_ns > 0 && !interrupted()
+          ? measure_floor_again("cacheline_rtt_ns", measure_cacheline_rtt_ns, r.plan.cpus, env)
+          : 0;
+  if (cacheline_after > 0) {
+    const double after = cacheline_after;
     const double drift = std::abs(after - floors.cacheline_rtt_ns) / floors.cacheline_rtt_ns;
     env["floor_cacheline_rtt_ns_after"] = after;
     env["floor_drift"] = drift;
@@ -569,7 +637,11 @@ int cmd_run(cli::Args& args, const char* argv0) {
   }
   // The wake-up floor too: a VM's wake-up cost drifts over minutes, and blocking cases
   // sit at about 1x it, so a reader needs both ends of the run to judge x_floor.
-  if (!interrupted()) env["floor_wake_rtt_ns_after"] = measure_wake_rtt_ns(r.plan.cpus);
+  if (!interrupted()) {
+    if (const double after = measure_floor_again("wake_rtt_ns", measure_wake_rtt_ns, r.plan.cpus, env); after > 0) {
+      env["floor_wake_rtt_ns_after"] = after;
+    }
+  }
   env["incomplete"] = interrupted();
   finish_json(gb_path, r.out, env);
   std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "") << "\n";
@@ -592,6 +664,7 @@ int main(int argc, char** argv) {
         if (sub == "run") std::cout << run_help();
         else if (sub == "list") std::cout << kListHelp;
         else if (sub == "compare") std::cout << kCompareHelp;
+        else if (sub == "clean") std::cout << kCleanHelp;
         else throw UsageError("help: unknown command '" + std::string(sub) + "'");
       } else {
         std::cout << kTopHelp;
@@ -600,6 +673,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "list") return cmd_list(args);
     if (cmd == "run") return cmd_run(args, argv[0]);
+    if (cmd == "clean") return cmd_clean(args);
     if (cmd == "compare") return cmd_compare(args);
     if (cmd == "plot") {
       // A thin front: plot.py owns the charts, their options and their errors (bad
@@ -611,7 +685,7 @@ int main(int argc, char** argv) {
       throw std::runtime_error(std::string("plot: cannot run /usr/bin/python3 ") + IPCBENCH_PLOT_PY + ": " +
                                std::strerror(errno) + " (scripts/setup.sh installs python3-matplotlib)");
     }
-    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, plot, list, help)");
+    throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, plot, list, clean, help)");
   } catch (const UsageError& e) {
     std::cerr << "ipcbench: " << e.what() << "\n";
     return 2;

@@ -108,11 +108,21 @@ std::string show_rate(double per_s) {
   return buf;
 }
 
+// A case's first failure, by case name. A case whose repetition failed is failed, and
+// its remaining repetitions are not run: they would only repeat the failure's cost,
+// and Google Benchmark 1.7 crashes aggregating repetitions whose first one failed and
+// at least two others did not (google/benchmark#1406, fixed upstream in 2026).
+using CaseFailures = std::map<std::string, std::string>;
+
 void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors, RateSeriesMap& series_map,
-              const std::string& series_name) {
+              const std::string& series_name, CaseFailures& failures, const std::string& case_name) {
   const bool rate = spec.config.pattern == Pattern::rate;
   RateSeries* series = rate ? &series_map[series_name] : nullptr;
   for (auto _ : state) {
+    if (const auto failed = failures.find(case_name); failed != failures.end()) {
+      state.SkipWithError(("not run: an earlier repetition failed: " + failed->second).c_str());
+      break;
+    }
     if (series != nullptr && series->saturated_at != 0 && spec.offered_msgs_per_s > series->saturated_at) {
       state.SkipWithError(("beyond saturation: " + series->why).c_str());
       break;
@@ -123,6 +133,7 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       break;
     }
     if (r.outcome != Outcome::ok) {
+      if (r.outcome == Outcome::failed) failures.emplace(case_name, r.message);
       state.SkipWithError(r.message.c_str());
       break;
     }
@@ -248,11 +259,12 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
 void register_cases(const std::vector<Case>& cases, const Floors& floors) {
   // Shared by every rate case of this run; lives as long as the registrations.
   auto series = std::make_shared<RateSeriesMap>();
+  auto failures = std::make_shared<CaseFailures>();
   for (const Case& c : cases) {
-    benchmark::RegisterBenchmark(c.name.c_str(),
-                                 [spec = c.spec, &floors, series, name = rate_series(c.name)](benchmark::State& st) {
-                                   run_case(st, spec, floors, *series, name);
-                                 })
+    benchmark::RegisterBenchmark(
+        c.name.c_str(),
+        [spec = c.spec, &floors, series, failures, series_name = rate_series(c.name), case_name = c.name](
+            benchmark::State& st) { run_case(st, spec, floors, *series, series_name, *failures, case_name); })
         ->Repetitions(c.repetitions)
         ->Iterations(1)
         ->UseManualTime()

@@ -9,12 +9,16 @@
 
 namespace ipcbench {
 
+// For the errors that mean a limit was reached, which limit, its value and the fix;
+// empty for any other error (harness/error.cpp).
+std::string limit_hint(int err);
+
 // A failed system call: "mq_open /ipcbench-3f2a: Permission denied".
 class SysError : public std::runtime_error {
  public:
   SysError(const std::string& call, const std::string& object, int err = errno)
       : std::runtime_error(call + (object.empty() ? "" : " " + object) + ": " +
-                           std::strerror(err)),
+                           std::strerror(err) + limit_hint(err)),
         errno_(err) {}
   int code() const noexcept { return errno_; }
 
