@@ -70,39 +70,53 @@ struct LockedBuffer {
   static std::size_t control_bytes() noexcept {
     return (sizeof(LockedBuffer) + kCacheLine - 1) / kCacheLine * kCacheLine;
   }
-  Slot* slot(std::uint64_t i) noexcept {
-    return reinterpret_cast<Slot*>(reinterpret_cast<std::byte*>(this) + control_bytes() + i * slot_bytes);
+  // Slot i, placed by the geometry this process was given (slot_count and slot_bytes
+  // below are the peer's to overwrite, so they never place a slot).
+  Slot* slot(std::uint64_t i, std::uint64_t trusted_slot_bytes) noexcept {
+    return reinterpret_cast<Slot*>(reinterpret_cast<std::byte*>(this) + control_bytes() + i * trusted_slot_bytes);
   }
   bool full() const noexcept { return count == slot_count; }
   bool empty() const noexcept { return count == 0; }
 
-  // Both under the mutex.
-  void put(std::span<const std::byte> msg) noexcept {
-    Slot* s = slot((head + count) % slot_count);
+  // Both under the mutex, with this process's own copy of the geometry. A head, count
+  // or length outside it is a corrupt peer: reported, never followed out of bounds.
+  void put(std::span<const std::byte> msg, const LockedBuffer& geometry) {
+    check(geometry);
+    Slot* s = slot((head + count) % geometry.slot_count, geometry.slot_bytes);
     s->len = msg.size();
     std::memcpy(s + 1, msg.data(), msg.size());
     ++count;
   }
-  std::size_t take(std::span<std::byte> buf) {
-    Slot* s = slot(head);
+  std::size_t take(std::span<std::byte> buf, const LockedBuffer& geometry) {
+    check(geometry);
+    Slot* s = slot(head, geometry.slot_bytes);
     const std::uint64_t len = s->len;
-    if (len > buf.size()) {
+    if (len > buf.size() || len > geometry.slot_bytes - sizeof(Slot)) {
       throw PeerError("shm_locked: slot length " + std::to_string(len) + " exceeds the " +
                       std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
     }
     std::memcpy(buf.data(), s + 1, len);
-    head = head + 1 == slot_count ? 0 : head + 1;
+    head = head + 1 == geometry.slot_count ? 0 : head + 1;
     --count;
     return len;
+  }
+  void check(const LockedBuffer& geometry) const {
+    if (slot_count != geometry.slot_count || slot_bytes != geometry.slot_bytes || head >= geometry.slot_count ||
+        count > geometry.slot_count) {
+      throw PeerError("shm_locked: the buffer's control block was overwritten (head " + std::to_string(head) +
+                      ", count " + std::to_string(count) + ", " + std::to_string(slot_count) +
+                      " slots; corrupt peer?)");
+    }
   }
 };
 
 // Sends one message. Any process that maps the buffer; one sender at a time.
-void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait) {
+// `geometry` holds the slot count and size this process was given (see LockedBuffer::put).
+void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const LockedBuffer& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
-      if (lock && !b.full()) return b.put(msg);
+      if (lock && !b.full()) return b.put(msg, geometry);
       if (lock) lock.unlock();
       cpu_relax();
     }
@@ -115,18 +129,18 @@ void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait) {
       b.not_full.wait(lock);
       --b.senders_waiting;
     }
-    b.put(msg);
+    b.put(msg, geometry);
     wake_receiver = b.receivers_waiting != 0;
   }
   if (wake_receiver) b.not_empty.notify_one();
 }
 
 // Receives one message into buf and returns its length. One receiver at a time.
-std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait) {
+std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait, const LockedBuffer& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
-      if (lock && !b.empty()) return b.take(buf);
+      if (lock && !b.empty()) return b.take(buf, geometry);
       if (lock) lock.unlock();
       cpu_relax();
     }
@@ -140,7 +154,7 @@ std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait) {
       b.not_empty.wait(lock);
       --b.receivers_waiting;
     }
-    len = b.take(buf);
+    len = b.take(buf, geometry);
     wake_sender = b.senders_waiting != 0;
   }
   if (wake_sender) b.not_full.notify_one();
@@ -149,14 +163,20 @@ std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait) {
 
 class ShmLockedEndpoint final : public Endpoint {
  public:
-  ShmLockedEndpoint(LockedBuffer* tx, LockedBuffer* rx, WaitMode wait) : tx_(tx), rx_(rx), wait_(wait) {}
-  void send(std::span<const std::byte> msg) override { ipcbench::send(*tx_, msg, wait_); }
-  std::size_t recv(std::span<std::byte> buf) override { return ipcbench::recv(*rx_, buf, wait_); }
+  ShmLockedEndpoint(LockedBuffer* tx, LockedBuffer* rx, WaitMode wait, std::uint64_t slot_count,
+                    std::uint64_t slot_bytes)
+      : tx_(tx), rx_(rx), wait_(wait) {
+    geometry_.slot_count = slot_count;
+    geometry_.slot_bytes = slot_bytes;
+  }
+  void send(std::span<const std::byte> msg) override { ipcbench::send(*tx_, msg, wait_, geometry_); }
+  std::size_t recv(std::span<std::byte> buf) override { return ipcbench::recv(*rx_, buf, wait_, geometry_); }
 
  private:
   LockedBuffer* tx_;  // in the Channel's mapping (this process's inherited copy)
   LockedBuffer* rx_;
   WaitMode wait_;
+  LockedBuffer geometry_;  // this process's own copy: only slot_count and slot_bytes are used
 };
 
 class ShmLockedChannel final : public Channel {
@@ -165,6 +185,8 @@ class ShmLockedChannel final : public Channel {
     requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
     if (cfg.capacity_msgs == 0) throw NotRunnable("shm_locked: capacity 0 holds no message");
     const std::size_t slot_bytes = LockedBuffer::slot_bytes_for(cfg.msg_bytes);
+    slot_count_ = cfg.capacity_msgs;
+    slot_bytes_ = slot_bytes;
     const std::size_t area_bytes = cfg.capacity_msgs * slot_bytes;
     stride_bytes_ = LockedBuffer::control_bytes() + area_bytes;
     const int buffers = cfg.pattern == Pattern::pingpong ? 2 : 1;
@@ -181,7 +203,8 @@ class ShmLockedChannel final : public Channel {
   std::unique_ptr<Endpoint> open(Side side) override {
     LockedBuffer* ab = buffer(0);
     LockedBuffer* ba = map_.size() > stride_bytes_ ? buffer(1) : nullptr;
-    return std::make_unique<ShmLockedEndpoint>(side == Side::a ? ab : ba, side == Side::a ? ba : ab, wait_);
+    return std::make_unique<ShmLockedEndpoint>(side == Side::a ? ab : ba, side == Side::a ? ba : ab, wait_,
+                                               slot_count_, slot_bytes_);
   }
 
   // The children keep their inherited mappings; ours is not needed any more.
@@ -194,6 +217,7 @@ class ShmLockedChannel final : public Channel {
 
   WaitMode wait_;
   std::size_t stride_bytes_ = 0;
+  std::uint64_t slot_count_ = 0, slot_bytes_ = 0;  // each side's trusted geometry
   Mapping map_;
 };
 
