@@ -100,6 +100,8 @@ class OwnedName {
     if (remove_ != nullptr) remove_(name_.c_str());
     remove_ = nullptr;
   }
+  // Leaves the name in place: no longer ours to remove.
+  void release() noexcept { remove_ = nullptr; }
 
  private:
   std::string name_;
