@@ -15,8 +15,9 @@ of the time, as two long runs of one case each, alternating the message size:
                --capacities 4 --repetitions 1 --sizes S --case-time T
 with S = 64 B, then 64 KiB (or the largest power of two the mechanism's limits
 allow: posix_mq 8 KiB, sysv_msg 4 KiB, udp 32 KiB with default sysctls), and T
-adjusted run by run so that the whole soak takes about N minutes. Capacity 4 stays
-within every unprivileged kernel limit.
+adjusted run by run so that the whole soak takes about N minutes (but at least 6 s,
+so a soak under 5 minutes runs longer than asked). Capacity 4 stays within every
+unprivileged kernel limit.
 
 Every second it samples the orchestrator and both children: VmRSS
 (/proc/<pid>/status) and open descriptors (/proc/<pid>/fd). After each run it lists
@@ -24,10 +25,11 @@ anything of the run's processes left in /dev/shm, /dev/mqueue, /tmp (directories
 FIFOs, socket files) and /proc/sysvipc.
 
 Passes (exit 0) when: no case failed or was not runnable, zero verification errors
-(udp's losses are counted, not errors), every process's RSS steady after warm-up
-(the first 20% of its samples: it may grow at most 1 MiB + 5% beyond its value at
-the end of warm-up), its descriptor count unchanged after warm-up, and nothing left
-behind. Otherwise exit 1, naming each problem. Prints a table per run: messages
+(udp's losses are counted, not errors), every process's memory steady after warm-up
+(the first 20% of its samples): its anonymous and shared resident memory (VmRSS less
+RssFile: a leak grows these, while file pages of the binary come and go with the
+machine's memory pressure) grows at most 1 MiB + 5% beyond its value at the end of
+warm-up; its descriptor count unchanged after warm-up; and nothing left behind. Otherwise exit 1, naming each problem. Prints a table per run: messages
 verified, errors, udp's losses, RSS first/max/last in MiB of the orchestrator (while
 its pair runs), producer and consumer, descriptor counts, leftovers.
 
@@ -81,6 +83,7 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 capacity=4
+min_case_s=6
 mechs=$("$bin" list --json | $py -c '
 import json, sys
 names = [m["name"] for m in json.load(sys.stdin) if "stream" in m["patterns"]]
@@ -99,16 +102,21 @@ $py scripts/soak.py before "$work/before.json"
 : >"$work/runs.tsv"
 budget=$($py -c 'import sys; print(float(sys.argv[1]) * 60)' "$minutes")
 start=$(date +%s.%N)
-overhead=3  # seconds a run spends beyond its case time (start-up floors, fork, JSON); learned below
+# Seconds a run spends beyond its case time (start-up floors, fork, JSON): the median of
+# what the runs so far took, so that one run stalled by a busy machine does not starve
+# the rest; 3 s until there is one.
+overheads=()
+overhead=3
 echo "soak: ${#runs[@]} runs ($(echo $mechs | wc -w) mechanisms x 2 sizes) in about $minutes min; capacity $capacity, wait block, verification on"
 for i in "${!runs[@]}"; do
   read -r mech size <<<"${runs[$i]}"
-  # This run's share of what is left, less the overhead seen so far; the warm-up adds
-  # a tenth of the case time.
+  # This run's share of what is left, less the overhead; the warm-up adds a tenth of
+  # the case time. At least min_case_s, so that every process has samples after its
+  # warm-up to judge (a soak of a few minutes therefore runs longer than asked).
   case_s=$($py -c 'import sys, time
-budget, start, left, overhead = map(float, sys.argv[1:])
+budget, start, left, overhead, least = map(float, sys.argv[1:])
 share = (budget - (time.time() - start)) / left
-print(f"{max(1.0, (share - overhead) / 1.1):.1f}")' "$budget" "$start" "$((${#runs[@]} - i))" "$overhead")
+print(f"{max(least, (share - overhead) / 1.1):.1f}")' "$budget" "$start" "$((${#runs[@]} - i))" "$overhead" "$min_case_s")
   timeout_s=$($py -c 'import sys; print(int(float(sys.argv[1]) * 2 + 60))' "$case_s")
   t0=$(date +%s.%N)
   "$bin" run --sweeps none --mechanisms "$mech" --patterns stream --wait block --capacities "$capacity" \
@@ -120,9 +128,8 @@ print(f"{max(1.0, (share - overhead) / 1.1):.1f}")' "$budget" "$start" "$((${#ru
   wait "$child" || rc=$?
   child=""
   elapsed=$($py -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.1f}")' "$t0")
-  overhead=$($py -c 'import sys
-old, elapsed, case_s, n = map(float, sys.argv[1:])
-print(f"{(old * n + max(0.0, elapsed - 1.1 * case_s)) / (n + 1):.2f}")' "$overhead" "$elapsed" "$case_s" "$i")
+  overheads+=("$($py -c 'import sys; print(max(0.0, float(sys.argv[1]) - 1.1 * float(sys.argv[2])))' "$elapsed" "$case_s")")
+  overhead=$($py -c 'import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))' "${overheads[@]}")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mech" "$size" "$case_s" "$rc" "$elapsed" \
     "$work/run-$i.json" "$work/samples-$i.json" >>"$work/runs.tsv"
   printf '[%d/%d] %-15s %6s B  case %5.1f s  run %5.1f s  exit %d\n' "$((i + 1))" "${#runs[@]}" "$mech" "$size" \
