@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -76,6 +78,27 @@ std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes) 
   socklen_t len = sizeof granted;
   if (::getsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_SNDBUF");
   return static_cast<std::uint64_t>(granted);
+}
+
+sockaddr_un bind_unix_owner_only(int fd, const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) throw NotRunnable("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::fchmod(fd, 0600) < 0) throw SysError("fchmod 0600", "AF_UNIX socket for " + path);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("bind", path);
+  // The kernel's rule above is Linux's, not POSIX's: should a kernel not follow it, the
+  // promise would break silently, so check what bind made.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0) throw SysError("lstat", path);
+  if ((st.st_mode & 0077) != 0) {
+    ::unlink(path.c_str());
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw std::runtime_error("bind " + path + ": the socket file was created with mode " + mode +
+                             ", not owner-only");
+  }
+  return addr;
 }
 
 void write_all(int fd, std::span<const std::byte> msg) {

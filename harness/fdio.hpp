@@ -3,11 +3,14 @@
 // unix_dgram, ...).
 // `spin` is not a separate code path: a spinning endpoint's descriptors are
 // O_NONBLOCK, so the same loops retry EAGAIN instead of sleeping in the kernel.
+#include <sys/un.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "harness/channel.hpp"
@@ -31,6 +34,16 @@ std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
 // net.core.wmem_max/rmem_max the kernel would cap silently, so SO_*BUFFORCE is used
 // there (CAP_NET_ADMIN), and without the privilege the case is NotRunnable.
 std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
+
+// Binds an AF_UNIX socket to `path` with the socket file owner-only (0600) whatever
+// the process's umask, and returns the address (for connect). Linux gives the new
+// file the socket inode's mode masked by the umask (unix_bind, net/unix/af_unix.c),
+// so an fchmod of the still unbound socket sets the file's mode as bind creates it:
+// never a moment wider, and the process-wide umask is left alone (a scoped umask would
+// narrow files another thread creates meanwhile). Anything already at `path` makes
+// bind fail (EADDRINUSE): nothing is replaced or followed. NotRunnable when the path
+// does not fit sun_path; SysError when a call fails.
+sockaddr_un bind_unix_owner_only(int fd, const std::string& path);
 
 // Writes all of msg, retrying partial writes, EINTR and (non-blocking) EAGAIN.
 void write_all(int fd, std::span<const std::byte> msg);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -32,9 +33,10 @@ void allocate(int fd, std::size_t bytes, const std::string& where) {
 }
 
 UniqueFd create_posix_shm(std::size_t bytes) {
-  OwnedName name(unique_ipc_name(), ::shm_unlink);
-  UniqueFd fd(::shm_open(name.str().c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) throw SysError("shm_open", name.str());
+  const std::string path = unique_ipc_name();
+  UniqueFd fd(::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) throw SysError("shm_open", path);  // on EEXIST the object is someone else's: left alone
+  OwnedName name(path, ::shm_unlink);
   allocate(fd.get(), bytes, std::string(kShmDir) + name.str());
   return fd;  // ~OwnedName unlinks the name: the descriptor keeps the object
 }
@@ -45,9 +47,10 @@ UniqueFd create_file(std::size_t bytes) {
   if (::mkdtemp(dir) == nullptr) throw SysError("mkdtemp", dir);  // mode 0700
   // Declared in this order so the file goes first, then its directory.
   OwnedName dir_name(dir, ::rmdir);
-  OwnedName file(dir_name.str() + "/region", ::unlink);
-  UniqueFd fd(::open(file.str().c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) throw SysError("open", file.str());
+  const std::string path = dir_name.str() + "/region";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) throw SysError("open", path);  // on EEXIST the file is not ours: left alone
+  OwnedName file(path, ::unlink);
   allocate(fd.get(), bytes, file.str());
   return fd;
 }
@@ -55,6 +58,9 @@ UniqueFd create_file(std::size_t bytes) {
 UniqueFd create_memfd(std::size_t bytes) {
   UniqueFd fd(::memfd_create("ipcbench-region", MFD_CLOEXEC));
   if (!fd) throw SysError("memfd_create", "ipcbench-region");
+  // A memfd starts 0777. Only a process that may ptrace ours can open it (through
+  // /proc/<pid>/fd), but owner-only is the promise for every object, so it holds here too.
+  if (::fchmod(fd.get(), 0600) < 0) throw SysError("fchmod 0600", "memfd ipcbench-region");
   allocate(fd.get(), bytes, "memfd");
   return fd;
 }

@@ -153,13 +153,18 @@ class BoostMqChannel final : public Channel {
 
  private:
   void create_queue(std::optional<bip::message_queue>& queue, OwnedName& owned) {
-    owned = OwnedName(boost_name(), remove_queue);
+    const std::string name = boost_name();
     try {
-      queue.emplace(bip::create_only, owned.str().c_str(), cfg_.capacity_msgs, cfg_.msg_bytes,
+      queue.emplace(bip::create_only, name.c_str(), cfg_.capacity_msgs, cfg_.msg_bytes,
                     bip::permissions(0600));
     } catch (const bip::interprocess_exception& e) {
-      rethrow_as_ours(e, "message_queue create_only", owned.str());
+      // EEXIST is shm_open(O_EXCL) refusing a name someone else holds: Boost created
+      // nothing, and that object is left alone. Any later failure may leave a segment
+      // Boost created (it truncates it but does not remove it): that one is removed.
+      if (e.get_native_error() != EEXIST) remove_queue(name.c_str());
+      rethrow_as_ours(e, "message_queue create_only", name);
     }
+    owned = OwnedName(name, remove_queue);
     granted_.capacity_bytes = reserve_segment(owned.str());
     owned.remove_now();  // the mapping keeps the memory; nothing named is left to leak
   }

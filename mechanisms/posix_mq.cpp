@@ -107,18 +107,14 @@ struct Queue {
 };
 
 Queue make_queue(const ChannelConfig& cfg, int queues) {
-  Queue q{OwnedName(unique_ipc_name(), ::mq_unlink), {}, {}};
+  const std::string name = unique_ipc_name();
   mq_attr attr{};
   attr.mq_maxmsg = static_cast<long>(cfg.capacity_msgs);
   attr.mq_msgsize = static_cast<long>(cfg.msg_bytes);
-  const mqd_t first = ::mq_open(q.name.str().c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-  if (first == static_cast<mqd_t>(-1)) {
-    const int err = errno;
-    const std::string name = q.name.str();
-    q.name = OwnedName();  // nothing was created: nothing to unlink
-    throw_refusal(err, name, cfg, queues);
-  }
-  q.for_a.reset(first);
+  const mqd_t first = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+  // Owned (to unlink) only once created: on EEXIST the queue is someone else's.
+  if (first == static_cast<mqd_t>(-1)) throw_refusal(errno, name, cfg, queues);
+  Queue q{OwnedName(name, ::mq_unlink), UniqueFd(first), {}};
   const mqd_t second = ::mq_open(q.name.str().c_str(), O_RDWR);
   if (second == static_cast<mqd_t>(-1)) throw SysError("mq_open", q.name.str());
   q.for_b.reset(second);

@@ -4,11 +4,12 @@
 // marshals the payload as variable-length opaque data.
 //
 // No rpcbind: create() makes the listening socket itself (127.0.0.1 port 0, or a socket
-// in a private 0700 mkdtemp directory), connects the client socket and accepts the
-// server's, then closes the listener and removes the socket file and its directory
-// before returning: nothing named or listening outlives create(). The client wraps its
-// socket with clnt_vc_create(), the server with svc_fd_create(); no port mapper is
-// ever contacted (nothing is registered with svc_register, see below).
+// file, 0600 whatever the umask, in a private 0700 mkdtemp directory), connects the
+// client socket and accepts the server's, then closes the listener and removes the
+// socket file and its directory before returning: nothing named or listening outlives
+// create(). The client wraps its socket with clnt_vc_create(), the server with
+// svc_fd_create(); no port mapper is ever contacted (nothing is registered with
+// svc_register, see below).
 //
 // Pingpong (timed: send + recv on the client): the client's send() only remembers the
 // message; its recv() is one clnt_call(ECHO) whose reply XDR decodes straight into the
@@ -314,18 +315,15 @@ ConnectedPair connect_unix() {
   OwnedName dir(dir_template, ::rmdir);
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) throw SysError("socket", "AF_UNIX SOCK_STREAM");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
   const std::string path = dir.str() + "/rpc.sock";
-  if (path.size() >= sizeof addr.sun_path) throw NotRunnable("socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    throw SysError("bind", path);
+  // 0600 whatever the umask; a name already there (only root or our own user could
+  // put one in the 0700 directory) is refused, not replaced.
+  const sockaddr_un addr = bind_unix_owner_only(listener.get(), path);
   OwnedName sock(path, ::unlink);  // declared after dir: removed before it
   if (::listen(listener.get(), 1) < 0) throw SysError("listen", path);
   ConnectedPair p{UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)), {}};
   if (!p.client) throw SysError("socket", "AF_UNIX SOCK_STREAM");
-  if (::connect(p.client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+  if (::connect(p.client.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
     throw SysError("connect", path);
   p.server.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!p.server) throw SysError("accept4", path);
