@@ -15,7 +15,7 @@
       The machine's ipcbench names and SysV ids now, for report's final check.
   soak.py report DIR
       Reads DIR/runs.tsv (one line per run: mechanism, size, case seconds, exit status,
-      elapsed seconds, results JSON, samples JSON) and DIR/before.json (the machine's
+      elapsed seconds, results JSON, samples JSON, both in DIR) and DIR/before.json (the machine's
       ipcbench names and SysV ids before the soak), prints the summary table and the
       verdict, and exits 0 when everything passed, else 1.
 """
@@ -190,7 +190,8 @@ def report(d):
     with open(os.path.join(d, "runs.tsv")) as f:
         for line in f:
             mech, size, case_s, rc, elapsed, results, samples = line.rstrip("\n").split("\t")
-            runs.append((mech, int(size), float(case_s), int(rc), float(elapsed), results, samples))
+            runs.append((mech, int(size), float(case_s), int(rc), float(elapsed), os.path.join(d, results),
+                         os.path.join(d, samples)))
     before = json.load(open(os.path.join(d, "before.json")))
     problems = []
     rows = []
@@ -272,7 +273,12 @@ def report(d):
         pid = name.split("ipcbench-", 1)[1].split("-", 1)[0]
         if pid.isdigit() and int(pid) in ours:
             problems.append(f"left behind after the soak: {name}")
-    new_sysv = [r for r in sysv_rows("shm") + sysv_rows("msg") if r[1] not in before["sysv_ids"]]
+    # SysV ids new since the start: the soak's own (creator or last user among its
+    # processes, a problem already named per run) and other processes'.
+    new_shm = [r for r in sysv_rows("shm") if r[1] not in before["sysv_ids"]]
+    new_msg = [r for r in sysv_rows("msg") if r[1] not in before["sysv_ids"]]
+    our_sysv = [r for r in new_shm if int(r[4]) in ours] + [r for r in new_msg if int(r[5]) in ours or int(r[6]) in ours]
+    other_sysv = len(new_shm) + len(new_msg) - len(our_sysv)
     strangers = [n for n in after_names if not any(f"ipcbench-{p}-" in n for p in ours)]
 
     head = ["case", "case s", "run s", "msgs verified", "errors", "lost", "outcome",
@@ -288,8 +294,8 @@ def report(d):
     left_total = len(after_names - set(strangers))
     print(f"left behind after the soak: {left_total} ipcbench names of the soak's processes"
           + (f" ({len(strangers)} more of other processes on the machine: {sorted(strangers)})" if strangers else "")
-          + f"; SysV objects new since the start: {len(new_sysv)}"
-          + (" (attributed per run above)" if new_sysv else ""))
+          + f"; SysV objects of the soak's processes: {len(our_sysv)}"
+          + (f" ({other_sysv} new ones of other processes on the machine)" if other_sysv else ""))
     if problems:
         print(f"\nFAIL: {len(problems)} problem(s)")
         for p in problems:

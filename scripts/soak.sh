@@ -131,7 +131,7 @@ print(f"{max(least, (share - overhead) / 1.1):.1f}")' "$budget" "$start" "$((${#
   overheads+=("$($py -c 'import sys; print(max(0.0, float(sys.argv[1]) - 1.1 * float(sys.argv[2])))' "$elapsed" "$case_s")")
   overhead=$($py -c 'import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))' "${overheads[@]}")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mech" "$size" "$case_s" "$rc" "$elapsed" \
-    "$work/run-$i.json" "$work/samples-$i.json" >>"$work/runs.tsv"
+    "run-$i.json" "samples-$i.json" >>"$work/runs.tsv"
   printf '[%d/%d] %-15s %6s B  case %5.1f s  run %5.1f s  exit %d\n' "$((i + 1))" "${#runs[@]}" "$mech" "$size" \
     "$case_s" "$elapsed" "$rc"
 done

@@ -76,6 +76,7 @@ struct Recorder {
   std::vector<Seen> seen;
   std::vector<InetUse> inet;
   std::vector<std::string> removed;  // every path a removal call was given
+  std::vector<int> msg_ids;          // every SysV queue msgget created
   void reset() { *this = Recorder{}; }
 };
 Recorder g_rec;
@@ -263,7 +264,10 @@ extern "C" int shmget(key_t key, size_t size, int flags) noexcept {
 extern "C" int msgget(key_t key, int flags) noexcept {
   static const auto real = libc<int (*)(key_t, int)>("msgget");
   const int id = real(key, flags);
-  if (id >= 0 && g_rec.on) record_sysv("msgget", "msg", id);
+  if (id >= 0 && g_rec.on) {
+    record_sysv("msgget", "msg", id);
+    g_rec.msg_ids.push_back(id);
+  }
   return id;
 }
 
@@ -367,11 +371,12 @@ std::set<std::string> own_named_objects() {
   return out;
 }
 
-// SysV ids in a table: all of them (msg queues carry no creator pid), or for shm only
-// those this process created (the cpid column).
-std::set<int> sysv_ids(const char* table) {
+// SysV segments this process created (the cpid column). Queues carry no creator pid:
+// those of this process are the ones the msgget hook saw (Recorder::msg_ids), so
+// another test binary's queues on the machine never count here.
+std::set<int> own_sysv_segments() {
   std::set<int> ids;
-  std::ifstream in(std::string("/proc/sysvipc/") + table);
+  std::ifstream in("/proc/sysvipc/shm");
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) {
@@ -380,7 +385,7 @@ std::set<int> sysv_ids(const char* table) {
     int id = -1, cpid = -1;
     std::string perms;
     f >> key >> id >> perms >> size >> cpid;
-    if (std::string(table) == "msg" || cpid == ::getpid()) ids.insert(id);
+    if (cpid == ::getpid()) ids.insert(id);
   }
   return ids;
 }
@@ -407,7 +412,7 @@ dev_t mqueue_dev() {
 // object (through /proc/self/fd, which reaches it even once unlinked), every named
 // object with this process's pid, every new SysV object.
 void scan_after_create(const std::set<int>& fds_before, const std::set<std::string>& names_before,
-                       const std::set<int>& msg_before) {
+                       const std::vector<int>& msg_ids) {
   for (int fd : open_fds()) {
     if (fds_before.contains(fd)) continue;
     char target[512] = {};
@@ -438,10 +443,8 @@ void scan_after_create(const std::set<int>& fds_before, const std::set<std::stri
   for (const std::string& p : own_named_objects()) {
     if (!names_before.contains(p)) record_path("scan", p);
   }
-  for (int id : sysv_ids("shm")) record_sysv("scan", "shm", id);
-  for (int id : sysv_ids("msg")) {
-    if (!msg_before.contains(id)) record_sysv("scan", "msg", id);
-  }
+  for (int id : own_sysv_segments()) record_sysv("scan", "shm", id);
+  for (int id : msg_ids) record_sysv("scan", "msg", id);  // IPC_SET since msgget may have changed the mode
 }
 
 // "" when every seen object is owner-only, else one line per offender.
@@ -561,9 +564,9 @@ TEST_P(OwnerOnly, EveryObjectCreateMakesIsOwnerOnlyWhateverTheUmask) {
                           .backing = p.backing};
   const auto fds_before = open_fds();
   const auto names_before = own_named_objects();
-  const auto msg_before = sysv_ids("msg");
-  const auto shm_before = sysv_ids("shm");
+  const auto shm_before = own_sysv_segments();
   std::vector<Seen> seen;
+  std::vector<int> msg_ids;
   {
     Recording rec;
     std::unique_ptr<Channel> channel;
@@ -572,9 +575,10 @@ TEST_P(OwnerOnly, EveryObjectCreateMakesIsOwnerOnlyWhateverTheUmask) {
     } catch (const NotRunnable& e) {
       GTEST_SKIP() << e.what();
     }
-    scan_after_create(fds_before, names_before, msg_before);
+    scan_after_create(fds_before, names_before, g_rec.msg_ids);
     channel.reset();  // the removal hooks see what the destructor still removes
     seen = g_rec.seen;
+    msg_ids = g_rec.msg_ids;
   }
   EXPECT_EQ(mode_violations(seen), "") << "objects seen:\n" << describe(seen);
   std::set<std::string> kinds;
@@ -583,8 +587,8 @@ TEST_P(OwnerOnly, EveryObjectCreateMakesIsOwnerOnlyWhateverTheUmask) {
     EXPECT_TRUE(kinds.contains(k)) << "no " << k << " object was inspected; seen:\n" << describe(seen);
   }
   EXPECT_EQ(own_named_objects(), names_before) << "left named objects behind";
-  EXPECT_EQ(sysv_ids("shm"), shm_before) << "left SysV segments behind";
-  EXPECT_EQ(sysv_ids("msg"), msg_before) << "left SysV queues behind";
+  EXPECT_EQ(own_sysv_segments(), shm_before) << "left SysV segments behind";
+  for (int id : msg_ids) EXPECT_LT(sysv_perms("msg", id), 0) << "left SysV queue " << id << " behind";
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, OwnerOnly, ::testing::ValuesIn(mode_params()), mode_param_name);
@@ -802,7 +806,6 @@ TEST_P(Planted, NameIsRefusedAndThePlantedObjectLeftUntouched) {
   const PlantParam& p = GetParam();
   ScopedUmask permissive(0);
   const auto names_before = own_named_objects();
-  const auto msg_before = sysv_ids("msg");
   std::unique_ptr<Planter> planter;
   // Whatever fails below, nothing of the test stays armed or on disk.
   struct Cleanup {
@@ -873,7 +876,6 @@ TEST_P(Planted, NameIsRefusedAndThePlantedObjectLeftUntouched) {
   expect_left.insert(planter->path());
   if (p.where == Where::in_private_dir) expect_left.insert(g_planted_dir);
   EXPECT_EQ(own_named_objects(), expect_left);
-  EXPECT_EQ(sysv_ids("msg"), msg_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Names, Planted, ::testing::ValuesIn(plant_params()), plant_param_name);
