@@ -1,24 +1,111 @@
 #!/usr/bin/env bash
-# The README's second command (and CI's): install what is missing, build, run every
-# test through ctest. Tests check correctness, never speed.
+# The README's second command (and CI's): install what is missing, then build and run
+# the tests in three stages, each labelled in the output. Tests check correctness,
+# never speed.
+#   release  every test, optimised as the benchmarks run.
+#   asan     every test again, with AddressSanitizer + UndefinedBehaviorSanitizer
+#            (but `plot`, which runs only Python: nothing in it is instrumented).
+#   tsan     the ring between two threads (label ring_threads) under ThreadSanitizer.
+#            TSan keeps its shadow memory per process, so it cannot check the ring
+#            across fork (a ring with its release store made relaxed passes the
+#            two-process tests under TSan; README, Tests); the same ring code between
+#            two threads of one process it checks fully. Only that test is built.
+# Sanitizer options live in CMakePresets.json (test presets), so `ctest --preset asan`
+# by hand behaves as here:
+#   UBSan is fatal: built with -fno-sanitize-recover=undefined (CMakeLists.txt);
+#     UBSAN_OPTIONS=print_stacktrace=1 says where.
+#   ASAN_OPTIONS=detect_leaks=1: LeakSanitizer checks at exit() of the processes that
+#     end normally (the gtest process, the ipcbench orchestrator), where a leak is
+#     ours. Forked children leave with _exit() (or SIGKILL), which skips the check, so
+#     what a child inherited and never freed is not reported: no false leaks, and
+#     nothing to suppress. detect_stack_use_after_return=1 because spans into stack
+#     buffers are everywhere here; check_initialization_order/strict_init_order for
+#     the mechanisms' static registration.
+#   TSAN_OPTIONS=halt_on_error=1: the first race ends the test with its report;
+#     history_size=4: with the default (2) the report lost the racing write's stack.
+# A sanitizer report makes the process (or a child, which fails its case) exit
+# non-zero, so it is a failed test.
+# Ends with one line summing the stages: `N passed, N failed, N skipped`. Exits
+# non-zero if any stage failed; a stage that does not build, or whose ctest prints no
+# summary, counts as one failed test, so that line never reads 0 failed then.
+# IPCBENCH_TEST_STAGES="release" (any of release asan tsan) runs fewer stages, for a
+# quick local run; CI runs all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+stages=${IPCBENCH_TEST_STAGES:-release asan tsan}
+for s in $stages; do
+  case $s in
+    release | asan | tsan) ;;
+    *) echo "run-tests.sh: unknown stage '$s' in IPCBENCH_TEST_STAGES (release, asan, tsan)" >&2; exit 2 ;;
+  esac
+done
 scripts/setup.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
-# Serial on purpose: the leak tests compare /dev/shm and friends before and after,
-# and the pair tests pin two processes to the two CPUs.
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
 status=0
-ctest --preset release 2>&1 | tee "$log" || status=$?
-# ctest lists skipped tests after its summary; end with one plain closing line.
-summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
-  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
-  skipped=$(grep -cE '\(Skipped\)$' "$log" || true)
-  echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
-fi
+passed=0 failed=0 skipped=0
+report=()  # one line per stage, repeated before the closing line
+
+mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# stage NAME TITLE BUILD_TARGET CTEST_ARGS...: configure, build (BUILD_TARGET "all" =
+# everything), run ctest serially and add its counts to the totals. Serial on
+# purpose: the leak tests compare /dev/shm and friends before and after, and the pair
+# tests pin two processes to the two CPUs.
+stage() {
+  local name=$1 title=$2 target=$3
+  shift 3
+  local log="$logdir/$name.log" t0 t1 t2 rc=0 summary
+  echo
+  echo "==== stage $name: $title ===="
+  t0=$SECONDS
+  local build=(cmake --build --preset "$name" -j "$(nproc)")
+  [ "$target" = all ] || build+=(--target "$target")
+  if ! { cmake --preset "$name" >/dev/null && "${build[@]}"; }; then
+    t1=$SECONDS
+    echo "==== stage $name: BUILD FAILED after $(mmss $((t1 - t0))) ===="
+    report+=("$name: build failed ($(mmss $((t1 - t0))))")
+    failed=$((failed + 1))
+    status=1
+    return
+  fi
+  t1=$SECONDS
+  ctest --preset "$name" "$@" 2>&1 | tee "$log" || rc=$?
+  t2=$SECONDS
+  [ "$rc" -eq 0 ] || status=1
+  # ctest lists skipped tests after its summary; count them from that list.
+  summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+  local p=0 f=1 s=0
+  if [ -n "$summary" ]; then
+    f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+    local total
+    total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
+    s=$(grep -cE '\(Skipped\)$' "$log" || true)
+    p=$((total - f - s))
+  else
+    status=1
+  fi
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  local times="build $(mmss $((t1 - t0))), tests $(mmss $((t2 - t1)))"
+  local line="$name: $p passed, $f failed, $s skipped ($times)"
+  [ -n "$summary" ] || line="$name: no ctest summary, counted as 1 failed ($times)"
+  echo "==== stage $line ===="
+  report+=("$line")
+}
+
+for s in $stages; do
+  case $s in
+    release) stage release "every test, release build" all ;;
+    asan) stage asan "every test but plot (Python only), AddressSanitizer + UndefinedBehaviorSanitizer" \
+      all -E '^plot$' ;;
+    tsan) stage tsan "the ring between two threads (label ring_threads), ThreadSanitizer" \
+      ipcbench_ring_thread_tests -L '^ring_threads$' ;;
+  esac
+done
+
+echo
+printf '%s\n' "${report[@]}"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
