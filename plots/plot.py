@@ -19,6 +19,7 @@ exit status 2.
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -38,13 +39,42 @@ LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
 MARKERS = "osD^vP*X"                       # one per capacity when several
 
 
+# `ipcbench plot` runs this script with IPCBENCH_PLOT_VIA=ipcbench: its usage and its
+# one line of bad input then read as ipcbench's ("ipcbench: plot: ...").
+VIA_IPCBENCH = os.environ.get("IPCBENCH_PLOT_VIA") == "ipcbench"
+PROG = "ipcbench plot" if VIA_IPCBENCH else "plot.py"
+ERROR_PREFIX = "ipcbench: plot" if VIA_IPCBENCH else "plot.py"
+
+
 class InputError(Exception):
     """Problem with the user's input: reported as one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, no abbreviated options (`--o` is no --out) and no
+    option given twice (which one should win is a guess)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one-line usage errors, same format as the rest
         raise InputError(message)
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        seen = set()
+        for a in args:
+            if a == "--":
+                break
+            name = a.split("=", 1)[0]
+            action = self._option_string_actions.get(name)
+            if action is None or isinstance(action, argparse._HelpAction):
+                continue
+            if action.dest in seen:
+                raise InputError(f"{name}: given twice")
+            seen.add(action.dest)
+        return super().parse_known_args(args, namespace)
 
 
 def is_num(v):
@@ -540,10 +570,14 @@ class Charts:
 
 
 def main(argv):
-    ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
+    ap = Parser(prog=PROG, description="Plot ipcbench results JSON.")
     ap.add_argument("results", help="results JSON written by ipcbench")
     ap.add_argument("--out", help="output directory (default: plots/out/<stem of RESULTS>)")
     args = ap.parse_args(argv)
+    if args.out == "":
+        raise InputError("--out: empty directory name")
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise InputError(f"--out: {args.out} exists and is not a directory")
     ctx, benchmarks = load(args.results)
     cases, failed = collect(benchmarks)
     outdir = Path(args.out) if args.out else Path(__file__).resolve().parent / "out" / Path(args.results).stem
@@ -582,8 +616,8 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except InputError as e:
-        print(f"plot.py: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}: {e}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # never a traceback; still say what went wrong
-        print(f"plot.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)
