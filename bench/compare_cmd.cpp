@@ -1,5 +1,6 @@
 #include "bench/compare_cmd.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -32,23 +33,38 @@ options:
                        over memcpy at its size (runs from different machines)
   --format F           table, markdown or json                       [table]
   --all                list unchanged rows too (default: changes and a summary)
+  --help               this help
+
+Reads Google Benchmark JSON of at most 64 MiB; a file that is not (truncated,
+NaN or Infinity, a field of the wrong type, a directory, larger) is bad input.
+A failed case (error_occurred) is valid and left out of the comparison.
 
 exit status: 0 no regression, 1 a regression, 2 bad input (missing or malformed
-file, no case in common, a bad option).
+file, no case in common, a bad option), with one line on stderr.
 )";
 
 namespace {
 
 enum class Format { table, markdown, json };
 
+// A plain decimal number, NaN when `text` is anything else: from_chars, not strtod, so
+// no hex floats ("0x10"), no leading space, no locale, and an exponent past a double's
+// range is an error rather than inf or 0.
+double parse_decimal(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return NAN;
+  return v;
+}
+
 // "5%", "5", "0.5%": a percentage, returned as a share.
 double parse_percent(std::string_view text) {
-  std::string s(text);
-  if (!s.empty() && s.back() == '%') s.pop_back();
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || !(v >= 0) || v > 1000) {
-    throw UsageError("--threshold: expected a percentage such as 5% (got '" + std::string(text) + "')");
+  std::string_view s = text;
+  if (!s.empty() && s.back() == '%') s.remove_suffix(1);
+  const double v = parse_decimal(s);
+  if (!(v >= 0) || v > 1000) {  // NaN fails both
+    throw UsageError("--threshold: expected a percentage from 0% to 1000%, such as 5% (got '" + std::string(text) +
+                     "')");
   }
   return v / 100.0;
 }
@@ -89,22 +105,28 @@ int cmd_compare(cli::Args& args) {
   bool normalize = false, all = false;
   Format format = Format::table;
   while (!args.done()) {
+    // "-x" is an option this command does not know, not a file (none of ours starts
+    // with '-'; ./-x still names one).
+    if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-") {
+      throw UsageError("compare: unknown option " + args.raw() + " (see ipcbench compare --help)");
+    }
     if (!args.raw().starts_with("--")) {
+      if (args.raw().empty()) throw UsageError("compare: empty file name");
       files.push_back(args.raw());
       args.skip();
       continue;
     }
     const std::string_view o = args.option();
     if (o == "--help") {
+      args.flag();
       std::cout << kCompareHelp;
       return 0;
     } else if (o == "--threshold") {
       opt.threshold = parse_percent(args.value());
     } else if (o == "--alpha") {
       const std::string v = args.value();
-      char* end = nullptr;
-      opt.alpha = std::strtod(v.c_str(), &end);
-      if (v.empty() || end != v.c_str() + v.size() || !(opt.alpha > 0 && opt.alpha < 1)) {
+      opt.alpha = parse_decimal(v);
+      if (!(opt.alpha > 0 && opt.alpha < 1)) {
         throw UsageError("--alpha: expected a number between 0 and 1 (got '" + v + "')");
       }
     } else if (o == "--metric") {
@@ -133,7 +155,7 @@ int cmd_compare(cli::Args& args) {
       args.flag();
       all = true;
     } else {
-      throw UsageError("compare: unknown option " + std::string(o));
+      throw UsageError("compare: unknown option " + std::string(o) + " (see ipcbench compare --help)");
     }
   }
   if (files.size() != 2) throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");

@@ -16,7 +16,9 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string_view>
 
 #include "bench/compare_cmd.hpp"
@@ -185,8 +187,21 @@ grid):
                          (for comparing runs; the progress line then advances
                          in bursts)                                        [off]
   --out FILE             JSON output          [results/<date>T<time>.json]
-  --benchmark_*          passed to Google Benchmark (e.g. --benchmark_filter=
-                         REGEX); the output file is set by --out
+  --benchmark_filter=REGEX
+                         run only the cases whose names match (Google
+                         Benchmark's filter; a leading '-' runs the others)
+  --benchmark_list_tests list the cases that would run, run none, write no file
+  --benchmark_display_aggregates_only
+                         the summary table takes each case's median only
+                         (the file still holds every repetition)
+                         These three are passed to Google Benchmark; its other
+                         flags set what ipcbench sets per case and are refused.
+  --help                 this help
+
+Numbers: sizes and counts take K, M, G (binary); rates k, M (decimal);
+seconds are decimal, at least 0.001. Bad input (an unknown option or value, an
+option given twice, a list with an empty or repeated item) is one line on
+stderr and exit status 2, before anything runs.
 
 presets:
 )";
@@ -225,6 +240,7 @@ Lists each mechanism with its patterns, wait modes and how capacity maps onto
 its own knob.
   --json    print a JSON array of objects with keys name, patterns,
             wait_modes, capacity_knob (and summary)
+  --help    this help
 )";
 
 template <typename T, typename Parse>
@@ -254,11 +270,58 @@ std::uint64_t parse_rate(std::string_view option, const std::string& item) {
 // A list of counts, each from 1 to `max`.
 std::vector<std::size_t> parse_counts(std::string_view option, const std::string& text, std::uint64_t max,
                                       const char* too_large) {
-  return parse_each<std::size_t>(option, text, [&](const std::string& item) {
+  const std::vector<std::size_t> counts = parse_each<std::size_t>(option, text, [&](const std::string& item) {
     const std::uint64_t v = cli::parse_count(option, item);
     if (v > max) throw UsageError(std::string(option) + ": " + item + " " + too_large);
     return static_cast<std::size_t>(v);
   });
+  // parse_list catches "64,64"; "1K,1024" is the same value spelt twice.
+  if (std::set<std::size_t>(counts.begin(), counts.end()).size() != counts.size()) {
+    throw UsageError(std::string(option) + ": '" + text + "' lists one value twice");
+  }
+  return counts;
+}
+
+// The Google Benchmark flags `run` passes through, each checked here so that a bad one
+// is one line and exit 2 before anything runs: GB itself prints a warning and a second
+// line, or a usage page and exits 0 without the cleanup (a temporary file left behind).
+// The rest set what ipcbench sets per case, or would change the file compare reads.
+void check_benchmark_flag(cli::Args& args, std::vector<std::string>& pass, std::string& filter) {
+  const std::string opt(args.option());
+  const std::string raw = args.raw();
+  const bool has_value = raw.find('=') != std::string::npos;
+  const std::string value = has_value ? args.value() : (args.flag(), std::string());
+  if (opt == "--benchmark_filter") {
+    if (value.empty()) throw UsageError(opt + ": expected --benchmark_filter=REGEX");
+    // GB's own test: extended POSIX syntax through std::regex, a leading '-' negating.
+    try {
+      const std::regex re(value[0] == '-' ? value.substr(1) : value, std::regex::extended);
+    } catch (const std::regex_error& e) {
+      throw UsageError(opt + ": bad regular expression '" + value + "' (" + e.what() + ")");
+    }
+    filter = value;
+  } else if (opt == "--benchmark_list_tests" || opt == "--benchmark_display_aggregates_only") {
+    if (has_value && value != "true" && value != "false" && value != "1" && value != "0") {
+      throw UsageError(opt + ": expected true or false (got '" + value + "')");
+    }
+  } else {
+    static const std::map<std::string, std::string, std::less<>> kInstead = {
+        {"--benchmark_out", "ipcbench writes the JSON itself; use --out FILE"},
+        {"--benchmark_out_format", "ipcbench writes the JSON itself; use --out FILE"},
+        {"--benchmark_repetitions", "use --repetitions"},
+        {"--benchmark_min_time", "use --case-time or --messages"},
+        {"--benchmark_min_warmup_time", "each case warms up for a tenth of its case time"},
+        {"--benchmark_enable_random_interleaving", "use --interleave"},
+        {"--benchmark_report_aggregates_only", "compare and the charts need every repetition in the file"},
+    };
+    const auto it = kInstead.find(opt);
+    throw UsageError(opt + ": not passed to Google Benchmark (" +
+                     (it != kInstead.end() ? it->second
+                                           : std::string("run passes only --benchmark_filter, --benchmark_list_tests "
+                                                         "and --benchmark_display_aggregates_only")) +
+                     ")");
+  }
+  pass.push_back(raw);
 }
 
 int cmd_list(cli::Args& args) {
@@ -266,6 +329,7 @@ int cmd_list(cli::Args& args) {
   while (!args.done()) {
     const std::string_view opt = args.option();
     if (opt == "--help") {
+      args.flag();
       std::cout << kListHelp;
       return 0;
     }
@@ -316,6 +380,7 @@ struct RunArgs {
   std::string preset;
   std::string out;
   std::vector<std::string> benchmark_flags;
+  std::string benchmark_filter;  // for the message when it matches nothing
   bool interleave = false;
 };
 
@@ -332,16 +397,12 @@ RunArgs parse_run(cli::Args& args) {
   RunArgs r;
   while (!args.done()) {
     if (args.is_benchmark_flag()) {
-      const std::string_view opt = args.option();
-      if (opt == "--benchmark_out" || opt == "--benchmark_out_format") {
-        throw UsageError(std::string(opt) + ": ipcbench writes JSON itself; use --out FILE");
-      }
-      r.benchmark_flags.push_back(args.raw());
-      args.skip();
+      check_benchmark_flag(args, r.benchmark_flags, r.benchmark_filter);
       continue;
     }
     const std::string opt(args.option());
     if (opt == "--help") {
+      args.flag();
       std::cout << run_help();
       std::exit(0);
     } else if (opt == "--preset") {
@@ -351,6 +412,15 @@ RunArgs parse_run(cli::Args& args) {
     } else if (opt == "--sweeps") {
       const std::string text = args.value();
       sweeps = text == "none" ? std::vector<std::string>{} : cli::parse_list(opt, text);
+      // Names no preset has are refused here, in order with the other options; whether
+      // the chosen preset (or the default one) has the sweep is checked once all are read.
+      for (const std::string& name : *sweeps) {
+        const auto ps = presets();
+        if (std::none_of(ps.begin(), ps.end(), [&](const Preset& p) { return find_sweep(p, name) != nullptr; })) {
+          throw UsageError("--sweeps: unknown sweep '" + name + "' (known: " + std::string(sweep_names()) +
+                           ", or none)");
+        }
+      }
     } else if (opt == "--rates") {
       const std::string text = args.value();
       rates = parse_each<std::uint64_t>(opt, text, [&](const std::string& item) { return parse_rate(opt, item); });
@@ -399,7 +469,7 @@ RunArgs parse_run(cli::Args& args) {
       const std::string list[2] = {text.substr(0, comma), text.substr(comma + 1)};
       const std::vector<int> allowed = allowed_cpus();
       for (int i = 0; i < 2; ++i) {
-        const std::uint64_t cpu = cli::parse_count(opt, list[i], /*allow_zero=*/true);
+        const std::uint64_t cpu = cli::parse_whole(opt, list[i]);  // no K suffix: "0K" is no CPU
         if (std::find(allowed.begin(), allowed.end(), static_cast<int>(cpu)) == allowed.end() || cpu > 4096) {
           throw UsageError("--cpus: CPU " + list[i] + " is not one this process may run on");
         }
@@ -428,6 +498,13 @@ RunArgs parse_run(cli::Args& args) {
     } else if (opt == "--out") {
       r.out = args.value();
       if (r.out.empty()) throw UsageError("--out: empty file name");
+      // Checked now, not when the results are renamed into place at the end: a
+      // directory would fail the run after all its cases, and a device (/dev/null) would
+      // be replaced by a regular file.
+      struct stat st {};
+      if (::stat(r.out.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw UsageError("--out: " + r.out + " exists and is not a regular file");
+      }
     } else {
       throw UsageError("run: unknown option " + opt + " (see ipcbench run --help)");
     }
@@ -477,6 +554,21 @@ RunArgs parse_run(cli::Args& args) {
     r.plan.cpus = {allowed[0], allowed.size() > 1 ? allowed[1] : allowed[0]};
   }
   return r;
+}
+
+// `ipcbench plot`, a thin front: plot.py owns the charts, their options and their
+// errors. IPCBENCH_PLOT_VIA makes it name itself `ipcbench plot` in its usage and
+// start its one line of bad input with "ipcbench: plot: ", as every other command's.
+[[noreturn]] void exec_plot(const std::vector<std::string>& plot_args) {
+  std::vector<std::string> a = {"/usr/bin/python3", IPCBENCH_PLOT_PY};
+  a.insert(a.end(), plot_args.begin(), plot_args.end());
+  std::vector<char*> py_argv;
+  for (std::string& s : a) py_argv.push_back(s.data());
+  py_argv.push_back(nullptr);
+  ::setenv("IPCBENCH_PLOT_VIA", "ipcbench", 1);
+  ::execv(py_argv[0], py_argv.data());
+  throw std::runtime_error(std::string("plot: cannot run /usr/bin/python3 ") + IPCBENCH_PLOT_PY + ": " +
+                           std::strerror(errno) + " (scripts/setup.sh installs python3-matplotlib)");
 }
 
 std::string default_out_path() {
@@ -603,10 +695,15 @@ int cmd_run(cli::Args& args, const char* argv0) {
   for (std::string& w : noise_warnings(env)) warnings.push_back(std::move(w));
   env["warnings"] = warnings;
   TerminalReporter terminal(cases.size(), env, warnings, std::move(expected_s));
+  // GB reports a filter that matches nothing on this stream, before our own line;
+  // caught here so that bad input stays one line.
+  std::ostringstream gb_errors;
+  terminal.SetErrorStream(&gb_errors);
   CaseJsonReporter json;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
   benchmark::Shutdown();
-  if (ran == 0) throw UsageError("--benchmark_filter matched no case");
+  if (ran == 0) throw UsageError("--benchmark_filter: '" + r.benchmark_filter + "' matches no case");
+  std::cerr << gb_errors.str();
   struct stat written {};
   if (::stat(gb_path.c_str(), &written) == 0 && written.st_size == 0) {
     return 0;  // GB ran nothing (--benchmark_list_tests): there are no results to write
@@ -659,12 +756,16 @@ int main(int argc, char** argv) {
     const std::string_view cmd = argv[1];
     cli::Args args(argc, argv, 2);
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      if (argc > (cmd == "help" ? 3 : 2)) {
+        throw UsageError(std::string(cmd) + ": unexpected argument '" + argv[cmd == "help" ? 3 : 2] + "'");
+      }
       if (cmd == "help" && argc > 2) {
         const std::string_view sub = argv[2];
         if (sub == "run") std::cout << run_help();
         else if (sub == "list") std::cout << kListHelp;
         else if (sub == "compare") std::cout << kCompareHelp;
         else if (sub == "clean") std::cout << kCleanHelp;
+        else if (sub == "plot") exec_plot({"--help"});
         else throw UsageError("help: unknown command '" + std::string(sub) + "'");
       } else {
         std::cout << kTopHelp;
@@ -675,16 +776,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args, argv[0]);
     if (cmd == "clean") return cmd_clean(args);
     if (cmd == "compare") return cmd_compare(args);
-    if (cmd == "plot") {
-      // A thin front: plot.py owns the charts, their options and their errors (bad
-      // input: one line and exit 2, as here).
-      std::vector<char*> py_argv = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(IPCBENCH_PLOT_PY)};
-      for (int i = 2; i < argc; ++i) py_argv.push_back(argv[i]);
-      py_argv.push_back(nullptr);
-      ::execv(py_argv[0], py_argv.data());
-      throw std::runtime_error(std::string("plot: cannot run /usr/bin/python3 ") + IPCBENCH_PLOT_PY + ": " +
-                               std::strerror(errno) + " (scripts/setup.sh installs python3-matplotlib)");
-    }
+    if (cmd == "plot") exec_plot(std::vector<std::string>(argv + 2, argv + argc));
     throw UsageError("unknown command '" + std::string(cmd) + "' (commands: run, compare, plot, list, clean, help)");
   } catch (const UsageError& e) {
     std::cerr << "ipcbench: " << e.what() << "\n";

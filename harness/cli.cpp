@@ -36,12 +36,26 @@ std::uint64_t parse_count(std::string_view option, std::string_view text, bool a
   return value;
 }
 
+std::uint64_t parse_whole(std::string_view option, std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec == std::errc::invalid_argument || end != text.data() + text.size()) {
+    bad(option, text, "expected a whole number");
+  }
+  if (ec == std::errc::result_out_of_range) bad(option, text, "number too large");
+  return value;
+}
+
 double parse_seconds(std::string_view option, std::string_view text) {
   double value = 0;
+  // from_chars, not strtod: no hex floats, no leading space, no locale; an exponent
+  // past a double's range is result_out_of_range rather than inf or 0.
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value <= 0) {
     bad(option, text, "expected a positive number of seconds");
   }
+  // 1e-300 is positive, but no case can run or time out in it: a typo or a unit mix-up.
+  if (value < kMinSeconds) bad(option, text, "at least 0.001 seconds");
   return value;
 }
 
@@ -71,20 +85,26 @@ std::string_view Args::option() const {
   return a.substr(0, a.find('='));
 }
 
+void Args::first_time(std::string_view option) {
+  if (!seen_.emplace(option).second) throw UsageError(std::string(option) + ": given twice");
+}
+
 std::string Args::value() {
   const std::string& a = args_[i_];
+  first_time(option());
   const std::size_t eq = a.find('=');
   if (eq != std::string::npos) {
     ++i_;
     return a.substr(eq + 1);
   }
-  if (i_ + 1 >= args_.size()) throw UsageError(a + ": missing value");
+  if (i_ + 1 >= args_.size() || args_[i_ + 1].starts_with("--")) throw UsageError(a + ": missing value");
   i_ += 2;
   return args_[i_ - 1];
 }
 
 void Args::flag() {
   if (args_[i_].find('=') != std::string::npos) throw UsageError(std::string(option()) + " takes no value");
+  first_time(option());
   ++i_;
 }
 

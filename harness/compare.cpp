@@ -1,7 +1,12 @@
 #include "harness/compare.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 
@@ -53,23 +58,25 @@ double smallest_p(std::size_t n1, std::size_t n2) {
 double mann_whitney_p(std::span<const double> a, std::span<const double> b) {
   const std::size_t n1 = a.size(), n2 = b.size();
   if (n1 == 0 || n2 == 0) return 1;
-  // U of a: pairs where a's value is the larger, ties counting a half.
-  double u = 0;
-  for (double x : a) {
-    for (double y : b) u += x > y ? 1.0 : x == y ? 0.5 : 0.0;
-  }
-  // Ranks of the pooled sample, for the tie correction.
-  std::vector<double> pooled(a.begin(), a.end());
-  pooled.insert(pooled.end(), b.begin(), b.end());
-  std::sort(pooled.begin(), pooled.end());
+  // U of a (pairs where a's value is the larger, ties counting a half) from the rank
+  // sum of a in the pooled sample, ties given their average rank: n log n, where
+  // comparing every pair would take hours on a file holding a case a million times.
+  std::vector<std::pair<double, bool>> pooled;  // value, from a
+  pooled.reserve(n1 + n2);
+  for (double x : a) pooled.emplace_back(x, true);
+  for (double y : b) pooled.emplace_back(y, false);
+  std::sort(pooled.begin(), pooled.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  double rank_sum_a = 0;
   double tie_term = 0;  // sum of t^3 - t over groups of equal values
   for (std::size_t i = 0; i < pooled.size();) {
-    std::size_t j = i;
-    while (j < pooled.size() && pooled[j] == pooled[i]) ++j;
+    std::size_t j = i, from_a = 0;
+    for (; j < pooled.size() && pooled[j].first == pooled[i].first; ++j) from_a += pooled[j].second ? 1 : 0;
     const double t = static_cast<double>(j - i);
+    rank_sum_a += static_cast<double>(from_a) * static_cast<double>(i + 1 + j) / 2.0;  // ranks i+1 .. j
     tie_term += t * t * t - t;
     i = j;
   }
+  const double u = rank_sum_a - static_cast<double>(n1) * static_cast<double>(n1 + 1) / 2.0;
   const double mean_u = static_cast<double>(n1 * n2) / 2.0;
   if (tie_term == 0 && n1 <= kExactMax && n2 <= kExactMax) {
     const std::vector<double> f = u_counts(n1, n2);
@@ -109,18 +116,59 @@ std::string_view to_string(Verdict v) noexcept {
 }
 
 RunValues load_run(const std::string& path, bool normalize) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("compare: cannot read " + path);
+  // Checked before reading: a directory opens and reads as an empty stream, and a
+  // device such as /dev/zero never ends.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw UsageError("compare: cannot read " + path + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw UsageError("compare: " + path + " is a directory, not a results file");
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    throw UsageError("compare: " + path + " is not a regular file");
+  }
+  const std::string too_large = "compare: " + path + " is larger than " + std::to_string(kMaxResultsBytes >> 20) +
+                                " MiB, more than any results file (refused rather than parsed)";
+  if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > kMaxResultsBytes) throw UsageError(too_large);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("compare: cannot read " + path + ": " + std::strerror(errno));
+  // A pipe has no size to check first: read at most one byte past the limit.
+  std::string text(kMaxResultsBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw UsageError("compare: cannot read " + path + ": " + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxResultsBytes) throw UsageError(too_large);
+  return parse_run(text, path, normalize);
+}
+
+namespace {
+
+// A field compare reads, present with the wrong type: the file is not what it claims.
+[[noreturn]] void wrong_type(const std::string& path, std::size_t i, const char* key, const char* want) {
+  throw UsageError("compare: " + path + ": benchmarks[" + std::to_string(i) + "]." + key + " is not " + want);
+}
+
+}  // namespace
+
+RunValues parse_run(std::string_view text, const std::string& path, bool normalize) {
+  if (text.empty()) throw UsageError("compare: " + path + " is empty");
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    // The callback only bounds the nesting (the parser keeps a stack entry and a value
+    // per level, so 60 MB of '[' would cost gigabytes); it keeps every value.
+    doc = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      if (depth > kMaxResultsDepth) {
+        throw UsageError("compare: " + path + " is nested deeper than " + std::to_string(kMaxResultsDepth) +
+                         " levels (not a results file)");
+      }
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
+    // e.what() is one line: "[json.exception.parse_error.101] parse error at line 1, ...".
     throw UsageError("compare: " + path + " is not valid JSON (" + std::string(e.what()) + ")");
   }
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
     throw UsageError("compare: " + path + " has no \"benchmarks\" array (not an ipcbench or Google Benchmark file)");
   }
   const nlohmann::json ctx = doc.value("context", nlohmann::json::object());
+  if (!ctx.is_object()) throw UsageError("compare: " + path + ": \"context\" is not an object");
   auto number = [](const nlohmann::json& j, const char* key) {
     return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
   };
@@ -129,9 +177,23 @@ RunValues load_run(const std::string& path, bool normalize) {
   }
   RunValues run;
   run.path = path;
-  for (const nlohmann::json& b : doc["benchmarks"]) {
-    if (!b.is_object() || b.value("run_type", "iteration") != "iteration") continue;
-    const std::string name = b.value("run_name", b.value("name", ""));
+  const nlohmann::json& benchmarks = doc["benchmarks"];
+  for (std::size_t i = 0; i < benchmarks.size(); ++i) {
+    const nlohmann::json& b = benchmarks[i];
+    // The types of what is read here are checked before any is used: json::value()
+    // throws type_error on a mismatch, which is the file's fault, not a crash.
+    if (!b.is_object()) throw UsageError("compare: " + path + ": benchmarks[" + std::to_string(i) + "] is not an object");
+    if (!b.contains("name") || !b["name"].is_string()) wrong_type(path, i, "name", "a string");
+    for (const char* key : {"run_name", "run_type", "error_message"}) {
+      if (b.contains(key) && !b[key].is_string()) wrong_type(path, i, key, "a string");
+    }
+    if (b.contains("error_occurred") && !b["error_occurred"].is_boolean()) wrong_type(path, i, "error_occurred", "a boolean");
+    // GB writes null for a statistic it could not compute; any other non-number is wrong.
+    for (const char* key : {"p50_ns", "p99_ns", "bytes_per_s"}) {
+      if (b.contains(key) && !b[key].is_number() && !b[key].is_null()) wrong_type(path, i, key, "a number");
+    }
+    if (b.value("run_type", "iteration") != "iteration") continue;
+    const std::string name = b.value("run_name", b["name"].get<std::string>());
     if (name.empty()) continue;
     if (b.value("error_occurred", false)) {
       run.errors[name] = b.value("error_message", "failed");
@@ -151,7 +213,7 @@ RunValues load_run(const std::string& path, bool normalize) {
           wait && polls(*wait) ? number(ctx, "floor_cacheline_rtt_ns") : number(ctx, "floor_wake_rtt_ns");
       const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
       const std::string size = field("size");
-      const double bw_floor = bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
+      const double bw_floor = bw.is_object() && bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
       latency_scale = floor_ns > 0 ? 1.0 / floor_ns : NAN;
       throughput_scale = bw_floor > 0 ? 1.0 / bw_floor : NAN;
     }

@@ -6,6 +6,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ipcbench {
@@ -30,11 +31,29 @@ struct RunValues {
   std::map<std::string, std::string> errors;  // cases that did not run, and why
 };
 
-// Reads a results file. normalize: latencies over the run's matching round-trip floor
-// (cache line for polling waits, wake-up for sleeping ones), throughput over the
-// memcpy floor at the case's size, so runs from different machines compare. Throws
-// UsageError with one line for a missing, unreadable or malformed file.
+// The largest results file a reader accepts (every reader: compare, plot.py, trend.py,
+// bench_ci.py). A default run writes about 3.3 MB, so this leaves room for many more
+// repetitions, while a runaway or wrong file is refused in a moment instead of being
+// parsed into gigabytes.
+inline constexpr std::size_t kMaxResultsBytes = std::size_t{64} << 20;
+// Nesting deeper than this is no results file (ours nest four levels).
+inline constexpr int kMaxResultsDepth = 64;
+
+// Reads a results file: a regular file (or a pipe) of at most kMaxResultsBytes, then
+// parse_run. Throws UsageError with one line for a missing, unreadable, oversized or
+// malformed file.
 RunValues load_run(const std::string& path, bool normalize);
+// Parses the text of a results file; `path` only names it in messages. normalize:
+// latencies over the run's matching round-trip floor (cache line for polling waits,
+// wake-up for sleeping ones), throughput over the memcpy floor at the case's size, so
+// runs from different machines compare. Throws UsageError with one line for anything
+// that is not Google Benchmark JSON as ipcbench reads it: not JSON (NaN, Infinity and
+// numbers past a double are not JSON either), no "benchmarks" array, an entry that is
+// not an object with a string "name", or a field compare reads with the wrong type.
+// Odd but valid, and accepted: entries without run_type (iterations), failed entries
+// (error_occurred: recorded in `errors`), null or non-positive values (left out), names
+// that are not ipcbench's (compared by name; not normalisable), unknown fields.
+RunValues parse_run(std::string_view text, const std::string& path, bool normalize);
 
 enum class Verdict { same, regression, improvement, too_few };
 std::string_view to_string(Verdict v) noexcept;

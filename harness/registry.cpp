@@ -61,31 +61,4 @@ void Endpoint::publish(std::size_t) { no_zero_copy(); }
 std::span<const std::byte> Endpoint::peek() { no_zero_copy(); }
 void Endpoint::release() { no_zero_copy(); }
 
-std::string_view to_string(Pattern p) noexcept {
-  switch (p) {
-    case Pattern::pingpong: return "pingpong";
-    case Pattern::stream: return "stream";
-    case Pattern::rate: return "rate";
-  }
-  return "?";
-}
-std::string_view to_string(WaitMode w) noexcept {
-  switch (w) {
-    case WaitMode::block: return "block";
-    case WaitMode::spin: return "spin";
-    case WaitMode::spin_yield: return "spin_yield";
-    case WaitMode::adaptive: return "adaptive";
-    case WaitMode::eventfd: return "eventfd";
-    case WaitMode::sem: return "sem";
-  }
-  return "?";
-}
-
-std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept {
-  for (WaitMode w : kWaitModes) {
-    if (to_string(w) == name) return w;
-  }
-  return std::nullopt;
-}
-
 }  // namespace ipcbench

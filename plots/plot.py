@@ -14,11 +14,16 @@ Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
   floors, every chart inline with links to its files, and a sortable, filterable
   table of every case.
 Prints one line per written file. Bad input: one "plot.py: ..." line on stderr and
-exit status 2.
+exit status 2. That includes a results file that is not Google Benchmark JSON as
+ipcbench writes it: truncated or malformed, NaN or Infinity (not JSON; ipcbench
+writes null), a number past a double, a field of the wrong type, a directory, or
+larger than 64 MiB (MAX_BYTES; a default run writes about 3.3 MB).
 """
 import argparse
 import json
 import math
+import os
+import stat
 import statistics
 import sys
 from pathlib import Path
@@ -38,33 +43,165 @@ LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
 MARKERS = "osD^vP*X"                       # one per capacity when several
 
 
+# `ipcbench plot` runs this script with IPCBENCH_PLOT_VIA=ipcbench: its usage and its
+# one line of bad input then read as ipcbench's ("ipcbench: plot: ...").
+VIA_IPCBENCH = os.environ.get("IPCBENCH_PLOT_VIA") == "ipcbench"
+PROG = "ipcbench plot" if VIA_IPCBENCH else "plot.py"
+ERROR_PREFIX = "ipcbench: plot" if VIA_IPCBENCH else "plot.py"
+# The largest results file any reader accepts (as harness/compare.hpp's
+# kMaxResultsBytes): refused in a moment rather than parsed into gigabytes.
+MAX_BYTES = 64 << 20
+
+
 class InputError(Exception):
     """Problem with the user's input: reported as one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, no abbreviated options (`--o` is no --out) and no
+    option given twice (which one should win is a guess)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one-line usage errors, same format as the rest
         raise InputError(message)
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        seen = set()
+        for a in args:
+            if a == "--":
+                break
+            name = a.split("=", 1)[0]
+            action = self._option_string_actions.get(name)
+            if action is None or isinstance(action, argparse._HelpAction):
+                continue
+            if action.dest in seen:
+                raise InputError(f"{name}: given twice")
+            seen.add(action.dest)
+        return super().parse_known_args(args, namespace)
 
 
 def is_num(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON (ipcbench writes null for an undefined value)")
+
+
+def _finite_float(text):
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"the number {text[:40]} is past a double's range")
+    return v
+
+
+def _bounded_int(text):
+    # As a double it must stay finite (every reader does arithmetic on it). The length
+    # test first: int() of a long literal is slow, and refused past 4300 digits anyway.
+    try:
+        if len(text) <= 400:
+            v = int(text)
+            float(v)
+            return v
+    except OverflowError:
+        pass
+    raise ValueError(f"the number {text[:40]}... is past a double's range")
+
+
+def parse_json(text, where):
+    """Strict JSON, as ipcbench's C++ reader takes it: no NaN or Infinity, no number
+    past a double's range (Python would give inf), nesting bounded by the recursion
+    limit. Any failure is one InputError."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+    except ValueError as e:  # json.JSONDecodeError, or a number or constant refused above
+        raise InputError(f"{where} is not valid JSON: {e}")
+    except RecursionError:
+        raise InputError(f"{where} is nested too deeply (not a results file)")
+
+
+def check_file(path):
+    """A readable regular file (or a pipe) no larger than MAX_BYTES: a directory reads as
+    an error whose message says little, and /dev/zero never ends."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path} is a directory, not a results file")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise InputError(f"{path} is not a regular file")
+    if st.st_size > MAX_BYTES:
+        raise InputError(f"{path} is larger than {MAX_BYTES >> 20} MiB, more than any results file "
+                         "(refused rather than parsed)")
+
+
+def read_text(path):
+    """The text of a results file, through check_file; a pipe is read to one byte past
+    the limit. A UTF-8 byte-order mark is allowed (the C++ reader skips it too)."""
+    check_file(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}")
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{path} is larger than {MAX_BYTES >> 20} MiB, more than any results file "
+                         "(refused rather than parsed)")
+    if not data:
+        raise InputError(f"{path} is empty")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not UTF-8 text (a binary file?): {e.reason} at byte {e.start}")
+
+
+# Context keys the readers (this script, report.py, trend.py, bench_ci.py) use as more
+# than text, with the type each must have when present; null is always allowed.
+def _list_of(kind):
+    return lambda v: isinstance(v, list) and all(kind(x) for x in v)
+
+
+_NUMBER = is_num
+_CONTEXT_TYPES = {
+    "floor_cacheline_rtt_ns": (_NUMBER, "a number"),
+    "floor_cacheline_rtt_ns_after": (_NUMBER, "a number"),
+    "floor_cacheline_pair_rtt_ns": (_NUMBER, "a number"),
+    "floor_wake_rtt_ns": (_NUMBER, "a number"),
+    "floor_wake_rtt_ns_after": (_NUMBER, "a number"),
+    "floor_syscall_ns": (_NUMBER, "a number"),
+    "floor_clock_ns": (_NUMBER, "a number"),
+    "floor_drift": (_NUMBER, "a number"),
+    "floor_memcpy_bytes_per_s": (lambda v: isinstance(v, dict) and all(is_num(x) or x is None for x in v.values()),
+                                 "an object of numbers"),
+    "placement_drift": (lambda v: isinstance(v, bool), "a boolean"),
+    "incomplete": (lambda v: isinstance(v, bool), "a boolean"),
+    "warnings": (_list_of(lambda x: isinstance(x, str)), "a list of strings"),
+    "cpu_pinning": (_list_of(is_num), "a list of numbers"),
+    "grids": (_list_of(lambda g: isinstance(g, dict) and all(is_num(g.get(k)) or g.get(k) is None
+                                                             for k in ("repetitions", "case_seconds"))),
+              "a list of objects with numeric repetitions and case_seconds"),
+    "baseline_runs": (_list_of(lambda r: isinstance(r, dict)), "a list of objects"),
+}
+for _key in ("date", "git_commit", "cpu_model", "kernel", "preset", "host_name", "repetition_order",
+             "build_type", "cpu_governor"):
+    _CONTEXT_TYPES[_key] = (lambda v: isinstance(v, str), "a string")
+
+
 def load(path):
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path} is not valid JSON: {e}")
+    doc = parse_json(read_text(path), path)
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise InputError(f"{path} has no 'benchmarks' list")
     ctx = doc.get("context", {})
     if not isinstance(ctx, dict):
         raise InputError(f"{path}: 'context' is not an object")
+    for key, (ok, what) in _CONTEXT_TYPES.items():
+        if ctx.get(key) is not None and not ok(ctx[key]):
+            raise InputError(f"{path}: context.{key} is not {what}")
     for i, b in enumerate(doc["benchmarks"]):
         where = f"{path}: benchmarks[{i}]"
         if not isinstance(b, dict) or not isinstance(b.get("name"), str):
@@ -74,7 +211,7 @@ def load(path):
                 raise InputError(f"{where}.{key} is not a string")
         if not isinstance(b.get("error_occurred", False), bool):
             raise InputError(f"{where}.error_occurred is not a boolean")
-        for key in COUNTERS:
+        for key in COUNTERS + ("repetition_index", "repetitions"):
             if b.get(key) is not None and not is_num(b[key]):
                 raise InputError(f"{where}.{key} is not a number")
     return ctx, doc["benchmarks"]
@@ -89,6 +226,9 @@ def parse_name(name):
             raise ValueError
         size, cap = int(params["size"]), params.get("capacity", "")
         rate = int(params["rate"]) if "rate" in params else None
+        # Bounded so that every chart can take them as doubles on a log axis.
+        if not 0 <= size <= 1 << 62 or (rate is not None and not 0 <= rate <= 1 << 62):
+            raise ValueError
     except (KeyError, ValueError):
         raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
     return {"pattern": parts[0], "mechanism": parts[1], "size": size,
@@ -302,10 +442,11 @@ class Charts:
                   loc="upper left", bbox_to_anchor=(1.02, 1))
 
     def log2_x(self, ax, xs, fmt):
-        """Log2 x axis with a tick at every power of two in range (at most ~11)."""
+        """Log2 x axis with a tick at powers of two in range (at most ~12)."""
         ax.set_xscale("log", base=2)
-        lo, hi = math.floor(math.log2(min(xs))), math.ceil(math.log2(max(xs)))
-        step = 1 if hi - lo <= 12 else 2
+        # 1023: 2.0 ** 1024 overflows (a capacity_effective near a double's top).
+        lo, hi = math.floor(math.log2(min(xs))), min(1023, math.ceil(math.log2(max(xs))))
+        step = max(1, math.ceil((hi - lo) / 12))
         ax.xaxis.set_major_locator(self.ticker.FixedLocator([2.0 ** e for e in range(lo, hi + 1, step)]))
         ax.xaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
         ax.xaxis.set_minor_locator(self.ticker.NullLocator())
@@ -540,10 +681,15 @@ class Charts:
 
 
 def main(argv):
-    ap = Parser(prog="plot.py", description="Plot ipcbench results JSON.")
+    ap = Parser(prog=PROG, description="Plot ipcbench results JSON (Google Benchmark JSON as ipcbench writes it, "
+                                       f"at most {MAX_BYTES >> 20} MiB).")
     ap.add_argument("results", help="results JSON written by ipcbench")
     ap.add_argument("--out", help="output directory (default: plots/out/<stem of RESULTS>)")
     args = ap.parse_args(argv)
+    if args.out == "":
+        raise InputError("--out: empty directory name")
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise InputError(f"--out: {args.out} exists and is not a directory")
     ctx, benchmarks = load(args.results)
     cases, failed = collect(benchmarks)
     outdir = Path(args.out) if args.out else Path(__file__).resolve().parent / "out" / Path(args.results).stem
@@ -582,8 +728,8 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except InputError as e:
-        print(f"plot.py: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}: {e}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # never a traceback; still say what went wrong
-        print(f"plot.py: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)

@@ -16,12 +16,19 @@ draw: writes trend.png and trend.svg into DIR (default: the history file's
   case names (default: a few 64 B pingpong and 64 KiB stream cases, one per
   mechanism family, and the ring's 64 B stream).
 
-Bad input: one "trend.py: ..." line on stderr and exit status 2.
+Bad input: one "trend.py: ..." line on stderr and exit status 2: a results file
+plot.py would refuse, or a history line that is not a run record (malformed or
+truncated JSON, NaN or Infinity, a field of the wrong type; the line is named). The
+history is read a line at a time and only the last N runs are kept, so it may grow
+without bound; a line over 64 MiB is refused.
 """
 import argparse
+import collections
 import json
 import math
+import os
 import re
+import stat
 import statistics
 import sys
 from pathlib import Path
@@ -76,37 +83,81 @@ def append(args):
     path = Path(args.history)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:  # one write of one line: a whole record or none
-            f.write(line + "\n")
+        with path.open("ab+") as f:  # one write of one line: a whole record or none
+            # A line cut short by an earlier crash stays one bad line (draw names it)
+            # instead of swallowing this record too.
+            torn = False
+            if f.seek(0, os.SEEK_END) > 0:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+            f.write((b"\n" if torn else b"") + line.encode("utf-8") + b"\n")
     except OSError as e:
         raise plot.InputError(f"cannot append to {path}: {e.strerror or e}")
     print(path)
     return 0
 
 
-def read_history(path):
+def _text_or_none(v):
+    return v is None or isinstance(v, str)
+
+
+# What draw and tick_label use of a record, and the type each must have.
+_RECORD_TYPES = {key: (_text_or_none, "a string") for key in
+                 ("date", "git_commit", "label", "preset", "host_name", "cpu_model", "kernel", "repetition_order",
+                  "verdict")}
+_RECORD_TYPES.update({key: (lambda v: v is None or isinstance(v, bool), "a boolean")
+                      for key in ("placement_drift", "incomplete")})
+_RECORD_TYPES["floors"] = (lambda v: v is None or (isinstance(v, dict) and all(plot.is_num(x) for x in v.values())),
+                           "an object of numbers")
+
+
+def check_record(run, where):
+    if not isinstance(run, dict) or not isinstance(run.get("cases"), dict):
+        raise plot.InputError(f"{where} is not a run record (no 'cases' object)")
+    for key, (ok, what) in _RECORD_TYPES.items():
+        if not ok(run.get(key)):
+            raise plot.InputError(f"{where}: {key} is not {what}")
+    for name, case in run["cases"].items():
+        if not isinstance(case, dict) or not all(plot.is_num(v) or v is None for v in case.values()):
+            raise plot.InputError(f"{where}: cases[{name!r}] is not an object of numbers")
+
+
+def read_history(path, last=None):
+    """The last `last` runs of the history (all of them when None), every line checked.
+    Read a line at a time, so the memory is the runs kept, not the file."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise plot.InputError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    runs = []
-    for i, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            run = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise plot.InputError(f"{path}:{i} is not valid JSON: {e}")
-        if not isinstance(run, dict) or not isinstance(run.get("cases"), dict):
-            raise plot.InputError(f"{path}:{i} is not a run record (no 'cases' object)")
-        runs.append(run)
+        st = os.stat(path)
+    except OSError as e:
+        raise plot.InputError(f"cannot read {path}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        raise plot.InputError(f"{path} is a directory, not a history file")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise plot.InputError(f"{path} is not a regular file")
+    runs = collections.deque(maxlen=last)
+    try:
+        with open(path, "rb") as f:
+            for i, raw in enumerate(iter(lambda: f.readline(plot.MAX_BYTES + 1), b""), 1):
+                where = f"{path}:{i}"
+                if len(raw) > plot.MAX_BYTES:
+                    raise plot.InputError(f"{where} is longer than {plot.MAX_BYTES >> 20} MiB (not a run record)")
+                try:
+                    text = raw.decode("utf-8-sig" if i == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise plot.InputError(f"{where} is not UTF-8 text (a binary file?): {e.reason}")
+                if not text.strip():
+                    continue
+                run = plot.parse_json(text, where)
+                check_record(run, where)
+                runs.append(run)
+    except OSError as e:
+        raise plot.InputError(f"cannot read {path}: {e.strerror or e}")
     if not runs:
         raise plot.InputError(f"{path} has no runs")
-    return runs
+    return list(runs)
 
 
 def draw(args):
-    runs = read_history(args.history)[-args.last:]
+    runs = read_history(args.history, args.last)
     try:
         patterns = [re.compile(p) for p in args.cases.split(",") if p]
     except re.error as e:
@@ -191,14 +242,21 @@ def tick_label(run):
     return label + (f" {run['label']}" if run.get("label") else "")
 
 
-def positive_int(text):
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+def whole(text, least):
+    if not re.fullmatch(r"-?[0-9]{1,18}", text):  # int() would take ' 5', '1_000' and other scripts' digits
+        raise argparse.ArgumentTypeError(f"not a whole number of at most 18 digits: {text!r}")
+    n = int(text)
+    if n < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}: {text!r}")
     return n
+
+
+def positive_int(text):
+    return whole(text, 1)
+
+
+def count(text):
+    return whole(text, 0)
 
 
 def main(argv):
@@ -208,7 +266,7 @@ def main(argv):
     a.add_argument("results")
     a.add_argument("--history", required=True)
     a.add_argument("--verdict", choices=VERDICTS, default="unknown")
-    a.add_argument("--regressions", type=int, default=0)
+    a.add_argument("--regressions", type=count, default=0)
     a.add_argument("--label", default="", help="free text shown on the trend's x axis (e.g. a PR number)")
     d = sub.add_parser("draw", help="draw trend.png/svg from the history")
     d.add_argument("--history", required=True)

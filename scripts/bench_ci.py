@@ -65,7 +65,8 @@ $GITHUB_STEP_SUMMARY when set), compare.json, report.html and the charts,
 trend.png/svg.
 
 exit status: 0 no regression, 1 a regression or a case that failed,
-2 bad input (missing baseline, bad option), 130 interrupted.
+2 bad input (a missing or malformed baseline or results file, as plot.py
+reads them, checked before anything runs; a bad option), 130 interrupted.
 """
 
 
@@ -110,9 +111,9 @@ def parse(argv):
         raise Usage("--refresh-baseline runs the suite; it takes no --results")
     if args.results and run_args:
         raise Usage("--results gates an existing file; it takes no ipcbench run options")
-    if args.results and not Path(args.results).is_file():
+    if args.results and not Path(args.results).exists():
         raise Usage(f"--results: no such file: {args.results}")
-    if not args.refresh_baseline and not Path(args.baseline).is_file():
+    if not args.refresh_baseline and not Path(args.baseline).exists():
         raise Usage(f"no baseline at {args.baseline} (make one with scripts/bench-ci.sh --refresh-baseline)")
     return args
 
@@ -231,7 +232,7 @@ def floor_text(ctx, key):
 
 def order(ctx):
     runs = len(ctx.get("baseline_runs") or []) or 1
-    reps = {g.get("repetitions") for g in ctx.get("grids", []) if isinstance(g, dict)}
+    reps = {g.get("repetitions") for g in ctx.get("grids") or [] if isinstance(g, dict)}
     reps = "/".join(str(r * runs) for r in sorted(r for r in reps if r is not None)) or "?"
     merged = f" ({runs} runs merged)" if runs > 1 else ""
     return f"{reps}{merged}, {ctx.get('repetition_order', 'consecutive')}"
@@ -242,6 +243,12 @@ def main(argv):
     if args.help:
         sys.stdout.write(USAGE)
         return 0
+    # The files given are read (and refused, exit 2) before anything is created or run:
+    # a broken baseline found after a minute of benchmarking helps nobody.
+    if not args.refresh_baseline:
+        base_ctx, _ = plot.load(args.baseline)
+    if args.results:
+        new_ctx, new_benchmarks = plot.load(args.results)
     stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
     out = Path(args.out) if args.out else ROOT / "results" / "ci" / stamp
     try:
@@ -257,11 +264,10 @@ def main(argv):
     else:
         results = out / "results.json"
         run_status = run_suite(args, results)
+        new_ctx, new_benchmarks = plot.load(results)
     args.results_path = results
-    new_ctx, new_benchmarks = plot.load(results)
     failed, not_runnable = problems(new_benchmarks)
 
-    base_ctx, _ = plot.load(args.baseline)
     status, table_md = compare(args, args.baseline, results, "markdown")
     _, as_json = compare(args, args.baseline, results, "json")
     (out / "compare.json").write_text(as_json, encoding="utf-8")
@@ -290,13 +296,13 @@ def refresh_baseline(args, out):
     for i in range(args.baseline_runs):
         path = out / f"baseline-run-{i + 1}.json"
         status = run_suite(args, path)
-        ctx, benchmarks = plot.load(path)
+        ctx, benchmarks = plot.load(path)  # checked as any results file: exit 2, no baseline written
         failed, _ = problems(benchmarks)
         if status or failed:
             print(f"bench-ci: run {i + 1} had failed cases ({', '.join(sorted(failed)) or 'see above'}); "
                   "the baseline is not written", file=sys.stderr)
             return 1
-        docs.append(json.loads(path.read_text(encoding="utf-8")))
+        docs.append({"context": ctx, "benchmarks": benchmarks})
         runs.append(path)
     merged = merge_runs(docs)
     # Minified: the file is committed, and GB's compare.py reads it all the same.
@@ -338,8 +344,8 @@ def merge_runs(docs):
             if b.get("run_type", "iteration") != "iteration":
                 continue  # the aggregates of one run are not the merged file's
             name = b.get("run_name", b["name"])
-            b = dict(b, repetition_index=offset.get(name, 0) + b.get("repetition_index", 0))
-            b["repetitions"] = b.get("repetitions", 1) * len(docs)
+            b = dict(b, repetition_index=offset.get(name, 0) + (b.get("repetition_index") or 0))
+            b["repetitions"] = (b.get("repetitions") or 1) * len(docs)
             reps[name] = reps.get(name, 0) + 1
             merged["benchmarks"].append(b)
         for name, n in reps.items():

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev                       # tests
   libtirpc-dev rpcsvc-proto pkgconf  # ONC RPC: libtirpc, rpcgen, pkg-config to find them
   python3-matplotlib python3-scipy   # charts and statistics, for /usr/bin/python3
+  clang libclang-rt-14-dev           # the fuzz test (libFuzzer; the runtime is only a Recommends of clang)
 )
 
 missing=()

@@ -1,12 +1,21 @@
 // The Mann-Whitney U test against scipy.stats.mannwhitneyu (values computed with
 // Debian's python3-scipy 1.10, method exact below 21 values per side without ties,
-// asymptotic with continuity correction otherwise), and compare's verdicts.
+// asymptotic with continuity correction otherwise), compare's verdicts, and the
+// results reader's answer to files that are not results.
 #include "harness/compare.hpp"
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <random>
+#include <string>
 #include <vector>
+
+#include "harness/error.hpp"
 
 namespace ipcbench {
 namespace {
@@ -28,6 +37,53 @@ TEST(MannWhitney, NormalApproximationWithTiesMatchesScipy) {
   std::iota(a.begin(), a.end(), 0.0);
   std::iota(b.begin(), b.end(), 10.0);  // 30 per side: past the exact table
   EXPECT_NEAR(mann_whitney_p(a, b), 0.00022448380595775603, 1e-9);
+}
+
+// U from rank sums (what compare uses) against U counted pair by pair, the definition,
+// on small samples full of ties.
+double p_by_pairs(const std::vector<double>& a, const std::vector<double>& b) {
+  double u = 0;
+  for (double x : a) {
+    for (double y : b) u += x > y ? 1.0 : x == y ? 0.5 : 0.0;
+  }
+  // Same tie correction and normal approximation as mann_whitney_p's asymptotic branch.
+  std::vector<double> pooled(a);
+  pooled.insert(pooled.end(), b.begin(), b.end());
+  std::sort(pooled.begin(), pooled.end());
+  double ties = 0;
+  for (std::size_t i = 0; i < pooled.size();) {
+    std::size_t j = i;
+    while (j < pooled.size() && pooled[j] == pooled[i]) ++j;
+    ties += std::pow(static_cast<double>(j - i), 3) - static_cast<double>(j - i);
+    i = j;
+  }
+  const double n1 = static_cast<double>(a.size()), n2 = static_cast<double>(b.size()), n = n1 + n2;
+  const double var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)));
+  if (var <= 0) return 1;
+  const double z = std::max(0.0, (std::abs(u - n1 * n2 / 2) - 0.5) / std::sqrt(var));
+  return std::min(1.0, std::erfc(z / std::sqrt(2.0)));
+}
+
+TEST(MannWhitney, RankSumsAgreeWithCountingPairs) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::uniform_int_distribution<int> len(1, 30), value(0, 5);  // few values: many ties
+    std::vector<double> a(static_cast<std::size_t>(len(rng))), b(static_cast<std::size_t>(len(rng)));
+    for (double& x : a) x = value(rng);
+    for (double& y : b) y = value(rng);
+    EXPECT_NEAR(mann_whitney_p(a, b), p_by_pairs(a, b), 1e-12) << "trial " << trial;
+  }
+}
+
+TEST(MannWhitney, AMillionValuesASideStillCompare) {
+  // A results file may hold one case a million times (64 MiB of minimal entries);
+  // counting 10^12 pairs would take hours, ranks take a moment.
+  std::vector<double> a(1'000'000), b(1'000'000);
+  std::iota(a.begin(), a.end(), 0.0);
+  std::iota(b.begin(), b.end(), 0.5);
+  EXPECT_GT(mann_whitney_p(a, b), 0.5);                              // interleaved: no difference
+  for (double& y : b) y += 1e6;                                      // every b above every a
+  EXPECT_LT(mann_whitney_p(a, b), 1e-100);
 }
 
 TEST(MannWhitney, DegenerateSamples) {
@@ -92,6 +148,100 @@ TEST(Compare, PrimaryComparesStreamThroughputAndPingpongLatencyOnly) {
   EXPECT_EQ(rows[1].name, "stream/pipe/size:64/capacity:16/wait:block");
   EXPECT_EQ(rows[1].metric, Metric::throughput);
   EXPECT_EQ(rows[1].verdict, Verdict::same);
+}
+
+// --- the results reader: parse_run (text) and load_run (files) ---------------------
+
+std::string error_of(std::string_view text, bool normalize = false) {
+  try {
+    parse_run(text, "f.json", normalize);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ParseRun, ReadsCasesRepetitionsAndFailures) {
+  const RunValues r = parse_run(R"({"context": {"floor_wake_rtt_ns": 1000},
+    "benchmarks": [
+      {"name": "pingpong/pipe/size:64/capacity:16/wait:block", "run_type": "iteration", "p50_ns": 100, "p99_ns": 200},
+      {"name": "pingpong/pipe/size:64/capacity:16/wait:block", "run_type": "iteration", "p50_ns": 110, "p99_ns": null},
+      {"name": "pingpong/pipe/size:64/capacity:16/wait:block_median", "run_type": "aggregate", "p50_ns": 105},
+      {"name": "stream/pipe/size:64/capacity:16/wait:block", "bytes_per_s": 1180591620717411303424},
+      {"name": "stream/tcp/size:64/capacity:16/wait:block", "error_occurred": true, "error_message": "boom"},
+      {"name": "pingpong/x", "p50_ns": -5, "unknown": [1, {"a": null}]}
+    ]})",
+                                "f.json", false);
+  ASSERT_EQ(r.cases.size(), 3u);  // the failed case is not among them, the aggregate neither
+  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p50), (std::vector<double>{100, 110}));
+  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p99), (std::vector<double>{200}));
+  // No run_type: an iteration; 2^70 is a number like any other.
+  EXPECT_EQ(r.cases.at("stream/pipe/size:64/capacity:16/wait:block").at(Metric::throughput),
+            (std::vector<double>{1180591620717411303424.0}));
+  EXPECT_TRUE(r.cases.at("pingpong/x").empty());  // a non-positive value is left out
+  EXPECT_EQ(r.errors.at("stream/tcp/size:64/capacity:16/wait:block"), "boom");
+  // A byte-order mark is skipped.
+  EXPECT_EQ(parse_run("\xEF\xBB\xBF{\"benchmarks\": []}", "f.json", false).cases.size(), 0u);
+}
+
+TEST(ParseRun, RefusesWhatIsNotAResultsFileWithOneLine) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"", "is empty"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": 1})", "not valid JSON"},  // truncated
+      {R"({"benchmarks": [}])", "not valid JSON"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": NaN}]})", "not valid JSON"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": Infinity}]})", "not valid JSON"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": 1e400}]})", "not valid JSON"},
+      {"{\"benchmarks\": [{\"name\": \"\xff\"}]}", "not valid JSON"},  // not UTF-8
+      {"[1, 2]", "no \"benchmarks\" array"},
+      {"null", "no \"benchmarks\" array"},
+      {R"({"context": {}})", "no \"benchmarks\" array"},
+      {R"({"benchmarks": {"name": "a"}})", "no \"benchmarks\" array"},
+      {R"({"benchmarks": [], "context": []})", "\"context\" is not an object"},
+      {R"({"benchmarks": [7]})", "benchmarks[0] is not an object"},
+      {R"({"benchmarks": [{"p50_ns": 1}]})", "benchmarks[0].name is not a string"},
+      {R"({"benchmarks": [{"name": 5}]})", "benchmarks[0].name is not a string"},
+      {R"({"benchmarks": [{"name": "a"}, {"name": "a", "run_type": 1}]})", "benchmarks[1].run_type is not a string"},
+      {R"({"benchmarks": [{"name": "a", "run_name": ["a"]}]})", "benchmarks[0].run_name is not a string"},
+      {R"({"benchmarks": [{"name": "a", "error_occurred": "yes"}]})", "error_occurred is not a boolean"},
+      {R"({"benchmarks": [{"name": "a", "error_occurred": true, "error_message": 3}]})", "error_message is not a string"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": "12"}]})", "benchmarks[0].p50_ns is not a number"},
+      {R"({"benchmarks": [{"name": "a", "p99_ns": {}}]})", "benchmarks[0].p99_ns is not a number"},
+      {R"({"benchmarks": [{"name": "a", "bytes_per_s": [1]}]})", "benchmarks[0].bytes_per_s is not a number"},
+  };
+  for (const auto& [text, want] : bad) {
+    const std::string e = error_of(text);
+    EXPECT_NE(e.find(want), std::string::npos) << text << " -> " << e;
+    EXPECT_TRUE(e.starts_with("compare: ")) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  EXPECT_NE(error_of(deep).find("nested deeper than 64 levels"), std::string::npos) << error_of(deep);
+  EXPECT_NE(error_of(R"({"benchmarks": []})", true).find("records no floors"), std::string::npos);
+}
+
+TEST(LoadRun, RefusesDirectoriesDevicesMissingAndOversizedFiles) {
+  auto error_of_file = [](const std::string& path) {
+    try {
+      load_run(path, false);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of_file("/").find("is a directory"), std::string::npos);
+  EXPECT_NE(error_of_file("/dev/zero").find("not a regular file"), std::string::npos);
+  EXPECT_NE(error_of_file("/nonexistent/x.json").find("cannot read"), std::string::npos);
+  // One byte over the limit, as a sparse file: refused from its size, never read.
+  char path[] = "/tmp/ipcbench-compare-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const bool sized = ::ftruncate(fd, static_cast<off_t>(kMaxResultsBytes + 1)) == 0;
+  ::close(fd);
+  const std::string e = error_of_file(path);
+  ::unlink(path);
+  ASSERT_TRUE(sized);
+  EXPECT_NE(e.find("larger than 64 MiB"), std::string::npos) << e;
 }
 
 }  // namespace
