@@ -201,7 +201,7 @@ grid):
 Numbers: sizes and counts take K, M, G (binary); rates k, M (decimal);
 seconds are decimal, at least 0.001. Bad input (an unknown option or value, an
 option given twice, a list with an empty or repeated item) is one line on
-stderr and exit status 2, before anything runs.
+stderr and exit status 2, before any case runs.
 
 presets:
 )";
@@ -702,7 +702,10 @@ int cmd_run(cli::Args& args, const char* argv0) {
   CaseJsonReporter json;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&terminal, &json);
   benchmark::Shutdown();
-  if (ran == 0) throw UsageError("--benchmark_filter: '" + r.benchmark_filter + "' matches no case");
+  if (ran == 0) {
+    throw UsageError(r.benchmark_filter.empty() ? std::string("run: no case ran")
+                                                : "--benchmark_filter: '" + r.benchmark_filter + "' matches no case");
+  }
   std::cerr << gb_errors.str();
   struct stat written {};
   if (::stat(gb_path.c_str(), &written) == 0 && written.st_size == 0) {
