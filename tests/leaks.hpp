@@ -1,12 +1,14 @@
 #pragma once
 // What a test's cases may leave behind, to compare before and after.
 #include <dirent.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace ipcbench {
 
@@ -27,19 +29,25 @@ inline std::set<std::string> own_named_objects() {
   return names;
 }
 
-// SysV objects: every message queue id and the shm segments this process created (cpid
-// column). Message queues carry no creator pid, so this check assumes no other process
-// creates queues meanwhile: true in CI, which runs one test at a time; running two test
-// binaries at once can make it fail spuriously.
+// Every SysV message queue this process created (id, key), as tests/leaks.cpp's
+// msgget hook saw them.
+std::set<std::pair<int, key_t>> queues_made();
+
+// SysV objects of this process still present: the message queues it created (by id
+// and key, so another process's queue that reuses an id is not taken for ours) and the
+// shm segments it created (cpid column). Other processes' objects (another test
+// binary, a benchmark) never count.
 inline std::set<std::string> sysv_objects() {
   std::set<std::string> ids;
+  const auto made = queues_made();
   std::string line;
   if (std::ifstream msg("/proc/sysvipc/msg"); std::getline(msg, line)) {  // header
     while (std::getline(msg, line)) {
       std::istringstream f(line);
-      std::string key, msqid;
+      long long key = 0;
+      int msqid = -1;
       f >> key >> msqid;
-      ids.insert("msg " + msqid);
+      if (made.contains({msqid, static_cast<key_t>(key)})) ids.insert("msg " + std::to_string(msqid));
     }
   }
   if (std::ifstream shm("/proc/sysvipc/shm"); std::getline(shm, line)) {
