@@ -13,8 +13,9 @@
 #   tsan     the ring between two threads (label ring_threads) under ThreadSanitizer.
 #            TSan keeps its shadow memory per process, so it cannot check the ring
 #            across fork (a ring with its release store made relaxed passes the
-#            two-process tests under TSan; README, Tests); the same ring code between
-#            two threads of one process it checks fully. Only that test is built.
+#            two-process tests under TSan; README, Sanitizers in CI); the same ring code
+#            between two threads of one process it checks fully. Only that test is
+#            built. Stage times: README, Sanitizers in CI.
 # Sanitizer options live in CMakePresets.json (test presets), so `ctest --preset asan`
 # by hand behaves as here:
 #   UBSan is fatal: built with -fno-sanitize-recover=undefined (CMakeLists.txt);

@@ -287,12 +287,12 @@ TEST_P(RingThreads, EveryMessageArrivesIntactAndInOrder) {
         if (c.api == Api::zero_copy) consumer.release(c.wait);
         received.store(seq + 1, std::memory_order_relaxed);
       }
+      rx.voluntary_switches = voluntary_switches() - switches0;
+      done.store(true, std::memory_order_relaxed);  // the end marker: the producer sent all
     } catch (const std::exception& e) {
       fail(std::string("consumer: ") + e.what());
       side_threw.store(true, std::memory_order_relaxed);
     }
-    rx.voluntary_switches = voluntary_switches() - switches0;
-    done.store(true, std::memory_order_relaxed);
   });
 
   // A side that threw, or a lost wake-up, can leave the other thread waiting for good,
