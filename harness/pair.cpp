@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,19 +41,14 @@ const char* role_name(Pattern p, int side) {
 }
 
 
+// Runs in a child forked by fork_child (harness/child.hpp), which already made it die
+// with the orchestrator and named it; never returns.
 [[noreturn]] void child_main(int index, Channel& channel, const PairSpec& spec, PairShared& shared,
-                             pid_t orchestrator, Child* siblings, int death_read) {
+                             const Child* siblings) {
   SideReport& rep = shared.side[index];
   try {
-    // Keep only our own death pipe's write end: the read ends are the orchestrator's,
-    // and a sibling's watch must not be kept open by us.
-    ::close(death_read);
+    // A sibling's death-pipe read end is the orchestrator's watch, not ours to keep.
     for (int i = 0; i < index; ++i) ::close(siblings[i].death_fd());
-    // Die with the orchestrator; it may already be gone before prctl took effect.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != orchestrator) ::_exit(3);
-    // "ipcb-producer" in ps and top, and for the fault tests to find each side.
-    ::prctl(PR_SET_NAME, (std::string("ipcb-") + role_name(spec.config.pattern, index)).c_str());
     ::signal(SIGPIPE, SIG_IGN);  // a dead peer is EPIPE, reported, not a silent death
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -162,16 +156,12 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
   // _exit, but flushing first keeps that true even for stdio buffers.
   std::fflush(nullptr);
   std::cout.flush();
-  const pid_t self = ::getpid();
   Child children[2];
   for (int i = 0; i < 2; ++i) {
-    int death[2];
-    if (::pipe2(death, O_CLOEXEC) < 0) throw SysError("pipe2", "death pipe");
-    UniqueFd death_read(death[0]), death_write(death[1]);
-    const pid_t pid = ::fork();
-    if (pid < 0) throw SysError("fork", "");  // ~Child kills and reaps one already forked
-    if (pid == 0) child_main(i, *channel, spec, *shared, self, children, death[0]);
-    children[i] = Child(pid, std::move(death_read));
+    // "ipcb-producer" in ps and top, and for the fault tests to find each side. A
+    // throw (pipe2, fork) leaves ~Child to kill and reap a child already forked.
+    const std::string name = std::string("ipcb-") + role_name(spec.config.pattern, i);
+    children[i] = fork_child(name.c_str(), [&, i] { child_main(i, *channel, spec, *shared, children); });
   }
   channel->forked();
 
