@@ -51,6 +51,13 @@ struct Slot {
   std::uint64_t len;  // payload bytes; the payload follows
 };
 
+// The slot count and size a process was given when the channel was made: its own
+// copy, since the control block's fields are the peer's to overwrite.
+struct Geometry {
+  std::uint64_t slot_count = 0;
+  std::uint64_t slot_bytes = 0;
+};
+
 // One bounded buffer: this control block, then slot_count slots of slot_bytes each.
 // Everything below the sync objects is read and written only under `mutex`.
 struct LockedBuffer {
@@ -80,14 +87,14 @@ struct LockedBuffer {
 
   // Both under the mutex, with this process's own copy of the geometry. A head, count
   // or length outside it is a corrupt peer: reported, never followed out of bounds.
-  void put(std::span<const std::byte> msg, const LockedBuffer& geometry) {
+  void put(std::span<const std::byte> msg, const Geometry& geometry) {
     check(geometry);
     Slot* s = slot((head + count) % geometry.slot_count, geometry.slot_bytes);
     s->len = msg.size();
     std::memcpy(s + 1, msg.data(), msg.size());
     ++count;
   }
-  std::size_t take(std::span<std::byte> buf, const LockedBuffer& geometry) {
+  std::size_t take(std::span<std::byte> buf, const Geometry& geometry) {
     check(geometry);
     Slot* s = slot(head, geometry.slot_bytes);
     const std::uint64_t len = s->len;
@@ -100,7 +107,7 @@ struct LockedBuffer {
     --count;
     return len;
   }
-  void check(const LockedBuffer& geometry) const {
+  void check(const Geometry& geometry) const {
     if (slot_count != geometry.slot_count || slot_bytes != geometry.slot_bytes || head >= geometry.slot_count ||
         count > geometry.slot_count) {
       throw PeerError("shm_locked: the buffer's control block was overwritten (head " + std::to_string(head) +
@@ -111,8 +118,7 @@ struct LockedBuffer {
 };
 
 // Sends one message. Any process that maps the buffer; one sender at a time.
-// `geometry` holds the slot count and size this process was given (see LockedBuffer::put).
-void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const LockedBuffer& geometry) {
+void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const Geometry& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
@@ -136,7 +142,7 @@ void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const 
 }
 
 // Receives one message into buf and returns its length. One receiver at a time.
-std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait, const LockedBuffer& geometry) {
+std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait, const Geometry& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
@@ -163,12 +169,8 @@ std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait, const
 
 class ShmLockedEndpoint final : public Endpoint {
  public:
-  ShmLockedEndpoint(LockedBuffer* tx, LockedBuffer* rx, WaitMode wait, std::uint64_t slot_count,
-                    std::uint64_t slot_bytes)
-      : tx_(tx), rx_(rx), wait_(wait) {
-    geometry_.slot_count = slot_count;
-    geometry_.slot_bytes = slot_bytes;
-  }
+  ShmLockedEndpoint(LockedBuffer* tx, LockedBuffer* rx, WaitMode wait, Geometry geometry)
+      : tx_(tx), rx_(rx), wait_(wait), geometry_(geometry) {}
   void send(std::span<const std::byte> msg) override { ipcbench::send(*tx_, msg, wait_, geometry_); }
   std::size_t recv(std::span<std::byte> buf) override { return ipcbench::recv(*rx_, buf, wait_, geometry_); }
 
@@ -176,7 +178,7 @@ class ShmLockedEndpoint final : public Endpoint {
   LockedBuffer* tx_;  // in the Channel's mapping (this process's inherited copy)
   LockedBuffer* rx_;
   WaitMode wait_;
-  LockedBuffer geometry_;  // this process's own copy: only slot_count and slot_bytes are used
+  Geometry geometry_;
 };
 
 class ShmLockedChannel final : public Channel {
@@ -185,8 +187,7 @@ class ShmLockedChannel final : public Channel {
     requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
     if (cfg.capacity_msgs == 0) throw NotRunnable("shm_locked: capacity 0 holds no message");
     const std::size_t slot_bytes = LockedBuffer::slot_bytes_for(cfg.msg_bytes);
-    slot_count_ = cfg.capacity_msgs;
-    slot_bytes_ = slot_bytes;
+    geometry_ = {cfg.capacity_msgs, slot_bytes};
     const std::size_t area_bytes = cfg.capacity_msgs * slot_bytes;
     stride_bytes_ = LockedBuffer::control_bytes() + area_bytes;
     const int buffers = cfg.pattern == Pattern::pingpong ? 2 : 1;
@@ -204,7 +205,7 @@ class ShmLockedChannel final : public Channel {
     LockedBuffer* ab = buffer(0);
     LockedBuffer* ba = map_.size() > stride_bytes_ ? buffer(1) : nullptr;
     return std::make_unique<ShmLockedEndpoint>(side == Side::a ? ab : ba, side == Side::a ? ba : ab, wait_,
-                                               slot_count_, slot_bytes_);
+                                               geometry_);
   }
 
   // The children keep their inherited mappings; ours is not needed any more.
@@ -217,7 +218,7 @@ class ShmLockedChannel final : public Channel {
 
   WaitMode wait_;
   std::size_t stride_bytes_ = 0;
-  std::uint64_t slot_count_ = 0, slot_bytes_ = 0;  // each side's trusted geometry
+  Geometry geometry_;  // handed to each side's endpoint
   Mapping map_;
 };
 
