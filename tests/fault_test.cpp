@@ -66,14 +66,13 @@ const char* role(Pattern p, Side s) {
   return s == Side::a ? "producer" : "consumer";
 }
 
-struct Injected {
-  bool sent = false;
-  double delay_s = 0;
-};
-
 // Runs one case and, from another thread, sends `fault` to one side `delay_s` after
-// that side appears.
-PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, Injected& injected) {
+// that side appears; `sent` says whether the signal went out before the case ended.
+// Whatever the outcome, the case must leave nothing behind.
+PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, bool& sent) {
+  const auto before = own_named_objects();
+  const auto sysv_before = sysv_objects();
+  sent = false;
   const std::string name = std::string("ipcb-") + role(spec.config.pattern, fault.side);
   std::atomic<bool> finished{false};
   std::thread injector([&] {
@@ -84,12 +83,13 @@ PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, Inj
     }
     if (pid < 0) return;
     std::this_thread::sleep_for(std::chrono::duration<double>(delay_s));
-    if (!finished && ::kill(pid, fault.signal) == 0) injected.sent = true;
-    injected.delay_s = delay_s;
+    if (!finished && ::kill(pid, fault.signal) == 0) sent = true;
   });
   PairResult r = run_pair(spec);
   finished = true;
   injector.join();
+  EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
+  EXPECT_EQ(sysv_objects(), sysv_before) << "left SysV objects behind";
   return r;
 }
 
@@ -134,16 +134,12 @@ TEST_P(Faults, EitherSideKilledIsAFailedCaseNamingItAndLeavesNothing) {
     const double delay_s = std::uniform_real_distribution<double>(0, 0.5)(rng);
     SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " + role(s.config.pattern, side) +
                  " killed " + std::to_string(delay_s) + " s after it started");
-    const auto before = own_named_objects();
-    const auto sysv_before = sysv_objects();
-    Injected injected;
+    bool sent = false;
     const auto t0 = std::chrono::steady_clock::now();
-    const PairResult r = run_with_fault(s, {SIGKILL, side}, delay_s, injected);
+    const PairResult r = run_with_fault(s, {SIGKILL, side}, delay_s, sent);
     const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
-    EXPECT_EQ(sysv_objects(), sysv_before) << "left SysV objects behind";
     if (r.outcome == Outcome::not_runnable) GTEST_SKIP() << r.message;
-    ASSERT_TRUE(injected.sent) << "the side never appeared, or the case ended first: " << r.message;
+    ASSERT_TRUE(sent) << "the side never appeared, or the case ended first: " << r.message;
     EXPECT_EQ(r.outcome, Outcome::failed) << r.message;
     const std::string cause = std::string(role(s.config.pattern, side)) + " killed by signal " + std::to_string(SIGKILL);
     EXPECT_EQ(r.message.rfind(cause, 0), 0u) << "the cause must come first: " << r.message;
@@ -160,14 +156,10 @@ TEST_P(Faults, StoppedSideIsEndedByTheWatchdogAndReported) {
   const double delay_s = std::uniform_real_distribution<double>(0, 0.4)(rng);
   SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " + role(s.config.pattern, side) +
                " stopped " + std::to_string(delay_s) + " s after it started");
-  const auto before = own_named_objects();
-  const auto sysv_before = sysv_objects();
-  Injected injected;
-  const PairResult r = run_with_fault(s, {SIGSTOP, side}, delay_s, injected);
-  EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
-  EXPECT_EQ(sysv_objects(), sysv_before) << "left SysV objects behind";
+  bool sent = false;
+  const PairResult r = run_with_fault(s, {SIGSTOP, side}, delay_s, sent);
   if (r.outcome == Outcome::not_runnable) GTEST_SKIP() << r.message;
-  ASSERT_TRUE(injected.sent) << r.message;
+  ASSERT_TRUE(sent) << r.message;
   EXPECT_EQ(r.outcome, Outcome::failed) << r.message;
   EXPECT_NE(r.message.find("timed out after 0.8 s"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find(std::string(role(s.config.pattern, side)) + " had not finished (stopped by a signal"),
