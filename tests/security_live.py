@@ -30,20 +30,9 @@ import struct
 import sys
 import time
 
-
-def pids_of_run(orch):
-    """The orchestrator and its descendants (the pair it is running)."""
-    out, todo = [], [orch]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except OSError:
-            pass
-    return out
+# The run's process tree, read as the soak reads it (scripts/soak.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from soak import descendants as pids_of_run  # noqa: E402  (the orchestrator and its pair)
 
 
 def walk(path):
