@@ -128,6 +128,15 @@ struct Mechanism {
   std::string_view name;
   std::string_view summary;
   std::string_view capacity_knob;  // how capacity maps onto the mechanism's own knob
+  // Where `ipcbench list` and the suite place it: sorted by (order, name). Families
+  // take hundreds (100 shared memory, 200 kernel byte streams, 300 kernel messages,
+  // 400 the network stack, 500 RPC), so a new mechanism picks a free number in its
+  // family without touching anyone else's file.
+  int order = 0;
+  std::string_view family;  // "shared memory", "kernel byte stream", ... (list, JSON)
+  // The mechanism this one rides on, when that is also a mechanism here (rpc_unix on
+  // unix_stream): x_transport divides by it. Empty for a primitive.
+  std::string_view transport;
   bool pingpong = true;
   bool stream = true;
   WaitModes waits = kBlockAndSpin;
