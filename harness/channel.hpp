@@ -133,10 +133,10 @@ struct Mechanism {
   // 400 the network stack, 500 RPC), so a new mechanism picks a free number in its
   // family without touching anyone else's file.
   int order = 0;
-  std::string_view family;  // "shared memory", "kernel byte stream", ... (list, JSON)
+  std::string_view family{};  // "shared memory", "kernel byte stream", ... (list, JSON)
   // The mechanism this one rides on, when that is also a mechanism here (rpc_unix on
   // unix_stream): x_transport divides by it. Empty for a primitive.
-  std::string_view transport;
+  std::string_view transport{};
   bool pingpong = true;
   bool stream = true;
   WaitModes waits = kBlockAndSpin;
