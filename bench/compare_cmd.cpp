@@ -97,101 +97,118 @@ std::string show_p(const CompareRow& r) {
   return buf;
 }
 
-}  // namespace
-
-int cmd_compare(cli::Args& args) {
+struct CompareArgs {
   std::vector<std::string> files;
   CompareOptions opt;
-  bool normalize = false, all = false;
+  bool normalize = false, all = false, help = false;
   Format format = Format::table;
-  while (!args.done()) {
+};
+
+// --metric p50,p99 | throughput | primary (alone: one metric per case, its pattern's).
+void parse_metrics(std::string_view o, const std::string& value, CompareOptions& opt) {
+  opt.metrics.clear();
+  opt.primary = false;
+  const std::vector<std::string> names = cli::parse_list(o, value);
+  for (const std::string& m : names) {
+    if (m == "primary" && names.size() == 1) opt.primary = true;
+    else if (m == "primary") throw UsageError("--metric: 'primary' stands alone (it picks one metric per case)");
+    else if (m == "p50") opt.metrics.push_back(Metric::p50);
+    else if (m == "p99") opt.metrics.push_back(Metric::p99);
+    else if (m == "throughput") opt.metrics.push_back(Metric::throughput);
+    else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput, primary)");
+  }
+}
+
+Format parse_format(const std::string& v) {
+  if (v == "table") return Format::table;
+  if (v == "markdown") return Format::markdown;
+  if (v == "json") return Format::json;
+  throw UsageError("--format: unknown format '" + v + "' (known: table, markdown, json)");
+}
+
+// One option (args is on it).
+void parse_option(cli::Args& args, CompareArgs& c) {
+  const std::string_view o = args.option();
+  if (o == "--help") {
+    args.flag();
+    c.help = true;
+  } else if (o == "--threshold") {
+    c.opt.threshold = parse_percent(args.value());
+  } else if (o == "--alpha") {
+    const std::string v = args.value();
+    c.opt.alpha = parse_decimal(v);
+    if (!(c.opt.alpha > 0 && c.opt.alpha < 1)) {
+      throw UsageError("--alpha: expected a number between 0 and 1 (got '" + v + "')");
+    }
+  } else if (o == "--metric") {
+    parse_metrics(o, args.value(), c.opt);
+  } else if (o == "--normalize") {
+    const std::string v = args.value();
+    if (v != "floor") throw UsageError("--normalize: only 'floor' is known (got '" + v + "')");
+    c.normalize = true;
+  } else if (o == "--format") {
+    c.format = parse_format(args.value());
+  } else if (o == "--all") {
+    args.flag();
+    c.all = true;
+  } else {
+    throw UsageError("compare: unknown option " + std::string(o) + " (see ipcbench compare --help)");
+  }
+}
+
+CompareArgs parse_compare(cli::Args& args) {
+  CompareArgs c;
+  while (!args.done() && !c.help) {
     // "-x" is an option this command does not know, not a file (none of ours starts
     // with '-'; ./-x still names one).
     if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-") {
       throw UsageError("compare: unknown option " + args.raw() + " (see ipcbench compare --help)");
     }
-    if (!args.raw().starts_with("--")) {
-      if (args.raw().empty()) throw UsageError("compare: empty file name");
-      files.push_back(args.raw());
-      args.skip();
+    if (args.raw().starts_with("--")) {
+      parse_option(args, c);
       continue;
     }
-    const std::string_view o = args.option();
-    if (o == "--help") {
-      args.flag();
-      std::cout << kCompareHelp;
-      return 0;
-    } else if (o == "--threshold") {
-      opt.threshold = parse_percent(args.value());
-    } else if (o == "--alpha") {
-      const std::string v = args.value();
-      opt.alpha = parse_decimal(v);
-      if (!(opt.alpha > 0 && opt.alpha < 1)) {
-        throw UsageError("--alpha: expected a number between 0 and 1 (got '" + v + "')");
-      }
-    } else if (o == "--metric") {
-      opt.metrics.clear();
-      opt.primary = false;
-      const std::vector<std::string> names = cli::parse_list(o, args.value());
-      for (const std::string& m : names) {
-        if (m == "primary" && names.size() == 1) opt.primary = true;
-        else if (m == "primary") throw UsageError("--metric: 'primary' stands alone (it picks one metric per case)");
-        else if (m == "p50") opt.metrics.push_back(Metric::p50);
-        else if (m == "p99") opt.metrics.push_back(Metric::p99);
-        else if (m == "throughput") opt.metrics.push_back(Metric::throughput);
-        else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput, primary)");
-      }
-    } else if (o == "--normalize") {
-      const std::string v = args.value();
-      if (v != "floor") throw UsageError("--normalize: only 'floor' is known (got '" + v + "')");
-      normalize = true;
-    } else if (o == "--format") {
-      const std::string v = args.value();
-      if (v == "table") format = Format::table;
-      else if (v == "markdown") format = Format::markdown;
-      else if (v == "json") format = Format::json;
-      else throw UsageError("--format: unknown format '" + v + "' (known: table, markdown, json)");
-    } else if (o == "--all") {
-      args.flag();
-      all = true;
-    } else {
-      throw UsageError("compare: unknown option " + std::string(o) + " (see ipcbench compare --help)");
-    }
+    if (args.raw().empty()) throw UsageError("compare: empty file name");
+    c.files.push_back(args.raw());
+    args.skip();
   }
-  if (files.size() != 2) throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");
-  const RunValues base = load_run(files[0], normalize);
-  const RunValues now = load_run(files[1], normalize);
-  const std::vector<CompareRow> rows = compare_runs(base, now, opt);
-  if (rows.empty()) throw UsageError("compare: " + files[0] + " and " + files[1] + " have no case in common");
+  return c;
+}
 
+std::string summary_line(const CompareArgs& c, const RunValues& base, const RunValues& now,
+                         const std::vector<CompareRow>& rows) {
   std::size_t count[4] = {};
   for (const CompareRow& r : rows) ++count[static_cast<int>(r.verdict)];
-  const std::size_t regressions = count[static_cast<int>(Verdict::regression)];
   std::ostringstream summary;
   summary << rows.size() << " comparisons (" << base.cases.size() << " cases in base, " << now.cases.size()
-          << " in new): " << regressions << " regressions, " << count[static_cast<int>(Verdict::improvement)]
-          << " improvements, " << count[static_cast<int>(Verdict::same)] << " within threshold or noise, "
+          << " in new): " << count[static_cast<int>(Verdict::regression)] << " regressions, "
+          << count[static_cast<int>(Verdict::improvement)] << " improvements, "
+          << count[static_cast<int>(Verdict::same)] << " within threshold or noise, "
           << count[static_cast<int>(Verdict::too_few)] << " with too few repetitions to tell (threshold "
-          << 100 * opt.threshold << "%, alpha " << opt.alpha << (normalize ? ", over each run's floor" : "") << ")";
+          << 100 * c.opt.threshold << "%, alpha " << c.opt.alpha << (c.normalize ? ", over each run's floor" : "")
+          << ")";
+  return summary.str();
+}
 
-  if (format == Format::json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const CompareRow& r : rows) {
-      out.push_back({{"name", r.name},
-                     {"metric", to_string(r.metric)},
-                     {"base", r.base},
-                     {"new", r.now},
-                     {"change", r.change},
-                     {"p", r.p},
-                     {"n_base", r.n_base},
-                     {"n_new", r.n_new},
-                     {"verdict", to_string(r.verdict)}});
-    }
-    std::cout << nlohmann::json{{"summary", summary.str()}, {"regressions", regressions}, {"rows", out}}.dump(1)
-              << "\n";
-    return regressions > 0 ? 1 : 0;
+void print_json(const std::vector<CompareRow>& rows, const std::string& summary, std::size_t regressions) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CompareRow& r : rows) {
+    out.push_back({{"name", r.name},
+                   {"metric", to_string(r.metric)},
+                   {"base", r.base},
+                   {"new", r.now},
+                   {"change", r.change},
+                   {"p", r.p},
+                   {"n_base", r.n_base},
+                   {"n_new", r.n_new},
+                   {"verdict", to_string(r.verdict)}});
   }
-  const bool md = format == Format::markdown;
+  std::cout << nlohmann::json{{"summary", summary}, {"regressions", regressions}, {"rows", out}}.dump(1) << "\n";
+}
+
+// The table (or markdown table) of the rows worth reading: all of them with --all.
+void print_rows(const CompareArgs& c, const std::vector<CompareRow>& rows) {
+  const bool md = c.format == Format::markdown;
   if (md) {
     std::cout << "| case | metric | base | new | change | p (n base/new) | verdict |\n"
                  "|---|---|---|---|---|---|---|\n";
@@ -200,8 +217,8 @@ int cmd_compare(cli::Args& args) {
                 "verdict");
   }
   for (const CompareRow& r : rows) {
-    if (!all && (r.verdict == Verdict::same || r.verdict == Verdict::too_few)) continue;
-    const std::string b = show_value(r.metric, r.base, normalize), n = show_value(r.metric, r.now, normalize);
+    if (!c.all && (r.verdict == Verdict::same || r.verdict == Verdict::too_few)) continue;
+    const std::string b = show_value(r.metric, r.base, c.normalize), n = show_value(r.metric, r.now, c.normalize);
     if (md) {
       std::cout << "| `" << r.name << "` | " << to_string(r.metric) << " | " << b << " | " << n << " | "
                 << show_change(r.change) << " | " << show_p(r) << " | " << to_string(r.verdict) << " |\n";
@@ -211,7 +228,30 @@ int cmd_compare(cli::Args& args) {
                   std::string(to_string(r.verdict)).c_str());
     }
   }
-  std::cout << (md ? "\n" : "") << summary.str() << "\n";
+}
+
+}  // namespace
+
+int cmd_compare(cli::Args& args) {
+  const CompareArgs c = parse_compare(args);
+  if (c.help) {
+    std::cout << kCompareHelp;
+    return 0;
+  }
+  if (c.files.size() != 2) throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");
+  const RunValues base = load_run(c.files[0], c.normalize);
+  const RunValues now = load_run(c.files[1], c.normalize);
+  const std::vector<CompareRow> rows = compare_runs(base, now, c.opt);
+  if (rows.empty()) throw UsageError("compare: " + c.files[0] + " and " + c.files[1] + " have no case in common");
+  std::size_t regressions = 0;
+  for (const CompareRow& r : rows) regressions += r.verdict == Verdict::regression ? 1 : 0;
+  const std::string summary = summary_line(c, base, now, rows);
+  if (c.format == Format::json) {
+    print_json(rows, summary, regressions);
+  } else {
+    print_rows(c, rows);
+    std::cout << (c.format == Format::markdown ? "\n" : "") << summary << "\n";
+  }
   return regressions > 0 ? 1 : 0;
 }
 
