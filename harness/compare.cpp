@@ -147,13 +147,18 @@ namespace {
 
 }  // namespace
 
-RunValues parse_run(std::string_view text, const std::string& path, bool normalize) {
+namespace {
+
+double number(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
+}
+
+// The whole document, with its nesting bounded: the parser keeps a stack entry and a
+// value per level, so 60 MB of '[' would cost gigabytes. Every value is kept.
+nlohmann::json parse_document(std::string_view text, const std::string& path) {
   if (text.empty()) throw UsageError("compare: " + path + " is empty");
-  nlohmann::json doc;
   try {
-    // The callback only bounds the nesting (the parser keeps a stack entry and a value
-    // per level, so 60 MB of '[' would cost gigabytes); it keeps every value.
-    doc = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    return nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
       if (depth > kMaxResultsDepth) {
         throw UsageError("compare: " + path + " is nested deeper than " + std::to_string(kMaxResultsDepth) +
                          " levels (not a results file)");
@@ -164,14 +169,56 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
     // e.what() is one line: "[json.exception.parse_error.101] parse error at line 1, ...".
     throw UsageError("compare: " + path + " is not valid JSON (" + std::string(e.what()) + ")");
   }
+}
+
+// The types of what is read from benchmarks[i] are checked before any is used:
+// json::value() throws type_error on a mismatch, which is the file's fault, not a crash.
+void check_types(const nlohmann::json& b, const std::string& path, std::size_t i) {
+  if (!b.is_object()) throw UsageError("compare: " + path + ": benchmarks[" + std::to_string(i) + "] is not an object");
+  if (!b.contains("name") || !b["name"].is_string()) wrong_type(path, i, "name", "a string");
+  for (const char* key : {"run_name", "run_type", "error_message"}) {
+    if (b.contains(key) && !b[key].is_string()) wrong_type(path, i, key, "a string");
+  }
+  if (b.contains("error_occurred") && !b["error_occurred"].is_boolean()) wrong_type(path, i, "error_occurred", "a boolean");
+  // GB writes null for a statistic it could not compute; any other non-number is wrong.
+  for (const char* key : {"p50_ns", "p99_ns", "bytes_per_s"}) {
+    if (b.contains(key) && !b[key].is_number() && !b[key].is_null()) wrong_type(path, i, key, "a number");
+  }
+}
+
+// The value of `key` in a case name pattern/mechanism/size:N/capacity:N/wait:W[/rate:N].
+std::string name_field(const std::string& name, const std::string& key) {
+  const auto at = name.find("/" + key + ":");
+  if (at == std::string::npos) return std::string();
+  const auto from = at + key.size() + 2;
+  return name.substr(from, name.find('/', from) - from);
+}
+
+struct Scales {
+  double latency = 1, throughput = 1;
+};
+
+// --normalize floor: latency over the floor of the case's way of waiting (cache-line
+// round trip when it polls, wake-up otherwise), throughput over memcpy at its size.
+Scales floor_scales(const nlohmann::json& ctx, const std::string& name) {
+  const auto wait = parse_wait_mode(name_field(name, "wait"));
+  const double floor_ns =
+      wait && polls(*wait) ? number(ctx, "floor_cacheline_rtt_ns") : number(ctx, "floor_wake_rtt_ns");
+  const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
+  const std::string size = name_field(name, "size");
+  const double bw_floor = bw.is_object() && bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
+  return {floor_ns > 0 ? 1.0 / floor_ns : NAN, bw_floor > 0 ? 1.0 / bw_floor : NAN};
+}
+
+}  // namespace
+
+RunValues parse_run(std::string_view text, const std::string& path, bool normalize) {
+  const nlohmann::json doc = parse_document(text, path);
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
     throw UsageError("compare: " + path + " has no \"benchmarks\" array (not an ipcbench or Google Benchmark file)");
   }
   const nlohmann::json ctx = doc.value("context", nlohmann::json::object());
   if (!ctx.is_object()) throw UsageError("compare: " + path + ": \"context\" is not an object");
-  auto number = [](const nlohmann::json& j, const char* key) {
-    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
-  };
   if (normalize && !(number(ctx, "floor_wake_rtt_ns") > 0)) {
     throw UsageError("compare: --normalize floor: " + path + " records no floors (run it with this ipcbench)");
   }
@@ -180,18 +227,7 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
   const nlohmann::json& benchmarks = doc["benchmarks"];
   for (std::size_t i = 0; i < benchmarks.size(); ++i) {
     const nlohmann::json& b = benchmarks[i];
-    // The types of what is read here are checked before any is used: json::value()
-    // throws type_error on a mismatch, which is the file's fault, not a crash.
-    if (!b.is_object()) throw UsageError("compare: " + path + ": benchmarks[" + std::to_string(i) + "] is not an object");
-    if (!b.contains("name") || !b["name"].is_string()) wrong_type(path, i, "name", "a string");
-    for (const char* key : {"run_name", "run_type", "error_message"}) {
-      if (b.contains(key) && !b[key].is_string()) wrong_type(path, i, key, "a string");
-    }
-    if (b.contains("error_occurred") && !b["error_occurred"].is_boolean()) wrong_type(path, i, "error_occurred", "a boolean");
-    // GB writes null for a statistic it could not compute; any other non-number is wrong.
-    for (const char* key : {"p50_ns", "p99_ns", "bytes_per_s"}) {
-      if (b.contains(key) && !b[key].is_number() && !b[key].is_null()) wrong_type(path, i, key, "a number");
-    }
+    check_types(b, path, i);
     if (b.value("run_type", "iteration") != "iteration") continue;
     const std::string name = b.value("run_name", b["name"].get<std::string>());
     if (name.empty()) continue;
@@ -199,32 +235,15 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
       run.errors[name] = b.value("error_message", "failed");
       continue;
     }
-    // pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]
-    const auto field = [&](const std::string& key) {
-      const auto at = name.find("/" + key + ":");
-      if (at == std::string::npos) return std::string();
-      const auto from = at + key.size() + 2;
-      return name.substr(from, name.find('/', from) - from);
-    };
-    double latency_scale = 1, throughput_scale = 1;
-    if (normalize) {
-      const auto wait = parse_wait_mode(field("wait"));
-      const double floor_ns =
-          wait && polls(*wait) ? number(ctx, "floor_cacheline_rtt_ns") : number(ctx, "floor_wake_rtt_ns");
-      const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
-      const std::string size = field("size");
-      const double bw_floor = bw.is_object() && bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
-      latency_scale = floor_ns > 0 ? 1.0 / floor_ns : NAN;
-      throughput_scale = bw_floor > 0 ? 1.0 / bw_floor : NAN;
-    }
+    const Scales scale = normalize ? floor_scales(ctx, name) : Scales{};
     auto& metrics = run.cases[name];
-    auto add = [&](Metric m, const char* key, double scale) {
-      const double v = number(b, key) * scale;
+    auto add = [&](Metric m, const char* key, double by) {
+      const double v = number(b, key) * by;
       if (std::isfinite(v) && v > 0) metrics[m].push_back(v);
     };
-    add(Metric::p50, "p50_ns", latency_scale);
-    add(Metric::p99, "p99_ns", latency_scale);
-    add(Metric::throughput, "bytes_per_s", throughput_scale);
+    add(Metric::p50, "p50_ns", scale.latency);
+    add(Metric::p99, "p99_ns", scale.latency);
+    add(Metric::throughput, "bytes_per_s", scale.throughput);
   }
   return run;
 }
