@@ -1,5 +1,6 @@
 #include "bench/presets.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -142,6 +143,22 @@ const Grid* find_sweep(const Preset& preset, std::string_view name) {
   return nullptr;
 }
 
-std::string_view sweep_names() { return "capacity, rate, zero_copy, wait"; }
+std::string preset_names() {
+  std::string out;
+  for (const Preset& p : kPresets) out += (out.empty() ? "" : ", ") + std::string(p.name);
+  return out;
+}
+
+std::string sweep_names() {
+  std::vector<std::string_view> names;
+  for (const Preset& p : kPresets) {
+    for (const Grid& g : p.sweeps) {
+      if (std::find(names.begin(), names.end(), g.name) == names.end()) names.push_back(g.name);
+    }
+  }
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
 
 }  // namespace ipcbench

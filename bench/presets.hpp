@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,7 +38,10 @@ std::span<const Preset> presets();
 const Preset* find_preset(std::string_view name);
 // The sweep `name` of `preset`, or else of the default preset; nullptr if neither has it.
 const Grid* find_sweep(const Preset& preset, std::string_view name);
-// Every sweep name any preset has, for messages: "capacity, rate".
-std::string_view sweep_names();
+// Every preset's name, in table order, for messages and help: "quick, default, full".
+std::string preset_names();
+// Every sweep name any preset has, in order of first appearance, for messages and help:
+// "capacity, rate, zero_copy, wait".
+std::string sweep_names();
 
 }  // namespace ipcbench

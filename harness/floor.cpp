@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <iostream>
 #include <new>
 
 #include "harness/child.hpp"
@@ -231,6 +233,61 @@ void add_floors_to_context(const Floors& f, nlohmann::json& env) {
   nlohmann::json bw = nlohmann::json::object();
   for (const auto& [size, rate] : f.memcpy_bytes_per_s) bw[std::to_string(size)] = rate;
   env["floor_memcpy_bytes_per_s"] = bw;
+}
+
+namespace {
+
+// A floor measured again after the suite; 0 (and a warning) when its processes hung or
+// died: the results are written all the same.
+double measure_floor_again(const char* what, double (*measure)(const std::array<int, 2>&),
+                           const std::array<int, 2>& cpus, nlohmann::json& env) {
+  try {
+    return measure(cpus);
+  } catch (const std::exception& e) {
+    const std::string warning =
+        std::string("floor ") + what + " after the run not measured: " + e.what();
+    std::cerr << "warning: " << warning << "\n";
+    env["warnings"].push_back(warning);
+    return 0;
+  }
+}
+
+}  // namespace
+
+void recheck_floors(const Floors& before, const std::array<int, 2>& cpus, bool (*stop)() noexcept,
+                    nlohmann::json& env) {
+  // The cache-line round trip again: on a VM the two vCPUs can move between near and
+  // far cores mid-run, and every spinning figure moves with them.
+  const double cacheline_after =
+      before.cacheline_rtt_ns > 0 && !stop()
+          ? measure_floor_again("cacheline_rtt_ns", measure_cacheline_rtt_ns, cpus, env)
+          : 0;
+  if (cacheline_after > 0) {
+    const double drift =
+        std::abs(cacheline_after - before.cacheline_rtt_ns) / before.cacheline_rtt_ns;
+    env["floor_cacheline_rtt_ns_after"] = cacheline_after;
+    env["floor_drift"] = drift;
+    env["placement_drift"] = drift > kDriftLimit;
+    if (drift > kDriftLimit) {
+      const std::string warning =
+          "the cache-line round trip moved from " +
+          std::to_string(static_cast<int>(before.cacheline_rtt_ns)) + " ns to " +
+          std::to_string(static_cast<int>(cacheline_after)) + " ns during the run (" +
+          std::to_string(static_cast<int>(drift * 100)) +
+          "%): the CPUs likely moved between near and far cores; compare spinning "
+          "results only within one run";
+      std::cerr << "warning: " << warning << "\n";
+      env["warnings"].push_back(warning);
+    }
+  }
+  // The wake-up floor too: a VM's wake-up cost drifts over minutes, and blocking cases
+  // sit at about 1x it, so a reader needs both ends of the run to judge x_floor.
+  if (!stop()) {
+    if (const double after = measure_floor_again("wake_rtt_ns", measure_wake_rtt_ns, cpus, env);
+        after > 0) {
+      env["floor_wake_rtt_ns_after"] = after;
+    }
+  }
 }
 
 }  // namespace ipcbench

@@ -60,4 +60,13 @@ Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::siz
 // The floors as context keys (floor_cacheline_rtt_ns, ...).
 void add_floors_to_context(const Floors& f, nlohmann::json& env);
 
+// After the suite: measures the cache-line and wake-up round trips again and adds them
+// to the context (floor_cacheline_rtt_ns_after, floor_drift, placement_drift,
+// floor_wake_rtt_ns_after). A drift of the cache-line round trip past kDriftLimit, or a
+// floor whose processes hung or died, is a warning on stderr and in env["warnings"]
+// (the results are written all the same). Measures nothing once `stop()` is true (an
+// interrupted run), checked before each floor.
+void recheck_floors(const Floors& before, const std::array<int, 2>& cpus, bool (*stop)() noexcept,
+                    nlohmann::json& env);
+
 }  // namespace ipcbench

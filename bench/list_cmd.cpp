@@ -1,0 +1,91 @@
+#include "bench/list_cmd.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "harness/error.hpp"
+#include "harness/registry.hpp"
+
+namespace ipcbench {
+
+const char* const kListHelp = R"(usage: ipcbench list [--json]
+
+Lists each mechanism with its patterns, wait modes and how capacity maps onto
+its own knob.
+  --json    print a JSON array of objects with keys name, patterns,
+            wait_modes, capacity_knob (and summary)
+  --help    this help
+)";
+
+namespace {
+
+nlohmann::json describe_all() {
+  nlohmann::json all = nlohmann::json::array();
+  for (const Mechanism* m : mechanisms()) {
+    nlohmann::json patterns = nlohmann::json::array(), waits = nlohmann::json::array();
+    for (Pattern p : {Pattern::pingpong, Pattern::stream, Pattern::rate}) {
+      if (m->supports(p)) patterns.push_back(to_string(p));
+    }
+    for (WaitMode w : kWaitModes) {
+      if (m->supports(w)) waits.push_back(to_string(w));
+    }
+    all.push_back({{"name", m->name},
+                   {"patterns", patterns},
+                   {"wait_modes", waits},
+                   {"capacity_knob", m->capacity_knob},
+                   {"summary", m->summary}});
+  }
+  return all;
+}
+
+std::string join(const nlohmann::json& a) {
+  std::string s;
+  for (const auto& x : a) s += (s.empty() ? "" : ",") + x.get<std::string>();
+  return s;
+}
+
+void print_table(const nlohmann::json& all) {
+  int name_width = static_cast<int>(std::string_view("mechanism").size());
+  int waits_width = static_cast<int>(std::string_view("wait modes").size());
+  for (const auto& m : all) {
+    name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
+    waits_width = std::max(waits_width, static_cast<int>(join(m["wait_modes"]).size()));
+  }
+  std::printf("%-*s %-22s %-*s %s\n", name_width, "mechanism", "patterns", waits_width,
+              "wait modes", "capacity knob");
+  for (const auto& m : all) {
+    std::printf("%-*s %-22s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(),
+                join(m["patterns"]).c_str(), waits_width, join(m["wait_modes"]).c_str(),
+                m["capacity_knob"].get<std::string>().c_str());
+  }
+}
+
+}  // namespace
+
+int cmd_list(cli::Args& args) {
+  bool json = false;
+  while (!args.done()) {
+    const std::string_view opt = args.option();
+    if (opt == "--help") {
+      args.flag();
+      std::cout << kListHelp;
+      return 0;
+    }
+    if (opt != "--json") throw UsageError("list: unknown option " + std::string(opt));
+    args.flag();
+    json = true;
+  }
+  const nlohmann::json all = describe_all();
+  if (json) {
+    std::cout << all.dump(2) << "\n";
+  } else {
+    print_table(all);
+  }
+  return 0;
+}
+
+}  // namespace ipcbench
