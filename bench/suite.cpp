@@ -41,7 +41,10 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
                 c.grid = grid.name;
                 c.repetitions = grid.repetitions;
                 c.spec.mechanism = m;
-                c.spec.config = {.pattern = pattern, .msg_bytes = size, .capacity_msgs = capacity, .wait = wait,
+                c.spec.config = {.pattern = pattern,
+                                 .msg_bytes = size,
+                                 .capacity_msgs = capacity,
+                                 .wait = wait,
                                  .backing = plan.backing};
                 c.spec.cpus = plan.cpus;
                 c.spec.target_seconds = grid.case_seconds;
@@ -74,18 +77,20 @@ using CaseFailures = std::map<std::string, std::string>;
 
 // One repetition per iteration: runs the pair unless an earlier repetition failed or
 // the rate series saturated below this rate, and hands its counters to GB.
-void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors, RateSeries* series,
-              CaseFailures& failures, const std::string& case_name) {
+void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floors,
+              RateSeries* series, CaseFailures& failures, const std::string& case_name) {
   for (auto _ : state) {
     if (const auto failed = failures.find(case_name); failed != failures.end()) {
       state.SkipWithError(("not run: an earlier repetition failed: " + failed->second).c_str());
       break;
     }
-    if (series != nullptr && series->saturated_at != 0 && spec.offered_msgs_per_s > series->saturated_at) {
+    if (series != nullptr && series->saturated_at != 0 &&
+        spec.offered_msgs_per_s > series->saturated_at) {
       state.SkipWithError(("beyond saturation: " + series->why).c_str());
       break;
     }
-    const CaseCounters out = counters_for(spec, run_pair(spec), floors, series != nullptr ? *series : RateSeries{});
+    const CaseCounters out =
+        counters_for(spec, run_pair(spec), floors, series != nullptr ? *series : RateSeries{});
     if (!out.error.empty()) {
       if (out.failed) failures.emplace(case_name, out.error);
       state.SkipWithError(out.error.c_str());
@@ -107,9 +112,10 @@ void register_cases(const std::vector<Case>& cases, const Floors& floors) {
   for (const Case& c : cases) {
     benchmark::RegisterBenchmark(
         c.name.c_str(),
-        [spec = c.spec, &floors, series, failures, series_name = rate_series(c.name), case_name = c.name](
-            benchmark::State& st) {
-          RateSeries* rate = spec.config.pattern == Pattern::rate ? &(*series)[series_name] : nullptr;
+        [spec = c.spec, &floors, series, failures, series_name = rate_series(c.name),
+         case_name = c.name](benchmark::State& st) {
+          RateSeries* rate =
+              spec.config.pattern == Pattern::rate ? &(*series)[series_name] : nullptr;
           run_case(st, spec, floors, rate, *failures, case_name);
         })
         ->Repetitions(c.repetitions)
