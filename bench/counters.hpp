@@ -33,7 +33,7 @@ struct RateSeries {
   std::uint64_t base_rate = 0;     // the lowest rate that ran unsaturated
   double base_p50_ns = 0;          // its p50
   std::uint64_t saturated_at = 0;  // 0: not saturated yet
-  std::string why;                 // what saturation looked like
+  std::string why{};               // what saturation looked like
 };
 
 struct CaseCounters {

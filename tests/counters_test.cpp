@@ -43,6 +43,15 @@ PairResult ok_result(std::uint64_t msgs, double seconds) {
   return r;
 }
 
+// The latency floors (harness/floor.hpp); no memcpy floor unless added.
+Floors latency_floors(double cacheline_rtt_ns, double cacheline_pair_rtt_ns, double wake_rtt_ns) {
+  Floors f;
+  f.cacheline_rtt_ns = cacheline_rtt_ns;
+  f.cacheline_pair_rtt_ns = cacheline_pair_rtt_ns;
+  f.wake_rtt_ns = wake_rtt_ns;
+  return f;
+}
+
 std::set<std::string> keys(const CaseCounters& out) {
   std::set<std::string> k;
   for (const auto& [name, value] : out.counters) k.insert(name);
@@ -70,7 +79,7 @@ TEST(Counters, PingpongHalvesRoundTripsAndReadsSpinAgainstTheBatchedCacheLineFlo
   PairResult r = ok_result(1000, 1000 * 200e-9);  // 200 ns per round trip
   r.batched_rtt_ns.record(150);
   r.cpu[0] = {.user_ns = 100'000, .sys_ns = 50'000, .msgs = 1000};
-  const Floors floors{.cacheline_rtt_ns = 50, .cacheline_pair_rtt_ns = 75, .wake_rtt_ns = 1000};
+  const Floors floors = latency_floors(50, 75, 1000);
   const CaseCounters out =
       counters_for(spec_of(kPlain, Pattern::pingpong, WaitMode::spin), r, floors);
 
@@ -108,7 +117,7 @@ TEST(Counters, PingpongHalvesRoundTripsAndReadsSpinAgainstTheBatchedCacheLineFlo
 TEST(Counters, PingpongThatSleepsIsReadAgainstTheWakeUpFloorPerTrip) {
   PairResult r = ok_result(1000, 1000 * 200e-9);
   r.batched_rtt_ns.record(150);
-  const Floors floors{.cacheline_rtt_ns = 50, .cacheline_pair_rtt_ns = 75, .wake_rtt_ns = 25};
+  const Floors floors = latency_floors(50, 75, 25);
   const CaseCounters out =
       counters_for(spec_of(kPlain, Pattern::pingpong, WaitMode::block), r, floors);
   EXPECT_DOUBLE_EQ(out.counters.at("x_floor"), 50.0 / 25);  // p50 of single round trips
@@ -118,7 +127,7 @@ TEST(Counters, PingpongThatSleepsIsReadAgainstTheWakeUpFloorPerTrip) {
 TEST(Counters, FloorsNotMeasuredLeaveTheirRatiosOut) {
   PairResult r = ok_result(1000, 1000 * 200e-9);
   r.batched_rtt_ns.record(150);
-  const Floors none{.cacheline_rtt_ns = 0, .cacheline_pair_rtt_ns = NAN, .wake_rtt_ns = NAN};
+  const Floors none = latency_floors(0, NAN, NAN);
   for (WaitMode wait : {WaitMode::spin, WaitMode::block}) {
     const CaseCounters out = counters_for(spec_of(kPlain, Pattern::pingpong, wait), r, none);
     EXPECT_EQ(out.counters.count("x_floor"), 0u) << to_string(wait);
@@ -134,7 +143,7 @@ TEST(Counters, StreamReportsOneWayFiguresBandwidthFloorAndVerificationCost) {
   r.verify_ns_per_msg = 3.5;
   r.cpu[0] = {.user_ns = 80'000, .sys_ns = 20'000, .msgs = 1000};
   r.cpu[1] = {.user_ns = 99'900, .sys_ns = 0, .msgs = 999};
-  Floors floors{.cacheline_rtt_ns = 50, .wake_rtt_ns = 1000};
+  Floors floors = latency_floors(50, 0, 1000);
   floors.memcpy_bytes_per_s = {{64, 6.4e9}, {4096, 1e10}};
   const CaseCounters out =
       counters_for(spec_of(kPlain, Pattern::stream, WaitMode::block), r, floors);
