@@ -12,7 +12,7 @@
 //   lost_msgs measured_msgs                                         (always)
 //   loss_ratio                              (a mechanism that may lose messages)
 //   cpu_ns_per_msg_{tx,rx} cpu_sys_ns_per_msg_{tx,rx}   (a side's window held messages)
-//   p50_batched_ns x_floor x_floor_pair                 (pingpong, floors measured)
+//   p50_batched_ns x_floor x_floor_pair      (pingpong; a ratio when its floor was measured)
 //   offered_msgs_per_s late_send_ratio max_send_lag_ns mean_send_lag_ns saturated (rate)
 //   x_floor_bw                                  (stream, memcpy floor at this size)
 //   stamp_stride verify_ns_per_msg                      (stream and rate)
@@ -38,7 +38,7 @@ struct RateSeries {
 
 struct CaseCounters {
   // Not empty: the repetition has no figures, and this is its skip-with-error text
-  // ("not runnable: ...", or the failure). The other fields are then empty.
+  // ("not runnable: ...", or the failure). Counters and label are then empty.
   std::string error;
   // The pair failed (not merely not runnable or interrupted): the case's remaining
   // repetitions are not run.
