@@ -111,12 +111,14 @@ bool interrupted() noexcept { return g_interrupted != 0; }
 
 namespace {
 
-PairResult run_pair_or_throw(const PairSpec& spec) {
-  PairResult result;
+// Whether the case can run, and its channel when it can. Otherwise null, with
+// result's outcome and message saying why: interrupted, not runnable, or a failed
+// setup.
+std::unique_ptr<Channel> preflight(const PairSpec& spec, PairResult& result) {
   if (interrupted()) {
     result.outcome = Outcome::interrupted;
     result.message = "interrupted";
-    return result;
+    return nullptr;
   }
   // A message shorter than 4 bytes carries only the low bits of its sequence number,
   // rebuilt from the expected one; after a burst of 128 or more losses that is
@@ -126,11 +128,11 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
     result.message = std::string(spec.mechanism->name) +
                      " may lose messages: it needs messages of at least 4 bytes, so that each "
                      "carries its whole sequence number across a burst of losses";
-    return result;
+    return nullptr;
   }
   if (spec.config.pattern == Pattern::rate && spec.offered_msgs_per_s == 0) {
     result.message = "a rate case needs an offered rate above 0 messages/s";
-    return result;  // failed: a harness error, not the mechanism's
+    return nullptr;  // failed: a harness error, not the mechanism's
   }
   std::unique_ptr<Channel> channel;
   try {
@@ -141,33 +143,39 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();
-    return result;
+    return nullptr;
   } catch (const std::exception& e) {
     result.outcome = Outcome::failed;
     result.message = std::string("setup: ") + e.what();
-    return result;
+    return nullptr;
   }
   result.granted = channel->granted();
+  return channel;
+}
 
-  Mapping shared_map = map_shared(sizeof(PairShared));
-  auto* shared = new (shared_map.get()) PairShared{};
-
-  // Unflushed output would be written again by a child's exit path; children use
-  // _exit, but flushing first keeps that true even for stdio buffers.
-  std::fflush(nullptr);
-  std::cout.flush();
-  Child children[2];
-  for (int i = 0; i < 2; ++i) {
-    // "ipcb-producer" in ps and top, and for the fault tests to find each side. A
-    // throw (pipe2, fork) leaves ~Child to kill and reap a child already forked.
-    const std::string name = std::string("ipcb-") + role_name(spec.config.pattern, i);
-    children[i] = fork_child(name.c_str(), [&, i] { child_main(i, *channel, spec, *shared, children); });
-  }
-  channel->forked();
-
-  const std::uint64_t deadline =
-      now_ns() + static_cast<std::uint64_t>(spec.timeout_seconds * 1e9);
+// How watching a pair ended: `failure` is empty when both sides exited cleanly.
+struct WatchEnd {
+  bool interrupted = false;
   std::string failure;
+};
+
+std::string describe_timeout(const Child (&children)[2], const PairSpec& spec) {
+  char after[48];
+  std::snprintf(after, sizeof after, "timed out after %g s:", spec.timeout_seconds);
+  std::string out = after;
+  for (int i = 0; i < 2; ++i) {
+    if (children[i].running()) {
+      out += std::string(" ") + role_name(spec.config.pattern, i) + " had not finished (" +
+             describe_stuck(children[i].pid()) + ");";
+    }
+  }
+  return out + " hung peer? (--timeout sets the deadline)";
+}
+
+// Sleeps in poll() on the children's death pipes and the interrupt pipe until both
+// sides have exited, one ends badly, the deadline passes or the run is interrupted.
+WatchEnd wait_for_sides(Child (&children)[2], const PairSpec& spec, const PairShared& shared) {
+  const std::uint64_t deadline = now_ns() + static_cast<std::uint64_t>(spec.timeout_seconds * 1e9);
   while (children[0].running() || children[1].running()) {
     pollfd fds[3] = {{children[0].death_fd(), POLLIN, 0},
                      {children[1].death_fd(), POLLIN, 0},
@@ -178,28 +186,11 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
     const std::uint64_t now = now_ns();
     const int wait_ms = now >= deadline ? 0 : static_cast<int>((deadline - now) / 1'000'000 + 1);
     const int ready = ::poll(fds, 3, wait_ms);
-    if (interrupted()) {
-      failure = "interrupted";
-      result.outcome = Outcome::interrupted;
-      break;
-    }
+    if (interrupted()) return {.interrupted = true, .failure = "interrupted"};
     if (ready < 0 && errno != EINTR) {
-      failure = std::string("poll: ") + std::strerror(errno);
-      break;
+      return {.failure = std::string("poll: ") + std::strerror(errno)};
     }
-    if (ready == 0 && now_ns() >= deadline) {
-      char after[48];
-      std::snprintf(after, sizeof after, "timed out after %g s:", spec.timeout_seconds);
-      failure = after;
-      for (int i = 0; i < 2; ++i) {
-        if (children[i].running()) {
-          failure += std::string(" ") + role_name(spec.config.pattern, i) + " had not finished (" +
-                     describe_stuck(children[i].pid()) + ");";
-        }
-      }
-      failure += " hung peer? (--timeout sets the deadline)";
-      break;
-    }
+    if (ready == 0 && now_ns() >= deadline) return {.failure = describe_timeout(children, spec)};
     bool ended_badly = false;
     for (int i = 0; i < 2; ++i) {
       if (!children[i].running() || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
@@ -210,29 +201,48 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
       // The first side to end badly is often only reacting: its peer's death closed the
       // channel under it. Give the peer a moment to end too, then name both.
       reap_within(children, 100'000'000);
-      failure = describe_failures(children, *shared, spec.config.pattern);
-      break;
+      return {.failure = describe_failures(children, shared, spec.config.pattern)};
     }
   }
+  return {};
+}
+
+// Forks both sides over `channel` and watches them (wait_for_sides); whatever is
+// still running after that is killed and reaped before this returns.
+WatchEnd watch(const PairSpec& spec, Channel& channel, PairShared& shared) {
+  // Unflushed output would be written again by a child's exit path; children use
+  // _exit, but flushing first keeps that true even for stdio buffers.
+  std::fflush(nullptr);
+  std::cout.flush();
+  Child children[2];
+  for (int i = 0; i < 2; ++i) {
+    // "ipcb-producer" in ps and top, and for the fault tests to find each side. A
+    // throw (pipe2, fork) leaves ~Child to kill and reap a child already forked.
+    const std::string name = std::string("ipcb-") + role_name(spec.config.pattern, i);
+    children[i] =
+        fork_child(name.c_str(), [&, i] { child_main(i, channel, spec, shared, children); });
+  }
+  channel.forked();
+  WatchEnd end = wait_for_sides(children, spec, shared);
   for (Child& c : children) c.kill_and_reap();
-  channel.reset();  // removes any name the mechanism still holds
   // A peer that failed too says what it saw: often the first failure is only the
   // reaction ("peer closed its end") and the cause is on the other side.
-  for (int i = 0; i < 2 && !failure.empty() && result.outcome != Outcome::interrupted; ++i) {
-    const SideReport& rep = shared->side[i];
+  for (int i = 0; i < 2 && !end.failure.empty() && !end.interrupted; ++i) {
+    const SideReport& rep = shared.side[i];
     const std::string role = role_name(spec.config.pattern, i);
-    if (rep.state.load(std::memory_order_acquire) == 2 && failure.find(role + " failed") == std::string::npos) {
-      failure += "; " + role + " failed: " + rep.error;
+    if (rep.state.load(std::memory_order_acquire) == 2 &&
+        end.failure.find(role + " failed") == std::string::npos) {
+      end.failure += "; " + role + " failed: " + rep.error;
     }
   }
+  return end;
+}
 
-  if (!failure.empty()) {
-    if (result.outcome != Outcome::interrupted) result.outcome = Outcome::failed;
-    result.message = failure;
-    return result;
-  }
-  const SideReport& a = shared->side[0];
-  const SideReport& b = shared->side[1];
+// The figures both sides reported, and the verification verdict: a sequence or
+// payload error fails the case (loss does not, on a mechanism that may lose).
+void collect(const PairSpec& spec, const PairShared& shared, PairResult& result) {
+  const SideReport& a = shared.side[0];
+  const SideReport& b = shared.side[1];
   result.verify = a.verify;
   result.verify += b.verify;
   result.cpu = {a.cpu, b.cpu};
@@ -245,7 +255,7 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
     result.latency_ns = b.latency_ns;
     result.measured_msgs = b.measured_msgs;
     result.measured_seconds = static_cast<double>(b.measured_ns) * 1e-9;
-    result.stamp_stride = shared->plan.stamp_stride.load();
+    result.stamp_stride = shared.plan.stamp_stride.load();
     if (b.verify_samples > 0) {
       // Each sample brackets the check with two clock reads and so includes one
       // timer cost, measured in this run: take it out.
@@ -257,7 +267,8 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
       result.late_sends = a.late_sends;
       result.max_send_lag_ns = a.max_send_lag_ns;
       if (a.measured_msgs > 0) {
-        result.mean_send_lag_ns = static_cast<double>(a.send_lag_ns_sum) / static_cast<double>(a.measured_msgs);
+        result.mean_send_lag_ns =
+            static_cast<double>(a.send_lag_ns_sum) / static_cast<double>(a.measured_msgs);
       }
     }
   }
@@ -266,9 +277,27 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
     result.outcome = Outcome::failed;
     result.message = "verification failed: " + result.verify.describe() + " (of " +
                      std::to_string(result.verify.verified + result.verify.errors()) + " checked)";
-    return result;
+    return;
   }
   result.outcome = Outcome::ok;
+}
+
+// A case in three steps: preflight (may it run; its channel), watch (both sides forked,
+// run, and reaped), collect (what they reported, verified).
+PairResult run_pair_or_throw(const PairSpec& spec) {
+  PairResult result;
+  std::unique_ptr<Channel> channel = preflight(spec, result);
+  if (channel == nullptr) return result;
+  Mapping shared_map = map_shared(sizeof(PairShared));
+  auto* shared = new (shared_map.get()) PairShared{};
+  const WatchEnd end = watch(spec, *channel, *shared);
+  channel.reset();  // removes any name the mechanism still holds
+  if (!end.failure.empty()) {
+    result.outcome = end.interrupted ? Outcome::interrupted : Outcome::failed;
+    result.message = end.failure;
+    return result;
+  }
+  collect(spec, *shared, result);
   return result;
 }
 
