@@ -27,6 +27,7 @@
 #include "harness/cli.hpp"
 #include "harness/environment.hpp"
 #include "harness/error.hpp"
+#include "harness/mechanism_facts.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 #include "harness/report.hpp"
@@ -674,6 +675,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const Floors floors = measure_floors(r.plan.cpus, std::vector<std::size_t>(all_sizes.begin(), all_sizes.end()),
                                        costs.timer_ns);
   add_floors_to_context(floors, env);
+  env["mechanisms"] = mechanisms_context();
   register_cases(cases, floors);
   std::vector<std::string> warnings = floors.errors;
 
