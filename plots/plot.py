@@ -6,9 +6,10 @@ usage: plot.py RESULTS.json [--out DIR]
 Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
 - charts as PNG and SVG: latency_vs_size, throughput_vs_size and
   stream_latency_vs_size, and when the run has their data throughput_vs_capacity
-  (a capacity sweep), load_latency (the rate pattern), zero_copy (shm_ring_zc),
-  latency_spectrum, x_floor and wait_cost (pingpong at 64 B); a chart without data
-  is skipped with a note on stderr;
+  (a capacity sweep), load_latency (the rate pattern), zero_copy (a zero-copy
+  mechanism against the one it rides on), latency_spectrum, x_floor and wait_cost
+  (pingpong at 64 B); a chart without data is skipped with a note on stderr. Each
+  chart is a function in plots/charts.py; the file is read by plots/results.py;
 - not_run.txt, listing failed, not-runnable and skipped cases;
 - report.html (plots/report.py), one self-contained page: warnings, environment,
   floors, every chart inline with links to its files, and a sortable, filterable

@@ -5,7 +5,8 @@ usage: trend.py append RESULTS.json --history FILE [--verdict V] [--regressions 
        trend.py draw --history FILE [--cases LIST] [--last N] [--out DIR]
 
 append: adds one line to FILE (JSON Lines): when, which commit, the floors, the
-  verdict of the regression gate, and each case's medians over its repetitions
+  verdict of the regression gate, the mechanisms in the registry's order (for
+  plot.py's colours), and each case's medians over its repetitions
   (p50, p99, msgs/s, bytes/s, x_floor) with their spread. Enough to draw a
   trend without keeping every results file.
 draw: writes trend.png and trend.svg into DIR (default: the history file's
@@ -112,8 +113,8 @@ _RECORD_TYPES = {key: (_text_or_none, "a string") for key in
                   "verdict")}
 _RECORD_TYPES.update({key: (lambda v: v is None or isinstance(v, bool), "a boolean")
                       for key in ("placement_drift", "incomplete")})
-_RECORD_TYPES["mechanism_order"] = (lambda v: v is None or (isinstance(v, list) and all(isinstance(m, str) for m in v)),
-                                    "a list of strings")
+_RECORD_TYPES["mechanism_order"] = (
+    lambda v: v is None or (isinstance(v, list) and all(isinstance(m, str) for m in v)), "a list of strings")
 _RECORD_TYPES["floors"] = (lambda v: v is None or (isinstance(v, dict) and all(is_num(x) for x in v.values())),
                            "an object of numbers")
 
