@@ -190,22 +190,7 @@ def draw(args):
                              squeeze=False, sharex=True)
     xs = list(range(len(runs)))
     for ax, (group, metric, what, fmt) in zip(axes[:, 0], panels):
-        for name in group:
-            c = results.parse_name(name)
-            pts = [(x, r["cases"][name][metric], r) for x, r in zip(xs, runs)
-                   if is_num(r["cases"].get(name, {}).get(metric)) and r["cases"][name][metric] > 0]
-            if not pts:
-                continue
-            mid = statistics.median(p[1] for p in pts)
-            pts = [(x, 100 * y / mid, r) for x, y, r in pts]
-            label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {charts.human_bytes(c['size'])} (median {fmt(mid)})"
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
-                    linestyle=charts.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
-            # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
-            drift = [(x, y) for x, y, r in pts if r.get("placement_drift")]
-            if drift:
-                ax.plot(*zip(*drift), linestyle="none", marker="o", markersize=8, markerfacecolor="white",
-                        color=colour[c["mechanism"]])
+        draw_cases(ax, group, metric, fmt, runs, colour)
         for x, r in zip(xs, runs):
             if r.get("verdict") in ("regression", "failed"):
                 ax.axvspan(x - 0.4, x + 0.4, color="tab:red", alpha=0.12, linewidth=0)
@@ -234,6 +219,28 @@ def draw(args):
     for path in written:
         print(path)
     return 0
+
+
+def draw_cases(ax, group, metric, fmt, runs, colour):
+    """One line per case of the group, each run's value as a percentage of the case's
+    median over the runs drawn."""
+    xs = list(range(len(runs)))
+    for name in group:
+        c = results.parse_name(name)
+        pts = [(x, r["cases"][name][metric], r) for x, r in zip(xs, runs)
+               if is_num(r["cases"].get(name, {}).get(metric)) and r["cases"][name][metric] > 0]
+        if not pts:
+            continue
+        mid = statistics.median(p[1] for p in pts)
+        pts = [(x, 100 * y / mid, r) for x, y, r in pts]
+        label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {charts.human_bytes(c['size'])} (median {fmt(mid)})"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
+                linestyle=charts.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
+        # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
+        drift = [(x, y) for x, y, r in pts if r.get("placement_drift")]
+        if drift:
+            ax.plot(*zip(*drift), linestyle="none", marker="o", markersize=8, markerfacecolor="white",
+                    color=colour[c["mechanism"]])
 
 
 def colours(plt, runs, names):
