@@ -21,6 +21,7 @@
 #include "harness/environment.hpp"
 #include "harness/error.hpp"
 #include "harness/floor.hpp"
+#include "harness/mechanism_facts.hpp"
 #include "harness/owners.hpp"
 #include "harness/report.hpp"
 #include "harness/shared_region.hpp"
@@ -170,7 +171,8 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = run_context(r, costs);
   const std::vector<Case> cases = plan(r.plan, costs.timer_ns);
-  const Floors floors = measure_run_floors(r.plan, costs.timer_ns);
+  add_floors_to_context(floors, env);
+  env["mechanisms"] = mechanisms_context();
   add_floors_to_context(floors, env);
   register_cases(cases, floors);
   std::vector<std::string> warnings = floors.errors;

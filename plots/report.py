@@ -19,15 +19,14 @@ import re
 import statistics
 from pathlib import Path
 
+import results  # plots/results.py: case names and mechanism facts
+
 # The terminal's "noisy" mark (harness/report.cpp): a case's spread over repetitions
 # above this share is flagged.
 NOISY = 0.05
 # Floor drift worth a warning: the harness flags placement drift only past 25%
 # (kDriftLimit), but spinning results already move visibly at 10%.
 DRIFT_WARN = 0.10
-# Mechanisms that may lose messages by design (datagram semantics): their loss is
-# counted, not an error. The case label says so too; this covers files without labels.
-LOSSY = {"udp", "unix_dgram"}
 
 # What each chart shows and how to read it, one sentence, in plot.py's drawing order.
 CHARTS = {
@@ -152,14 +151,6 @@ def spread(values):
     return statistics.median(abs(x - m) for x in values) / m if m > 0 else None
 
 
-def name_parts(run):
-    """Lenient split of 'pattern/mechanism/key:value/...' (a failed case's name was
-    never parsed by plot.py, and must not stop the report)."""
-    parts = run.split("/")
-    params = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
-    return parts[0], parts[1] if len(parts) > 1 else "", params
-
-
 def as_int(text):
     try:
         return int(text)
@@ -176,9 +167,12 @@ class Case:
     """One row of the table: a case that ran (medians over repetitions) or one that
     did not (its reason)."""
 
-    def __init__(self, run, case=None, reason=None):
+    def __init__(self, run, facts, case=None, reason=None):
         self.run, self.reason = run, reason
-        self.pattern, self.mechanism, params = name_parts(run)
+        # Lenient: a failed case's name was never parsed by plot.py, and must not stop
+        # the report.
+        self.pattern, self.mechanism, params = results.split_name(run)
+        self.facts = facts.get(self.mechanism, {})
         self.size = as_int(params.get("size"))
         self.capacity, self.wait = params.get("capacity", ""), params.get("wait", "")
         self.rate = as_int(params.get("rate"))
@@ -197,7 +191,9 @@ class Case:
         self.loss_ratio = max(vals("loss_ratio"), default=None)
         self.saturated = any(v == 1 for v in vals("saturated"))
         labels = " ".join(str(b.get("label", "")) for b in src)
-        self.lossy = self.mechanism in LOSSY or "loss allowed" in labels
+        # May lose by design (context.mechanisms; the case label says so too): loss
+        # is counted, not an error.
+        self.lossy = bool(self.facts.get("may_lose")) or "loss allowed" in labels
 
     @property
     def kind(self):  # ok | notrun | skipped | interrupted | failed
@@ -233,11 +229,11 @@ class Case:
         return ", ".join(notes) or "ok", cls
 
 
-def build_cases(cases, failed):
-    rows = [Case(run, case=c) for run, c in cases.items()]
+def build_cases(cases, failed, facts):
+    rows = [Case(run, facts, case=c) for run, c in cases.items()]
     for line in failed:
         run, _, reason = line.partition(" \u2014 ")
-        rows.append(Case(run, reason=reason or "error"))
+        rows.append(Case(run, facts, reason=reason or "error"))
     return rows
 
 
@@ -315,12 +311,8 @@ def case_list(items, limit=None):
     return f"<ul class=cases>{''.join(lis)}</ul>"
 
 
-def warnings_html(ctx, rows):
-    items = []  # (severity: err|warn|info, html)
-
-    def add(sev, body):
-        items.append((sev, body))
-
+def run_warnings(ctx, add):
+    """The run's own warnings and floor drift, each as add(severity, html)."""
     ctx_w, derived = context_warnings(ctx)
     cl_before, cl_after = num(ctx.get("floor_cacheline_rtt_ns")), num(ctx.get("floor_cacheline_rtt_ns_after"))
     cl_drift = num(ctx.get("floor_drift"))
@@ -349,6 +341,9 @@ def warnings_html(ctx, rows):
                     f"to <b>{fmt_ns(wake_after)}</b> ({fmt_pct(wd, sign=True)}) during the run; blocking cases "
                     "sit near 1x this floor, so read their x floor with that margin.")
 
+
+def case_warnings(rows, add):
+    """Noisy cases, verification errors and lost messages, each as add(severity, html)."""
     ran = [r for r in rows if r.reason is None]
     with_reps = [r for r in ran if r.spread is not None]
     noisy = sorted((r for r in ran if r.noisy), key=lambda r: -r.spread)
@@ -383,6 +378,10 @@ def warnings_html(ctx, rows):
             add("err", f"<b>Lost messages</b> on a reliable mechanism ({esc(mechs)}) in {len(group)} case(s)."
                        + case_list(notes))
 
+
+def not_run_warnings(rows, add):
+    """Cases that did not run, grouped by category and reason, and saturated rates, each
+    as add(severity, html)."""
     categories = (
         ("failed", "err", "Failed", "set-up or measurement broke; these cases have no numbers"),
         ("interrupted", "warn", "Interrupted", "the run was stopped before these cases"),
@@ -406,12 +405,22 @@ def warnings_html(ctx, rows):
         add(sev, f"<b>{title}</b>: {len(group)} case(s), {len(reasons)} reason(s) ({what}).{link}"
                  f"<ul class=reasons>{''.join(parts)}</ul>")
 
-    sat = [r for r in ran if r.saturated]
+    sat = [r for r in rows if r.reason is None and r.saturated]
     if sat:
         add("info", f"<b>Saturated</b>: {len(sat)} rate case(s) could not keep up with their offered rate; their "
                     "latency is that of a growing backlog (marked x in load_latency). "
                     f"{filter_link('saturated', 'show them in the table', hide_notrun=True)}")
 
+
+def warnings_html(ctx, rows):
+    items = []  # (severity: err|warn|info, html)
+
+    def add(sev, body):
+        items.append((sev, body))
+
+    run_warnings(ctx, add)
+    case_warnings(rows, add)
+    not_run_warnings(rows, add)
     if not items:
         return "<p class='w ok'>none</p>"
     order = {"err": 0, "warn": 1, "info": 2}
@@ -549,6 +558,15 @@ def cell(text, v=None, cls=None, title=None):
     return f"<td{attrs}>{esc(text)}</td>"
 
 
+def mechanism_title(facts):
+    """The mechanism cell's tooltip: its facts from context.mechanisms, if any."""
+    parts = [facts.get("family") or "",
+             f"rides on {facts['transport']}" if facts.get("transport") else "",
+             "zero-copy" if facts.get("zero_copy") else "",
+             "may lose messages" if facts.get("may_lose") else ""]
+    return ", ".join(p for p in parts if p) or None
+
+
 def table_html(rows):
     show_rate = any(r.rate is not None for r in rows)
     cols = [c for c in COLUMNS if show_rate or c[0] != "rate"]
@@ -568,7 +586,7 @@ def table_html(rows):
         status, scls = r.status()
         values = {
             "pattern": cell(r.pattern),
-            "mechanism": cell(r.mechanism, cls="mech"),
+            "mechanism": cell(r.mechanism, cls="mech", title=mechanism_title(r.facts)),
             "size": cell(fmt_bytes(r.size), r.size, "n"),
             "capacity": cell(r.capacity, cap, "n", cap_title),
             "wait": cell(r.wait),
@@ -813,7 +831,7 @@ def write(outdir, ctx, benchmarks, cases, failed, written, source=None):
     """Writes outdir/report.html and returns its path. cases and failed are plot.py
     collect()'s (each case with its "entries"), written the chart files plot.py wrote."""
     outdir = Path(outdir)
-    rows = build_cases(cases, failed)
+    rows = build_cases(cases, failed, results.mechanism_facts(ctx, benchmarks))
     table, n = table_html(rows)
     not_run = outdir / "not_run.txt"
     not_run_link = (" The full list is in <a href='not_run.txt'>not_run.txt</a>."

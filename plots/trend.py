@@ -5,7 +5,8 @@ usage: trend.py append RESULTS.json --history FILE [--verdict V] [--regressions 
        trend.py draw --history FILE [--cases LIST] [--last N] [--out DIR]
 
 append: adds one line to FILE (JSON Lines): when, which commit, the floors, the
-  verdict of the regression gate, and each case's medians over its repetitions
+  verdict of the regression gate, the mechanisms in the registry's order (for
+  plot.py's colours), and each case's medians over its repetitions
   (p50, p99, msgs/s, bytes/s, x_floor) with their spread. Enough to draw a
   trend without keeping every results file.
 draw: writes trend.png and trend.svg into DIR (default: the history file's
@@ -28,14 +29,16 @@ import json
 import math
 import os
 import re
-import stat
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import plot  # noqa: E402  (shared loading, naming and colours)
+import charts  # noqa: E402  (colours and line styles, as plot.py draws them)
+import plot  # noqa: E402  (its argument parser)
 import report  # noqa: E402  (spread and number formats, as the report shows them)
+import results  # noqa: E402  (loading, validation and case names)
+from results import InputError, is_num  # noqa: E402
 
 SCHEMA = 1
 METRICS = ("p50_ns", "p99_ns", "msgs_per_s", "bytes_per_s", "x_floor")
@@ -51,10 +54,10 @@ VERDICTS = ("pass", "regression", "failed", "baseline", "unknown")
 
 
 def record(ctx, benchmarks, verdict, regressions, label):
-    cases, failed = plot.collect(benchmarks)
+    cases, failed = results.collect(benchmarks)
     reps = {}
     for b in benchmarks:
-        if b.get("run_type", "iteration") == "iteration" and plot.is_num(b.get("real_time")):
+        if b.get("run_type", "iteration") == "iteration" and is_num(b.get("real_time")):
             reps.setdefault(b.get("run_name", b["name"]), []).append(float(b["real_time"]))
     out = {}
     for name, c in sorted(cases.items()):
@@ -67,17 +70,20 @@ def record(ctx, benchmarks, verdict, regressions, label):
         out[name] = row
     floors = {k: ctx.get(k) for k in ("floor_cacheline_rtt_ns", "floor_cacheline_rtt_ns_after",
                                        "floor_cacheline_pair_rtt_ns", "floor_wake_rtt_ns",
-                                       "floor_wake_rtt_ns_after", "floor_syscall_ns") if plot.is_num(ctx.get(k))}
+                                       "floor_wake_rtt_ns_after", "floor_syscall_ns") if is_num(ctx.get(k))}
     return {"schema": SCHEMA, "date": ctx.get("date"), "git_commit": ctx.get("git_commit"),
             "label": label, "preset": ctx.get("preset"), "host_name": ctx.get("host_name"),
             "cpu_model": ctx.get("cpu_model"), "kernel": ctx.get("kernel"),
             "repetition_order": ctx.get("repetition_order"), "incomplete": bool(ctx.get("incomplete")),
             "placement_drift": bool(ctx.get("placement_drift")), "floors": floors,
-            "verdict": verdict, "regressions": regressions, "failed_cases": len(failed), "cases": out}
+            "verdict": verdict, "regressions": regressions, "failed_cases": len(failed),
+            # The registry's order, so that the trend gives each mechanism plot.py's colour.
+            "mechanism_order": results.mechanism_order(results.mechanism_facts(ctx, benchmarks)),
+            "cases": out}
 
 
 def append(args):
-    ctx, benchmarks = plot.load(args.results)
+    ctx, benchmarks = results.load(args.results)
     line = json.dumps(record(ctx, benchmarks, args.verdict, args.regressions, args.label),
                       separators=(",", ":"), sort_keys=True)
     path = Path(args.history)
@@ -92,7 +98,7 @@ def append(args):
                 torn = f.read(1) != b"\n"
             f.write((b"\n" if torn else b"") + line.encode("utf-8") + b"\n")
     except OSError as e:
-        raise plot.InputError(f"cannot append to {path}: {e.strerror or e}")
+        raise InputError(f"cannot append to {path}: {e.strerror or e}")
     print(path)
     return 0
 
@@ -107,52 +113,47 @@ _RECORD_TYPES = {key: (_text_or_none, "a string") for key in
                   "verdict")}
 _RECORD_TYPES.update({key: (lambda v: v is None or isinstance(v, bool), "a boolean")
                       for key in ("placement_drift", "incomplete")})
-_RECORD_TYPES["floors"] = (lambda v: v is None or (isinstance(v, dict) and all(plot.is_num(x) for x in v.values())),
+_RECORD_TYPES["mechanism_order"] = (
+    lambda v: v is None or (isinstance(v, list) and all(isinstance(m, str) for m in v)), "a list of strings")
+_RECORD_TYPES["floors"] = (lambda v: v is None or (isinstance(v, dict) and all(is_num(x) for x in v.values())),
                            "an object of numbers")
 
 
 def check_record(run, where):
     if not isinstance(run, dict) or not isinstance(run.get("cases"), dict):
-        raise plot.InputError(f"{where} is not a run record (no 'cases' object)")
+        raise InputError(f"{where} is not a run record (no 'cases' object)")
     for key, (ok, what) in _RECORD_TYPES.items():
         if not ok(run.get(key)):
-            raise plot.InputError(f"{where}: {key} is not {what}")
+            raise InputError(f"{where}: {key} is not {what}")
     for name, case in run["cases"].items():
-        if not isinstance(case, dict) or not all(plot.is_num(v) or v is None for v in case.values()):
-            raise plot.InputError(f"{where}: cases[{name!r}] is not an object of numbers")
+        if not isinstance(case, dict) or not all(is_num(v) or v is None for v in case.values()):
+            raise InputError(f"{where}: cases[{name!r}] is not an object of numbers")
 
 
 def read_history(path, last=None):
     """The last `last` runs of the history (all of them when None), every line checked.
     Read a line at a time, so the memory is the runs kept, not the file."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise plot.InputError(f"cannot read {path}: {e.strerror or e}")
-    if stat.S_ISDIR(st.st_mode):
-        raise plot.InputError(f"{path} is a directory, not a history file")
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
-        raise plot.InputError(f"{path} is not a regular file")
+    results.check_path(path, "history file")
     runs = collections.deque(maxlen=last)
     try:
         with open(path, "rb") as f:
-            for i, raw in enumerate(iter(lambda: f.readline(plot.MAX_BYTES + 1), b""), 1):
+            for i, raw in enumerate(iter(lambda: f.readline(results.MAX_BYTES + 1), b""), 1):
                 where = f"{path}:{i}"
-                if len(raw) > plot.MAX_BYTES:
-                    raise plot.InputError(f"{where} is longer than {plot.MAX_BYTES >> 20} MiB (not a run record)")
+                if len(raw) > results.MAX_BYTES:
+                    raise InputError(f"{where} is longer than {results.MAX_BYTES >> 20} MiB (not a run record)")
                 try:
                     text = raw.decode("utf-8-sig" if i == 1 else "utf-8")
                 except UnicodeDecodeError as e:
-                    raise plot.InputError(f"{where} is not UTF-8 text (a binary file?): {e.reason}")
+                    raise InputError(f"{where} is not UTF-8 text (a binary file?): {e.reason}")
                 if not text.strip():
                     continue
-                run = plot.parse_json(text, where)
+                run = results.parse_json(text, where)
                 check_record(run, where)
                 runs.append(run)
     except OSError as e:
-        raise plot.InputError(f"cannot read {path}: {e.strerror or e}")
+        raise InputError(f"cannot read {path}: {e.strerror or e}")
     if not runs:
-        raise plot.InputError(f"{path} has no runs")
+        raise InputError(f"{path} has no runs")
     return list(runs)
 
 
@@ -161,24 +162,24 @@ def draw(args):
     try:
         patterns = [re.compile(p) for p in args.cases.split(",") if p]
     except re.error as e:
-        raise plot.InputError(f"--cases: bad regular expression: {e}")
+        raise InputError(f"--cases: bad regular expression: {e}")
     if not patterns:
-        raise plot.InputError("--cases: empty list")
+        raise InputError("--cases: empty list")
     names = sorted({n for r in runs for n in r["cases"] if any(p.search(n) for p in patterns)})
     if not names:
-        raise plot.InputError(f"--cases matches no case in {args.history}")
+        raise InputError(f"--cases matches no case in {args.history}")
     outdir = Path(args.out) if args.out else Path(args.history).resolve().parent
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise plot.InputError(f"cannot create {outdir}: {e.strerror or e}")
+        raise InputError(f"cannot create {outdir}: {e.strerror or e}")
 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker as ticker
 
-    colour = plot.mechanism_colours(plt, {plot.parse_name(n)["mechanism"] for n in names})
+    colour = colours(plt, runs, names)
     # Each case relative to its own median over the runs drawn: cases three decades
     # apart share one linear axis, and a 10% step stands out as 10%.
     panels = [([n for n in names if not n.startswith("stream/")], "p50_ns", "p50 latency", report.fmt_ns),
@@ -189,22 +190,7 @@ def draw(args):
                              squeeze=False, sharex=True)
     xs = list(range(len(runs)))
     for ax, (group, metric, what, fmt) in zip(axes[:, 0], panels):
-        for name in group:
-            c = plot.parse_name(name)
-            pts = [(x, r["cases"][name][metric], r) for x, r in zip(xs, runs)
-                   if plot.is_num(r["cases"].get(name, {}).get(metric)) and r["cases"][name][metric] > 0]
-            if not pts:
-                continue
-            mid = statistics.median(p[1] for p in pts)
-            pts = [(x, 100 * y / mid, r) for x, y, r in pts]
-            label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {plot.human_bytes(c['size'])} (median {fmt(mid)})"
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
-                    linestyle=plot.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
-            # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
-            drift = [(x, y) for x, y, r in pts if r.get("placement_drift")]
-            if drift:
-                ax.plot(*zip(*drift), linestyle="none", marker="o", markersize=8, markerfacecolor="white",
-                        color=colour[c["mechanism"]])
+        draw_cases(ax, group, metric, fmt, runs, colour)
         for x, r in zip(xs, runs):
             if r.get("verdict") in ("regression", "failed"):
                 ax.axvspan(x - 0.4, x + 0.4, color="tab:red", alpha=0.12, linewidth=0)
@@ -233,6 +219,36 @@ def draw(args):
     for path in written:
         print(path)
     return 0
+
+
+def draw_cases(ax, group, metric, fmt, runs, colour):
+    """One line per case of the group, each run's value as a percentage of the case's
+    median over the runs drawn."""
+    xs = list(range(len(runs)))
+    for name in group:
+        c = results.parse_name(name)
+        pts = [(x, r["cases"][name][metric], r) for x, r in zip(xs, runs)
+               if is_num(r["cases"].get(name, {}).get(metric)) and r["cases"][name][metric] > 0]
+        if not pts:
+            continue
+        mid = statistics.median(p[1] for p in pts)
+        pts = [(x, 100 * y / mid, r) for x, y, r in pts]
+        label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {charts.human_bytes(c['size'])} (median {fmt(mid)})"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
+                linestyle=charts.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
+        # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
+        drift = [(x, y) for x, y, r in pts if r.get("placement_drift")]
+        if drift:
+            ax.plot(*zip(*drift), linestyle="none", marker="o", markersize=8, markerfacecolor="white",
+                    color=colour[c["mechanism"]])
+
+
+def colours(plt, runs, names):
+    """A colour per mechanism of the cases drawn, as plot.py gives it: by the registry's
+    order the latest run that recorded it (mechanism_order), else by name."""
+    order = next((r["mechanism_order"] for r in reversed(runs) if r.get("mechanism_order")), [])
+    facts = {m: {"order": i} for i, m in enumerate(order)}
+    return charts.mechanism_colours(plt, facts, {results.parse_name(n)["mechanism"] for n in names})
 
 
 def tick_label(run):
@@ -280,7 +296,7 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except plot.InputError as e:
+    except InputError as e:
         print(f"trend.py: {e}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # never a traceback; still say what went wrong

@@ -18,8 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plots"))
-import plot  # noqa: E402
-import report  # noqa: E402
+import report  # noqa: E402  (number formats, as the report shows them)
+import results  # noqa: E402  (results files read as plot.py reads them)
 import trend  # noqa: E402
 
 USAGE = """\
@@ -161,7 +161,7 @@ def problems(benchmarks):
         message = b.get("error_message") or "error"
         if not b.get("error_occurred") or "beyond saturation" in message:
             continue
-        name = b.get("run_name", b["name"])
+        name = results.run_name(b)
         (not_runnable if message.startswith("not runnable") else failed).setdefault(name, message)
     return failed, not_runnable
 
@@ -206,7 +206,7 @@ def summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable):
             notes.append(f"{which}: {w}")
     for key, what in (("floor_cacheline_rtt_ns", "cache-line"), ("floor_wake_rtt_ns", "wake-up")):
         b, n = base_ctx.get(key), new_ctx.get(key)
-        if plot.is_num(b) and plot.is_num(n) and b > 0 and abs(n / b - 1) > 0.15:
+        if results.is_num(b) and results.is_num(n) and b > 0 and abs(n / b - 1) > 0.15:
             notes.append(f"the {what} floor moved {100 * (n / b - 1):+.0f}% between the runs: the machine changed, "
                          "not only the code; read the changes against it")
     for name, message in sorted(failed.items())[:10]:
@@ -224,7 +224,7 @@ def summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable):
 
 def floor_text(ctx, key):
     """A floor, or the range of it over a merged baseline's runs."""
-    values = [r.get(key) for r in ctx.get("baseline_runs") or [] if plot.is_num(r.get(key))]
+    values = [r.get(key) for r in ctx.get("baseline_runs") or [] if results.is_num(r.get(key))]
     if len(values) > 1:
         return f"{fmt_ns(min(values))} to {fmt_ns(max(values))} over {len(values)} runs"
     return fmt_ns(ctx.get(key))
@@ -246,9 +246,9 @@ def main(argv):
     # The files given are read (and refused, exit 2) before anything is created or run:
     # a broken baseline found after a minute of benchmarking helps nobody.
     if not args.refresh_baseline:
-        base_ctx, _ = plot.load(args.baseline)
+        base_ctx, _ = results.load(args.baseline)
     if args.results:
-        new_ctx, new_benchmarks = plot.load(args.results)
+        new_ctx, new_benchmarks = results.load(args.results)
     stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
     out = Path(args.out) if args.out else ROOT / "results" / "ci" / stamp
     try:
@@ -260,16 +260,16 @@ def main(argv):
         return refresh_baseline(args, out)
     run_status = 0
     if args.results:
-        results = Path(args.results)
+        results_json = Path(args.results)
     else:
-        results = out / "results.json"
-        run_status = run_suite(args, results)
-        new_ctx, new_benchmarks = plot.load(results)
-    args.results_path = results
+        results_json = out / "results.json"
+        run_status = run_suite(args, results_json)
+        new_ctx, new_benchmarks = results.load(results_json)
+    args.results_path = results_json
     failed, not_runnable = problems(new_benchmarks)
 
-    status, table_md = compare(args, args.baseline, results, "markdown")
-    _, as_json = compare(args, args.baseline, results, "json")
+    status, table_md = compare(args, args.baseline, results_json, "markdown")
+    _, as_json = compare(args, args.baseline, results_json, "json")
     (out / "compare.json").write_text(as_json, encoding="utf-8")
     report = json.loads(as_json)
     text = summary(args, base_ctx, new_ctx, report, table_md, failed, not_runnable)
@@ -281,8 +281,8 @@ def main(argv):
     print(text, flush=True)
 
     verdict = "regression" if status == 1 else "failed" if failed or run_status else "pass"
-    append_history(args, results, verdict, report.get("regressions", 0))
-    draw(args, results, out)
+    append_history(args, results_json, verdict, report.get("regressions", 0))
+    draw(args, results_json, out)
     print(f"ci: {verdict}; summary, report and trend in {out}")
     return 0 if verdict == "pass" else 1
 
@@ -296,7 +296,7 @@ def refresh_baseline(args, out):
     for i in range(args.baseline_runs):
         path = out / f"baseline-run-{i + 1}.json"
         status = run_suite(args, path)
-        ctx, benchmarks = plot.load(path)  # checked as any results file: exit 2, no baseline written
+        ctx, benchmarks = results.load(path)  # checked as any results file: exit 2, no baseline written
         failed, _ = problems(benchmarks)
         if status or failed:
             print(f"bench-ci: run {i + 1} had failed cases ({', '.join(sorted(failed)) or 'see above'}); "
@@ -326,13 +326,13 @@ def merge_runs(docs):
     ctx["baseline_runs"] = [{k: d["context"].get(k) for k in ("date", "git_commit", "placement_drift") + FLOORS}
                             for d in docs]
     for key in FLOORS:
-        values = [d["context"][key] for d in docs if plot.is_num(d["context"].get(key))]
+        values = [d["context"][key] for d in docs if results.is_num(d["context"].get(key))]
         if values:
             ctx[key] = statistics.median(values)
     memcpy = {}
     for d in docs:
         for size, v in (d["context"].get("floor_memcpy_bytes_per_s") or {}).items():
-            if plot.is_num(v):
+            if results.is_num(v):
                 memcpy.setdefault(size, []).append(v)
     if memcpy:
         ctx["floor_memcpy_bytes_per_s"] = {size: statistics.median(v) for size, v in memcpy.items()}
@@ -343,7 +343,7 @@ def merge_runs(docs):
         for b in d["benchmarks"]:
             if b.get("run_type", "iteration") != "iteration":
                 continue  # the aggregates of one run are not the merged file's
-            name = b.get("run_name", b["name"])
+            name = results.run_name(b)
             b = dict(b, repetition_index=offset.get(name, 0) + (b.get("repetition_index") or 0))
             b["repetitions"] = (b.get("repetitions") or 1) * len(docs)
             reps[name] = reps.get(name, 0) + 1
@@ -353,15 +353,15 @@ def merge_runs(docs):
     return merged
 
 
-def append_history(args, results, verdict, regressions):
-    trend.main(["append", str(results), "--history", args.history, "--verdict", verdict,
+def append_history(args, results_json, verdict, regressions):
+    trend.main(["append", str(results_json), "--history", args.history, "--verdict", verdict,
                 "--regressions", str(regressions), "--label", args.label])
 
 
-def draw(args, results, out):
+def draw(args, results_json, out):
     """The report and the charts of this run, and the trend over the history. A chart
     that cannot be drawn is a note, not a failed gate: the verdict is the compare's."""
-    for cmd in ([sys.executable, str(ROOT / "plots" / "plot.py"), str(results), "--out", str(out)],
+    for cmd in ([sys.executable, str(ROOT / "plots" / "plot.py"), str(results_json), "--out", str(out)],
                 [sys.executable, str(ROOT / "plots" / "trend.py"), "draw", "--history", args.history,
                  "--cases", args.trend_cases, "--out", str(out)]):
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -372,7 +372,7 @@ def draw(args, results, out):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except (Usage, plot.InputError) as e:
+    except (Usage, results.InputError) as e:
         print(f"bench-ci: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

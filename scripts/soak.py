@@ -23,6 +23,10 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plots"))
+import results  # noqa: E402  (mechanism facts, as plots/ reads them)
 
 # Memory is steady when, after warm-up (the first WARMUP_SHARE of a process's samples,
 # at least MIN_WARMUP_SAMPLES), its resident anonymous and shared memory (VmRSS less
@@ -185,86 +189,110 @@ def fmt_mib(kib):
     return f"{kib / 1024:.1f}"
 
 
-def report(d):
+def read_runs(d):
+    """DIR/runs.tsv: (mechanism, size, case s, exit status, elapsed s, results path,
+    samples path) per run."""
     runs = []
     with open(os.path.join(d, "runs.tsv")) as f:
         for line in f:
             mech, size, case_s, rc, elapsed, results, samples = line.rstrip("\n").split("\t")
             runs.append((mech, int(size), float(case_s), int(rc), float(elapsed), os.path.join(d, results),
                          os.path.join(d, samples)))
-    before = json.load(open(os.path.join(d, "before.json")))
-    problems = []
-    rows = []
-    total_msgs = 0
-    for mech, size, case_s, rc, elapsed, results, samples in runs:
-        label = f"{mech}/{size}"
-        msgs = errors = lost = 0
-        outcome = "ok"
-        cpus = [0, 1]
-        try:
-            doc = json.load(open(results))
-            bench = doc["benchmarks"]
-            cpus = doc["context"].get("cpu_pinning") or cpus
-        except (OSError, ValueError, KeyError) as e:
-            bench = []
-            outcome = "no results"
-            problems.append(f"{label}: no results JSON ({e})")
-        for b in bench:
-            if b.get("error_occurred"):
-                outcome = "FAILED"
-                problems.append(f"{label}: {b['name']}: {b.get('error_message')}")
-                continue
-            msgs += int(b.get("verified", 0))
-            errors += int(b.get("errors", 0))
-            lost += int(b.get("lost_msgs", 0))
-        if bench and not any(not b.get("error_occurred") for b in bench):
+    return runs
+
+
+def judge_results(label, mech, rc, path, problems):
+    """What one run's results file says: messages verified, errors, messages lost, the
+    outcome, the run's CPUs, and whether the mechanism may lose messages (its facts
+    in the file's context). Problems are appended to `problems`."""
+    msgs = errors = lost = 0
+    outcome = "ok"
+    cpus = [0, 1]
+    try:
+        doc = json.load(open(path))
+        bench = doc["benchmarks"]
+        cpus = doc["context"].get("cpu_pinning") or cpus
+        lossy = results.mechanism_facts(doc["context"], bench).get(mech, {}).get("may_lose", False)
+    except (OSError, ValueError, KeyError, AttributeError) as e:
+        bench, lossy = [], False
+        outcome = "no results"
+        problems.append(f"{label}: no results JSON ({e})")
+    for b in bench:
+        if b.get("error_occurred"):
             outcome = "FAILED"
-        if rc != 0:
-            problems.append(f"{label}: ipcbench exited {rc}")
-            outcome = "FAILED" if outcome == "ok" else outcome
-        if errors:
-            problems.append(f"{label}: {errors} verification errors")
-        total_msgs += msgs
-        try:
-            run = json.load(open(samples))
-        except (OSError, ValueError) as e:
-            run = {"orchestrator": 0, "samples": [], "left": []}
-            problems.append(f"{label}: no samples ({e})")
-        cells = {}
-        by_role = roles(run, cpus)
-        if not by_role:
-            problems.append(f"{label}: the pair was never sampled (case too short?)")
-        fd_cells = []
-        for role in ("orchestrator", "producer", "consumer"):
-            series = by_role.get(role, [])
-            if not series:
-                cells[role] = "-"
-                fd_cells.append("-")
-                continue
-            st = steady(series)
-            cells[role] = f"{fmt_mib(st['first'])}/{fmt_mib(st['max'])}/{fmt_mib(st['last'])}"
-            fd_cells.append(str(st["fds_min"]) if st["fds_min"] == st["fds_max"] else f"{st['fds_min']}-{st['fds_max']}")
-            if st["growth"] is None:
-                problems.append(f"{label}: {role}: only {len(series)} samples, too few to judge memory")
-                continue
-            if st["growth"] > GROWTH_SLACK_KIB + GROWTH_SHARE * st["base"]:
-                problems.append(f"{label}: {role}: anonymous + shared RSS grew {st['growth']} KiB after warm-up, "
-                                f"from {st['base']} KiB (tolerance {GROWTH_SLACK_KIB} KiB + {GROWTH_SHARE:.0%})")
-                cells[role] += " GROWS"
-            if st["fd_change"]:
-                problems.append(f"{label}: {role}: open descriptors changed by {st['fd_change']} after warm-up")
-                fd_cells[-1] += "!"
-        if run["left"]:
-            problems.append(f"{label}: left behind: {', '.join(run['left'])}")
-        rows.append([label, f"{case_s:.1f}", f"{elapsed:.1f}", f"{msgs:,}", str(errors),
-                     str(lost) if mech == "udp" else "-", outcome,
-                     cells["orchestrator"], cells["producer"], cells["consumer"], "/".join(fd_cells),
-                     str(len(run["left"]))])
+            problems.append(f"{label}: {b['name']}: {b.get('error_message')}")
+            continue
+        msgs += int(b.get("verified", 0))
+        errors += int(b.get("errors", 0))
+        lost += int(b.get("lost_msgs", 0))
+    if bench and not any(not b.get("error_occurred") for b in bench):
+        outcome = "FAILED"
+    if rc != 0:
+        problems.append(f"{label}: ipcbench exited {rc}")
+        outcome = "FAILED" if outcome == "ok" else outcome
+    if errors:
+        problems.append(f"{label}: {errors} verification errors")
+    return msgs, errors, lost, outcome, cpus, lossy
+
+
+def judge_samples(label, path, cpus, problems):
+    """One run's samples: (the run's samples, {role: RSS cell}, [descriptor cell per
+    role]). Problems are appended to `problems`."""
+    try:
+        run = json.load(open(path))
+    except (OSError, ValueError) as e:
+        run = {"orchestrator": 0, "samples": [], "left": []}
+        problems.append(f"{label}: no samples ({e})")
+    cells = {}
+    by_role = roles(run, cpus)
+    if not by_role:
+        problems.append(f"{label}: the pair was never sampled (case too short?)")
+    fd_cells = []
+    for role in ("orchestrator", "producer", "consumer"):
+        series = by_role.get(role, [])
+        if not series:
+            cells[role] = "-"
+            fd_cells.append("-")
+            continue
+        st = steady(series)
+        cells[role] = f"{fmt_mib(st['first'])}/{fmt_mib(st['max'])}/{fmt_mib(st['last'])}"
+        fd_cells.append(str(st["fds_min"]) if st["fds_min"] == st["fds_max"] else f"{st['fds_min']}-{st['fds_max']}")
+        if st["growth"] is None:
+            problems.append(f"{label}: {role}: only {len(series)} samples, too few to judge memory")
+            continue
+        if st["growth"] > GROWTH_SLACK_KIB + GROWTH_SHARE * st["base"]:
+            problems.append(f"{label}: {role}: anonymous + shared RSS grew {st['growth']} KiB after warm-up, "
+                            f"from {st['base']} KiB (tolerance {GROWTH_SLACK_KIB} KiB + {GROWTH_SHARE:.0%})")
+            cells[role] += " GROWS"
+        if st["fd_change"]:
+            problems.append(f"{label}: {role}: open descriptors changed by {st['fd_change']} after warm-up")
+            fd_cells[-1] += "!"
+    if run["left"]:
+        problems.append(f"{label}: left behind: {', '.join(run['left'])}")
+    return run, cells, fd_cells
+
+
+def judge_run(run_line, problems):
+    """One run's row of the summary table and its messages verified."""
+    mech, size, case_s, rc, elapsed, results_path, samples_path = run_line
+    label = f"{mech}/{size}"
+    msgs, errors, lost, outcome, cpus, lossy = judge_results(label, mech, rc, results_path, problems)
+    run, cells, fd_cells = judge_samples(label, samples_path, cpus, problems)
+    row = [label, f"{case_s:.1f}", f"{elapsed:.1f}", f"{msgs:,}", str(errors), str(lost) if lossy else "-",
+           outcome, cells["orchestrator"], cells["producer"], cells["consumer"], "/".join(fd_cells),
+           str(len(run["left"]))]
+    return row, msgs
+
+
+def leftovers(runs, before, problems):
+    """What the soak's processes left on the machine, and what others did:
+    (ipcbench names new since the start, names of other processes among them, the
+    soak's own SysV objects, the count of other processes' new ones)."""
     # Anything named ipcbench-* or any SysV object that appeared during the soak and is
     # still there, whoever's (other runs on the machine may show here: named, not failed).
     after_names = set(ipc_names()) - set(before["names"])
     ours = set()
-    for _, _, _, _, _, _, samples in runs:
+    for *_, samples in runs:
         try:
             ours.update(json.load(open(samples))["pids"])
         except (OSError, ValueError):
@@ -280,13 +308,30 @@ def report(d):
     our_sysv = [r for r in new_shm if int(r[4]) in ours] + [r for r in new_msg if int(r[5]) in ours or int(r[6]) in ours]
     other_sysv = len(new_shm) + len(new_msg) - len(our_sysv)
     strangers = [n for n in after_names if not any(f"ipcbench-{p}-" in n for p in ours)]
+    return after_names, strangers, our_sysv, other_sysv
 
+
+def print_table(rows):
     head = ["case", "case s", "run s", "msgs verified", "errors", "lost", "outcome",
             "RSS orch MiB first/max/last", "RSS producer", "RSS consumer", "fds o/p/c", "left"]
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+
+
+def report(d):
+    runs = read_runs(d)
+    before = json.load(open(os.path.join(d, "before.json")))
+    problems = []
+    rows = []
+    total_msgs = 0
+    for run_line in runs:
+        row, msgs = judge_run(run_line, problems)
+        rows.append(row)
+        total_msgs += msgs
+    after_names, strangers, our_sysv, other_sysv = leftovers(runs, before, problems)
+    print_table(rows)
     total_s = sum(r[4] for r in runs)
     print(f"\n{len(runs)} runs, {total_msgs:,} messages verified, {total_s / 60:.1f} min of runs; "
           f"memory tolerance after warm-up ({WARMUP_SHARE:.0%} of samples, at least {MIN_WARMUP_SAMPLES}): "

@@ -129,6 +129,23 @@ for key in ('floor_cacheline_rtt_ns', 'floor_wake_rtt_ns'):
     assert ctx[key] == statistics.median(r[key] for r in ctx['baseline_runs']), (key, ctx)
 assert not [b for b in d['benchmarks'] if b['run_type'] != 'iteration']
 " && ok || fail "the refreshed baseline's cases and repetitions"
+# Each mechanism's facts, from the registry (every registered mechanism, not only the
+# ones run), for the readers in plots/; and the registry's order in the history.
+"$IPCBENCH" list >"$tmp/list.out" 2>&1
+"$py" - "$tmp/live_base.json" "$tmp/list.out" "$tmp/live.jsonl" <<'PY' && ok || fail "context.mechanisms of a real run"
+import json, sys
+facts = json.load(open(sys.argv[1]))["context"]["mechanisms"]
+listed = open(sys.argv[2]).read()
+assert facts and all(name in listed for name in facts), sorted(facts)
+assert facts["udp"]["may_lose"] is True and facts["unix_dgram"]["may_lose"] is False, (facts["udp"], facts["unix_dgram"])
+assert facts["pipe"]["may_lose"] is False and facts["shm_ring_zc"]["zero_copy"] is True, facts
+for name, f in facts.items():
+    assert {"order", "family", "transport", "may_lose", "zero_copy", "uses_backing", "pingpong", "stream",
+            "waits"} <= set(f), (name, f)
+    assert "block" in f["waits"], (name, f)
+order = json.loads(open(sys.argv[3]).readlines()[-1])["mechanism_order"]
+assert sorted(order) == sorted(facts), order
+PY
 "$gate" --no-build --baseline "$tmp/live_base.json" --history "$tmp/live.jsonl" --out "$tmp/live2" --threshold 1000% \
   "${run_args[@]}" >"$tmp/live2.out" 2>&1
 rc=$?

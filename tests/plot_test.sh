@@ -225,6 +225,51 @@ PY
 check_report "$tmp/outc" "$tmp/clean.json" || fail "report.html of a clean file"
 grep -q "<h2>Warnings</h2><p class='w ok'>none</p>" "$tmp/outc/report.html" || fail "a clean run's warnings do not say none"
 
+# 3d. Mechanism facts come from context.mechanisms (the registry's, as ipcbench run
+# writes them), not from lists in plots/: loss on a mechanism that may lose is
+# expected, loss on one that may not is an error, whatever the names; a zero-copy
+# mechanism is drawn against its transport.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/facts.json" <<'PY'
+import copy, json, re, sys
+d = json.load(open(sys.argv[1]))
+facts = lambda **kw: dict({"order": 0, "family": "kernel byte stream", "transport": "", "may_lose": False,
+                           "zero_copy": False, "uses_backing": False, "pingpong": True, "stream": True,
+                           "waits": ["block", "spin"]}, **kw)
+d["context"]["mechanisms"] = {"shm_ring": facts(order=100, family="shared memory"),
+                              "shm_ring_copy": facts(order=105, family="shared memory"),
+                              "ring_inplace": facts(order=110, family="shared memory", zero_copy=True,
+                                                    transport="shm_ring_copy"),
+                              "pipe": facts(order=200, may_lose=True), "unix_stream": facts(order=220)}
+for b in d["benchmarks"]:
+    if b.get("run_name") == "stream/pipe/size:64/capacity:16/wait:block":
+        b["lost_msgs"] = 5.0
+    if b.get("run_name") == "stream/unix_stream/size:64/capacity:16/wait:block":
+        b["lost_msgs"] = 7.0
+# A zero-copy mechanism and its transport under names plots/ cannot know.
+extra = []
+for b in d["benchmarks"]:
+    if re.match(r"(pingpong|stream)/shm_ring/size:(64|65536)/capacity:16/wait:spin", b["name"]):
+        for mech in ("shm_ring_copy", "ring_inplace"):
+            e = copy.deepcopy(b)
+            for key in ("name", "run_name"):
+                if key in e:
+                    e[key] = e[key].replace("/shm_ring/", f"/{mech}/")
+            extra.append(e)
+d["benchmarks"] += extra
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/facts.json" --out "$tmp/outf" >/dev/null 2>"$tmp/stderrf" || fail "plot.py failed with context.mechanisms"
+[[ -s "$tmp/outf/zero_copy.png" ]] || fail "context.mechanisms: no zero_copy chart ($(cat "$tmp/stderrf"))"
+grep -q 'shm_ring_copy: copy vs zero-copy' "$tmp/outf/zero_copy.svg" || fail "zero_copy does not pair with the transport"
+"$py" - "$tmp/outf/report.html" <<'PY' || fail "report.html with context.mechanisms"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+w = re.search(r"<section id=warnings>(.*?)</section>", page, re.S).group(1)
+assert "Lost messages</b> in 1 case(s) of pipe: expected" in w, "pipe may lose: its loss is not expected"
+assert "Lost messages</b> on a reliable mechanism (unix_stream)" in w, "unix_stream's loss is not an error"
+assert 'title="shared memory, rides on shm_ring_copy, zero-copy">ring_inplace<' in page, "no facts on hover"
+PY
+
 # 3c. With a headless Chromium at hand: the page's script sorts and filters as the URL
 # asks (report.html#sort=-p50&filter=...).
 if command -v chromium >/dev/null 2>&1; then
@@ -258,5 +303,9 @@ expect_bad_input() {  # $1 = description, $2 = results path
 printf '{"benchmarks": [' >"$tmp/malformed.json"
 expect_bad_input "malformed JSON" "$tmp/malformed.json"
 expect_bad_input "missing file" "$tmp/does_not_exist.json"
+"$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); d["context"]["mechanisms"] = {"pipe": {"may_lose": "yes"}}
+json.dump(d, open(sys.argv[2], "w"))' "$root/tests/data/sample_results.json" "$tmp/badfacts.json"
+expect_bad_input "context.mechanisms of the wrong type" "$tmp/badfacts.json"
+grep -q "context.mechanisms\['pipe'\].may_lose is not a boolean" "$tmp/stderr" || fail "bad facts: $(cat "$tmp/stderr")"
 
 echo "plot_test: ok"

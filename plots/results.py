@@ -1,0 +1,309 @@
+"""Reading ipcbench results files: the one place that loads, validates and parses them.
+
+plot.py, report.py, trend.py and scripts/bench_ci.py all read results through this
+module, so they accept and refuse the same files with the same one-line messages:
+- load(): strict JSON (no NaN or Infinity, no number past a double), at most MAX_BYTES,
+  the context's and each benchmark's fields of the types the readers use;
+- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]';
+- collect(): the entries grouped by case, with medians over repetitions;
+- mechanism_facts(): each mechanism's facts (may lose messages, zero-copy, family,
+  order, transport) from context.mechanisms, which ipcbench writes from its registry;
+  for older files without it, what the file itself shows.
+Every problem with the input is an InputError, reported by the caller as one line
+with exit status 2.
+"""
+import json
+import math
+import os
+import stat
+import statistics
+
+# The largest results file any reader accepts (as harness/compare.hpp's
+# kMaxResultsBytes): refused in a moment rather than parsed into gigabytes.
+MAX_BYTES = 64 << 20
+
+# Counters the readers use as numbers: each must be a number (or null) when present.
+COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns", "msgs_per_s",
+            "bytes_per_s", "capacity_effective", "verified", "errors",
+            "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated",
+            "x_floor", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx")
+
+
+class InputError(Exception):
+    """Problem with the user's input: reported as one line, exit status 2."""
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# ------------------------------------------------------------------------ strict JSON
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON (ipcbench writes null for an undefined value)")
+
+
+def _finite_float(text):
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"the number {text[:40]} is past a double's range")
+    return v
+
+
+def _bounded_int(text):
+    # As a double it must stay finite (every reader does arithmetic on it). The length
+    # test first: int() of a long literal is slow, and refused past 4300 digits anyway.
+    try:
+        if len(text) <= 400:
+            v = int(text)
+            float(v)
+            return v
+    except OverflowError:
+        pass
+    raise ValueError(f"the number {text[:40]}... is past a double's range")
+
+
+def parse_json(text, where):
+    """Strict JSON, as ipcbench's C++ reader takes it: no NaN or Infinity, no number
+    past a double's range (Python would give inf), nesting bounded by the recursion
+    limit. Any failure is one InputError."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+    except ValueError as e:  # json.JSONDecodeError, or a number or constant refused above
+        raise InputError(f"{where} is not valid JSON: {e}")
+    except RecursionError:
+        raise InputError(f"{where} is nested too deeply (not a results file)")
+
+
+# ------------------------------------------------------------------------------ files
+
+def check_path(path, what="results file"):
+    """A regular file or a pipe: a directory reads as an error whose message says
+    little, and a device (/dev/zero) never ends. Returns its stat."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path} is a directory, not a {what}")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise InputError(f"{path} is not a regular file")
+    return st
+
+
+def _too_large(path):
+    return InputError(f"{path} is larger than {MAX_BYTES >> 20} MiB, more than any results file "
+                      "(refused rather than parsed)")
+
+
+def check_file(path):
+    """check_path, and no larger than MAX_BYTES."""
+    if check_path(path).st_size > MAX_BYTES:
+        raise _too_large(path)
+
+
+def read_text(path):
+    """The text of a results file, through check_file; a pipe is read to one byte past
+    the limit. A UTF-8 byte-order mark is allowed (the C++ reader skips it too)."""
+    check_file(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}")
+    if len(data) > MAX_BYTES:
+        raise _too_large(path)
+    if not data:
+        raise InputError(f"{path} is empty")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not UTF-8 text (a binary file?): {e.reason} at byte {e.start}")
+
+
+# ------------------------------------------------------------------------- validation
+
+def _list_of(kind):
+    return lambda v: isinstance(v, list) and all(kind(x) for x in v)
+
+
+def _is_bool(v):
+    return isinstance(v, bool)
+
+
+def _is_str(v):
+    return isinstance(v, str)
+
+
+# Context keys the readers use as more than text, with the type each must have when
+# present; null is always allowed.
+_CONTEXT_TYPES = {
+    "floor_cacheline_rtt_ns": (is_num, "a number"),
+    "floor_cacheline_rtt_ns_after": (is_num, "a number"),
+    "floor_cacheline_pair_rtt_ns": (is_num, "a number"),
+    "floor_wake_rtt_ns": (is_num, "a number"),
+    "floor_wake_rtt_ns_after": (is_num, "a number"),
+    "floor_syscall_ns": (is_num, "a number"),
+    "floor_clock_ns": (is_num, "a number"),
+    "floor_drift": (is_num, "a number"),
+    "floor_memcpy_bytes_per_s": (lambda v: isinstance(v, dict) and all(is_num(x) or x is None for x in v.values()),
+                                 "an object of numbers"),
+    "placement_drift": (_is_bool, "a boolean"),
+    "incomplete": (_is_bool, "a boolean"),
+    "warnings": (_list_of(_is_str), "a list of strings"),
+    "cpu_pinning": (_list_of(is_num), "a list of numbers"),
+    "grids": (_list_of(lambda g: isinstance(g, dict) and all(is_num(g.get(k)) or g.get(k) is None
+                                                             for k in ("repetitions", "case_seconds"))),
+              "a list of objects with numeric repetitions and case_seconds"),
+    "baseline_runs": (_list_of(lambda r: isinstance(r, dict)), "a list of objects"),
+    "mechanisms": (lambda v: isinstance(v, dict) and all(isinstance(m, dict) for m in v.values()),
+                   "an object of objects (one per mechanism)"),
+}
+for _key in ("date", "git_commit", "cpu_model", "kernel", "preset", "host_name", "repetition_order",
+             "build_type", "cpu_governor"):
+    _CONTEXT_TYPES[_key] = (_is_str, "a string")
+
+# Each context.mechanisms entry's fields (harness/mechanism_facts.cpp); null allowed.
+_FACT_TYPES = {
+    "order": (is_num, "a number"),
+    "family": (_is_str, "a string"),
+    "transport": (_is_str, "a string"),
+    "waits": (_list_of(_is_str), "a list of strings"),
+}
+for _key in ("may_lose", "zero_copy", "uses_backing", "pingpong", "stream"):
+    _FACT_TYPES[_key] = (_is_bool, "a boolean")
+
+
+def _check_context(ctx, path):
+    if not isinstance(ctx, dict):
+        raise InputError(f"{path}: 'context' is not an object")
+    for key, (ok, what) in _CONTEXT_TYPES.items():
+        if ctx.get(key) is not None and not ok(ctx[key]):
+            raise InputError(f"{path}: context.{key} is not {what}")
+    for name, facts in (ctx.get("mechanisms") or {}).items():
+        for key, (ok, what) in _FACT_TYPES.items():
+            if facts.get(key) is not None and not ok(facts[key]):
+                raise InputError(f"{path}: context.mechanisms[{name!r}].{key} is not {what}")
+
+
+def _check_benchmark(b, where):
+    if not isinstance(b, dict) or not isinstance(b.get("name"), str):
+        raise InputError(f"{where} is not an object with a string 'name'")
+    for key in ("run_name", "run_type", "aggregate_name", "error_message"):
+        if key in b and not isinstance(b[key], str):
+            raise InputError(f"{where}.{key} is not a string")
+    if not isinstance(b.get("error_occurred", False), bool):
+        raise InputError(f"{where}.error_occurred is not a boolean")
+    for key in COUNTERS + ("repetition_index", "repetitions"):
+        if b.get(key) is not None and not is_num(b[key]):
+            raise InputError(f"{where}.{key} is not a number")
+
+
+def load(path):
+    """(context, benchmarks) of a results file, every field the readers use checked."""
+    doc = parse_json(read_text(path), path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise InputError(f"{path} has no 'benchmarks' list")
+    ctx = doc.get("context", {})
+    _check_context(ctx, path)
+    for i, b in enumerate(doc["benchmarks"]):
+        _check_benchmark(b, f"{path}: benchmarks[{i}]")
+    return ctx, doc["benchmarks"]
+
+
+# ------------------------------------------------------------------------- case names
+
+def run_name(b):
+    """The case an entry belongs to: its run_name, or its name without an aggregate's
+    "_median"-style suffix."""
+    run = b.get("run_name")
+    if run is None:
+        agg = b.get("aggregate_name")
+        run = b["name"][: -len(agg) - 1] if agg and b["name"].endswith("_" + agg) else b["name"]
+    return run
+
+
+def split_name(run):
+    """Lenient split of 'pattern/mechanism/key:value/...': (pattern, mechanism,
+    {key: value}). For names that must not stop a reader (a failed case's)."""
+    parts = run.split("/")
+    params = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
+    return parts[0], parts[1] if len(parts) > 1 else "", params
+
+
+def parse_name(name):
+    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]' -> dict of its parts."""
+    pattern, mechanism, params = split_name(name)
+    try:
+        if name.count("/") < 2:
+            raise ValueError
+        size, cap = int(params["size"]), params.get("capacity", "")
+        rate = int(params["rate"]) if "rate" in params else None
+        # Bounded so that every chart can take them as doubles on a log axis.
+        if not 0 <= size <= 1 << 62 or (rate is not None and not 0 <= rate <= 1 << 62):
+            raise ValueError
+    except (KeyError, ValueError):
+        raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
+    return {"pattern": pattern, "mechanism": mechanism, "size": size,
+            "capacity": cap, "wait": params.get("wait", ""), "rate": rate}
+
+
+def collect(benchmarks):
+    """Group entries by case (run_name). Returns (cases, failed): cases maps
+    run_name -> {parsed name..., "get": metric -> value or None, "entries": the
+    case's JSON entries}; failed lists "run_name \u2014 reason" per case that has no data."""
+    groups = {}
+    for b in benchmarks:
+        groups.setdefault(run_name(b), []).append(b)
+    cases, failed = {}, []
+    for run, entries in groups.items():
+        errs = [b for b in entries if b.get("error_occurred")]
+        if errs:  # no usable data; report once per case
+            failed.append(f"{run} \u2014 {errs[0].get('error_message') or 'error'}")
+            continue
+        median = next((b for b in entries if b.get("run_type") == "aggregate"
+                       and b.get("aggregate_name") == "median"), None)
+        iters = [b for b in entries if b.get("run_type", "iteration") == "iteration"]
+
+        def get(key, median=median, iters=iters):
+            if median is not None and is_num(median.get(key)):
+                return float(median[key])
+            vals = [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
+            return statistics.median(vals) if vals else None
+
+        cases[run] = dict(parse_name(run), get=get, entries=entries)
+    return cases, failed
+
+
+# ---------------------------------------------------------------------- mechanism facts
+
+_NO_FACTS = {"order": 0, "family": "", "transport": "", "may_lose": False, "zero_copy": False}
+
+
+def mechanism_facts(ctx, benchmarks=()):
+    """{mechanism: {"order", "family", "transport", "may_lose", "zero_copy", ...}} for
+    every mechanism in context.mechanisms (every registered one) and every one named in
+    benchmarks. A file without context.mechanisms (an older ipcbench) gets what the file
+    shows: may_lose where a case's label says "loss allowed", zero_copy with its
+    transport where a mechanism is another one's name with "_zc" appended, order 0
+    (so by name), no family."""
+    known = ctx.get("mechanisms") or {}
+    facts = {name: dict(_NO_FACTS, **{k: v for k, v in f.items() if v is not None})
+             for name, f in known.items()}
+    seen = {}
+    for b in benchmarks:
+        _, mech, _ = split_name(run_name(b))
+        seen.setdefault(mech, []).append(str(b.get("label", "")))
+    for mech, labels in seen.items():
+        if mech in facts:
+            continue
+        f = dict(_NO_FACTS, may_lose=any("loss allowed" in label for label in labels))
+        if not known and mech.endswith("_zc") and mech[:-3] in seen:
+            f.update(zero_copy=True, transport=mech[:-3])
+        facts[mech] = f
+    return facts
+
+
+def mechanism_order(facts):
+    """Mechanism names in the registry's order: by (order, name)."""
+    return sorted(facts, key=lambda m: (facts[m]["order"], m))
