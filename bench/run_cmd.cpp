@@ -171,9 +171,9 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = run_context(r, costs);
   const std::vector<Case> cases = plan(r.plan, costs.timer_ns);
+  const Floors floors = measure_run_floors(r.plan, costs.timer_ns);
   add_floors_to_context(floors, env);
   env["mechanisms"] = mechanisms_context();
-  add_floors_to_context(floors, env);
   register_cases(cases, floors);
   std::vector<std::string> warnings = floors.errors;
   BenchmarkArgs gb_args;
