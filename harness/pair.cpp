@@ -20,6 +20,7 @@
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
 #include "harness/patterns.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -137,7 +138,7 @@ PairResult run_pair_or_throw(const PairSpec& spec) {
     // A rate case's channel is a stream's: one direction, the same knobs.
     ChannelConfig config = spec.config;
     if (config.pattern == Pattern::rate) config.pattern = Pattern::stream;
-    channel = spec.mechanism->create(config);
+    channel = open_channel(*spec.mechanism, config);
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();
