@@ -1,7 +1,9 @@
-// Names of patterns and wait modes (harness/channel.hpp). Kept apart from the registry,
-// which links every mechanism, so that the results reader (harness/compare.cpp) and
-// its fuzz target build without them.
+// Names of patterns and wait modes, and Endpoint's zero-copy defaults
+// (harness/channel.hpp). Kept apart from the registry, which links every mechanism, so
+// that the results reader (harness/compare.cpp) and its fuzz target build without them.
 #include "harness/channel.hpp"
+
+#include <stdexcept>
 
 namespace ipcbench {
 
@@ -31,5 +33,15 @@ std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept {
   }
   return std::nullopt;
 }
+
+// Endpoint's zero-copy defaults: reached only if a mechanism without zero_copy were
+// driven as one, a harness bug.
+namespace {
+[[noreturn]] void no_zero_copy() { throw std::logic_error("this mechanism has no zero-copy path"); }
+}  // namespace
+std::span<std::byte> Endpoint::loan() { no_zero_copy(); }
+void Endpoint::publish(std::size_t) { no_zero_copy(); }
+std::span<const std::byte> Endpoint::peek() { no_zero_copy(); }
+void Endpoint::release() { no_zero_copy(); }
 
 }  // namespace ipcbench

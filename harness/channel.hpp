@@ -2,8 +2,9 @@
 // The one interface every mechanism implements.
 //
 // Life of a channel, for one case:
-//   1. orchestrator: Mechanism::create(config) makes the kernel objects (pipes,
-//      sockets, a shared-memory object) and measures what the kernel granted.
+//   1. orchestrator: open_channel(mechanism, config) refuses a channel over the
+//      per-channel limit, then Mechanism::create(config) makes the kernel objects
+//      (pipes, sockets, a shared-memory object) and measures what the kernel granted.
 //   2. orchestrator: fork() twice; each child calls open(side) once to take its end.
 //   3. orchestrator: forked() drops the parent's copies, so the only holders of the
 //      objects are the two children; then it waits for them.
@@ -123,6 +124,22 @@ class Channel {
   Granted granted_;
 };
 
+// The usual Mechanism::create, for a channel built from the configuration and,
+// optionally, constants of the mechanism (a socket type, a transport):
+//   .create = create_channel<PipeChannel>,
+//   .create = create_channel<UnixMessageChannel, SOCK_DGRAM>,
+template <typename ChannelType, auto... kArgs>
+std::unique_ptr<Channel> create_channel(const ChannelConfig& cfg) {
+  return std::make_unique<ChannelType>(cfg, kArgs...);
+}
+
+// Mechanism::family, one for each hundred of Mechanism::order.
+inline constexpr std::string_view kFamilySharedMemory = "shared memory";     // 100
+inline constexpr std::string_view kFamilyByteStream = "kernel byte stream";  // 200
+inline constexpr std::string_view kFamilyMessage = "kernel message";         // 300
+inline constexpr std::string_view kFamilyNetwork = "network stack";          // 400
+inline constexpr std::string_view kFamilyRpc = "RPC";                        // 500
+
 // One way to move bytes between processes, as `ipcbench list` shows it.
 struct Mechanism {
   std::string_view name;
@@ -133,10 +150,10 @@ struct Mechanism {
   // 400 the network stack, 500 RPC), so a new mechanism picks a free number in its
   // family without touching anyone else's file.
   int order = 0;
-  std::string_view family{};  // "shared memory", "kernel byte stream", ... (list, JSON)
+  std::string_view family = {};  // kFamilySharedMemory, ... (list, JSON)
   // The mechanism this one rides on, when that is also a mechanism here (rpc_unix on
   // unix_stream): x_transport divides by it. Empty for a primitive.
-  std::string_view transport{};
+  std::string_view transport = {};
   bool pingpong = true;
   bool stream = true;
   WaitModes waits = kBlockAndSpin;
@@ -149,8 +166,10 @@ struct Mechanism {
   // The endpoints implement loan/publish/peek/release, and the patterns use them
   // instead of send/recv: no copy into or out of the channel.
   bool zero_copy = false;
-  // Orchestrator only. Throws NotRunnable (with the reason) for a configuration this
-  // mechanism or machine cannot run, SysError when a call fails.
+  // Orchestrator only, through open_channel() (harness/registry.hpp), which has
+  // already refused a channel over the per-channel limit. Usually
+  // create_channel<XChannel>. Throws NotRunnable (with the reason) for a configuration
+  // this mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
 
   // rate needs nothing beyond a stream's channel.

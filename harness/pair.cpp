@@ -20,6 +20,7 @@
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
 #include "harness/patterns.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -139,7 +140,7 @@ std::unique_ptr<Channel> preflight(const PairSpec& spec, PairResult& result) {
     // A rate case's channel is a stream's: one direction, the same knobs.
     ChannelConfig config = spec.config;
     if (config.pattern == Pattern::rate) config.pattern = Pattern::stream;
-    channel = spec.mechanism->create(config);
+    channel = open_channel(*spec.mechanism, config);
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();

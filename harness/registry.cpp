@@ -1,64 +1,53 @@
 #include "harness/registry.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "harness/fdio.hpp"
 
 namespace ipcbench {
-
-extern const Mechanism kShmRing;
-extern const Mechanism kShmRingZc;
-extern const Mechanism kShmLocked;
-extern const Mechanism kBoostMq;
-extern const Mechanism kPipe;
-extern const Mechanism kFifo;
-extern const Mechanism kUnixStream;
-extern const Mechanism kUnixSeqpacket;
-extern const Mechanism kUnixDgram;
-extern const Mechanism kPosixMq;
-extern const Mechanism kSysvMsg;
-extern const Mechanism kTcp;
-extern const Mechanism kUdp;
-extern const Mechanism kRpcTcp;
-extern const Mechanism kRpcUnix;
-
 namespace {
-// The order `ipcbench list` shows and the suite runs: shared memory, kernel byte
-// streams, kernel messages, the network stack, RPC.
-const Mechanism* const kAll[] = {
-    &kShmRing,
-    &kShmRingZc,
-    &kShmLocked,
-    &kBoostMq,
-    &kPipe,
-    &kFifo,
-    &kUnixStream,
-    &kUnixSeqpacket,
-    &kUnixDgram,
-    &kPosixMq,
-    &kSysvMsg,
-    &kTcp,
-    &kUdp,
-    &kRpcTcp,
-    &kRpcUnix,
-};
+
+// Constructed on first use: a mechanism's Registration may run before any other
+// static object of this file is initialised.
+std::vector<const Mechanism*>& registered() {
+  static std::vector<const Mechanism*> list;
+  return list;
+}
+
+bool sorts_before(const Mechanism* x, const Mechanism* y) {
+  return std::tie(x->order, x->name) < std::tie(y->order, y->name);
+}
+
 }  // namespace
 
-std::span<const Mechanism* const> mechanisms() { return kAll; }
+void register_mechanism(const Mechanism& m) {
+  if (m.name.empty() || m.create == nullptr) {
+    throw std::logic_error("a mechanism without a name or a create() was registered");
+  }
+  std::vector<const Mechanism*>& list = registered();
+  if (find_mechanism(m.name) != nullptr) {
+    throw std::logic_error("two mechanisms are named \"" + std::string(m.name) +
+                           "\": each file in mechanisms/ needs a name of its own");
+  }
+  list.insert(std::upper_bound(list.begin(), list.end(), &m, sorts_before), &m);
+}
+
+std::span<const Mechanism* const> mechanisms() { return registered(); }
 
 const Mechanism* find_mechanism(std::string_view name) {
-  for (const Mechanism* m : kAll) {
+  for (const Mechanism* m : registered()) {
     if (m->name == name) return m;
   }
   return nullptr;
 }
 
-// Endpoint's zero-copy defaults: reached only if a mechanism without zero_copy were
-// driven as one, a harness bug.
-namespace {
-[[noreturn]] void no_zero_copy() { throw std::logic_error("this mechanism has no zero-copy path"); }
-}  // namespace
-std::span<std::byte> Endpoint::loan() { no_zero_copy(); }
-void Endpoint::publish(std::size_t) { no_zero_copy(); }
-std::span<const std::byte> Endpoint::peek() { no_zero_copy(); }
-void Endpoint::release() { no_zero_copy(); }
+std::unique_ptr<Channel> open_channel(const Mechanism& m, const ChannelConfig& cfg) {
+  requested_channel_bytes(cfg);  // NotRunnable past the per-channel limit
+  return m.create(cfg);
+}
 
 }  // namespace ipcbench

@@ -37,6 +37,7 @@
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/owners.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -130,7 +131,6 @@ class BoostMqEndpoint final : public Endpoint {
 class BoostMqChannel final : public Channel {
  public:
   explicit BoostMqChannel(const ChannelConfig& cfg) : cfg_(cfg) {
-    requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
     if (cfg.capacity_msgs == 0) throw NotRunnable("boost_mq: capacity 0 holds no message");
     const int queues = cfg.pattern == Pattern::pingpong ? 2 : 1;
     // Boost pads each message to 8 B and adds a 16-byte header and an 8-byte index entry.
@@ -177,13 +177,14 @@ class BoostMqChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kBoostMq{
+const Mechanism kBoostMq{
     .name = "boost_mq",
     .summary = "boost::interprocess::message_queue (mutex + condition variables in POSIX shm)",
     .capacity_knob = "max_num_msg = capacity, max_msg_size = size (Boost preallocates every message)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<BoostMqChannel>(cfg);
-    },
+    .order = 130,
+    .family = kFamilySharedMemory,
+    .create = create_channel<BoostMqChannel>,
 };
+const Registration kBoostMqRegistration{kBoostMq};
 
 }  // namespace ipcbench

@@ -28,6 +28,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -98,13 +99,14 @@ class FifoChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kFifo{
+const Mechanism kFifo{
     .name = "fifo",
     .summary = "named pipes (mkfifo) in a private directory, unlinked once both ends are open",
     .capacity_knob = "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<FifoChannel>(cfg);
-    },
+    .order = 210,
+    .family = kFamilyByteStream,
+    .create = create_channel<FifoChannel>,
 };
+const Registration kFifoRegistration{kFifo};
 
 }  // namespace ipcbench

@@ -12,6 +12,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -58,13 +59,14 @@ class PipeChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kPipe{
+const Mechanism kPipe{
     .name = "pipe",
     .summary = "anonymous pipes (one per direction)",
     .capacity_knob = "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<PipeChannel>(cfg);
-    },
+    .order = 200,
+    .family = kFamilyByteStream,
+    .create = create_channel<PipeChannel>,
 };
+const Registration kPipeRegistration{kPipe};
 
 }  // namespace ipcbench

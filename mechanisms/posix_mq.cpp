@@ -30,6 +30,7 @@
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/owners.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -162,8 +163,6 @@ class PosixMqEndpoint final : public Endpoint {
 class PosixMqChannel final : public Channel {
  public:
   explicit PosixMqChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
-    requested_channel_bytes(
-        cfg);  // the same per-channel limit (and overflow check) as every mechanism
     const int queues = cfg.pattern == Pattern::pingpong ? 2 : 1;
     ab_ = make_queue(cfg, queues);
     if (queues == 2) ba_ = make_queue(cfg, queues);
@@ -197,14 +196,15 @@ class PosixMqChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kPosixMq{
+const Mechanism kPosixMq{
     .name = "posix_mq",
     .summary = "POSIX message queues (one per direction)",
     .capacity_knob =
         "mq_maxmsg = capacity, mq_msgsize = size (fs.mqueue.msg_max, msgsize_max, RLIMIT_MSGQUEUE)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<PosixMqChannel>(cfg);
-    },
+    .order = 320,
+    .family = kFamilyMessage,
+    .create = create_channel<PosixMqChannel>,
 };
+const Registration kPosixMqRegistration{kPosixMq};
 
 }  // namespace ipcbench

@@ -38,6 +38,7 @@
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/owners.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -184,7 +185,6 @@ class ShmLockedEndpoint final : public Endpoint {
 class ShmLockedChannel final : public Channel {
  public:
   explicit ShmLockedChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
-    requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
     if (cfg.capacity_msgs == 0) throw NotRunnable("shm_locked: capacity 0 holds no message");
     const std::size_t slot_bytes = LockedBuffer::slot_bytes_for(cfg.msg_bytes);
     geometry_ = {cfg.capacity_msgs, slot_bytes};
@@ -224,13 +224,14 @@ class ShmLockedChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kShmLocked{
+const Mechanism kShmLocked{
     .name = "shm_locked",
     .summary = "classic bounded buffer in shared memory: process-shared mutex + 2 condition variables",
     .capacity_knob = "buffer slots = capacity (each slot holds one whole message)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<ShmLockedChannel>(cfg);
-    },
+    .order = 120,
+    .family = kFamilySharedMemory,
+    .create = create_channel<ShmLockedChannel>,
 };
+const Registration kShmLockedRegistration{kShmLocked};
 
 }  // namespace ipcbench

@@ -41,6 +41,7 @@
 #include "harness/fdio.hpp"
 #include "harness/futex.hpp"
 #include "harness/owners.hpp"
+#include "harness/registry.hpp"
 #include "harness/shared_region.hpp"
 
 namespace ipcbench {
@@ -442,7 +443,6 @@ class ShmRingEndpoint final : public Endpoint {
 class ShmRingChannel final : public Channel {
  public:
   explicit ShmRingChannel(const ChannelConfig& cfg) : cfg_(cfg) {
-    requested_channel_bytes(cfg);  // the same per-channel limit as every mechanism
     if (cfg.capacity_msgs > UINT32_MAX) throw NotRunnable("shm_ring: capacity exceeds 2^32 slots");
     const auto slots = static_cast<std::uint32_t>(cfg.capacity_msgs);
     ring_stride_ = ring::ring_bytes(slots, cfg.msg_bytes);
@@ -482,28 +482,36 @@ namespace {
 constexpr std::string_view kRingKnob = "ring slots = capacity (each slot holds one whole message)";
 constexpr WaitModes kRingWaits{WaitMode::block,    WaitMode::spin,    WaitMode::spin_yield,
                                WaitMode::adaptive, WaitMode::eventfd, WaitMode::sem};
-std::unique_ptr<Channel> create_ring(const ChannelConfig& cfg) { return std::make_unique<ShmRingChannel>(cfg); }
 }  // namespace
 
-extern const Mechanism kShmRing{
+const Mechanism kShmRing{
     .name = "shm_ring",
     .summary = "lock-free SPSC ring in shared memory (seq-in-slot, futex for block; --backing)",
     .capacity_knob = kRingKnob,
+    .order = 100,
+    .family = kFamilySharedMemory,
     .waits = kRingWaits,
     .uses_backing = true,
-    .create = create_ring,
+    .create = create_channel<ShmRingChannel>,
 };
+const Registration kShmRingRegistration{kShmRing};
 
 // The same ring, used in place: the sender writes each message straight into its slot
-// and the receiver verifies it there, so neither side copies through the channel.
-extern const Mechanism kShmRingZc{
+// and the receiver verifies it there, so neither side copies through the channel. Its
+// transport is shm_ring, the same ring with the copies: x_transport is then what
+// skipping them is worth.
+const Mechanism kShmRingZc{
     .name = "shm_ring_zc",
     .summary = "shm_ring, zero-copy: messages written and read in their slots (loan/publish, peek/release)",
     .capacity_knob = kRingKnob,
+    .order = 110,
+    .family = kFamilySharedMemory,
+    .transport = "shm_ring",
     .waits = kRingWaits,
     .uses_backing = true,
     .zero_copy = true,
-    .create = create_ring,
+    .create = create_channel<ShmRingChannel>,
 };
+const Registration kShmRingZcRegistration{kShmRingZc};
 
 }  // namespace ipcbench

@@ -28,6 +28,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 #include "harness/stale.hpp"
 
 namespace ipcbench {
@@ -157,7 +158,8 @@ class SysvMsgEndpoint final : public Endpoint {
 class SysvMsgChannel final : public Channel {
  public:
   explicit SysvMsgChannel(const ChannelConfig& cfg) : cfg_(cfg) {
-    const std::uint64_t qbytes = requested_channel_bytes(cfg);
+    // Within the per-channel limit: open_channel() has checked it.
+    const std::uint64_t qbytes = std::uint64_t{cfg.capacity_msgs} * cfg.msg_bytes;
     if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX); cfg.msg_bytes > limit) {
       throw NotRunnable("sysv_msg: size " + std::to_string(cfg.msg_bytes) + " B exceeds " +
                         kMsgMaxPath + " = " + std::to_string(limit) +
@@ -190,13 +192,14 @@ class SysvMsgChannel final : public Channel {
 
 }  // namespace
 
-extern const Mechanism kSysvMsg{
+const Mechanism kSysvMsg{
     .name = "sysv_msg",
     .summary = "System V message queues (one per direction)",
     .capacity_knob = "msg_qbytes = capacity x size bytes (kernel.msgmnb; size <= kernel.msgmax)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<SysvMsgChannel>(cfg);
-    },
+    .order = 330,
+    .family = kFamilyMessage,
+    .create = create_channel<SysvMsgChannel>,
 };
+const Registration kSysvMsgRegistration{kSysvMsg};
 
 }  // namespace ipcbench

@@ -22,6 +22,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -68,11 +69,14 @@ class TcpChannel final : public SocketPairChannel {
 
 }  // namespace
 
-extern const Mechanism kTcp{
+const Mechanism kTcp{
     .name = "tcp",
     .summary = "loopback TCP (127.0.0.1, TCP_NODELAY), length-prefixed frames",
     .capacity_knob = "SO_SNDBUF = SO_RCVBUF, grown until capacity frames fit (probed)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> { return std::make_unique<TcpChannel>(cfg); },
+    .order = 400,
+    .family = kFamilyNetwork,
+    .create = create_channel<TcpChannel>,
 };
+const Registration kTcpRegistration{kTcp};
 
 }  // namespace ipcbench

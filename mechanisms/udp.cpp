@@ -26,6 +26,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -94,12 +95,15 @@ class UdpChannel final : public SocketPairChannel {
 
 }  // namespace
 
-extern const Mechanism kUdp{
+const Mechanism kUdp{
     .name = "udp",
     .summary = "loopback UDP (127.0.0.1), one datagram per message, loss counted not failed",
     .capacity_knob = "SO_RCVBUF (and SO_SNDBUF), grown until capacity datagrams fit (probed)",
+    .order = 410,
+    .family = kFamilyNetwork,
     .may_lose = true,
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> { return std::make_unique<UdpChannel>(cfg); },
+    .create = create_channel<UdpChannel>,
 };
+const Registration kUdpRegistration{kUdp};
 
 }  // namespace ipcbench

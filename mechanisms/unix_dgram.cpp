@@ -25,6 +25,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -78,22 +79,24 @@ class UnixMessageChannel final : public SocketPairChannel {
 
 }  // namespace
 
-extern const Mechanism kUnixDgram{
+const Mechanism kUnixDgram{
     .name = "unix_dgram",
     .summary = "AF_UNIX SOCK_DGRAM socketpair (kernel keeps message boundaries)",
     .capacity_knob = "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<UnixMessageChannel>(cfg, SOCK_DGRAM);
-    },
+    .order = 310,
+    .family = kFamilyMessage,
+    .create = create_channel<UnixMessageChannel, SOCK_DGRAM>,
 };
+const Registration kUnixDgramRegistration{kUnixDgram};
 
-extern const Mechanism kUnixSeqpacket{
+const Mechanism kUnixSeqpacket{
     .name = "unix_seqpacket",
     .summary = "AF_UNIX SOCK_SEQPACKET socketpair (connected, ordered messages)",
     .capacity_knob = "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<UnixMessageChannel>(cfg, SOCK_SEQPACKET);
-    },
+    .order = 300,
+    .family = kFamilyMessage,
+    .create = create_channel<UnixMessageChannel, SOCK_SEQPACKET>,
 };
+const Registration kUnixSeqpacketRegistration{kUnixSeqpacket};
 
 }  // namespace ipcbench

@@ -15,6 +15,7 @@
 
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 
 namespace ipcbench {
 namespace {
@@ -37,13 +38,14 @@ class UnixStreamChannel final : public SocketPairChannel {
 
 }  // namespace
 
-extern const Mechanism kUnixStream{
+const Mechanism kUnixStream{
     .name = "unix_stream",
     .summary = "AF_UNIX SOCK_STREAM socketpair",
     .capacity_knob = "SO_SNDBUF = SO_RCVBUF from capacity x size bytes, grown until capacity messages fit (probed)",
-    .create = [](const ChannelConfig& cfg) -> std::unique_ptr<Channel> {
-      return std::make_unique<UnixStreamChannel>(cfg);
-    },
+    .order = 220,
+    .family = kFamilyByteStream,
+    .create = create_channel<UnixStreamChannel>,
 };
+const Registration kUnixStreamRegistration{kUnixStream};
 
 }  // namespace ipcbench
