@@ -110,8 +110,8 @@ void write_all(int fd, std::span<const std::byte> msg) {
       p += n;
       left -= static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      if (errno == EPIPE || errno == ECONNRESET) throw PeerError("peer closed its end (write)");
-      throw SysError("write", "fd " + std::to_string(fd));
+      const int err = errno;
+      throw_io_error("write", "fd " + std::to_string(fd), err);
     }
   }
 }
@@ -125,10 +125,10 @@ void read_exact(int fd, std::span<std::byte> buf) {
       p += n;
       left -= static_cast<std::size_t>(n);
     } else if (n == 0) {
-      throw PeerError("peer closed its end (read returned EOF)");
+      throw peer_gone_at_eof("read");
     } else if (errno != EAGAIN && errno != EINTR) {
-      if (errno == ECONNRESET) throw PeerError("peer closed its end (read)");
-      throw SysError("read", "fd " + std::to_string(fd));
+      const int err = errno;
+      throw_io_error("read", "fd " + std::to_string(fd), err);
     }
   }
 }
@@ -249,10 +249,8 @@ void MessageFdEndpoint::send(std::span<const std::byte> msg) {
       return;
     }
     if (errno == EAGAIN || errno == EINTR) continue;
-    if (errno == EPIPE || errno == ECONNRESET || errno == ECONNREFUSED || errno == ENOTCONN) {
-      throw PeerError("peer closed its end (send)");
-    }
-    throw SysError("send", std::to_string(msg.size()) + " B message");
+    const int err = errno;
+    throw_io_error("send", std::to_string(msg.size()) + " B message", err);
   }
 }
 
@@ -260,10 +258,10 @@ std::size_t MessageFdEndpoint::recv(std::span<std::byte> buf) {
   for (;;) {
     const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_TRUNC | flags_);
     if (n > 0 || (n == 0 && !zero_is_eof_)) return static_cast<std::size_t>(n);
-    if (n == 0) throw PeerError("peer closed its end (recv returned EOF)");
+    if (n == 0) throw peer_gone_at_eof("recv");
     if (errno == EAGAIN || errno == EINTR) continue;
-    if (errno == ECONNRESET || errno == ECONNREFUSED) throw PeerError("peer closed its end (recv)");
-    throw SysError("recv", "fd " + std::to_string(fd_.get()));
+    const int err = errno;
+    throw_io_error("recv", "fd " + std::to_string(fd_.get()), err);
   }
 }
 
@@ -291,8 +289,8 @@ void FramedStreamEndpoint::send(std::span<const std::byte> msg) {
     const ssize_t n = ::writev(fd_.get(), next, count);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
-      if (errno == EPIPE || errno == ECONNRESET) throw PeerError("peer closed its end (write)");
-      throw SysError("writev", "fd " + std::to_string(fd_.get()));
+      const int err = errno;
+      throw_io_error("writev", "fd " + std::to_string(fd_.get()), err);
     }
     // Advance past what was written: a partial write may end inside either part.
     auto done = static_cast<std::size_t>(n);
@@ -322,9 +320,11 @@ void FramedStreamEndpoint::fill() {
       end_ += static_cast<std::size_t>(n);
       return;
     }
-    if (n == 0) throw PeerError("peer closed its end (read returned EOF)");
-    if (errno == ECONNRESET) throw PeerError("peer closed its end (read)");
-    if (errno != EAGAIN && errno != EINTR) throw SysError("read", "fd " + std::to_string(fd_.get()));
+    if (n == 0) throw peer_gone_at_eof("read");
+    if (errno != EAGAIN && errno != EINTR) {
+      const int err = errno;
+      throw_io_error("read", "fd " + std::to_string(fd_.get()), err);
+    }
   }
 }
 

@@ -46,8 +46,9 @@ std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
 sockaddr_un bind_unix_owner_only(int fd, const std::string& path);
 
 // Writes all of msg, retrying partial writes, EINTR and (non-blocking) EAGAIN.
+// PeerError when the peer is gone (is_peer_gone, harness/error.hpp).
 void write_all(int fd, std::span<const std::byte> msg);
-// Reads exactly buf.size() bytes; PeerError on EOF.
+// Reads exactly buf.size() bytes; PeerError on EOF or when the peer is gone.
 void read_exact(int fd, std::span<std::byte> buf);
 
 // Counts the whole messages of msg_bytes that write_fd accepts before it would block,

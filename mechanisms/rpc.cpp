@@ -159,7 +159,8 @@ class ClientEndpoint final : public Endpoint {
 
  private:
   [[noreturn]] void fail(clnt_stat st, const char* what) {
-    if (st == RPC_CANTRECV || st == RPC_CANTSEND) throw PeerError(rpc_error(clnt_, what));
+    // The connection broke under the call (EOF, EPIPE, ECONNRESET, ...): the peer is gone.
+    if (st == RPC_CANTRECV || st == RPC_CANTSEND) throw peer_gone(rpc_error(clnt_, what));
     throw std::runtime_error(rpc_error(clnt_, what));
   }
 
@@ -216,7 +217,7 @@ class ServerEndpoint final : public Endpoint {
     if (!SVC_RECV(xprt_, &msg)) {  // EOF, a read error, 35 s of silence or garbage
       svc_destroy(xprt_);
       xprt_ = nullptr;
-      throw PeerError("rpc: the client closed the connection (or sent no call for 35 s)");
+      throw peer_gone("rpc: the client closed the connection, or sent no call for 35 s");
     }
     rq.rq_xprt = xprt_;
     rq.rq_prog = msg.rm_call.cb_prog;
@@ -239,7 +240,7 @@ class ServerEndpoint final : public Endpoint {
     switch (proc) {
       case NULLPROC:
         if (!::svc_sendreply(xprt_, as_xdrproc(xdr_void), nullptr))
-          throw PeerError("rpc: svc_sendreply NULLPROC failed");
+          throw peer_gone("rpc: svc_sendreply NULLPROC failed");
         return;
       case IPCBENCH_ECHO: {
         decode();
@@ -247,7 +248,7 @@ class ServerEndpoint final : public Endpoint {
                                reinterpret_cast<char*>(target_.data())};
         if (!::svc_sendreply(xprt_, as_xdrproc(xdr_ipcbench_payload),
                              reinterpret_cast<char*>(&reply))) {
-          throw PeerError("rpc: svc_sendreply ECHO failed");
+          throw peer_gone("rpc: svc_sendreply ECHO failed");
         }
         return;
       }
