@@ -55,6 +55,7 @@ struct SideReport {
 struct PairShared {
   std::atomic<std::uint32_t> arrived{0};  // start barrier (futex word)
   // Stream consumer: set once it has received the final message (or a repeat of it).
+  // The producer leaves only then (futex word; wait_for_consumer in patterns.cpp).
   std::atomic<std::uint32_t> consumer_done{0};
   // Pingpong client: set once it has its last reply. The server leaves only then: a
   // transport may still be finishing the client's last send after the server has all
