@@ -5,11 +5,11 @@
 #include <atomic>
 #include <cstdint>
 
+#include "harness/cacheline.hpp"
 #include "harness/channel.hpp"
 #include "harness/histogram.hpp"
 #include "harness/message.hpp"
 #include "harness/pair.hpp"
-#include "mechanisms/shm_ring.hpp"
 
 namespace ipcbench {
 
@@ -62,8 +62,8 @@ struct PairShared {
   // it needs (libtirpc writes a call's end-of-record mark last), and a server that
   // closes first would break it.
   std::atomic<std::uint32_t> client_done{0};
-  alignas(ring::kSeparation) Plan plan;
-  alignas(ring::kSeparation) SideReport side[2];
+  alignas(kCacheLineSeparation) Plan plan;
+  alignas(kCacheLineSeparation) SideReport side[2];
 };
 
 // Runs side `side` of spec's pattern over `ep`, filling shared.side[side].
