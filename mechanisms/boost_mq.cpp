@@ -35,7 +35,7 @@
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 
 namespace ipcbench {

@@ -37,7 +37,7 @@
 #include "harness/cacheline.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 
 namespace ipcbench {
