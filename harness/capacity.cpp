@@ -31,7 +31,8 @@ std::uint64_t requested_channel_bytes(const ChannelConfig& cfg) {
   return bytes;
 }
 
-std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes) {
+std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes,
+                                  std::uint64_t* accepted_bytes) {
   constexpr std::uint64_t kMaxProbe = 1u << 20;
   set_nonblocking(write_fd, true);
   set_nonblocking(read_fd, true);
@@ -58,6 +59,7 @@ std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_byt
     if (static_cast<std::size_t>(n) < buf.size()) break;  // a partial write: it is full
     ++whole;
   }
+  if (accepted_bytes != nullptr) *accepted_bytes = written;
   // Drain it all, into a buffer of at least one whole message (a datagram socket's
   // read takes one message and discards what does not fit). Some bytes may still be
   // on their way (loopback TCP delivers the sender's queue as the receiver's window

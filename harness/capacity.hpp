@@ -21,7 +21,10 @@ std::uint64_t requested_channel_bytes(const ChannelConfig& cfg);
 // then reads them back out of read_fd, leaving the channel empty. This measures the
 // granted capacity in messages instead of estimating it from byte counts: kernels
 // account per-buffer overhead (pipe pages, socket skbs) that byte counts hide.
-std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes);
+// `accepted_bytes`, when given, receives every byte write_fd took, a last partial
+// message included: the size of a buffer that has no knob to report.
+std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes,
+                                  std::uint64_t* accepted_bytes = nullptr);
 
 // Sets a kernel buffer knob so that at least cfg.capacity_msgs whole messages fit:
 // starts at capacity x size bytes, probes, and grows the request by the shortfall

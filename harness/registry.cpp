@@ -10,6 +10,7 @@ extern const Mechanism kShmLocked;
 extern const Mechanism kBoostMq;
 extern const Mechanism kPipe;
 extern const Mechanism kFifo;
+extern const Mechanism kPty;
 extern const Mechanism kUnixStream;
 extern const Mechanism kUnixSeqpacket;
 extern const Mechanism kUnixDgram;
@@ -30,6 +31,7 @@ const Mechanism* const kAll[] = {
     &kBoostMq,
     &kPipe,
     &kFifo,
+    &kPty,
     &kUnixStream,
     &kUnixSeqpacket,
     &kUnixDgram,
