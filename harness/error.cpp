@@ -38,9 +38,13 @@ bool is_peer_gone(int err) noexcept {
   }
 }
 
-PeerError peer_gone(const std::string& what) { return PeerError("peer closed its end (" + what + ")"); }
+PeerError peer_gone(const std::string& what) {
+  return PeerError("peer closed its end (" + what + ")");
+}
 
-PeerError peer_gone_at_eof(const char* call) { return peer_gone(std::string(call) + " returned EOF"); }
+PeerError peer_gone_at_eof(const char* call) {
+  return peer_gone(std::string(call) + " returned EOF");
+}
 
 void throw_io_error(const char* call, const std::string& object, int err) {
   if (is_peer_gone(err)) throw peer_gone(call);

@@ -251,7 +251,9 @@ void wait_for_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, P
   while (done.load(std::memory_order_acquire) == 0) {
     const timespec pause{0, 100'000};  // 100 us: quick, but no flood
     ::nanosleep(&pause, nullptr);
-    if (done.load(std::memory_order_acquire) == 0) send_message(ep, spec.mechanism->zero_copy, last);
+    if (done.load(std::memory_order_acquire) == 0) {
+      send_message(ep, spec.mechanism->zero_copy, last);
+    }
   }
 }
 
