@@ -49,8 +49,8 @@ class PeerError : public std::runtime_error {
 // errnos a channel's call returns once the other end has closed or died. EPIPE (write
 // to a pipe, FIFO or stream socket with no reader), ECONNRESET (a socket reset by the
 // peer's close with unread data), ECONNREFUSED and ENOTCONN (a datagram or connected
-// socket whose peer is gone), EIO (a pseudo-terminal: the master reads and writes EIO
-// once the slave is closed, the slave once the master is). End of file is not an
+// socket whose peer is gone), EIO (a pseudo-terminal: the master reads EIO once the
+// slave is closed, the slave writes EIO once the master is). End of file is not an
 // errno: callers that read 0 bytes use peer_gone_at_eof().
 bool is_peer_gone(int err) noexcept;
 

@@ -12,8 +12,10 @@
 // A master that closes hangs the slave up and discards what the slave has not read,
 // so a producer must not close before its consumer has the last message; the
 // harness's producers wait for that (patterns.cpp).
-// Peer gone: a master reads and writes EIO once the slave is closed; a slave reads
-// EOF and writes EIO once the master is (harness/error.hpp's is_peer_gone).
+// Peer gone: a master reads EIO once the slave is closed (its writes are still taken
+// until the buffer fills); a slave reads EOF and writes EIO once the master is closed
+// (harness/error.hpp's is_peer_gone). A dead peer is also seen by the orchestrator,
+// which ends the case.
 //
 // Capacity: a pty has no buffer knob. Each direction queues what the kernel's tty
 // buffers take before a writer must wait: about 20 KiB of small writes on Linux 6.18,
