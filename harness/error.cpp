@@ -25,4 +25,30 @@ std::string limit_hint(int err) {
   return "";
 }
 
+bool is_peer_gone(int err) noexcept {
+  switch (err) {
+    case EPIPE:
+    case ECONNRESET:
+    case ECONNREFUSED:
+    case ENOTCONN:
+    case EIO:
+      return true;
+    default:
+      return false;
+  }
+}
+
+PeerError peer_gone(const std::string& what) {
+  return PeerError("peer closed its end (" + what + ")");
+}
+
+PeerError peer_gone_at_eof(const char* call) {
+  return peer_gone(std::string(call) + " returned EOF");
+}
+
+void throw_io_error(const char* call, const std::string& object, int err) {
+  if (is_peer_gone(err)) throw peer_gone(call);
+  throw SysError(call, object, err);
+}
+
 }  // namespace ipcbench

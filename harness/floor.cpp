@@ -12,6 +12,7 @@
 #include <iostream>
 #include <new>
 
+#include "harness/cacheline.hpp"
 #include "harness/child.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
@@ -35,7 +36,7 @@ void pin(int cpu) {
 
 // The line both processes write; alone on its cache line (and the next, for the
 // adjacent-line prefetcher).
-struct alignas(128) PingLine {
+struct alignas(kCacheLineSeparation) PingLine {
   std::atomic<std::uint32_t> value{0};
 };
 

@@ -7,11 +7,11 @@
 #include <random>
 #include <utility>
 
+#include "harness/cacheline.hpp"
+
 namespace ipcbench {
 
 namespace {
-
-constexpr std::size_t kCacheLine = 64;
 
 std::uint64_t load64(const std::byte* p) noexcept {
   std::uint64_t v;
@@ -90,7 +90,7 @@ std::uint64_t checksum(std::span<const std::byte> bytes) noexcept {
 }
 
 AlignedBuffer::AlignedBuffer(std::size_t bytes) : size_(bytes) {
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kCacheLine - 1) / kCacheLine * kCacheLine;
+  const std::size_t rounded = round_up_to_cache_line(std::max<std::size_t>(bytes, 1));
   data_ = static_cast<std::byte*>(std::aligned_alloc(kCacheLine, rounded));
   if (data_ == nullptr) throw std::bad_alloc();
   std::memset(data_, 0, rounded);
@@ -109,7 +109,7 @@ AlignedBuffer::~AlignedBuffer() { std::free(data_); }
 
 PayloadPool::PayloadPool(std::size_t msg_bytes, std::uint64_t seed)
     : msg_bytes_(msg_bytes),
-      stride_((msg_bytes + kCacheLine - 1) / kCacheLine * kCacheLine),
+      stride_(round_up_to_cache_line(msg_bytes)),
       buffers_(stride_ * kPayloadVariants) {
   std::mt19937_64 rng(seed);
   for (std::size_t i = 0; i + 8 <= buffers_.size(); i += 8) {

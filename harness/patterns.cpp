@@ -233,16 +233,27 @@ std::uint64_t stamp_stride(const PairSpec& spec, std::uint64_t warm_msgs, std::u
   return std::bit_ceil(static_cast<std::uint64_t>(std::max(1.0, std::ceil(want))));
 }
 
-// A mechanism that may lose messages may have dropped the final one: repeat it until
-// the consumer has stopped (the watchdog bounds this if every repeat is lost too).
-void repeat_last_if_lossy(Endpoint& ep, const PairSpec& spec, PairShared& shared, PayloadPool& pool,
-                          std::uint64_t last_seq) {
-  if (!spec.mechanism->may_lose) return;
+// A producer returns (and its end closes) only once the consumer has taken the last
+// message: closing some channels discards what they still hold (a pty's master end,
+// a socket closed with linger 0, a library transport torn down early). The wait comes
+// after the measured window. A mechanism that may lose messages may have dropped the
+// final one: it is repeated meanwhile (the watchdog bounds this if every repeat is
+// lost too). A consumer that dies never sets consumer_done: the orchestrator sees the
+// death and ends the case, killing this side.
+void wait_for_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, PayloadPool& pool,
+                       std::uint64_t last_seq) {
+  std::atomic<std::uint32_t>& done = shared.consumer_done;
+  if (!spec.mechanism->may_lose) {
+    while (done.load(std::memory_order_acquire) == 0) futex_wait(done, 0);
+    return;
+  }
   const std::span<const std::byte> last = pool.message(last_seq);
-  while (shared.consumer_done.load(std::memory_order_acquire) == 0) {
+  while (done.load(std::memory_order_acquire) == 0) {
     const timespec pause{0, 100'000};  // 100 us: quick, but no flood
     ::nanosleep(&pause, nullptr);
-    if (shared.consumer_done.load(std::memory_order_acquire) == 0) send_message(ep, spec.mechanism->zero_copy, last);
+    if (done.load(std::memory_order_acquire) == 0) {
+      send_message(ep, spec.mechanism->zero_copy, last);
+    }
   }
 }
 
@@ -269,7 +280,7 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   }
   rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
-  repeat_last_if_lossy(ep, spec, shared, pool, seq - 1);
+  wait_for_consumer(ep, spec, shared, pool, seq - 1);
 }
 
 // Rate (open loop): message i is due at t0 + i / rate, whatever happened to the
@@ -365,7 +376,7 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
   rep.late_sends = late;
   rep.max_send_lag_ns = max_lag;
   rep.send_lag_ns_sum = lag_sum;
-  repeat_last_if_lossy(ep, spec, shared, pool, seq - 1);
+  wait_for_consumer(ep, spec, shared, pool, seq - 1);
 }
 
 void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
@@ -418,6 +429,7 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   }
   const CpuMark cpu_to = cpu_now();  // after the clock, for the same reason
   shared.consumer_done.store(1, std::memory_order_release);
+  futex_wake_all(shared.consumer_done);  // the producer may sleep on it (wait_for_consumer)
   rep.cpu = cpu_between(cpu_from, cpu_to, received_measured - 1);
   rep.latency_ns = *hist;
   // Intervals between the first and last measured receipt, counting only messages

@@ -5,11 +5,11 @@
 #include <atomic>
 #include <cstdint>
 
+#include "harness/cacheline.hpp"
 #include "harness/channel.hpp"
 #include "harness/histogram.hpp"
 #include "harness/message.hpp"
 #include "harness/pair.hpp"
-#include "mechanisms/shm_ring.hpp"
 
 namespace ipcbench {
 
@@ -55,14 +55,15 @@ struct SideReport {
 struct PairShared {
   std::atomic<std::uint32_t> arrived{0};  // start barrier (futex word)
   // Stream consumer: set once it has received the final message (or a repeat of it).
+  // The producer leaves only then (futex word; wait_for_consumer in patterns.cpp).
   std::atomic<std::uint32_t> consumer_done{0};
   // Pingpong client: set once it has its last reply. The server leaves only then: a
   // transport may still be finishing the client's last send after the server has all
   // it needs (libtirpc writes a call's end-of-record mark last), and a server that
   // closes first would break it.
   std::atomic<std::uint32_t> client_done{0};
-  alignas(ring::kSeparation) Plan plan;
-  alignas(ring::kSeparation) SideReport side[2];
+  alignas(kCacheLineSeparation) Plan plan;
+  alignas(kCacheLineSeparation) SideReport side[2];
 };
 
 // Runs side `side` of spec's pattern over `ep`, filling shared.side[side].

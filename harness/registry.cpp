@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 
 namespace ipcbench {
 namespace {

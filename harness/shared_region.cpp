@@ -11,8 +11,8 @@
 #include <fstream>
 
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
 #include "harness/stale.hpp"
+#include "harness/sysctl.hpp"
 
 namespace ipcbench {
 namespace {

@@ -35,7 +35,7 @@
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 
@@ -45,7 +45,8 @@ namespace {
 namespace bip = boost::interprocess;
 
 // Boost reports failures as interprocess_exception; ipcbench's callers expect SysError
-// (a failed call, with its errno) or NotRunnable (a limit).
+// (a failed call, with its errno), PeerError (the peer is gone: throw_io_error decides)
+// or NotRunnable (a limit).
 [[noreturn]] void rethrow_as_ours(const bip::interprocess_exception& e, const std::string& call,
                                   const std::string& name) {
   if (const int err = e.get_native_error(); err != 0) {
@@ -53,7 +54,7 @@ namespace bip = boost::interprocess;
       throw NotRunnable("boost_mq: " + call + " " + name + ": " + std::strerror(err) +
                         " (not enough shared memory; lower --capacities or --sizes)");
     }
-    throw SysError(call, name, err);
+    throw_io_error(call.c_str(), name, err);
   }
   throw PeerError("boost_mq: " + call + " " + name + ": " + e.what());
 }

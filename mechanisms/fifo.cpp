@@ -26,6 +26,7 @@
 #include <atomic>
 #include <new>
 
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"

@@ -27,10 +27,10 @@
 #include <fstream>
 #include <string>
 
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
 #include "harness/owners.hpp"
-#include "harness/registry.hpp"
+#include "harness/sysctl.hpp"
 
 namespace ipcbench {
 namespace {

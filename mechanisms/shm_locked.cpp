@@ -34,9 +34,10 @@
 #include <new>
 #include <string>
 
+#include "harness/cacheline.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 
@@ -45,8 +46,6 @@ namespace {
 
 namespace bip = boost::interprocess;
 using Lock = bip::scoped_lock<bip::interprocess_mutex>;
-
-inline constexpr std::size_t kCacheLine = 64;
 
 struct Slot {
   std::uint64_t len;  // payload bytes; the payload follows
@@ -73,10 +72,10 @@ struct LockedBuffer {
   std::uint32_t receivers_waiting = 0;
 
   static std::size_t slot_bytes_for(std::size_t msg_bytes) noexcept {
-    return (sizeof(Slot) + msg_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
+    return round_up_to_cache_line(sizeof(Slot) + msg_bytes);
   }
   static std::size_t control_bytes() noexcept {
-    return (sizeof(LockedBuffer) + kCacheLine - 1) / kCacheLine * kCacheLine;
+    return round_up_to_cache_line(sizeof(LockedBuffer));
   }
   // Slot i, placed by the geometry this process was given (slot_count and slot_bytes
   // below are the peer's to overwrite, so they never place a slot).

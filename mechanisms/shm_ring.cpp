@@ -38,7 +38,7 @@
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
+#include "harness/capacity.hpp"
 #include "harness/futex.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"

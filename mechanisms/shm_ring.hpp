@@ -42,14 +42,14 @@
 #include <cstdint>
 #include <span>
 
+#include "harness/cacheline.hpp"
 #include "harness/channel.hpp"
 
 namespace ipcbench::ring {
 
-inline constexpr std::size_t kCacheLine = 64;
-// Lines written by different processes sit this far apart: adjacent-line
-// prefetchers move lines in pairs, so 64 bytes of separation still false-shares.
-inline constexpr std::size_t kSeparation = 128;
+// Lines written by different processes sit this far apart (harness/cacheline.hpp
+// says why); kCacheLine is harness/cacheline.hpp's too.
+inline constexpr std::size_t kSeparation = kCacheLineSeparation;
 inline constexpr std::uint64_t kMagic = 0x676e6972'63706269ull;  // "ibpcring"
 inline constexpr std::uint32_t kVersion = 3;
 

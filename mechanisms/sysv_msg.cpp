@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
-#include "harness/fdio.hpp"
-#include "harness/registry.hpp"
 #include "harness/stale.hpp"
+#include "harness/sysctl.hpp"
 
 namespace ipcbench {
 namespace {

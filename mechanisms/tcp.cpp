@@ -33,9 +33,9 @@ UniqueFd tcp_socket() {
   return fd;
 }
 
-class TcpChannel final : public SocketPairChannel {
+class TcpChannel final : public FdPairChannel {
  public:
-  explicit TcpChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
+  explicit TcpChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     UniqueFd listener = tcp_socket();
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

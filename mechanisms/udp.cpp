@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"
@@ -61,9 +62,9 @@ std::uint64_t probe_datagrams(int tx, int rx, std::size_t msg_bytes, std::uint64
   return held;
 }
 
-class UdpChannel final : public SocketPairChannel {
+class UdpChannel final : public FdPairChannel {
  public:
-  explicit UdpChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
+  explicit UdpChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     if (cfg.msg_bytes > kMaxDatagramBytes) {
       throw NotRunnable("a UDP datagram carries at most 65,507 bytes (IPv4); this case needs " +
                         std::to_string(cfg.msg_bytes));

@@ -23,9 +23,10 @@
 // Nothing named: nothing to leak.
 #include <sys/socket.h>
 
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
-#include "harness/registry.hpp"
+#include "harness/sysctl.hpp"
 
 namespace ipcbench {
 namespace {
@@ -46,9 +47,9 @@ std::string shortfall_reason(int type, const ChannelConfig& cfg, const Granted& 
          " B); lower --capacities";
 }
 
-class UnixMessageChannel final : public SocketPairChannel {
+class UnixMessageChannel final : public FdPairChannel {
  public:
-  UnixMessageChannel(const ChannelConfig& cfg, int type) : SocketPairChannel(cfg.wait) {
+  UnixMessageChannel(const ChannelConfig& cfg, int type) : FdPairChannel(cfg.wait) {
     int fds[2];
     if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) {
       throw SysError("socketpair", type == SOCK_DGRAM ? "AF_UNIX SOCK_DGRAM" : "AF_UNIX SOCK_SEQPACKET");

@@ -20,9 +20,9 @@
 namespace ipcbench {
 namespace {
 
-class UnixStreamChannel final : public SocketPairChannel {
+class UnixStreamChannel final : public FdPairChannel {
  public:
-  explicit UnixStreamChannel(const ChannelConfig& cfg) : SocketPairChannel(cfg.wait) {
+  explicit UnixStreamChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
     a_.reset(fds[0]);

@@ -1,7 +1,9 @@
 #include "harness/fdio.hpp"
 
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -59,6 +61,46 @@ TEST(FramedStream, PeerCloseIsReported) {
   s.a.reset();
   std::vector<std::byte> buf(8);
   EXPECT_THROW(rx.recv(buf), PeerError);
+}
+
+// The errnos that mean "the peer is gone", and none that means a real failure.
+TEST(PeerGone, OneListForEveryMechanism) {
+  for (int err : {EPIPE, ECONNRESET, ECONNREFUSED, ENOTCONN, EIO}) {
+    EXPECT_TRUE(is_peer_gone(err)) << err;
+  }
+  for (int err : {0, EAGAIN, EINTR, EBADF, EFAULT, EINVAL, ENOMEM}) {
+    EXPECT_FALSE(is_peer_gone(err)) << err;
+  }
+  EXPECT_THROW(throw_io_error("read", "fd 3", EIO), PeerError);
+  EXPECT_THROW(throw_io_error("read", "fd 3", EBADF), SysError);
+}
+
+// A pty reports its peer's close with EIO (a master's read; the slave's write) or EOF
+// (the slave's read): each is "peer closed its end", in both wait modes. (A master's
+// write after the slave closed is still taken until the buffer fills: the reads and
+// the orchestrator, which sees the death, report it.)
+TEST(PeerGone, PtyEndsSeeTheOtherClose) {
+  for (WaitMode wait : {WaitMode::block, WaitMode::spin}) {
+    for (bool close_slave : {true, false}) {
+      termios raw{};
+      ::cfmakeraw(&raw);
+      int master = -1, slave = -1;
+      ASSERT_EQ(::openpty(&master, &slave, nullptr, &raw, nullptr), 0);
+      UniqueFd m(master), s(slave);
+      (close_slave ? s : m).reset();
+      StreamFdEndpoint left(std::move(close_slave ? m : s), UniqueFd(), wait);
+      std::vector<std::byte> buf(8);
+      try {
+        left.recv(buf);
+        ADD_FAILURE() << "recv after the peer closed returned";
+      } catch (const PeerError& e) {
+        EXPECT_NE(std::string(e.what()).find("peer closed its end"), std::string::npos) << e.what();
+      }
+      if (!close_slave) {
+        EXPECT_THROW(left.send(buf), PeerError);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "harness/message.hpp"
 #include "harness/pair.hpp"
 #include "harness/registry.hpp"
+#include "harness/sysctl.hpp"
 
 namespace ipcbench {
 namespace {

@@ -88,6 +88,8 @@ class Watch:
             kind = "shm"
         elif target.startswith("/tmp/ipcbench-"):
             kind = "fifo" if stat.S_ISFIFO(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode) else "file"
+        elif target.startswith("/dev/pts/") and target != "/dev/pts/ptmx":
+            kind = "pty"  # a pair's slave node (/dev/ptmx, the multiplexer, is everyone's)
         else:
             return  # stdio, /dev/null, the results file: not IPC objects of the run
         self.note((st.st_dev, st.st_ino), kind, f"pid {pid} fd -> {target}", st.st_mode)

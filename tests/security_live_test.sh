@@ -79,6 +79,7 @@ case "$what" in
           shm_ring*/memfd) kinds=memfd ;;
           pipe/*) kinds=pipe ;;
           fifo/*) kinds=fifo ;;
+          pty/*) kinds=pty ;;
           posix_mq/*) kinds=mqueue ;;
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;

@@ -107,6 +107,7 @@ std::string kind_of(const struct stat& st, const std::string& path) {
   if (S_ISLNK(st.st_mode)) return "symlink";
   if (path.starts_with("/dev/shm/")) return "shm";
   if (path.starts_with("/dev/mqueue/")) return "mqueue";
+  if (path.starts_with("/dev/pts/")) return "pty";
   if (S_ISREG(st.st_mode)) return "file";
   return "other";
 }
@@ -429,6 +430,8 @@ void scan_after_create(const std::set<int>& fds_before, const std::set<std::stri
       continue;
     } else if (t.starts_with("anon_inode:")) {
       continue;  // eventfd: one kernel-internal inode shared by all, never named
+    } else if (t == "/dev/ptmx" || t == "/dev/pts/ptmx") {
+      continue;  // the pty multiplexer: one node for all; a pair's own node is /dev/pts/N
     } else if (t.starts_with("pipe:")) {
       kind = "pipe";
     } else if (t.starts_with("/memfd:")) {
@@ -552,6 +555,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "posix_mq") return {"mqueue"};
   if (m == "sysv_msg") return {"sysv msg"};
   if (m == "rpc_unix") return {"dir", "socket"};
+  if (m == "pty") return {"pty"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
 

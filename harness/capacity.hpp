@@ -1,0 +1,55 @@
+#pragma once
+// A channel's capacity: the per-channel limit, the kernel buffer knobs, and fitting a
+// knob until `capacity` whole messages fit, measured by a probe rather than estimated
+// from byte counts.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "harness/channel.hpp"
+
+namespace ipcbench {
+
+// Largest kernel buffer ipcbench asks for on one channel; beyond it the case is not
+// runnable (filling it to probe the capacity would take seconds and the memory).
+inline constexpr std::uint64_t kMaxChannelBytes = 256ull << 20;
+// capacity_msgs * msg_bytes, or NotRunnable past kMaxChannelBytes.
+std::uint64_t requested_channel_bytes(const ChannelConfig& cfg);
+
+// Counts the whole messages of msg_bytes that write_fd accepts before it would block,
+// then reads them back out of read_fd, leaving the channel empty. This measures the
+// granted capacity in messages instead of estimating it from byte counts: kernels
+// account per-buffer overhead (pipe pages, socket skbs) that byte counts hide.
+// `accepted_bytes`, when given, receives every byte write_fd took, a last partial
+// message included: the size of a buffer that has no knob to report.
+std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes,
+                                  std::uint64_t* accepted_bytes = nullptr);
+
+// Sets a kernel buffer knob so that at least cfg.capacity_msgs whole messages fit:
+// starts at capacity x size bytes, probes, and grows the request by the shortfall
+// (kernels charge per-buffer overhead that byte counts hide: a 64-byte message costs
+// a unix socket ~800 bytes of SO_SNDBUF). `set_bytes(request)` applies the knob and
+// returns the granted bytes; it may throw NotRunnable. When growing hits a limit, the
+// best grant is kept and its real message count recorded, never inflated.
+Granted fit_capacity(const ChannelConfig& cfg,
+                     const std::function<std::uint64_t(std::uint64_t)>& set_bytes, int write_fd,
+                     int read_fd);
+// The same with a mechanism's own probe (returns whole messages the channel holds).
+Granted fit_capacity(const ChannelConfig& cfg,
+                     const std::function<std::uint64_t(std::uint64_t)>& set_bytes,
+                     const std::function<std::uint64_t()>& probe);
+
+// The kernel buffer knobs the descriptor mechanisms hand to fit_capacity.
+
+// Sets a pipe's (or FIFO's) buffer with F_SETPIPE_SZ; returns what the kernel granted
+// (rounded up to pages). NotRunnable past fs.pipe-max-size, naming it.
+std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
+
+// Sets SO_SNDBUF and SO_RCVBUF to `bytes` on every socket in fds; returns fds[0]'s
+// granted SO_SNDBUF (the kernel doubles the request for bookkeeping). Past
+// net.core.wmem_max/rmem_max the kernel would cap silently, so SO_*BUFFORCE is used
+// there (CAP_NET_ADMIN), and without the privilege the case is NotRunnable.
+std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
+
+}  // namespace ipcbench
