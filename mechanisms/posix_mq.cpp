@@ -29,6 +29,7 @@
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
+#include "harness/registry.hpp"
 #include "harness/owners.hpp"
 #include "harness/sysctl.hpp"
 

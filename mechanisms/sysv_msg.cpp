@@ -28,6 +28,7 @@
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
+#include "harness/registry.hpp"
 #include "harness/stale.hpp"
 #include "harness/sysctl.hpp"
 

@@ -25,6 +25,7 @@
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
+#include "harness/registry.hpp"
 #include "harness/fdio.hpp"
 #include "harness/sysctl.hpp"
 
