@@ -24,11 +24,11 @@
 // a -> b holds (capacity_bytes what the probe wrote, a last partial message included).
 // Messages larger than that pass through in pieces (partial writes and reads).
 // Wait: block = ordinary blocking read/write; spin = O_NONBLOCK, retrying EAGAIN.
-// Spinning suits a pty badly: the kernel hands written bytes to the reader's line
-// discipline in a worker thread (flush_to_ldisc), which must get a CPU while both
-// sides spin on theirs. Measured on 2 vCPUs: pingpong 64 B p50 about 5 ms spinning
-// against 24 us blocking, and a 1 MiB spin pingpong case runs past the default 30 s
-// timeout.
+// The kernel hands written bytes to the reader's line discipline in a worker thread
+// (flush_to_ldisc), which must get a CPU while both sides spin on theirs. Measured on
+// a quiet 2-vCPU EPYC VM: pingpong 64 B p50 25 us spinning, 37 us blocking; 1 MiB
+// 3.8 ms spinning. With other processes busy on both CPUs, spinning pingpong 64 B
+// took about 5 ms, and a 1 MiB spin pingpong ran past the 30 s timeout.
 // Timed: write(s) on one side and read(s) on the other, through the line discipline.
 // Nothing named: openpty returns two descriptors; the /dev/pts/N node is the kernel's,
 // and it disappears when the last descriptor of the pair closes. That node is made
