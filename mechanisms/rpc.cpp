@@ -209,75 +209,79 @@ class ServerEndpoint final : public Endpoint {
   // its end-of-record check (xdrrec_eof) finds more input, and that check may read
   // the socket, so one pass can dispatch calls the client made after our reply (seen
   // with 65537-byte pingpong). One call per recv() keeps one message per recv().
-  void serve_one() {
-    char cred[2 * MAX_AUTH_BYTES + kCookedCredBytes];
-    rpc_msg msg{};
-    msg.rm_call.cb_cred.oa_base = cred;
-    msg.rm_call.cb_verf.oa_base = cred + MAX_AUTH_BYTES;
-    svc_req rq{};
-    rq.rq_clntcred = cred + 2 * MAX_AUTH_BYTES;
-    if (!SVC_RECV(xprt_, &msg)) {  // EOF, a read error, 35 s of silence or garbage
-      svc_destroy(xprt_);
-      xprt_ = nullptr;
-      throw peer_gone("rpc: the client closed the connection, or sent no call for 35 s");
-    }
-    rq.rq_xprt = xprt_;
-    rq.rq_prog = msg.rm_call.cb_prog;
-    rq.rq_vers = msg.rm_call.cb_vers;
-    rq.rq_proc = msg.rm_call.cb_proc;
-    rq.rq_cred = msg.rm_call.cb_cred;
-    if (const auth_stat why = ::_authenticate(&rq, &msg); why != AUTH_OK) {
-      ::svcerr_auth(xprt_, why);
-    } else if (rq.rq_prog != IPCBENCH_PROG) {
-      ::svcerr_noprog(xprt_);
-    } else if (rq.rq_vers != IPCBENCH_VERS) {
-      ::svcerr_progvers(xprt_, IPCBENCH_VERS, IPCBENCH_VERS);
-    } else {
-      dispatch(rq.rq_proc);
-    }
-  }
-
+  void serve_one();
   // The program's dispatch routine (what rpcgen's -m stub would be).
-  void dispatch(rpcproc_t proc) {
-    switch (proc) {
-      case NULLPROC:
-        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_void), nullptr))
-          throw peer_gone("rpc: svc_sendreply NULLPROC failed");
-        return;
-      case IPCBENCH_ECHO: {
-        decode();
-        ipcbench_payload reply{static_cast<u_int>(received_len_),
-                               reinterpret_cast<char*>(target_.data())};
-        if (!::svc_sendreply(xprt_, as_xdrproc(xdr_ipcbench_payload),
-                             reinterpret_cast<char*>(&reply))) {
-          throw peer_gone("rpc: svc_sendreply ECHO failed");
-        }
-        return;
-      }
-      case IPCBENCH_SINK:  // one-way: no reply
-        decode();
-        return;
-      default:
-        ::svcerr_noproc(xprt_);
-    }
-  }
-
+  void dispatch(rpcproc_t proc);
   // The call's payload, straight into the receive buffer.
-  void decode() {
-    InPlace arg{reinterpret_cast<char*>(target_.data()), static_cast<u_int>(target_.size()), 0};
-    if (!svc_getargs(xprt_, as_xdrproc(xdr_in_place), reinterpret_cast<char*>(&arg))) {
-      ::svcerr_decode(xprt_);
-      throw PeerError("rpc: could not decode a call's payload (longer than the message size?)");
-    }
-    received_ = true;
-    received_len_ = arg.len;
-  }
+  void decode();
 
   SVCXPRT* xprt_ = nullptr;
   std::span<std::byte> target_;
   bool received_ = false;
   std::size_t received_len_ = 0;
 };
+
+void ServerEndpoint::serve_one() {
+  char cred[2 * MAX_AUTH_BYTES + kCookedCredBytes];
+  rpc_msg msg{};
+  msg.rm_call.cb_cred.oa_base = cred;
+  msg.rm_call.cb_verf.oa_base = cred + MAX_AUTH_BYTES;
+  svc_req rq{};
+  rq.rq_clntcred = cred + 2 * MAX_AUTH_BYTES;
+  if (!SVC_RECV(xprt_, &msg)) {  // EOF, a read error, 35 s of silence or garbage
+    svc_destroy(xprt_);
+    xprt_ = nullptr;
+    throw peer_gone("rpc: the client closed the connection, or sent no call for 35 s");
+  }
+  rq.rq_xprt = xprt_;
+  rq.rq_prog = msg.rm_call.cb_prog;
+  rq.rq_vers = msg.rm_call.cb_vers;
+  rq.rq_proc = msg.rm_call.cb_proc;
+  rq.rq_cred = msg.rm_call.cb_cred;
+  if (const auth_stat why = ::_authenticate(&rq, &msg); why != AUTH_OK) {
+    ::svcerr_auth(xprt_, why);
+  } else if (rq.rq_prog != IPCBENCH_PROG) {
+    ::svcerr_noprog(xprt_);
+  } else if (rq.rq_vers != IPCBENCH_VERS) {
+    ::svcerr_progvers(xprt_, IPCBENCH_VERS, IPCBENCH_VERS);
+  } else {
+    dispatch(rq.rq_proc);
+  }
+}
+
+void ServerEndpoint::dispatch(rpcproc_t proc) {
+  switch (proc) {
+    case NULLPROC:
+      if (!::svc_sendreply(xprt_, as_xdrproc(xdr_void), nullptr))
+        throw peer_gone("rpc: svc_sendreply NULLPROC failed");
+      return;
+    case IPCBENCH_ECHO: {
+      decode();
+      ipcbench_payload reply{static_cast<u_int>(received_len_),
+                             reinterpret_cast<char*>(target_.data())};
+      if (!::svc_sendreply(xprt_, as_xdrproc(xdr_ipcbench_payload),
+                           reinterpret_cast<char*>(&reply))) {
+        throw peer_gone("rpc: svc_sendreply ECHO failed");
+      }
+      return;
+    }
+    case IPCBENCH_SINK:  // one-way: no reply
+      decode();
+      return;
+    default:
+      ::svcerr_noproc(xprt_);
+  }
+}
+
+void ServerEndpoint::decode() {
+  InPlace arg{reinterpret_cast<char*>(target_.data()), static_cast<u_int>(target_.size()), 0};
+  if (!svc_getargs(xprt_, as_xdrproc(xdr_in_place), reinterpret_cast<char*>(&arg))) {
+    ::svcerr_decode(xprt_);
+    throw PeerError("rpc: could not decode a call's payload (longer than the message size?)");
+  }
+  received_ = true;
+  received_len_ = arg.len;
+}
 
 // ---- the channel (orchestrator) ----
 
