@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "harness/compare.hpp"
 #include "harness/error.hpp"
@@ -63,8 +62,8 @@ double parse_percent(std::string_view text) {
   if (!s.empty() && s.back() == '%') s.remove_suffix(1);
   const double v = parse_decimal(s);
   if (!(v >= 0) || v > 1000) {  // NaN fails both
-    throw UsageError("--threshold: expected a percentage from 0% to 1000%, such as 5% (got '" + std::string(text) +
-                     "')");
+    throw UsageError("--threshold: expected a percentage from 0% to 1000%, such as 5% (got '" +
+                     std::string(text) + "')");
   }
   return v / 100.0;
 }
@@ -110,12 +109,19 @@ void parse_metrics(std::string_view o, const std::string& value, CompareOptions&
   opt.primary = false;
   const std::vector<std::string> names = cli::parse_list(o, value);
   for (const std::string& m : names) {
-    if (m == "primary" && names.size() == 1) opt.primary = true;
-    else if (m == "primary") throw UsageError("--metric: 'primary' stands alone (it picks one metric per case)");
-    else if (m == "p50") opt.metrics.push_back(Metric::p50);
-    else if (m == "p99") opt.metrics.push_back(Metric::p99);
-    else if (m == "throughput") opt.metrics.push_back(Metric::throughput);
-    else throw UsageError("--metric: unknown metric '" + m + "' (known: p50, p99, throughput, primary)");
+    if (m == "primary" && names.size() == 1)
+      opt.primary = true;
+    else if (m == "primary")
+      throw UsageError("--metric: 'primary' stands alone (it picks one metric per case)");
+    else if (m == "p50")
+      opt.metrics.push_back(Metric::p50);
+    else if (m == "p99")
+      opt.metrics.push_back(Metric::p99);
+    else if (m == "throughput")
+      opt.metrics.push_back(Metric::throughput);
+    else
+      throw UsageError("--metric: unknown metric '" + m +
+                       "' (known: p50, p99, throughput, primary)");
   }
 }
 
@@ -152,7 +158,8 @@ void parse_option(cli::Args& args, CompareArgs& c) {
     args.flag();
     c.all = true;
   } else {
-    throw UsageError("compare: unknown option " + std::string(o) + " (see ipcbench compare --help)");
+    throw UsageError("compare: unknown option " + std::string(o) +
+                     " (see ipcbench compare --help)");
   }
 }
 
@@ -180,17 +187,18 @@ std::string summary_line(const CompareArgs& c, const RunValues& base, const RunV
   std::size_t count[4] = {};
   for (const CompareRow& r : rows) ++count[static_cast<int>(r.verdict)];
   std::ostringstream summary;
-  summary << rows.size() << " comparisons (" << base.cases.size() << " cases in base, " << now.cases.size()
-          << " in new): " << count[static_cast<int>(Verdict::regression)] << " regressions, "
-          << count[static_cast<int>(Verdict::improvement)] << " improvements, "
+  summary << rows.size() << " comparisons (" << base.cases.size() << " cases in base, "
+          << now.cases.size() << " in new): " << count[static_cast<int>(Verdict::regression)]
+          << " regressions, " << count[static_cast<int>(Verdict::improvement)] << " improvements, "
           << count[static_cast<int>(Verdict::same)] << " within threshold or noise, "
-          << count[static_cast<int>(Verdict::too_few)] << " with too few repetitions to tell (threshold "
-          << 100 * c.opt.threshold << "%, alpha " << c.opt.alpha << (c.normalize ? ", over each run's floor" : "")
-          << ")";
+          << count[static_cast<int>(Verdict::too_few)]
+          << " with too few repetitions to tell (threshold " << 100 * c.opt.threshold << "%, alpha "
+          << c.opt.alpha << (c.normalize ? ", over each run's floor" : "") << ")";
   return summary.str();
 }
 
-void print_json(const std::vector<CompareRow>& rows, const std::string& summary, std::size_t regressions) {
+void print_json(const std::vector<CompareRow>& rows, const std::string& summary,
+                std::size_t regressions) {
   nlohmann::json out = nlohmann::json::array();
   for (const CompareRow& r : rows) {
     out.push_back({{"name", r.name},
@@ -203,7 +211,9 @@ void print_json(const std::vector<CompareRow>& rows, const std::string& summary,
                    {"n_new", r.n_new},
                    {"verdict", to_string(r.verdict)}});
   }
-  std::cout << nlohmann::json{{"summary", summary}, {"regressions", regressions}, {"rows", out}}.dump(1) << "\n";
+  std::cout
+      << nlohmann::json{{"summary", summary}, {"regressions", regressions}, {"rows", out}}.dump(1)
+      << "\n";
 }
 
 // The table (or markdown table) of the rows worth reading: all of them with --all.
@@ -213,18 +223,21 @@ void print_rows(const CompareArgs& c, const std::vector<CompareRow>& rows) {
     std::cout << "| case | metric | base | new | change | p (n base/new) | verdict |\n"
                  "|---|---|---|---|---|---|---|\n";
   } else {
-    std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", "case", "metric", "base", "new", "change", "p (n base/new)",
-                "verdict");
+    std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", "case", "metric", "base", "new", "change",
+                "p (n base/new)", "verdict");
   }
   for (const CompareRow& r : rows) {
     if (!c.all && (r.verdict == Verdict::same || r.verdict == Verdict::too_few)) continue;
-    const std::string b = show_value(r.metric, r.base, c.normalize), n = show_value(r.metric, r.now, c.normalize);
+    const std::string b = show_value(r.metric, r.base, c.normalize),
+                      n = show_value(r.metric, r.now, c.normalize);
     if (md) {
-      std::cout << "| `" << r.name << "` | " << to_string(r.metric) << " | " << b << " | " << n << " | "
-                << show_change(r.change) << " | " << show_p(r) << " | " << to_string(r.verdict) << " |\n";
+      std::cout << "| `" << r.name << "` | " << to_string(r.metric) << " | " << b << " | " << n
+                << " | " << show_change(r.change) << " | " << show_p(r) << " | "
+                << to_string(r.verdict) << " |\n";
     } else {
-      std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", r.name.c_str(), std::string(to_string(r.metric)).c_str(),
-                  b.c_str(), n.c_str(), show_change(r.change).c_str(), show_p(r).c_str(),
+      std::printf("%-62s %-10s %11s %11s %8s %16s  %s\n", r.name.c_str(),
+                  std::string(to_string(r.metric)).c_str(), b.c_str(), n.c_str(),
+                  show_change(r.change).c_str(), show_p(r).c_str(),
                   std::string(to_string(r.verdict)).c_str());
     }
   }
@@ -238,11 +251,13 @@ int cmd_compare(cli::Args& args) {
     std::cout << kCompareHelp;
     return 0;
   }
-  if (c.files.size() != 2) throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");
+  if (c.files.size() != 2)
+    throw UsageError("compare: expected two result files, BASE.json NEW.json (see --help)");
   const RunValues base = load_run(c.files[0], c.normalize);
   const RunValues now = load_run(c.files[1], c.normalize);
   const std::vector<CompareRow> rows = compare_runs(base, now, c.opt);
-  if (rows.empty()) throw UsageError("compare: " + c.files[0] + " and " + c.files[1] + " have no case in common");
+  if (rows.empty())
+    throw UsageError("compare: " + c.files[0] + " and " + c.files[1] + " have no case in common");
   std::size_t regressions = 0;
   for (const CompareRow& r : rows) regressions += r.verdict == Verdict::regression ? 1 : 0;
   const std::string summary = summary_line(c, base, now, rows);

@@ -13,7 +13,8 @@ constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
 // The mechanisms whose capacity is a knob worth sweeping: the ring's slots, the pipe's
 // F_SETPIPE_SZ, the sockets' SO_SNDBUF/SO_RCVBUF and the message queues' depth.
 const std::vector<std::string_view> kCapacityMechanisms = {
-    "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram", "tcp", "udp", "posix_mq", "sysv_msg", "boost_mq"};
+    "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram",
+    "tcp",      "udp",  "posix_mq",    "sysv_msg",       "boost_mq"};
 const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 // Copy against zero-copy, past the main grid's 1 MiB: capacity 4 keeps a pingpong's two
 // rings of 16 MiB slots within the 256 MiB channel limit.
@@ -32,8 +33,8 @@ const Grid kWaitSweep = {.name = "wait",
                          .patterns = {Pattern::pingpong, Pattern::stream},
                          .sizes = {64},
                          .capacities = {16},
-                         .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive, WaitMode::block,
-                                   WaitMode::eventfd, WaitMode::sem},
+                         .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
+                                   WaitMode::block, WaitMode::eventfd, WaitMode::sem},
                          .rates_msgs_per_s = {},
                          .repetitions = 5,
                          .case_seconds = 0.06};
@@ -58,7 +59,8 @@ Grid main_grid(std::vector<std::size_t> sizes) {
 
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no sweeps "
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no "
+              "sweeps "
               "(14 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
@@ -71,11 +73,12 @@ const std::array<Preset, 3> kPresets = {{
               .case_seconds = 0.1},
      .sweeps = {}},
     {.name = "default",
-     .about = "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.12 s per case; and "
-              "sweeps of short points (a point on a curve is read against its neighbours): capacity in "
-              "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
-              "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (4 min on 2 "
-              "vCPUs)",
+     .about =
+         "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.12 s per case; and "
+         "sweeps of short points (a point on a curve is read against its neighbours): capacity in "
+         "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
+         "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (4 min on 2 "
+         "vCPUs)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
@@ -98,8 +101,10 @@ const std::array<Preset, 3> kPresets = {{
                 kZeroCopySweep,
                 kWaitSweep}},
     {.name = "full",
-     .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of 0.12 s per "
-              "case; the capacity and rate sweeps at more sizes and both wait modes, the zero_copy and wait "
+     .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
+              "0.12 s per "
+              "case; the capacity and rate sweeps at more sizes and both wait modes, the zero_copy "
+              "and wait "
               "sweeps as in default (1,668 cases, 10 min on 2 vCPUs: watch the ETA)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}),
      .sweeps = {{.name = "capacity",

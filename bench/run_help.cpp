@@ -1,7 +1,5 @@
 // `ipcbench run --help`. The defaults, presets, sweeps and which mechanisms support each
 // wait mode are read from the presets table and the registry, never written out here.
-#include "bench/run_options.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -10,6 +8,7 @@
 
 #include "bench/cli_util.hpp"
 #include "bench/presets.hpp"
+#include "bench/run_options.hpp"
 #include "harness/registry.hpp"
 
 namespace ipcbench {

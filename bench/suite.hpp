@@ -27,7 +27,7 @@ struct GridPlan {
 };
 
 struct RunPlan {
-  std::vector<GridPlan> grids;  // the main grid first, then the sweeps
+  std::vector<GridPlan> grids;           // the main grid first, then the sweeps
   Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
   std::array<int, 2> cpus{-1, -1};
   std::uint64_t fixed_msgs = 0;

@@ -9,20 +9,29 @@ namespace ipcbench {
 
 std::string_view to_string(Pattern p) noexcept {
   switch (p) {
-    case Pattern::pingpong: return "pingpong";
-    case Pattern::stream: return "stream";
-    case Pattern::rate: return "rate";
+    case Pattern::pingpong:
+      return "pingpong";
+    case Pattern::stream:
+      return "stream";
+    case Pattern::rate:
+      return "rate";
   }
   return "?";
 }
 std::string_view to_string(WaitMode w) noexcept {
   switch (w) {
-    case WaitMode::block: return "block";
-    case WaitMode::spin: return "spin";
-    case WaitMode::spin_yield: return "spin_yield";
-    case WaitMode::adaptive: return "adaptive";
-    case WaitMode::eventfd: return "eventfd";
-    case WaitMode::sem: return "sem";
+    case WaitMode::block:
+      return "block";
+    case WaitMode::spin:
+      return "spin";
+    case WaitMode::spin_yield:
+      return "spin_yield";
+    case WaitMode::adaptive:
+      return "adaptive";
+    case WaitMode::eventfd:
+      return "eventfd";
+    case WaitMode::sem:
+      return "sem";
   }
   return "?";
 }

@@ -35,8 +35,9 @@ enum class Pattern { pingpong, stream, rate };
 //   sem         process-shared POSIX semaphores counting ready messages and free slots
 enum class WaitMode : std::uint8_t { block, spin, spin_yield, adaptive, eventfd, sem };
 // Every wait mode, in the order `ipcbench list` and --help show them.
-inline constexpr WaitMode kWaitModes[] = {WaitMode::block,    WaitMode::spin,    WaitMode::spin_yield,
-                                          WaitMode::adaptive, WaitMode::eventfd, WaitMode::sem};
+inline constexpr WaitMode kWaitModes[] = {WaitMode::block,      WaitMode::spin,
+                                          WaitMode::spin_yield, WaitMode::adaptive,
+                                          WaitMode::eventfd,    WaitMode::sem};
 
 // A set of wait modes (a bitmask): what a mechanism supports.
 class WaitModes {

@@ -47,7 +47,8 @@ bool reap_within(std::span<Child> children, std::uint64_t ns) {
     if (!any) return true;
     const std::uint64_t now = now_ns();
     if (now >= until) return false;
-    if (::poll(fds.data(), fds.size(), static_cast<int>((until - now) / 1'000'000 + 1)) < 0 && errno != EINTR) {
+    if (::poll(fds.data(), fds.size(), static_cast<int>((until - now) / 1'000'000 + 1)) < 0 &&
+        errno != EINTR) {
       return false;
     }
     for (std::size_t i = 0; i < children.size(); ++i) {
@@ -66,12 +67,18 @@ std::string describe_stuck(pid_t pid) {
   std::ifstream("/proc/" + std::to_string(pid) + "/wchan") >> wchan;
   const std::string where = wchan.empty() || wchan == "0" ? "" : " in " + wchan;
   switch (state) {
-    case 'T': return "stopped by a signal: SIGSTOP or SIGTSTP";
-    case 't': return "stopped by a debugger";
-    case 'R': return "running: spinning on a peer that never answers?";
-    case 'S': return "asleep in the kernel" + where + ": waiting for a peer that never answers?";
-    case 'D': return "in uninterruptible sleep" + where;
-    default: return std::string("state ") + state;
+    case 'T':
+      return "stopped by a signal: SIGSTOP or SIGTSTP";
+    case 't':
+      return "stopped by a debugger";
+    case 'R':
+      return "running: spinning on a peer that never answers?";
+    case 'S':
+      return "asleep in the kernel" + where + ": waiting for a peer that never answers?";
+    case 'D':
+      return "in uninterruptible sleep" + where;
+    default:
+      return std::string("state ") + state;
   }
 }
 

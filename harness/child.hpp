@@ -70,7 +70,8 @@ class Child {
   std::string describe_exit() const {
     if (WIFSIGNALED(status_)) {
       const int sig = WTERMSIG(status_);
-      std::string text = std::string("killed by signal ") + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
+      std::string text =
+          std::string("killed by signal ") + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
       if (sig == SIGBUS) text += ": a page of shared memory could not be supplied (a full tmpfs?)";
       if (sig == SIGKILL) text += ": by another process or the OOM killer (dmesg tells which)";
       return text;

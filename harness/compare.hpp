@@ -83,6 +83,7 @@ struct CompareOptions {
 // rose, or a throughput that fell, by more than the threshold with p < alpha is a
 // regression; the opposite an improvement. Samples that cannot reach p < alpha
 // (too few repetitions) are `too_few`, never a regression.
-std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now, const CompareOptions& opt);
+std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now,
+                                     const CompareOptions& opt);
 
 }  // namespace ipcbench

@@ -98,7 +98,8 @@ std::vector<int> allowed_cpus() {
 }
 
 HarnessCosts measure_harness_costs() {
-  return {.timer_ns = measure_timer_cost_ns(), .checksum_ns_per_kib = measure_checksum_ns_per_kib()};
+  return {.timer_ns = measure_timer_cost_ns(),
+          .checksum_ns_per_kib = measure_checksum_ns_per_kib()};
 }
 
 nlohmann::json capture_environment(const std::array<int, 2>& cpus, const HarnessCosts& costs,
@@ -115,12 +116,15 @@ nlohmann::json capture_environment(const std::array<int, 2>& cpus, const Harness
   env["kernel"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
   env["cpu_model"] = cpu_model();
   env["cpus_online"] = read_line("/sys/devices/system/cpu/online");
-  env["clocksource"] = read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  env["clocksource"] =
+      read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
   std::string governor = read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
   env["cpu_governor"] = governor.empty() ? "unavailable" : governor;
   env["cpu_pinning"] = {cpus[0], cpus[1]};
   std::string siblings;
-  if (cpus[0] >= 0) siblings = read_line("/sys/devices/system/cpu/cpu" + std::to_string(cpus[0]) + "/topology/thread_siblings_list");
+  if (cpus[0] >= 0)
+    siblings = read_line("/sys/devices/system/cpu/cpu" + std::to_string(cpus[0]) +
+                         "/topology/thread_siblings_list");
   env["cpu_a_thread_siblings"] = siblings;
   env["timer"] = "clock_gettime(CLOCK_MONOTONIC)";
   env["timer_ns"] = costs.timer_ns;
@@ -137,17 +141,27 @@ nlohmann::json capture_environment(const std::array<int, 2>& cpus, const Harness
 std::vector<std::string> noise_warnings(const nlohmann::json& env) {
   std::vector<std::string> w;
   const std::string build = env.value("build_type", "");
-  if (build != "Release") w.push_back("build type is " + build + ": timings include unoptimised code; configure with -DCMAKE_BUILD_TYPE=Release");
-  if (!env.value("sanitizers", std::string()).empty()) w.push_back("sanitizers are on: timings are not representative");
+  if (build != "Release")
+    w.push_back("build type is " + build +
+                ": timings include unoptimised code; configure with -DCMAKE_BUILD_TYPE=Release");
+  if (!env.value("sanitizers", std::string()).empty())
+    w.push_back("sanitizers are on: timings are not representative");
   const std::string gov = env.value("cpu_governor", "");
-  if (gov != "performance" && gov != "unavailable") w.push_back("CPU governor is '" + gov + "': frequency scaling adds noise; try 'cpupower frequency-set -g performance'");
+  if (gov != "performance" && gov != "unavailable")
+    w.push_back("CPU governor is '" + gov +
+                "': frequency scaling adds noise; try 'cpupower frequency-set -g performance'");
   const auto& pin = env["cpu_pinning"];
-  if (pin[0] == pin[1]) w.push_back("both sides pinned to CPU " + pin[0].dump() + ": they share one core and spinning cases will crawl");
+  if (pin[0] == pin[1])
+    w.push_back("both sides pinned to CPU " + pin[0].dump() +
+                ": they share one core and spinning cases will crawl");
   const std::string sib = env.value("cpu_a_thread_siblings", "");
   if (pin[1].get<int>() >= 0 && pin[0] != pin[1] && !sib.empty()) {
     std::stringstream ss(sib);
     for (std::string part; std::getline(ss, part, ',');) {
-      if (part == pin[1].dump()) w.push_back("CPUs " + pin[0].dump() + " and " + pin[1].dump() + " are SMT siblings of one core: latency will be lower and throughput lower than across cores");
+      if (part == pin[1].dump())
+        w.push_back("CPUs " + pin[0].dump() + " and " + pin[1].dump() +
+                    " are SMT siblings of one core: latency will be lower and throughput lower "
+                    "than across cores");
     }
   }
   // Measured just before the run, not the load average: a build that just finished

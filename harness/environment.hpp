@@ -3,15 +3,14 @@
 // the pinning and the measured costs of the harness's own tools. Google Benchmark's
 // context (host, CPUs, caches, load average) is kept; these keys are added to it.
 #include <array>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ipcbench {
 
 struct HarnessCosts {
-  double timer_ns = 0;          // one now_ns() call
+  double timer_ns = 0;             // one now_ns() call
   double checksum_ns_per_kib = 0;  // payload verification, per KiB received
 };
 

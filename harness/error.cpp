@@ -18,8 +18,8 @@ std::string limit_hint(int err) {
   if (err == ENFILE) {
     std::string max;
     std::ifstream("/proc/sys/fs/file-max") >> max;
-    return " (the system's open files reached fs.file-max" + (max.empty() ? std::string() : " = " + max) +
-           "; raise it with sysctl -w fs.file-max=N)";
+    return " (the system's open files reached fs.file-max" +
+           (max.empty() ? std::string() : " = " + max) + "; raise it with sysctl -w fs.file-max=N)";
   }
   if (err == ENOSPC) return " (a filesystem or a kernel table is full)";
   return "";

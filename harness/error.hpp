@@ -17,8 +17,8 @@ std::string limit_hint(int err);
 class SysError : public std::runtime_error {
  public:
   SysError(const std::string& call, const std::string& object, int err = errno)
-      : std::runtime_error(call + (object.empty() ? "" : " " + object) + ": " +
-                           std::strerror(err) + limit_hint(err)),
+      : std::runtime_error(call + (object.empty() ? "" : " " + object) + ": " + std::strerror(err) +
+                           limit_hint(err)),
         errno_(err) {}
   int code() const noexcept { return errno_; }
 

@@ -68,7 +68,8 @@ MessageFdEndpoint::MessageFdEndpoint(UniqueFd fd, WaitMode wait)
     : fd_(std::move(fd)), flags_(wait == WaitMode::spin ? MSG_DONTWAIT : 0) {
   int type = 0;
   socklen_t len = sizeof type;
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) throw SysError("getsockopt", "SO_TYPE");
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+    throw SysError("getsockopt", "SO_TYPE");
   zero_is_eof_ = type != SOCK_DGRAM;
   set_nonblocking(fd_.get(), false);  // the wait mode is the per-call flag
 }
@@ -77,7 +78,8 @@ void MessageFdEndpoint::send(std::span<const std::byte> msg) {
   for (;;) {
     const ssize_t n = ::send(fd_.get(), msg.data(), msg.size(), MSG_NOSIGNAL | flags_);
     if (n >= 0) {
-      if (static_cast<std::size_t>(n) != msg.size()) throw SysError("send (partial message)", "fd " + std::to_string(fd_.get()), EMSGSIZE);
+      if (static_cast<std::size_t>(n) != msg.size())
+        throw SysError("send (partial message)", "fd " + std::to_string(fd_.get()), EMSGSIZE);
       return;
     }
     if (errno == EAGAIN || errno == EINTR) continue;
@@ -166,8 +168,8 @@ std::size_t FramedStreamEndpoint::recv(std::span<std::byte> buf) {
   std::memcpy(&len, staging_.data() + begin_, kFrameHeaderBytes);
   begin_ += kFrameHeaderBytes;
   if (len > buf.size()) {
-    throw PeerError("frame length " + std::to_string(len) + " exceeds the " + std::to_string(buf.size()) +
-                    "-byte buffer (corrupt peer?)");
+    throw PeerError("frame length " + std::to_string(len) + " exceeds the " +
+                    std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
   }
   const std::size_t staged = std::min<std::size_t>(len, end_ - begin_);
   std::memcpy(buf.data(), staging_.data() + begin_, staged);

@@ -31,7 +31,8 @@ void pin(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) < 0) throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
+  if (::sched_setaffinity(0, sizeof set, &set) < 0)
+    throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
 }
 
 // The line both processes write; alone on its cache line (and the next, for the
@@ -67,9 +68,11 @@ double with_responder(const std::array<int, 2>& cpus, Initiator initiator, Respo
     const char* role = i == 0 ? "initiator" : "responder";
     if (!done && children[i].running()) {
       failure += std::string(failure.empty() ? "" : "; ") + role + " had not finished after " +
-                 std::to_string(static_cast<int>(kFloorTimeoutSeconds)) + " s (" + describe_stuck(children[i].pid()) + ")";
+                 std::to_string(static_cast<int>(kFloorTimeoutSeconds)) + " s (" +
+                 describe_stuck(children[i].pid()) + ")";
     } else if (!children[i].running() && !children[i].exited_ok()) {
-      failure += std::string(failure.empty() ? "" : "; ") + role + " " + children[i].describe_exit();
+      failure +=
+          std::string(failure.empty() ? "" : "; ") + role + " " + children[i].describe_exit();
     }
   }
   for (Child& c : children) c.kill_and_reap();
@@ -83,7 +86,7 @@ namespace {
 // Batched ping-pong of a counter: the initiator writes `ping`, the responder answers
 // on `pong`. One line (ping == pong) or one line per direction.
 double counter_rtt_ns(const std::array<int, 2>& cpus, PingLine* ping, PingLine* pong) {
-  constexpr std::uint32_t kTrips = 2'000;  // per batch
+  constexpr std::uint32_t kTrips = 2'000;               // per batch
   const std::uint32_t total = kTrips * (kBatches + 1);  // one warm-up batch
   return with_responder(
       cpus,
@@ -148,7 +151,8 @@ double measure_wake_rtt_ns(const std::array<int, 2>& cpus) {
           const std::uint64_t t0 = now_ns();
           publish(++v);
           wait_for(++v);
-          if (i >= kTrips) trips.push_back(static_cast<double>(now_ns() - t0));  // after a warm-up batch
+          if (i >= kTrips)
+            trips.push_back(static_cast<double>(now_ns() - t0));  // after a warm-up batch
         }
         return median(trips);
       },
@@ -189,7 +193,8 @@ double measure_syscall_ns() {
   return median(per_call);
 }
 
-Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::size_t>& sizes, double clock_ns) {
+Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::size_t>& sizes,
+                      double clock_ns) {
   Floors f;
   f.clock_ns = clock_ns;
   f.syscall_ns = measure_syscall_ns();

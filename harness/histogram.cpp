@@ -29,8 +29,8 @@ double Histogram::percentile(double q) const noexcept {
     if (seen >= rank) {
       // The top bucket also holds every value past the range: only max is exact there.
       if (i == kBuckets - 1 && overflow_ > 0) return static_cast<double>(max_ns_);
-      const double mid = static_cast<double>(bucket_low(i)) +
-                         (static_cast<double>(bucket_width(i)) - 1.0) / 2.0;
+      const double mid =
+          static_cast<double>(bucket_low(i)) + (static_cast<double>(bucket_width(i)) - 1.0) / 2.0;
       return std::clamp(mid, static_cast<double>(min_ns_), static_cast<double>(max_ns_));
     }
   }

@@ -15,9 +15,9 @@ namespace ipcbench {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 7;                     // 128 buckets per octave
+  static constexpr int kSubBits = 7;                            // 128 buckets per octave
   static constexpr std::uint64_t kExactBelow = 2u << kSubBits;  // 256: exact region
-  static constexpr int kMaxExponent = 34;                // 2^34 ns ~ 17.2 s
+  static constexpr int kMaxExponent = 34;                       // 2^34 ns ~ 17.2 s
   static constexpr int kBuckets = (kMaxExponent - kSubBits) * (1 << kSubBits) + (1 << kSubBits);
 
   void record(std::uint64_t value_ns) noexcept {

@@ -49,7 +49,8 @@ using Lanes = std::uint64_t __attribute__((vector_size(32)));
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 [[gnu::target_clones("avx2", "default")]]
 #endif
-std::uint64_t checksum(std::span<const std::byte> bytes) noexcept {
+std::uint64_t
+checksum(std::span<const std::byte> bytes) noexcept {
   // Fletcher-style: a sums the words, b sums the running a, so the position of
   // every word matters (a plain sum would miss swapped words).
   Lanes a0 = {1, 2, 3, 4}, a1 = {5, 6, 7, 8}, b0 = {}, b1 = {};
@@ -141,7 +142,8 @@ std::span<const std::byte> PayloadPool::message(std::uint64_t seq) noexcept {
     for (std::size_t i = 0; i < std::min<std::size_t>(msg_bytes_, 4); ++i) {
       m[i] = static_cast<std::byte>(seq32 >> (8 * i));
     }
-    for (std::size_t i = 8; i < msg_bytes_; ++i) m[i] = static_cast<std::byte>(check >> (8 * (i - 8)));
+    for (std::size_t i = 8; i < msg_bytes_; ++i)
+      m[i] = static_cast<std::byte>(check >> (8 * (i - 8)));
   }
   return {m, msg_bytes_};
 }

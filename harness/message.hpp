@@ -26,7 +26,7 @@
 namespace ipcbench {
 
 inline constexpr std::size_t kHeaderBytes = 12;
-inline constexpr std::size_t kStampOffset = 4;     // where sent_ns32 lives
+inline constexpr std::size_t kStampOffset = 4;      // where sent_ns32 lives
 inline constexpr std::size_t kMinStampedBytes = 8;  // room for seq and sent_ns32
 inline constexpr int kPayloadVariants = 7;
 

@@ -32,7 +32,8 @@ int g_wake_pipe[2] = {-1, -1};
 extern "C" void on_interrupt(int) {
   g_interrupted = 1;
   const int saved = errno;
-  if (g_wake_pipe[1] >= 0) [[maybe_unused]] auto n = ::write(g_wake_pipe[1], "x", 1);
+  if (g_wake_pipe[1] >= 0) [[maybe_unused]]
+    auto n = ::write(g_wake_pipe[1], "x", 1);
   errno = saved;
 }
 
@@ -40,7 +41,6 @@ const char* role_name(Pattern p, int side) {
   if (p == Pattern::pingpong) return side == 0 ? "client" : "server";
   return side == 0 ? "producer" : "consumer";
 }
-
 
 // Runs in a child forked by fork_child (harness/child.hpp), which already made it die
 // with the orchestrator and named it; never returns.
@@ -61,7 +61,8 @@ const char* role_name(Pattern p, int side) {
       cpu_set_t set;
       CPU_ZERO(&set);
       CPU_SET(cpu, &set);
-      if (::sched_setaffinity(0, sizeof set, &set) < 0) throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
+      if (::sched_setaffinity(0, sizeof set, &set) < 0)
+        throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
     }
     const Side side = index == 0 ? Side::a : Side::b;
     std::unique_ptr<Endpoint> ep = channel.open(side);
@@ -79,7 +80,8 @@ const char* role_name(Pattern p, int side) {
 
 // Every side that ended badly by itself, deaths by a signal first: a signal is a cause,
 // never a reaction, while an error report ("peer closed its end") is often the latter.
-std::string describe_failures(const Child (&children)[2], const PairShared& shared, Pattern pattern) {
+std::string describe_failures(const Child (&children)[2], const PairShared& shared,
+                              Pattern pattern) {
   std::string out;
   for (const bool signals : {true, false}) {
     for (int i = 0; i < 2; ++i) {
@@ -87,7 +89,8 @@ std::string describe_failures(const Child (&children)[2], const PairShared& shar
       if (!c.died_badly() || c.died_of_signal() != signals) continue;
       const SideReport& rep = shared.side[i];
       out += std::string(out.empty() ? "" : "; ") + role_name(pattern, i) + " " +
-             (rep.state.load(std::memory_order_acquire) == 2 ? std::string("failed: ") + rep.error : c.describe_exit());
+             (rep.state.load(std::memory_order_acquire) == 2 ? std::string("failed: ") + rep.error
+                                                             : c.describe_exit());
     }
   }
   return out;

@@ -29,10 +29,10 @@ struct PairSpec {
   double target_seconds = 0.2;
   // > 0: exactly this many measured messages (after a fixed warm-up), no adaptation.
   std::uint64_t fixed_msgs = 0;
-  bool verify = true;               // checksum every payload (sequence is always checked)
-  double timeout_seconds = 30;      // the watchdog's deadline for the whole case
-  double timer_cost_ns = 25;        // sets how sparsely stream latency is sampled
-  std::uint64_t seed = 1;           // payload content
+  bool verify = true;           // checksum every payload (sequence is always checked)
+  double timeout_seconds = 30;  // the watchdog's deadline for the whole case
+  double timer_cost_ns = 25;    // sets how sparsely stream latency is sampled
+  std::uint64_t seed = 1;       // payload content
   // Pattern::rate only: the producer's schedule, messages per second (> 0).
   std::uint64_t offered_msgs_per_s = 0;
 };
@@ -70,10 +70,10 @@ struct PairResult {
   // pingpong: the mean round trip of each batch of 16 exchanges timed together (no
   // clock read inside the batch, as the cache-line floor is timed).
   Histogram batched_rtt_ns;
-  std::uint64_t measured_msgs = 0;   // pingpong: round trips; stream: messages
-  double measured_seconds = 0;       // pingpong: sum of round trips; stream: first to last receipt
-  std::uint64_t stamp_stride = 0;    // stream: 1 in N messages carries a timestamp (0: none)
-  VerifyCounts verify;               // both sides' receivers
+  std::uint64_t measured_msgs = 0;  // pingpong: round trips; stream: messages
+  double measured_seconds = 0;      // pingpong: sum of round trips; stream: first to last receipt
+  std::uint64_t stamp_stride = 0;   // stream: 1 in N messages carries a timestamp (0: none)
+  VerifyCounts verify;              // both sides' receivers
   // Stream: mean time the consumer spent verifying one message (measured on a sample
   // of messages); 0 for pingpong, where verification is off the timed path.
   double verify_ns_per_msg = 0;
@@ -82,8 +82,8 @@ struct PairResult {
   // holds one message fewer than side a's.
   std::array<CpuUse, 2> cpu;
   // Rate: how far the producer's measured sends started after their intended times.
-  std::uint64_t sent_msgs = 0;         // measured sends
-  std::uint64_t late_sends = 0;        // of them, started more than kLateSendNs late
+  std::uint64_t sent_msgs = 0;   // measured sends
+  std::uint64_t late_sends = 0;  // of them, started more than kLateSendNs late
   std::uint64_t max_send_lag_ns = 0;
   double mean_send_lag_ns = 0;
 };

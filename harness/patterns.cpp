@@ -1,5 +1,9 @@
 #include "harness/patterns.hpp"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -7,17 +11,13 @@
 #include <cstring>
 #include <memory>
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <time.h>
-
 #include "harness/clock.hpp"
 #include "harness/futex.hpp"
 
 namespace ipcbench {
 namespace {
 
-constexpr double kWarmupShare = 0.1;              // warm-up time / target time
+constexpr double kWarmupShare = 0.1;  // warm-up time / target time
 constexpr std::uint64_t kMinWarmupMsgs = 64;
 constexpr std::uint64_t kMinMeasuredMsgs = 100;
 constexpr std::uint64_t kMaxMeasuredMsgs = 1'000'000'000;
@@ -40,7 +40,8 @@ CpuMark cpu_now() noexcept {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
   auto ns = [](const timeval& t) {
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_usec) * 1000u;
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(t.tv_usec) * 1000u;
   };
   return {ns(ru.ru_utime), ns(ru.ru_stime), static_cast<std::uint64_t>(ru.ru_nvcsw),
           static_cast<std::uint64_t>(ru.ru_nivcsw)};
@@ -65,9 +66,11 @@ void arrive_and_wait(std::atomic<std::uint32_t>& arrived) {
 // Side a, after the warm-up of `warm_msgs` messages in `warm_ns`: how many to measure.
 std::uint64_t measured_count(const PairSpec& spec, std::uint64_t warm_msgs, std::uint64_t warm_ns) {
   if (spec.fixed_msgs > 0) return spec.fixed_msgs;
-  const double per_msg_ns = std::max(1.0, static_cast<double>(warm_ns) / static_cast<double>(warm_msgs));
+  const double per_msg_ns =
+      std::max(1.0, static_cast<double>(warm_ns) / static_cast<double>(warm_msgs));
   const double n = spec.target_seconds * 1e9 / per_msg_ns;
-  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs, kMaxMeasuredMsgs);
+  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs,
+                                   kMaxMeasuredMsgs);
 }
 
 // Sends (and for pingpong, receives) the warm-up; returns its duration. At least
@@ -213,7 +216,8 @@ void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
     const std::uint64_t total = shared.plan.total.load(std::memory_order_acquire);
     if (measuring) {
       ++cpu_msgs;
-    } else if (total != UINT64_MAX && seq >= shared.plan.measure_from.load(std::memory_order_relaxed)) {
+    } else if (total != UINT64_MAX &&
+               seq >= shared.plan.measure_from.load(std::memory_order_relaxed)) {
       measuring = true;
       cpu_from = cpu_now();
     }
@@ -309,7 +313,8 @@ std::uint64_t wait_until(std::uint64_t due_ns) noexcept {
   if (now >= due_ns) return now;
   if (due_ns - now > kSleepAboveNs) {
     const std::uint64_t wake_ns = due_ns - kWakeMarginNs;
-    const timespec wake{static_cast<time_t>(wake_ns / 1'000'000'000u), static_cast<long>(wake_ns % 1'000'000'000u)};
+    const timespec wake{static_cast<time_t>(wake_ns / 1'000'000'000u),
+                        static_cast<long>(wake_ns % 1'000'000'000u)};
     while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, nullptr) == EINTR) {
     }
   }
@@ -327,14 +332,19 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
   // behind stops after kMaxStretch x the warm-up's scheduled time instead: a tenth of
   // 0.1 s at 100M msgs/s of 64 KiB would otherwise be 64 GB.
   std::uint64_t warm =
-      spec.fixed_msgs > 0 ? kMinWarmupMsgs
-                          : std::max(kMinWarmupMsgs, static_cast<std::uint64_t>(rate * spec.target_seconds * kWarmupShare));
-  const auto warm_limit_ns = static_cast<std::uint64_t>(kMaxStretch * static_cast<double>(warm) * period_ns);
+      spec.fixed_msgs > 0
+          ? kMinWarmupMsgs
+          : std::max(kMinWarmupMsgs,
+                     static_cast<std::uint64_t>(rate * spec.target_seconds * kWarmupShare));
+  const auto warm_limit_ns =
+      static_cast<std::uint64_t>(kMaxStretch * static_cast<double>(warm) * period_ns);
   ::prctl(PR_SET_TIMERSLACK, 1UL);
   arrive_and_wait(shared.arrived);
 
   const std::uint64_t t0 = now_ns();
-  auto due = [&](std::uint64_t seq) { return t0 + static_cast<std::uint64_t>(static_cast<double>(seq) * period_ns); };
+  auto due = [&](std::uint64_t seq) {
+    return t0 + static_cast<std::uint64_t>(static_cast<double>(seq) * period_ns);
+  };
   std::uint64_t seq = 0;
   for (; seq < warm; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
@@ -351,7 +361,8 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
     const double at_pace = kMaxStretch * spec.target_seconds * 1e9 * static_cast<double>(warm) /
                            static_cast<double>(std::max<std::uint64_t>(warm_ns, 1));
     const double n = std::min(rate * spec.target_seconds, at_pace);
-    measured = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs, kMaxMeasuredMsgs);
+    measured = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(n), kMinMeasuredMsgs,
+                                         kMaxMeasuredMsgs);
   }
   const std::uint64_t stride = stamp_stride(spec, warm, warm_ns);
   const std::uint64_t from = seq;

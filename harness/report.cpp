@@ -80,10 +80,14 @@ std::string format_cpu_pair(double a_ns, double b_ns) {
 std::string format_ns(double ns) {
   if (!std::isfinite(ns)) return "-";
   char buf[32];
-  if (ns < 1e3) std::snprintf(buf, sizeof buf, "%.0f ns", ns);
-  else if (ns < 1e6) std::snprintf(buf, sizeof buf, "%.3g us", ns / 1e3);
-  else if (ns < 1e9) std::snprintf(buf, sizeof buf, "%.3g ms", ns / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.3g s", ns / 1e9);
+  if (ns < 1e3)
+    std::snprintf(buf, sizeof buf, "%.0f ns", ns);
+  else if (ns < 1e6)
+    std::snprintf(buf, sizeof buf, "%.3g us", ns / 1e3);
+  else if (ns < 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g ms", ns / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g s", ns / 1e9);
   return buf;
 }
 
@@ -112,7 +116,8 @@ void CaseJsonReporter::ReportRuns(const std::vector<Run>& runs) {
   JSONReporter::ReportRuns(renamed);
 }
 
-TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings,
+TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env,
+                                   std::vector<std::string> warnings,
                                    std::map<std::string, double> expected_s)
     : total_(total_cases),
       expected_s_(std::move(expected_s)),
@@ -138,19 +143,20 @@ bool TerminalReporter::ReportContext(const Context& context) {
       << " (" << std::setprecision(3) << env_.value("checksum_ns_per_kib", 0.0) << " ns/KiB)\n"
       << std::defaultfloat;
   if (env_.contains("shm_backing")) {
-    out << "shared memory: " << env_.value("shm_backing", "") << ", " << env_.value("shm_backing_detail", "")
-        << "\n";
+    out << "shared memory: " << env_.value("shm_backing", "") << ", "
+        << env_.value("shm_backing_detail", "") << "\n";
   }
   if (env_.contains("floor_wake_rtt_ns")) {
     const auto& cl = env_["floor_cacheline_rtt_ns"];
     out << "floor: cache-line round trip "
-        << (cl.is_number() ? format_ns(cl.get<double>()) : std::string("not measured (one CPU, or a warning says why)"));
+        << (cl.is_number() ? format_ns(cl.get<double>())
+                           : std::string("not measured (one CPU, or a warning says why)"));
     const auto pair = env_.value("floor_cacheline_pair_rtt_ns", nlohmann::json());
     if (pair.is_number()) out << " (one line each way " << format_ns(pair.get<double>()) << ")";
     const auto& wake = env_["floor_wake_rtt_ns"];
-    out << ", wake-up round trip " << (wake.is_number() ? format_ns(wake.get<double>()) : std::string("not measured"))
-        << ", syscall "
-        << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
+    out << ", wake-up round trip "
+        << (wake.is_number() ? format_ns(wake.get<double>()) : std::string("not measured"))
+        << ", syscall " << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
   }
   for (const std::string& w : warnings_) out << "warning: " << w << "\n";
   out << total_ << " cases\n";
@@ -201,7 +207,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
   const CaseRow& row = rows_[case_name];
   // Neither a case this machine cannot run nor a rate past its series's saturation
   // point is a failure: both say why they did not run.
-  if (!row.error.empty() && !row.error.starts_with("not runnable") && !row.error.starts_with("beyond saturation")) {
+  if (!row.error.empty() && !row.error.starts_with("not runnable") &&
+      !row.error.starts_with("beyond saturation")) {
     ++failed_;
   }
   // After Ctrl-C every remaining case reports "interrupted": say it once.
@@ -210,8 +217,10 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
   double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
   if (expected_total_s_ > 0) {
     const auto it = expected_s_.find(case_name);
-    expected_done_s_ += it != expected_s_.end() ? it->second : expected_total_s_ / static_cast<double>(total_);
-    if (expected_done_s_ > 0) eta = elapsed / expected_done_s_ * std::max(0.0, expected_total_s_ - expected_done_s_);
+    expected_done_s_ +=
+        it != expected_s_.end() ? it->second : expected_total_s_ / static_cast<double>(total_);
+    if (expected_done_s_ > 0)
+      eta = elapsed / expected_done_s_ * std::max(0.0, expected_total_s_ - expected_done_s_);
   }
   std::ostream& out = GetErrorStream();
   out << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << done_ << "/" << total_
@@ -219,8 +228,8 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
   if (!row.error.empty()) {
     out << row.error;
   } else {
-    out << "p50 " << std::setw(9) << format_ns(median(row.p50_ns)) << "  "
-        << std::setw(10) << format_rate(median(row.msgs_per_s), "msg/s");
+    out << "p50 " << std::setw(9) << format_ns(median(row.p50_ns)) << "  " << std::setw(10)
+        << format_rate(median(row.msgs_per_s), "msg/s");
   }
   out << "   ETA " << format_eta(eta) << std::endl;
 }
@@ -240,20 +249,23 @@ void TerminalReporter::print_table() {
     const bool pingpong = key.first == "pingpong";
     // Rate cases keep their planned order: by mechanism, then offered rate, so each
     // mechanism's load-latency curve reads top to bottom.
-    if (key.first != "rate") std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
-      if (x->error.empty() != y->error.empty()) return x->error.empty();
-      return pingpong ? median(x->p50_ns) < median(y->p50_ns)
-                      : median(x->msgs_per_s) > median(y->msgs_per_s);
-    });
-    out << "\n" << key.first << ", " << format_bytes(key.second) << " messages"
-        << (pingpong ? " (latency: one way = round trip / 2)"
-                     : key.first == "rate" ? " (latency: one way, from each message's intended send time)"
-                                           : " (latency: one way, sampled)")
+    if (key.first != "rate")
+      std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
+        if (x->error.empty() != y->error.empty()) return x->error.empty();
+        return pingpong ? median(x->p50_ns) < median(y->p50_ns)
+                        : median(x->msgs_per_s) > median(y->msgs_per_s);
+      });
+    out << "\n"
+        << key.first << ", " << format_bytes(key.second) << " messages"
+        << (pingpong              ? " (latency: one way = round trip / 2)"
+            : key.first == "rate" ? " (latency: one way, from each message's intended send time)"
+                                  : " (latency: one way, sampled)")
         << "\n";
     out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
         << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
         << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(9)
-        << (pingpong ? "x floor" : "x bw") << std::setw(16) << "cpu/msg a/b" << std::setw(8) << "spread"
+        << (pingpong ? "x floor" : "x bw") << std::setw(16) << "cpu/msg a/b" << std::setw(8)
+        << "spread"
         << "  note\n";
     for (const CaseRow* row : rows) {
       std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
@@ -268,10 +280,12 @@ void TerminalReporter::print_table() {
       char spread_text[16] = "-";
       if (std::isfinite(s)) std::snprintf(spread_text, sizeof spread_text, "%.1f%%", s * 100);
       out << std::setw(11) << format_ns(median(row->p50_ns)) << std::setw(11)
-          << format_ns(median(row->p99_ns)) << std::setw(13) << format_rate(median(row->msgs_per_s), "")
-          << std::setw(12) << format_rate(median(row->bytes_per_s), "B") << std::setw(9)
-          << row->capacity_effective << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(16)
-          << format_cpu_pair(median(row->cpu_tx_ns), median(row->cpu_rx_ns)) << std::setw(8) << spread_text
+          << format_ns(median(row->p99_ns)) << std::setw(13)
+          << format_rate(median(row->msgs_per_s), "") << std::setw(12)
+          << format_rate(median(row->bytes_per_s), "B") << std::setw(9) << row->capacity_effective
+          << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(16)
+          << format_cpu_pair(median(row->cpu_tx_ns), median(row->cpu_rx_ns)) << std::setw(8)
+          << spread_text
           << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "")
           << (row->saturated ? "  saturated" : "") << "\n";
     }
@@ -287,8 +301,10 @@ std::string strict_json_numbers(std::string_view text) {
     const char c = text[i];
     if (in_string) {
       out += c;
-      if (c == '\\' && i + 1 < text.size()) out += text[++i];
-      else if (c == '"') in_string = false;
+      if (c == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') in_string = true;
@@ -304,7 +320,8 @@ std::string strict_json_numbers(std::string_view text) {
   return out;
 }
 
-void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env) {
+void finish_json(const std::string& gb_path, const std::string& out_path,
+                 const nlohmann::json& env) {
   std::ifstream in(gb_path);
   if (!in) throw SysError("open", gb_path);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -312,9 +329,11 @@ void finish_json(const std::string& gb_path, const std::string& out_path, const 
   try {
     doc = nlohmann::json::parse(strict_json_numbers(text));
   } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " does not parse: " + e.what());
+    throw std::runtime_error("Google Benchmark's JSON in " + gb_path +
+                             " does not parse: " + e.what());
   }
-  if (!doc.contains("context")) throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " has no context");
+  if (!doc.contains("context"))
+    throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " has no context");
   for (const auto& [key, value] : env.items()) doc["context"][key] = value;
   const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
   {

@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ipcbench {
 
@@ -47,7 +46,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   struct CaseRow {
     std::string name, error;
     std::vector<double> real_ns, p50_ns, p99_ns, msgs_per_s, bytes_per_s;
-    std::vector<double> x_floor;  // pingpong: x_floor; stream: x_floor_bw
+    std::vector<double> x_floor;               // pingpong: x_floor; stream: x_floor_bw
     std::vector<double> cpu_tx_ns, cpu_rx_ns;  // cpu_ns_per_msg_tx, cpu_ns_per_msg_rx
     double capacity_effective = 0;
     bool saturated = false;  // rate: some repetition was saturated
@@ -75,7 +74,8 @@ std::string strict_json_numbers(std::string_view text);
 // Merges `env` into the context of the GB JSON file at gb_path and writes the
 // result to out_path through a temporary file and rename(), so out_path is either
 // absent or complete. Throws on a missing or unparsable gb_path.
-void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env);
+void finish_json(const std::string& gb_path, const std::string& out_path,
+                 const nlohmann::json& env);
 
 // "812 ns", "12.3 us", "4.56 ms".
 std::string format_ns(double ns);

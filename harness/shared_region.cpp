@@ -25,8 +25,8 @@ constexpr const char* kTmpDir = "/tmp";
 void allocate(int fd, std::size_t bytes, const std::string& where) {
   if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); err != 0) {
     if (err == ENOSPC) {
-      throw NotRunnable("a shared region of " + std::to_string(bytes) + " B does not fit in " + where +
-                        " (ENOSPC: full; free space there or choose another --backing)");
+      throw NotRunnable("a shared region of " + std::to_string(bytes) + " B does not fit in " +
+                        where + " (ENOSPC: full; free space there or choose another --backing)");
     }
     throw SysError("posix_fallocate", where, err);
   }
@@ -68,27 +68,30 @@ UniqueFd create_memfd(std::size_t bytes) {
 void* create_sysv(std::size_t bytes) {
   const unsigned long long shmmax = read_sysctl("/proc/sys/kernel/shmmax", UINT64_MAX);
   if (bytes > shmmax) {
-    throw NotRunnable("a SysV segment of " + std::to_string(bytes) + " B exceeds /proc/sys/kernel/shmmax = " +
-                      std::to_string(shmmax) + "; raise it with sysctl -w kernel.shmmax=" + std::to_string(bytes));
+    throw NotRunnable("a SysV segment of " + std::to_string(bytes) +
+                      " B exceeds /proc/sys/kernel/shmmax = " + std::to_string(shmmax) +
+                      "; raise it with sysctl -w kernel.shmmax=" + std::to_string(bytes));
   }
   const auto page_bytes = static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
   const unsigned long long pages = (bytes + page_bytes - 1) / page_bytes;
   const unsigned long long shmall = read_sysctl("/proc/sys/kernel/shmall", UINT64_MAX);
   if (pages > shmall) {
-    throw NotRunnable("a SysV segment of " + std::to_string(pages) + " pages exceeds /proc/sys/kernel/shmall = " +
-                      std::to_string(shmall) + " pages; raise it with sysctl -w kernel.shmall=" +
-                      std::to_string(pages));
+    throw NotRunnable("a SysV segment of " + std::to_string(pages) +
+                      " pages exceeds /proc/sys/kernel/shmall = " + std::to_string(shmall) +
+                      " pages; raise it with sysctl -w kernel.shmall=" + std::to_string(pages));
   }
   // Under a recorded random key, so a run killed between shmget and IPC_RMID below
   // leaves a record the next run acts on (harness/stale.hpp).
   RecordedSysvObject segment = RecordedSysvObject::create(
-      RecordedSysvObject::Kind::shm, [&](key_t key) { return ::shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600); },
+      RecordedSysvObject::Kind::shm,
+      [&](key_t key) { return ::shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600); },
       [&](int err) {
         if (err == ENOSPC) {
-          throw NotRunnable("shmget: the SysV segments on this machine already reach /proc/sys/kernel/shmall = " +
-                            std::to_string(shmall) + " pages or /proc/sys/kernel/shmmni = " +
-                            std::to_string(read_sysctl("/proc/sys/kernel/shmmni")) +
-                            " segments (see ipcs -m); raise one with sysctl -w");
+          throw NotRunnable(
+              "shmget: the SysV segments on this machine already reach /proc/sys/kernel/shmall = " +
+              std::to_string(shmall) + " pages or /proc/sys/kernel/shmmni = " +
+              std::to_string(read_sysctl("/proc/sys/kernel/shmmni")) +
+              " segments (see ipcs -m); raise one with sysctl -w");
         }
         errno = err;
         throw SysError("shmget", std::to_string(bytes) + " bytes");
@@ -104,7 +107,8 @@ void* create_sysv(std::size_t bytes) {
     throw SysError("shmctl IPC_RMID", "segment " + std::to_string(id), err);
   }
   segment.object_removed();
-  if (addr == reinterpret_cast<void*>(-1)) throw SysError("shmat", "segment " + std::to_string(id), attach_err);
+  if (addr == reinterpret_cast<void*>(-1))
+    throw SysError("shmat", "segment " + std::to_string(id), attach_err);
   return addr;
 }
 
@@ -112,14 +116,20 @@ std::string filesystem_of(const char* dir) {
   struct statfs fs {};
   if (::statfs(dir, &fs) < 0) return "filesystem unknown";
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case TMPFS_MAGIC: return "tmpfs, memory";
-    case EXT4_SUPER_MAGIC: return "ext2/ext3/ext4, disk-backed";
-    case XFS_SUPER_MAGIC: return "xfs, disk-backed";
-    case BTRFS_SUPER_MAGIC: return "btrfs, disk-backed";
-    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
+    case TMPFS_MAGIC:
+      return "tmpfs, memory";
+    case EXT4_SUPER_MAGIC:
+      return "ext2/ext3/ext4, disk-backed";
+    case XFS_SUPER_MAGIC:
+      return "xfs, disk-backed";
+    case BTRFS_SUPER_MAGIC:
+      return "btrfs, disk-backed";
+    case OVERLAYFS_SUPER_MAGIC:
+      return "overlayfs";
     default: {
       char hex[48];
-      std::snprintf(hex, sizeof hex, "filesystem magic 0x%lx", static_cast<unsigned long>(fs.f_type));
+      std::snprintf(hex, sizeof hex, "filesystem magic 0x%lx",
+                    static_cast<unsigned long>(fs.f_type));
       return hex;
     }
   }
@@ -129,10 +139,14 @@ std::string filesystem_of(const char* dir) {
 
 std::string_view to_string(Backing b) noexcept {
   switch (b) {
-    case Backing::posix_shm: return "posix_shm";
-    case Backing::sysv_shm: return "sysv_shm";
-    case Backing::file: return "file";
-    case Backing::memfd: return "memfd";
+    case Backing::posix_shm:
+      return "posix_shm";
+    case Backing::sysv_shm:
+      return "sysv_shm";
+    case Backing::file:
+      return "file";
+    case Backing::memfd:
+      return "memfd";
   }
   return "?";
 }
@@ -146,21 +160,34 @@ std::optional<Backing> parse_backing(std::string_view name) noexcept {
 
 std::string describe_backing(Backing b) {
   switch (b) {
-    case Backing::posix_shm: return std::string("POSIX shm in ") + kShmDir + " (" + filesystem_of(kShmDir) + ")";
-    case Backing::sysv_shm: return "SysV segment (kernel-internal shmem, memory)";
-    case Backing::file: return std::string("file in ") + kTmpDir + " (" + filesystem_of(kTmpDir) + ")";
-    case Backing::memfd: return "memfd (kernel-internal shmem, memory)";
+    case Backing::posix_shm:
+      return std::string("POSIX shm in ") + kShmDir + " (" + filesystem_of(kShmDir) + ")";
+    case Backing::sysv_shm:
+      return "SysV segment (kernel-internal shmem, memory)";
+    case Backing::file:
+      return std::string("file in ") + kTmpDir + " (" + filesystem_of(kTmpDir) + ")";
+    case Backing::memfd:
+      return "memfd (kernel-internal shmem, memory)";
   }
   return "?";
 }
 
-SharedRegion::SharedRegion(Backing backing, std::size_t bytes, const std::function<void(std::byte*)>& format)
+SharedRegion::SharedRegion(Backing backing, std::size_t bytes,
+                           const std::function<void(std::byte*)>& format)
     : backing_(backing), bytes_(bytes) {
   switch (backing) {
-    case Backing::posix_shm: fd_ = create_posix_shm(bytes); break;
-    case Backing::file: fd_ = create_file(bytes); break;
-    case Backing::memfd: fd_ = create_memfd(bytes); break;
-    case Backing::sysv_shm: sysv_ = Attachment(create_sysv(bytes)); break;
+    case Backing::posix_shm:
+      fd_ = create_posix_shm(bytes);
+      break;
+    case Backing::file:
+      fd_ = create_file(bytes);
+      break;
+    case Backing::memfd:
+      fd_ = create_memfd(bytes);
+      break;
+    case Backing::sysv_shm:
+      sysv_ = Attachment(create_sysv(bytes));
+      break;
   }
   if (backing == Backing::sysv_shm) {
     format(static_cast<std::byte*>(sysv_.get()));

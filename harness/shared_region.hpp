@@ -38,7 +38,8 @@
 
 namespace ipcbench {
 
-inline constexpr Backing kBackings[] = {Backing::posix_shm, Backing::sysv_shm, Backing::file, Backing::memfd};
+inline constexpr Backing kBackings[] = {Backing::posix_shm, Backing::sysv_shm, Backing::file,
+                                        Backing::memfd};
 
 // "sysv_shm" -> Backing::sysv_shm; nullopt for any other text.
 std::optional<Backing> parse_backing(std::string_view name) noexcept;
@@ -91,9 +92,9 @@ class SharedRegion {
 
   Backing backing_;
   std::size_t bytes_;
-  UniqueFd fd_;          // posix_shm, file, memfd: until this process has mapped it
-  Mapping map_;          // posix_shm, file, memfd: a child's mapping
-  Attachment sysv_;      // sysv_shm: this process's attachment
+  UniqueFd fd_;      // posix_shm, file, memfd: until this process has mapped it
+  Mapping map_;      // posix_shm, file, memfd: a child's mapping
+  Attachment sysv_;  // sysv_shm: this process's attachment
 };
 
 }  // namespace ipcbench

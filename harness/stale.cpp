@@ -31,7 +31,8 @@ const char* kind_name(RecordedSysvObject::Kind k) {
 }
 
 int remove_sysv(RecordedSysvObject::Kind kind, int id) {
-  return kind == RecordedSysvObject::Kind::msg ? ::msgctl(id, IPC_RMID, nullptr) : ::shmctl(id, IPC_RMID, nullptr);
+  return kind == RecordedSysvObject::Kind::msg ? ::msgctl(id, IPC_RMID, nullptr)
+                                               : ::shmctl(id, IPC_RMID, nullptr);
 }
 
 key_t random_key() {
@@ -62,7 +63,8 @@ std::optional<double> process_start_s(pid_t pid) {
     if (line.starts_with("btime ")) boot_s = std::strtoull(line.c_str() + 6, nullptr, 10);
   }
   if (ticks == 0 || boot_s == 0) return std::nullopt;
-  return static_cast<double>(boot_s) + static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(boot_s) +
+         static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // True when no live process can have made an object whose status last changed at
@@ -95,18 +97,24 @@ void sweep_record(const std::string& path, SweepResult& out) {
     msqid_ds ds{};
     if (id >= 0 && ::msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_perm.cuid == ::geteuid() &&
         (ds.msg_perm.mode & 0777) == 0600) {
-      std::snprintf(what, sizeof what, "SysV message queue %d (key 0x%08x)", id, static_cast<unsigned>(k));
-      if (::msgctl(id, IPC_RMID, nullptr) == 0) out.removed.emplace_back(what);
-      else out.errors.push_back(std::string(what) + ": " + std::strerror(errno));
+      std::snprintf(what, sizeof what, "SysV message queue %d (key 0x%08x)", id,
+                    static_cast<unsigned>(k));
+      if (::msgctl(id, IPC_RMID, nullptr) == 0)
+        out.removed.emplace_back(what);
+      else
+        out.errors.push_back(std::string(what) + ": " + std::strerror(errno));
     }
   } else {
     const int id = ::shmget(k, 0, 0);
     shmid_ds ds{};
     if (id >= 0 && ::shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.cuid == ::geteuid() &&
         (ds.shm_perm.mode & 0777) == 0600) {
-      std::snprintf(what, sizeof what, "SysV shm segment %d (key 0x%08x)", id, static_cast<unsigned>(k));
-      if (::shmctl(id, IPC_RMID, nullptr) == 0) out.removed.emplace_back(what);
-      else out.errors.push_back(std::string(what) + ": " + std::strerror(errno));
+      std::snprintf(what, sizeof what, "SysV shm segment %d (key 0x%08x)", id,
+                    static_cast<unsigned>(k));
+      if (::shmctl(id, IPC_RMID, nullptr) == 0)
+        out.removed.emplace_back(what);
+      else
+        out.errors.push_back(std::string(what) + ": " + std::strerror(errno));
     }
   }
 }
@@ -134,7 +142,8 @@ bool remove_private_dir(const std::string& path, const struct stat& seen, std::s
   }
   while (dirent* e = ::readdir(dir)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    ::unlinkat(::dirfd(dir), e->d_name, 0);  // a directory inside fails (EISDIR): left, reported below
+    ::unlinkat(::dirfd(dir), e->d_name,
+               0);  // a directory inside fails (EISDIR): left, reported below
   }
   ::closedir(dir);
   if (::rmdir(path.c_str()) < 0) {
@@ -162,14 +171,19 @@ void sweep_dir(const char* dir, Namespace ns, SweepResult& out) {
     if (!expected_type || !owner_gone(pid, ctime_s(st))) continue;
     if (ns == Namespace::tmp) {
       std::string why;
-      if (remove_private_dir(path, st, why)) out.removed.push_back(path + "/ (private directory)");
-      else out.errors.push_back(path + ": " + why);
+      if (remove_private_dir(path, st, why))
+        out.removed.push_back(path + "/ (private directory)");
+      else
+        out.errors.push_back(path + ": " + why);
       continue;
     }
     if (ns == Namespace::shm && name.ends_with(kRecordSuffix)) sweep_record(path, out);
-    const int rc = ns == Namespace::shm ? ::shm_unlink(("/" + name).c_str()) : ::mq_unlink(("/" + name).c_str());
-    if (rc == 0) out.removed.push_back(path);
-    else if (errno != ENOENT) out.errors.push_back(path + ": " + std::strerror(errno));
+    const int rc = ns == Namespace::shm ? ::shm_unlink(("/" + name).c_str())
+                                        : ::mq_unlink(("/" + name).c_str());
+    if (rc == 0)
+      out.removed.push_back(path);
+    else if (errno != ENOENT)
+      out.errors.push_back(path + ": " + std::strerror(errno));
   }
 }
 
@@ -183,7 +197,8 @@ pid_t owner_pid_of(const std::string& name) noexcept {
   for (; i < name.size() && i < prefix.size() + 10 && name[i] >= '0' && name[i] <= '9'; ++i) {
     pid = pid * 10 + (name[i] - '0');
   }
-  if (i == prefix.size() || i + 1 >= name.size() || name[i] != '-' || pid <= 0 || pid > 0x3fffffff) return -1;
+  if (i == prefix.size() || i + 1 >= name.size() || name[i] != '-' || pid <= 0 || pid > 0x3fffffff)
+    return -1;
   return static_cast<pid_t>(pid);
 }
 
@@ -216,8 +231,10 @@ RecordedSysvObject RecordedSysvObject::create(Kind kind, const std::function<int
         throw SysError("shm_open", "/dev/shm" + name, err);
       }
       char text[32];
-      const int n = std::snprintf(text, sizeof text, "%s %d\n", kind_name(kind), static_cast<int>(key));
-      if (::write(fd.get(), text, static_cast<std::size_t>(n)) != n) throw SysError("write", "/dev/shm" + record.str());
+      const int n =
+          std::snprintf(text, sizeof text, "%s %d\n", kind_name(kind), static_cast<int>(key));
+      if (::write(fd.get(), text, static_cast<std::size_t>(n)) != n)
+        throw SysError("write", "/dev/shm" + record.str());
     }
     const int id = get(key);
     if (id >= 0) {
@@ -233,7 +250,8 @@ RecordedSysvObject RecordedSysvObject::create(Kind kind, const std::function<int
     on_error(err);
     throw SysError(kind == Kind::msg ? "msgget" : "shmget", "", err);
   }
-  throw std::runtime_error(std::string("SysV ") + kind_name(kind) + ": 16 random keys in a row were taken");
+  throw std::runtime_error(std::string("SysV ") + kind_name(kind) +
+                           ": 16 random keys in a row were taken");
 }
 
 void RecordedSysvObject::remove() noexcept {
@@ -241,8 +259,10 @@ void RecordedSysvObject::remove() noexcept {
   // next run's sweep retries it, and the leak checks of the tests see it.
   const bool gone = id_ < 0 || remove_sysv(kind_, id_) == 0 || errno == EINVAL || errno == EIDRM;
   id_ = -1;
-  if (gone) record_.remove_now();
-  else record_.release();
+  if (gone)
+    record_.remove_now();
+  else
+    record_.release();
 }
 
 void RecordedSysvObject::object_removed() noexcept {

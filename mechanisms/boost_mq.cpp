@@ -33,9 +33,9 @@
 #include <optional>
 #include <string>
 
+#include "harness/capacity.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 
@@ -71,8 +71,9 @@ void check_shm_space(std::uint64_t bytes) {
   if (::statvfs("/dev/shm", &fs) != 0) throw SysError("statvfs", "/dev/shm");
   const std::uint64_t free_bytes = std::uint64_t{fs.f_bavail} * fs.f_frsize;
   if (bytes > free_bytes) {
-    throw NotRunnable("boost_mq needs about " + std::to_string(bytes >> 20) + " MiB in /dev/shm and only " +
-                      std::to_string(free_bytes >> 20) + " MiB are free");
+    throw NotRunnable("boost_mq needs about " + std::to_string(bytes >> 20) +
+                      " MiB in /dev/shm and only " + std::to_string(free_bytes >> 20) +
+                      " MiB are free");
   }
 }
 
@@ -85,7 +86,9 @@ std::uint64_t reserve_segment(const std::string& name) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw SysError("fstat", path);
   if (const int err = ::posix_fallocate(fd.get(), 0, st.st_size); err != 0) {
-    if (err == ENOSPC) throw NotRunnable("boost_mq needs " + std::to_string(st.st_size) + " B in /dev/shm and it is full (ENOSPC)");
+    if (err == ENOSPC)
+      throw NotRunnable("boost_mq needs " + std::to_string(st.st_size) +
+                        " B in /dev/shm and it is full (ENOSPC)");
     throw SysError("posix_fallocate", path, err);
   }
   return static_cast<std::uint64_t>(st.st_size);
@@ -181,7 +184,8 @@ class BoostMqChannel final : public Channel {
 const Mechanism kBoostMq{
     .name = "boost_mq",
     .summary = "boost::interprocess::message_queue (mutex + condition variables in POSIX shm)",
-    .capacity_knob = "max_num_msg = capacity, max_msg_size = size (Boost preallocates every message)",
+    .capacity_knob =
+        "max_num_msg = capacity, max_msg_size = size (Boost preallocates every message)",
     .order = 130,
     .family = kFamilySharedMemory,
     .create = create_channel<BoostMqChannel>,

@@ -103,7 +103,8 @@ class FifoChannel final : public Channel {
 const Mechanism kFifo{
     .name = "fifo",
     .summary = "named pipes (mkfifo) in a private directory, unlinked once both ends are open",
-    .capacity_knob = "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
+    .capacity_knob =
+        "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
     .order = 210,
     .family = kFamilyByteStream,
     .create = create_channel<FifoChannel>,

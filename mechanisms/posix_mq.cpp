@@ -29,8 +29,8 @@
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
-#include "harness/registry.hpp"
 #include "harness/owners.hpp"
+#include "harness/registry.hpp"
 #include "harness/sysctl.hpp"
 
 namespace ipcbench {

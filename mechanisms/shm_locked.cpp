@@ -35,9 +35,9 @@
 #include <string>
 
 #include "harness/cacheline.hpp"
+#include "harness/capacity.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/capacity.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 
@@ -80,7 +80,8 @@ struct LockedBuffer {
   // Slot i, placed by the geometry this process was given (slot_count and slot_bytes
   // below are the peer's to overwrite, so they never place a slot).
   Slot* slot(std::uint64_t i, std::uint64_t trusted_slot_bytes) noexcept {
-    return reinterpret_cast<Slot*>(reinterpret_cast<std::byte*>(this) + control_bytes() + i * trusted_slot_bytes);
+    return reinterpret_cast<Slot*>(reinterpret_cast<std::byte*>(this) + control_bytes() +
+                                   i * trusted_slot_bytes);
   }
   bool full() const noexcept { return count == slot_count; }
   bool empty() const noexcept { return count == 0; }
@@ -108,17 +109,18 @@ struct LockedBuffer {
     return len;
   }
   void check(const Geometry& geometry) const {
-    if (slot_count != geometry.slot_count || slot_bytes != geometry.slot_bytes || head >= geometry.slot_count ||
-        count > geometry.slot_count) {
-      throw PeerError("shm_locked: the buffer's control block was overwritten (head " + std::to_string(head) +
-                      ", count " + std::to_string(count) + ", " + std::to_string(slot_count) +
-                      " slots; corrupt peer?)");
+    if (slot_count != geometry.slot_count || slot_bytes != geometry.slot_bytes ||
+        head >= geometry.slot_count || count > geometry.slot_count) {
+      throw PeerError("shm_locked: the buffer's control block was overwritten (head " +
+                      std::to_string(head) + ", count " + std::to_string(count) + ", " +
+                      std::to_string(slot_count) + " slots; corrupt peer?)");
     }
   }
 };
 
 // Sends one message. Any process that maps the buffer; one sender at a time.
-void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const Geometry& geometry) {
+void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait,
+          const Geometry& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
@@ -142,7 +144,8 @@ void send(LockedBuffer& b, std::span<const std::byte> msg, WaitMode wait, const 
 }
 
 // Receives one message into buf and returns its length. One receiver at a time.
-std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait, const Geometry& geometry) {
+std::size_t recv(LockedBuffer& b, std::span<std::byte> buf, WaitMode wait,
+                 const Geometry& geometry) {
   if (wait == WaitMode::spin) {
     for (;;) {
       Lock lock(b.mutex, bip::try_to_lock);
@@ -171,8 +174,12 @@ class ShmLockedEndpoint final : public Endpoint {
  public:
   ShmLockedEndpoint(LockedBuffer* tx, LockedBuffer* rx, WaitMode wait, Geometry geometry)
       : tx_(tx), rx_(rx), wait_(wait), geometry_(geometry) {}
-  void send(std::span<const std::byte> msg) override { ipcbench::send(*tx_, msg, wait_, geometry_); }
-  std::size_t recv(std::span<std::byte> buf) override { return ipcbench::recv(*rx_, buf, wait_, geometry_); }
+  void send(std::span<const std::byte> msg) override {
+    ipcbench::send(*tx_, msg, wait_, geometry_);
+  }
+  std::size_t recv(std::span<std::byte> buf) override {
+    return ipcbench::recv(*rx_, buf, wait_, geometry_);
+  }
 
  private:
   LockedBuffer* tx_;  // in the Channel's mapping (this process's inherited copy)
@@ -203,8 +210,8 @@ class ShmLockedChannel final : public Channel {
   std::unique_ptr<Endpoint> open(Side side) override {
     LockedBuffer* ab = buffer(0);
     LockedBuffer* ba = map_.size() > stride_bytes_ ? buffer(1) : nullptr;
-    return std::make_unique<ShmLockedEndpoint>(side == Side::a ? ab : ba, side == Side::a ? ba : ab, wait_,
-                                               geometry_);
+    return std::make_unique<ShmLockedEndpoint>(side == Side::a ? ab : ba, side == Side::a ? ba : ab,
+                                               wait_, geometry_);
   }
 
   // The children keep their inherited mappings; ours is not needed any more.
@@ -225,7 +232,8 @@ class ShmLockedChannel final : public Channel {
 
 const Mechanism kShmLocked{
     .name = "shm_locked",
-    .summary = "classic bounded buffer in shared memory: process-shared mutex + 2 condition variables",
+    .summary =
+        "classic bounded buffer in shared memory: process-shared mutex + 2 condition variables",
     .capacity_knob = "buffer slots = capacity (each slot holds one whole message)",
     .order = 120,
     .family = kFamilySharedMemory,

@@ -36,9 +36,9 @@
 #include <new>
 #include <optional>
 
+#include "harness/capacity.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/capacity.hpp"
 #include "harness/futex.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
@@ -52,8 +52,10 @@ namespace {
 // Sleeping modes (block, adaptive, eventfd), the side that made progress: wake the
 // peer if it sleeps. The caller's publish was seq_cst, and so is the exchange, which
 // also clears the flag: one wake per sleep. `efd` >= 0: eventfd mode.
-void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, int efd) noexcept {
-  if (waiting.load(std::memory_order_seq_cst) != 0 && waiting.exchange(0, std::memory_order_seq_cst) != 0) {
+void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch,
+                     int efd) noexcept {
+  if (waiting.load(std::memory_order_seq_cst) != 0 &&
+      waiting.exchange(0, std::memory_order_seq_cst) != 0) {
     if (efd >= 0) {
       // Cannot fail on a valid eventfd: the counter is read back to 0 by each sleep,
       // far from its 2^64 - 2 limit.
@@ -74,7 +76,8 @@ void wake_if_waiting(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint3
 // succeeded) leaves a token in the eventfd: the next sleep returns at once, finds
 // nothing ready and sleeps again, so a stale token costs one round of the loop.
 template <typename Ready>
-void sleep_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, int efd, Ready ready) {
+void sleep_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& epoch, int efd,
+                 Ready ready) {
   while (!ready()) {
     const std::uint32_t e = epoch.load(std::memory_order_acquire);
     waiting.store(1, std::memory_order_seq_cst);
@@ -83,7 +86,8 @@ void sleep_until(std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>
         futex_wait(epoch, e);
       } else {
         std::uint64_t tokens = 0;
-        if (::read(efd, &tokens, sizeof tokens) < 0 && errno != EINTR) throw SysError("read", "eventfd");
+        if (::read(efd, &tokens, sizeof tokens) < 0 && errno != EINTR)
+          throw SysError("read", "eventfd");
       }
     }
     waiting.store(0, std::memory_order_relaxed);
@@ -198,7 +202,8 @@ void Producer::commit(std::size_t len, WaitMode wait) noexcept {
   // finds them, instead of being snooped out of this core's L2 line by line.
   const std::size_t used = sizeof(SlotHeader) + len;
   if (used <= kDemoteMaxBytes) {
-    for (std::size_t off = 0; off < used; off += kCacheLine) demote_line(reinterpret_cast<std::byte*>(s) + off);
+    for (std::size_t off = 0; off < used; off += kCacheLine)
+      demote_line(reinterpret_cast<std::byte*>(s) + off);
   }
   ++tail_;
   slot_ = slot_ + 1 == slot_count_ ? 0 : slot_ + 1;
@@ -238,14 +243,16 @@ void Producer::wait_for_space(WaitMode wait) {
     return;
   }
   if (wait == WaitMode::adaptive && poll_briefly([this] { return !full(); })) return;
-  sleep_until(ring_->space_waiting, ring_->space_epoch, wait == WaitMode::eventfd ? fds_.space : -1, [this] {
-    cached_head_ = ring_->head.load(std::memory_order_seq_cst);
-    return tail_ - cached_head_ < slot_count_;
-  });
+  sleep_until(ring_->space_waiting, ring_->space_epoch, wait == WaitMode::eventfd ? fds_.space : -1,
+              [this] {
+                cached_head_ = ring_->head.load(std::memory_order_seq_cst);
+                return tail_ - cached_head_ < slot_count_;
+              });
 }
 
 // Every mode but spin: publish message `seq` and wake the consumer if it sleeps.
-void Producer::publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32_t seq, WaitMode wait) noexcept {
+void Producer::publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32_t seq,
+                               WaitMode wait) noexcept {
   switch (wait) {
     case WaitMode::spin:
     case WaitMode::spin_yield:
@@ -263,7 +270,8 @@ void Producer::publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32
     case WaitMode::eventfd:
       // seq_cst store, then the sleeper check: see the Dekker note in the header.
       seq_word.store(seq, std::memory_order_seq_cst);
-      wake_if_waiting(ring_->data_waiting, ring_->data_epoch, wait == WaitMode::eventfd ? fds_.data : -1);
+      wake_if_waiting(ring_->data_waiting, ring_->data_epoch,
+                      wait == WaitMode::eventfd ? fds_.data : -1);
       return;
   }
 }
@@ -353,7 +361,9 @@ void Consumer::wait_for_data(WaitMode wait) {
     sem_acquire(ring_->data_sem);
     // The post came after the publish, so the slot must be ready: anything else is a
     // peer that broke the protocol.
-    if (!ready()) throw PeerError("shm_ring: data semaphore posted but the slot is not published (corrupt peer?)");
+    if (!ready())
+      throw PeerError(
+          "shm_ring: data semaphore posted but the slot is not published (corrupt peer?)");
     return;
   }
   if (ready()) return;
@@ -385,7 +395,8 @@ void Consumer::release_waiting(WaitMode wait) noexcept {
     case WaitMode::adaptive:
     case WaitMode::eventfd:
       ring_->head.store(head_, std::memory_order_seq_cst);
-      wake_if_waiting(ring_->space_waiting, ring_->space_epoch, wait == WaitMode::eventfd ? fds_.space : -1);
+      wake_if_waiting(ring_->space_waiting, ring_->space_epoch,
+                      wait == WaitMode::eventfd ? fds_.space : -1);
       return;
   }
 }
@@ -415,11 +426,12 @@ class ShmRingEndpoint final : public Endpoint {
  public:
   // `base` stays mapped for the child's life (the channel owns the region); so do
   // the eventfds in `fds` (the child inherited them and never closes them).
-  ShmRingEndpoint(std::byte* base, std::size_t ring_stride, Pattern pattern, Side side, WaitMode wait,
-                  const ring::EventFds (&fds)[2])
+  ShmRingEndpoint(std::byte* base, std::size_t ring_stride, Pattern pattern, Side side,
+                  WaitMode wait, const ring::EventFds (&fds)[2])
       : wait_(wait) {
     ring::RingControl* ab = ring::attach_ring(base);
-    ring::RingControl* ba = pattern == Pattern::pingpong ? ring::attach_ring(base + ring_stride) : nullptr;
+    ring::RingControl* ba =
+        pattern == Pattern::pingpong ? ring::attach_ring(base + ring_stride) : nullptr;
     ring::RingControl* tx = side == Side::a ? ab : ba;
     ring::RingControl* rx = side == Side::a ? ba : ab;
     const ring::EventFds& tx_fds = side == Side::a ? fds[0] : fds[1];
@@ -450,7 +462,8 @@ class ShmRingChannel final : public Channel {
     const std::size_t total_bytes = ring_stride_ * static_cast<std::size_t>(rings);
     region_.emplace(cfg.backing, total_bytes, [&](std::byte* base) {
       ring::init_ring(base, slots, cfg.msg_bytes);
-      if (cfg.pattern == Pattern::pingpong) ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
+      if (cfg.pattern == Pattern::pingpong)
+        ring::init_ring(base + ring_stride_, slots, cfg.msg_bytes);
     });
     if (cfg.wait == WaitMode::eventfd) {
       for (int i = 0; i < rings; ++i) eventfds_[i] = make_eventfds();
@@ -461,7 +474,8 @@ class ShmRingChannel final : public Channel {
 
   std::unique_ptr<Endpoint> open(Side side) override {
     const ring::EventFds fds[2] = {eventfds_[0].view(), eventfds_[1].view()};
-    return std::make_unique<ShmRingEndpoint>(region_->attach(), ring_stride_, cfg_.pattern, side, cfg_.wait, fds);
+    return std::make_unique<ShmRingEndpoint>(region_->attach(), ring_stride_, cfg_.pattern, side,
+                                             cfg_.wait, fds);
   }
 
   void forked() override {
@@ -502,7 +516,9 @@ const Registration kShmRingRegistration{kShmRing};
 // skipping them is worth.
 const Mechanism kShmRingZc{
     .name = "shm_ring_zc",
-    .summary = "shm_ring, zero-copy: messages written and read in their slots (loan/publish, peek/release)",
+    .summary =
+        "shm_ring, zero-copy: messages written and read in their slots (loan/publish, "
+        "peek/release)",
     .capacity_knob = kRingKnob,
     .order = 110,
     .family = kFamilySharedMemory,

@@ -134,15 +134,16 @@ class Producer {
   bool full() noexcept;
   void await_space(WaitMode wait);
   void wait_for_space(WaitMode wait);
-  void publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32_t seq, WaitMode wait) noexcept;
+  void publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32_t seq,
+                       WaitMode wait) noexcept;
   RingControl* ring_;
   EventFds fds_;
   std::byte* slots_;
   std::uint64_t slot_bytes_;
   std::uint64_t max_msg_bytes_;
   std::uint32_t slot_count_;
-  std::uint32_t slot_ = 0;        // slot of the next message
-  std::uint64_t tail_ = 0;        // messages sent
+  std::uint32_t slot_ = 0;         // slot of the next message
+  std::uint64_t tail_ = 0;         // messages sent
   std::uint64_t cached_head_ = 0;  // last head seen; reloaded only when full
 };
 

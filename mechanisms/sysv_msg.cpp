@@ -62,14 +62,16 @@ class MsgBuffer {
 
 SysvQueue make_queue() {
   return RecordedSysvObject::create(
-      RecordedSysvObject::Kind::msg, [](key_t key) { return ::msgget(key, IPC_CREAT | IPC_EXCL | 0600); },
+      RecordedSysvObject::Kind::msg,
+      [](key_t key) { return ::msgget(key, IPC_CREAT | IPC_EXCL | 0600); },
       [](int err) {
         if (err == ENOSPC) {
           throw NotRunnable("sysv_msg: the system already holds kernel.msgmni = " +
                             std::to_string(read_sysctl(kMsgMniPath)) +
                             " message queues; raise it with sysctl -w kernel.msgmni=N");
         }
-        if (err == ENOSYS) throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
+        if (err == ENOSYS)
+          throw NotRunnable("sysv_msg: this kernel has no System V IPC (CONFIG_SYSVIPC)");
       });
 }
 

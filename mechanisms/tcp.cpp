@@ -42,18 +42,22 @@ class TcpChannel final : public FdPairChannel {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only
     addr.sin_port = 0;                              // ephemeral
     socklen_t addr_len = sizeof addr;
-    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("bind", "127.0.0.1:0");
+    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+      throw SysError("bind", "127.0.0.1:0");
     if (::listen(listener.get(), 1) < 0) throw SysError("listen", "127.0.0.1");
-    if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &addr_len) < 0) throw SysError("getsockname", "");
+    if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &addr_len) < 0)
+      throw SysError("getsockname", "");
     a_ = tcp_socket();
     // Loopback connect completes through the listen backlog without an accept.
-    if (::connect(a_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("connect", "127.0.0.1");
+    if (::connect(a_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+      throw SysError("connect", "127.0.0.1");
     b_.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!b_) throw SysError("accept4", "127.0.0.1");
     listener.reset();
     const int one = 1;
     for (int fd : {a_.get(), b_.get()}) {
-      if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) throw SysError("setsockopt", "TCP_NODELAY");
+      if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        throw SysError("setsockopt", "TCP_NODELAY");
     }
     // Probe with whole frames: the 4-byte length travels with every message.
     ChannelConfig framed = cfg;

@@ -41,8 +41,10 @@ UniqueFd bound_udp_socket(sockaddr_in& addr) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only
   socklen_t len = sizeof addr;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw SysError("bind", "127.0.0.1:0");
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) < 0) throw SysError("getsockname", "");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    throw SysError("bind", "127.0.0.1:0");
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) < 0)
+    throw SysError("getsockname", "");
   return fd;
 }
 
@@ -72,8 +74,10 @@ class UdpChannel final : public FdPairChannel {
     sockaddr_in a_addr{}, b_addr{};
     a_ = bound_udp_socket(a_addr);
     b_ = bound_udp_socket(b_addr);
-    if (::connect(a_.get(), reinterpret_cast<sockaddr*>(&b_addr), sizeof b_addr) < 0) throw SysError("connect", "udp a->b");
-    if (::connect(b_.get(), reinterpret_cast<sockaddr*>(&a_addr), sizeof a_addr) < 0) throw SysError("connect", "udp b->a");
+    if (::connect(a_.get(), reinterpret_cast<sockaddr*>(&b_addr), sizeof b_addr) < 0)
+      throw SysError("connect", "udp a->b");
+    if (::connect(b_.get(), reinterpret_cast<sockaddr*>(&a_addr), sizeof a_addr) < 0)
+      throw SysError("connect", "udp b->a");
     const std::uint64_t burst = cfg.capacity_msgs * 2 + 64;
     granted_ = fit_capacity(
         cfg,
@@ -82,7 +86,8 @@ class UdpChannel final : public FdPairChannel {
           set_socket_buffers(fds, bytes);
           int granted = 0;  // what limits a UDP channel is the receiver's buffer
           socklen_t len = sizeof granted;
-          if (::getsockopt(b_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0) throw SysError("getsockopt", "SO_RCVBUF");
+          if (::getsockopt(b_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0)
+            throw SysError("getsockopt", "SO_RCVBUF");
           return static_cast<std::uint64_t>(granted);
         },
         [&] { return probe_datagrams(a_.get(), b_.get(), cfg.msg_bytes, burst); });

@@ -25,8 +25,8 @@
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
-#include "harness/registry.hpp"
 #include "harness/fdio.hpp"
+#include "harness/registry.hpp"
 #include "harness/sysctl.hpp"
 
 namespace ipcbench {
@@ -37,15 +37,18 @@ constexpr const char* kQlenPath = "/proc/sys/net/unix/max_dgram_qlen";
 constexpr std::uint64_t kSndbufReserveBytes = 32;
 
 std::string shortfall_reason(int type, const ChannelConfig& cfg, const Granted& granted) {
-  const std::string want = "capacity " + std::to_string(cfg.capacity_msgs) + " x " + std::to_string(cfg.msg_bytes) + " B";
-  const std::string got = ": the probe fit only " + std::to_string(granted.capacity_msgs) + " messages";
+  const std::string want = "capacity " + std::to_string(cfg.capacity_msgs) + " x " +
+                           std::to_string(cfg.msg_bytes) + " B";
+  const std::string got =
+      ": the probe fit only " + std::to_string(granted.capacity_msgs) + " messages";
   const std::uint64_t qlen = read_sysctl(kQlenPath);
   if (type == SOCK_DGRAM && granted.capacity_msgs <= qlen + 1) {
-    return want + got + ", the receive queue limit net.unix.max_dgram_qlen = " + std::to_string(qlen) +
+    return want + got +
+           ", the receive queue limit net.unix.max_dgram_qlen = " + std::to_string(qlen) +
            "; raise it with sysctl -w net.unix.max_dgram_qlen=" + std::to_string(cfg.capacity_msgs);
   }
-  return want + got + " in the largest socket buffer tried (SO_SNDBUF " + std::to_string(granted.capacity_bytes) +
-         " B); lower --capacities";
+  return want + got + " in the largest socket buffer tried (SO_SNDBUF " +
+         std::to_string(granted.capacity_bytes) + " B); lower --capacities";
 }
 
 class UnixMessageChannel final : public FdPairChannel {
@@ -53,7 +56,8 @@ class UnixMessageChannel final : public FdPairChannel {
   UnixMessageChannel(const ChannelConfig& cfg, int type) : FdPairChannel(cfg.wait) {
     int fds[2];
     if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) {
-      throw SysError("socketpair", type == SOCK_DGRAM ? "AF_UNIX SOCK_DGRAM" : "AF_UNIX SOCK_SEQPACKET");
+      throw SysError("socketpair",
+                     type == SOCK_DGRAM ? "AF_UNIX SOCK_DGRAM" : "AF_UNIX SOCK_SEQPACKET");
     }
     a_.reset(fds[0]);
     b_.reset(fds[1]);
@@ -65,12 +69,14 @@ class UnixMessageChannel final : public FdPairChannel {
           if (granted < cfg.msg_bytes + kSndbufReserveBytes) {
             throw NotRunnable("one " + std::to_string(cfg.msg_bytes) +
                               " B message exceeds the AF_UNIX limit of SO_SNDBUF - 32 = " +
-                              std::to_string(granted - std::min(granted, kSndbufReserveBytes)) + " B");
+                              std::to_string(granted - std::min(granted, kSndbufReserveBytes)) +
+                              " B");
           }
           return granted;
         },
         a_.get(), b_.get());
-    if (granted_.capacity_msgs < cfg.capacity_msgs) throw NotRunnable(shortfall_reason(type, cfg, granted_));
+    if (granted_.capacity_msgs < cfg.capacity_msgs)
+      throw NotRunnable(shortfall_reason(type, cfg, granted_));
   }
 
  private:
@@ -84,7 +90,8 @@ class UnixMessageChannel final : public FdPairChannel {
 const Mechanism kUnixDgram{
     .name = "unix_dgram",
     .summary = "AF_UNIX SOCK_DGRAM socketpair (kernel keeps message boundaries)",
-    .capacity_knob = "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
+    .capacity_knob =
+        "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
     .order = 310,
     .family = kFamilyMessage,
     .create = create_channel<UnixMessageChannel, SOCK_DGRAM>,
@@ -94,7 +101,8 @@ const Registration kUnixDgramRegistration{kUnixDgram};
 const Mechanism kUnixSeqpacket{
     .name = "unix_seqpacket",
     .summary = "AF_UNIX SOCK_SEQPACKET socketpair (connected, ordered messages)",
-    .capacity_knob = "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
+    .capacity_knob =
+        "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
     .order = 300,
     .family = kFamilyMessage,
     .create = create_channel<UnixMessageChannel, SOCK_SEQPACKET>,

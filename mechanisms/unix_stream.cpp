@@ -24,7 +24,8 @@ class UnixStreamChannel final : public FdPairChannel {
  public:
   explicit UnixStreamChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+      throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
     a_.reset(fds[0]);
     b_.reset(fds[1]);
     granted_ = fit_socket_buffers(cfg);
@@ -41,7 +42,9 @@ class UnixStreamChannel final : public FdPairChannel {
 const Mechanism kUnixStream{
     .name = "unix_stream",
     .summary = "AF_UNIX SOCK_STREAM socketpair",
-    .capacity_knob = "SO_SNDBUF = SO_RCVBUF from capacity x size bytes, grown until capacity messages fit (probed)",
+    .capacity_knob =
+        "SO_SNDBUF = SO_RCVBUF from capacity x size bytes, grown until capacity messages fit "
+        "(probed)",
     .order = 220,
     .family = kFamilyByteStream,
     .create = create_channel<UnixStreamChannel>,

@@ -6,7 +6,8 @@
 #   asan     again with AddressSanitizer + UndefinedBehaviorSanitizer: every GoogleTest
 #            suite (conformance, faults, corrupt peers, security, ...) and the tests
 #            that feed the instrumented ipcbench binary bad input (cli, cli_options,
-#            bad_files). Not: plot (Python only), the fuzz target (built with ASan
+#            bad_files). Not: plot (Python only), format and function_size (they read
+#            the sources, not the build), the fuzz target (built with ASan
 #            and UBSan already), and the whole-run tests that check what processes
 #            do under kills, limits and live inspection (hostile, security_live_*,
 #            bench_ci): they run in release, and would double CI's time here.
@@ -105,7 +106,7 @@ for s in $stages; do
   case $s in
     release) stage release "every test, release build" all ;;
     asan) stage asan "GoogleTest suites and the bad-input tests, AddressSanitizer + UndefinedBehaviorSanitizer" \
-      all -E '^(plot|hostile|security_live_.*|bench_ci|compare_reader_fuzz)$' ;;
+      all -E '^(plot|hostile|security_live_.*|bench_ci|compare_reader_fuzz|format|function_size)$' ;;
     tsan) stage tsan "the ring between two threads (label ring_threads), ThreadSanitizer" \
       ipcbench_ring_thread_tests -L '^ring_threads$' ;;
   esac

@@ -12,6 +12,7 @@ packages=(
   libtirpc-dev rpcsvc-proto pkgconf  # ONC RPC: libtirpc, rpcgen, pkg-config to find them
   python3-matplotlib python3-scipy   # charts and statistics, for /usr/bin/python3
   clang libclang-rt-14-dev           # the fuzz test (libFuzzer; the runtime is only a Recommends of clang)
+  clang-format                       # the format test: the checked-in .clang-format applied to all C++
 )
 
 missing=()

@@ -67,8 +67,9 @@ extern "C" int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
       const auto* un = reinterpret_cast<const sockaddr_un*>(addr);
       struct stat st {};
       if (un->sun_path[0] != '\0' && ::lstat(un->sun_path, &st) == 0) {
-        std::snprintf(line, sizeof line, "%d bind unix %.*s mode %04o\n", static_cast<int>(::getpid()),
-                      static_cast<int>(sizeof un->sun_path), un->sun_path, static_cast<unsigned>(st.st_mode & 07777));
+        std::snprintf(line, sizeof line, "%d bind unix %.*s mode %04o\n",
+                      static_cast<int>(::getpid()), static_cast<int>(sizeof un->sun_path),
+                      un->sun_path, static_cast<unsigned>(st.st_mode & 07777));
       }
     } else if (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) {
       char where[96];

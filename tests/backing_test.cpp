@@ -1,9 +1,8 @@
 // shm_ring on every shared-memory backing: both patterns through the whole harness,
 // every message verified, and nothing left behind (no SysV segment, no file or
 // directory in /tmp, no object in /dev/shm) by this process.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -55,7 +54,8 @@ std::set<std::string> own_names() {
   for (const char* dir : {"/dev/shm", "/tmp"}) {
     if (DIR* d = ::opendir(dir)) {
       while (dirent* e = ::readdir(d)) {
-        if (std::string(e->d_name).starts_with(prefix)) names.insert(std::string(dir) + "/" + e->d_name);
+        if (std::string(e->d_name).starts_with(prefix))
+          names.insert(std::string(dir) + "/" + e->d_name);
       }
       ::closedir(d);
     }
@@ -78,10 +78,15 @@ TEST_P(Backings, RingDeliversEveryMessageAndLeavesNothing) {
   for (std::size_t size : {64, 65536}) {
     PairSpec spec;
     spec.mechanism = find_mechanism("shm_ring");
-    spec.config = {.pattern = p.pattern, .msg_bytes = size, .capacity_msgs = 8, .wait = p.wait, .backing = p.backing};
+    spec.config = {.pattern = p.pattern,
+                   .msg_bytes = size,
+                   .capacity_msgs = 8,
+                   .wait = p.wait,
+                   .backing = p.backing};
     // Two CPUs when there are two: spinning sides that share one CPU hand over only
     // at each time slice and crawl.
-    if (const std::vector<int> cpus = allowed_cpus(); cpus.size() >= 2) spec.cpus = {cpus[0], cpus[1]};
+    if (const std::vector<int> cpus = allowed_cpus(); cpus.size() >= 2)
+      spec.cpus = {cpus[0], cpus[1]};
     spec.fixed_msgs = 1000;
     spec.timeout_seconds = 60;
     const PairResult r = run_pair(spec);
@@ -105,10 +110,12 @@ std::vector<Param> all_params() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(ShmRing, Backings, ::testing::ValuesIn(all_params()), [](const auto& info) {
-  return std::string(to_string(info.param.backing)) + "_" + std::string(to_string(info.param.pattern)) + "_" +
-         std::string(to_string(info.param.wait));
-});
+INSTANTIATE_TEST_SUITE_P(ShmRing, Backings, ::testing::ValuesIn(all_params()),
+                         [](const auto& info) {
+                           return std::string(to_string(info.param.backing)) + "_" +
+                                  std::string(to_string(info.param.pattern)) + "_" +
+                                  std::string(to_string(info.param.wait));
+                         });
 
 // The region outlives its names: once constructed, no name exists (the SysV segment
 // is already marked for removal), yet a forked child still reaches the same memory.
@@ -136,13 +143,15 @@ TEST(SharedRegion, NoNameOutlivesConstructionAndChildrenShareTheMemory) {
     }
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child did not see the formatted region";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "child did not see the formatted region";
     // The parent sees the child's write through a view of its own.
     const pid_t reader = ::fork();
     ASSERT_GE(reader, 0);
     if (reader == 0) ::_exit(region.attach()[200] == std::byte{7} ? 0 : 1);
     ASSERT_EQ(::waitpid(reader, &status, 0), reader);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a second child did not see the first's write";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "a second child did not see the first's write";
     region.release();
     EXPECT_TRUE(own_sysv_segments().empty());
   }
@@ -155,9 +164,7 @@ TEST(SharedRegion, SysvLimitsAreNotRunnableAndNamed) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (::unshare(CLONE_NEWIPC) < 0) ::_exit(77);
-    auto set = [](const char* path, const char* value) {
-      std::ofstream(path) << value;
-    };
+    auto set = [](const char* path, const char* value) { std::ofstream(path) << value; };
     auto refused = [](std::size_t bytes, const char* limit) {
       try {
         SharedRegion r(Backing::sysv_shm, bytes, [](std::byte*) {});
@@ -179,8 +186,10 @@ TEST(SharedRegion, SysvLimitsAreNotRunnableAndNamed) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no IPC namespace of our own (unshare: not permitted)";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "limit check " << WEXITSTATUS(status) << " did not name its limit";
+  if (WEXITSTATUS(status) == 77)
+    GTEST_SKIP() << "no IPC namespace of our own (unshare: not permitted)";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "limit check " << WEXITSTATUS(status) << " did not name its limit";
 }
 
 TEST(SharedRegion, BackingNamesRoundTrip) {

@@ -1,9 +1,8 @@
 // boost_mq and shm_locked: the channel works across fork() with no name left in
 // /dev/shm from the moment create() returns (boost_mq removes its queue names early;
 // shm_locked never has one). The conformance suite checks only after the run.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,7 +33,8 @@ void echo_across_fork(const char* mechanism, WaitMode wait) {
   SCOPED_TRACE(std::string(mechanism) + (wait == WaitMode::block ? " block" : " spin"));
   const Mechanism* m = find_mechanism(mechanism);
   ASSERT_NE(m, nullptr);
-  const ChannelConfig cfg{.pattern = Pattern::pingpong, .msg_bytes = 100, .capacity_msgs = 2, .wait = wait};
+  const ChannelConfig cfg{
+      .pattern = Pattern::pingpong, .msg_bytes = 100, .capacity_msgs = 2, .wait = wait};
   std::unique_ptr<Channel> channel = m->create(cfg);
   EXPECT_TRUE(own_shm_names().empty()) << "a name in /dev/shm outlived create()";
   EXPECT_EQ(channel->granted().capacity_msgs, 2u);
@@ -80,7 +80,8 @@ TEST(BoostMqAndShmLocked, KilledPeersLeaveNothingAndDoNotHangTheOrchestrator) {
   for (const char* name : {"boost_mq", "shm_locked"}) {
     PairSpec spec;
     spec.mechanism = find_mechanism(name);
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 4096, .capacity_msgs = 2, .wait = WaitMode::block};
+    spec.config = {
+        .pattern = Pattern::stream, .msg_bytes = 4096, .capacity_msgs = 2, .wait = WaitMode::block};
     spec.fixed_msgs = 1'000'000'000'000ull;  // far more than fits in the deadline
     spec.timeout_seconds = 1;
     const PairResult r = run_pair(spec);

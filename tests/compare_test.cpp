@@ -4,9 +4,8 @@
 // results reader's answer to files that are not results.
 #include "harness/compare.hpp"
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -31,7 +30,8 @@ TEST(MannWhitney, ExactPValuesMatchScipy) {
 }
 
 TEST(MannWhitney, NormalApproximationWithTiesMatchesScipy) {
-  EXPECT_NEAR(mann_whitney_p(V{1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, V{5, 6, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16}),
+  EXPECT_NEAR(mann_whitney_p(V{1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+                             V{5, 6, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16}),
               0.015092165306343913, 1e-9);
   V a(30), b(30);
   std::iota(a.begin(), a.end(), 0.0);
@@ -68,7 +68,8 @@ TEST(MannWhitney, RankSumsAgreeWithCountingPairs) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 200; ++trial) {
     std::uniform_int_distribution<int> len(1, 30), value(0, 5);  // few values: many ties
-    std::vector<double> a(static_cast<std::size_t>(len(rng))), b(static_cast<std::size_t>(len(rng)));
+    std::vector<double> a(static_cast<std::size_t>(len(rng))),
+        b(static_cast<std::size_t>(len(rng)));
     for (double& x : a) x = value(rng);
     for (double& y : b) y = value(rng);
     EXPECT_NEAR(mann_whitney_p(a, b), p_by_pairs(a, b), 1e-12) << "trial " << trial;
@@ -81,8 +82,8 @@ TEST(MannWhitney, AMillionValuesASideStillCompare) {
   std::vector<double> a(1'000'000), b(1'000'000);
   std::iota(a.begin(), a.end(), 0.0);
   std::iota(b.begin(), b.end(), 0.5);
-  EXPECT_GT(mann_whitney_p(a, b), 0.5);                              // interleaved: no difference
-  for (double& y : b) y += 1e6;                                      // every b above every a
+  EXPECT_GT(mann_whitney_p(a, b), 0.5);  // interleaved: no difference
+  for (double& y : b) y += 1e6;          // every b above every a
   EXPECT_LT(mann_whitney_p(a, b), 1e-100);
 }
 
@@ -95,10 +96,12 @@ TEST(MannWhitney, DegenerateSamples) {
 
 RunValues run_with(double p50_scale, std::size_t reps) {
   RunValues r;
-  for (const char* name : {"pingpong/pipe/size:64/capacity:16/wait:block", "stream/pipe/size:64/capacity:16/wait:block"}) {
+  for (const char* name : {"pingpong/pipe/size:64/capacity:16/wait:block",
+                           "stream/pipe/size:64/capacity:16/wait:block"}) {
     for (std::size_t i = 0; i < reps; ++i) {
       const double jitter = 1.0 + 0.01 * static_cast<double>(i);
-      r.cases[name][Metric::p50].push_back(1000 * jitter * (std::string(name).starts_with("ping") ? p50_scale : 1));
+      r.cases[name][Metric::p50].push_back(1000 * jitter *
+                                           (std::string(name).starts_with("ping") ? p50_scale : 1));
       r.cases[name][Metric::throughput].push_back(1e9 * jitter);
     }
   }
@@ -118,7 +121,8 @@ TEST(Compare, TwiceSlowerOverFiveRepetitionsIsARegressionOfThatCaseOnly) {
   EXPECT_EQ(rows.front().name, "pingpong/pipe/size:64/capacity:16/wait:block");
   EXPECT_EQ(rows.front().metric, Metric::p50);
   EXPECT_NEAR(rows.front().change, 1.0, 1e-9);
-  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].verdict, Verdict::same) << rows[i].name;
+  for (std::size_t i = 1; i < rows.size(); ++i)
+    EXPECT_EQ(rows[i].verdict, Verdict::same) << rows[i].name;
   // Faster is an improvement, not a regression.
   EXPECT_EQ(compare_runs(run_with(2, 5), run_with(1, 5), {}).front().verdict, Verdict::improvement);
 }
@@ -173,8 +177,10 @@ TEST(ParseRun, ReadsCasesRepetitionsAndFailures) {
     ]})",
                                 "f.json", false);
   ASSERT_EQ(r.cases.size(), 3u);  // the failed case is not among them, the aggregate neither
-  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p50), (std::vector<double>{100, 110}));
-  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p99), (std::vector<double>{200}));
+  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p50),
+            (std::vector<double>{100, 110}));
+  EXPECT_EQ(r.cases.at("pingpong/pipe/size:64/capacity:16/wait:block").at(Metric::p99),
+            (std::vector<double>{200}));
   // No run_type: an iteration; 2^70 is a number like any other.
   EXPECT_EQ(r.cases.at("stream/pipe/size:64/capacity:16/wait:block").at(Metric::throughput),
             (std::vector<double>{1180591620717411303424.0}));
@@ -201,13 +207,19 @@ TEST(ParseRun, RefusesWhatIsNotAResultsFileWithOneLine) {
       {R"({"benchmarks": [7]})", "benchmarks[0] is not an object"},
       {R"({"benchmarks": [{"p50_ns": 1}]})", "benchmarks[0].name is not a string"},
       {R"({"benchmarks": [{"name": 5}]})", "benchmarks[0].name is not a string"},
-      {R"({"benchmarks": [{"name": "a"}, {"name": "a", "run_type": 1}]})", "benchmarks[1].run_type is not a string"},
-      {R"({"benchmarks": [{"name": "a", "run_name": ["a"]}]})", "benchmarks[0].run_name is not a string"},
-      {R"({"benchmarks": [{"name": "a", "error_occurred": "yes"}]})", "error_occurred is not a boolean"},
-      {R"({"benchmarks": [{"name": "a", "error_occurred": true, "error_message": 3}]})", "error_message is not a string"},
-      {R"({"benchmarks": [{"name": "a", "p50_ns": "12"}]})", "benchmarks[0].p50_ns is not a number"},
+      {R"({"benchmarks": [{"name": "a"}, {"name": "a", "run_type": 1}]})",
+       "benchmarks[1].run_type is not a string"},
+      {R"({"benchmarks": [{"name": "a", "run_name": ["a"]}]})",
+       "benchmarks[0].run_name is not a string"},
+      {R"({"benchmarks": [{"name": "a", "error_occurred": "yes"}]})",
+       "error_occurred is not a boolean"},
+      {R"({"benchmarks": [{"name": "a", "error_occurred": true, "error_message": 3}]})",
+       "error_message is not a string"},
+      {R"({"benchmarks": [{"name": "a", "p50_ns": "12"}]})",
+       "benchmarks[0].p50_ns is not a number"},
       {R"({"benchmarks": [{"name": "a", "p99_ns": {}}]})", "benchmarks[0].p99_ns is not a number"},
-      {R"({"benchmarks": [{"name": "a", "bytes_per_s": [1]}]})", "benchmarks[0].bytes_per_s is not a number"},
+      {R"({"benchmarks": [{"name": "a", "bytes_per_s": [1]}]})",
+       "benchmarks[0].bytes_per_s is not a number"},
   };
   for (const auto& [text, want] : bad) {
     const std::string e = error_of(text);
@@ -216,7 +228,8 @@ TEST(ParseRun, RefusesWhatIsNotAResultsFileWithOneLine) {
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
   }
   const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
-  EXPECT_NE(error_of(deep).find("nested deeper than 64 levels"), std::string::npos) << error_of(deep);
+  EXPECT_NE(error_of(deep).find("nested deeper than 64 levels"), std::string::npos)
+      << error_of(deep);
   EXPECT_NE(error_of(R"({"benchmarks": []})", true).find("records no floors"), std::string::npos);
 }
 

@@ -4,7 +4,6 @@
 // in CI checks every access. Covered: the ring's copy path (its zero-copy peek is in
 // ring_test), length-prefixed frames (tcp), and datagrams longer than the buffer.
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,7 +51,8 @@ TEST(CorruptPeer, RingLengthPastTheBufferIsRefused) {
 }
 
 TEST(CorruptPeer, FrameLengthPastTheBufferIsRefused) {
-  for (const std::uint32_t bad_len : {std::uint32_t{kBuf + 1}, std::uint32_t{1} << 30, UINT32_MAX}) {
+  for (const std::uint32_t bad_len :
+       {std::uint32_t{kBuf + 1}, std::uint32_t{1} << 30, UINT32_MAX}) {
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     UniqueFd peer(fds[0]);

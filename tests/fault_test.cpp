@@ -3,9 +3,8 @@
 // The case must come back failed with the cause named, the runner must not hang, and
 // nothing may be left behind. The points are random on purpose (each run tries new
 // ones); the seed is printed, and IPCBENCH_FAULT_SEED=N replays a run.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,7 +43,8 @@ pid_t find_child(const std::string& name) {
     std::string line;
     if (!std::getline(stat, line)) continue;
     const std::size_t open = line.find('('), close = line.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 4 >= line.size()) continue;
+    if (open == std::string::npos || close == std::string::npos || close + 4 >= line.size())
+      continue;
     const std::string comm = line.substr(open + 1, close - open - 1);
     const pid_t ppid = static_cast<pid_t>(std::atoi(line.c_str() + close + 4));  // after ") S "
     if (ppid == ::getpid() && comm == name) {
@@ -78,7 +78,8 @@ PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, boo
   std::thread injector([&] {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     pid_t pid = -1;
-    while (!finished && (pid = find_child(name)) < 0 && std::chrono::steady_clock::now() < give_up) {
+    while (!finished && (pid = find_child(name)) < 0 &&
+           std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (pid < 0) return;
@@ -119,11 +120,15 @@ class Faults : public ::testing::TestWithParam<Param> {
     s.mechanism = GetParam().mechanism;
     // Blocking where the mechanism has it (a sleeping peer must be woken by the death),
     // 4 KiB messages so the stream fills the channel and the producer waits too.
-    s.config = {.pattern = GetParam().pattern, .msg_bytes = 4096, .capacity_msgs = 4, .wait = WaitMode::block};
+    s.config = {.pattern = GetParam().pattern,
+                .msg_bytes = 4096,
+                .capacity_msgs = 4,
+                .wait = WaitMode::block};
     return s;
   }
-  std::mt19937_64 rng{fault_seed() ^ std::hash<std::string>{}(
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name())};
+  std::mt19937_64 rng{
+      fault_seed() ^
+      std::hash<std::string>{}(::testing::UnitTest::GetInstance()->current_test_info()->name())};
 };
 
 TEST_P(Faults, EitherSideKilledIsAFailedCaseNamingItAndLeavesNothing) {
@@ -132,16 +137,19 @@ TEST_P(Faults, EitherSideKilledIsAFailedCaseNamingItAndLeavesNothing) {
     s.target_seconds = 3;  // a tenth of it warms up; the kill lands well before the end
     s.timeout_seconds = 30;
     const double delay_s = std::uniform_real_distribution<double>(0, 0.5)(rng);
-    SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " + role(s.config.pattern, side) +
-                 " killed " + std::to_string(delay_s) + " s after it started");
+    SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " +
+                 role(s.config.pattern, side) + " killed " + std::to_string(delay_s) +
+                 " s after it started");
     bool sent = false;
     const auto t0 = std::chrono::steady_clock::now();
     const PairResult r = run_with_fault(s, {SIGKILL, side}, delay_s, sent);
-    const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double took_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r.outcome == Outcome::not_runnable) GTEST_SKIP() << r.message;
     ASSERT_TRUE(sent) << "the side never appeared, or the case ended first: " << r.message;
     EXPECT_EQ(r.outcome, Outcome::failed) << r.message;
-    const std::string cause = std::string(role(s.config.pattern, side)) + " killed by signal " + std::to_string(SIGKILL);
+    const std::string cause =
+        std::string(role(s.config.pattern, side)) + " killed by signal " + std::to_string(SIGKILL);
     EXPECT_EQ(r.message.rfind(cause, 0), 0u) << "the cause must come first: " << r.message;
     EXPECT_LT(took_s, 10) << "the runner took long to notice a dead side";
   }
@@ -154,18 +162,21 @@ TEST_P(Faults, StoppedSideIsEndedByTheWatchdogAndReported) {
   s.target_seconds = 10;  // far longer than the deadline
   s.timeout_seconds = 0.8;
   const double delay_s = std::uniform_real_distribution<double>(0, 0.4)(rng);
-  SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " + role(s.config.pattern, side) +
-               " stopped " + std::to_string(delay_s) + " s after it started");
+  SCOPED_TRACE("IPCBENCH_FAULT_SEED=" + std::to_string(fault_seed()) + ", " +
+               role(s.config.pattern, side) + " stopped " + std::to_string(delay_s) +
+               " s after it started");
   bool sent = false;
   const PairResult r = run_with_fault(s, {SIGSTOP, side}, delay_s, sent);
   if (r.outcome == Outcome::not_runnable) GTEST_SKIP() << r.message;
   ASSERT_TRUE(sent) << r.message;
   EXPECT_EQ(r.outcome, Outcome::failed) << r.message;
   EXPECT_NE(r.message.find("timed out after 0.8 s"), std::string::npos) << r.message;
-  EXPECT_NE(r.message.find(std::string(role(s.config.pattern, side)) + " had not finished (stopped by a signal"),
+  EXPECT_NE(r.message.find(std::string(role(s.config.pattern, side)) +
+                           " had not finished (stopped by a signal"),
             std::string::npos)
       << r.message;
-  EXPECT_EQ(find_child(std::string("ipcb-") + role(s.config.pattern, side)), -1) << "the stopped side outlived its case";
+  EXPECT_EQ(find_child(std::string("ipcb-") + role(s.config.pattern, side)), -1)
+      << "the stopped side outlived its case";
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Faults, ::testing::ValuesIn(all_params()), param_name);

@@ -1,8 +1,7 @@
 // fifo, unix_dgram, unix_seqpacket: what the conformance suite does not see.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,7 +28,8 @@ std::vector<std::string> own_tmp_names() {
   std::vector<std::string> names;
   if (DIR* d = ::opendir("/tmp")) {
     while (dirent* e = ::readdir(d)) {
-      if (std::string(e->d_name).starts_with(prefix)) names.push_back(std::string("/tmp/") + e->d_name);
+      if (std::string(e->d_name).starts_with(prefix))
+        names.push_back(std::string("/tmp/") + e->d_name);
     }
     ::closedir(d);
   }
@@ -61,7 +61,7 @@ pid_t fork_child(Body&& body) {
 std::vector<int> fifo_fds() {
   std::vector<int> fds;
   for (int fd = 0; fd < 1024; ++fd) {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fds.push_back(fd);
   }
   return fds;
@@ -87,7 +87,8 @@ TEST(MessageFd, LongerMessageReturnsItsRealLengthAndIsCountedTruncated) {
       Verifier verifier(pool, true);
       const std::size_t n = rx.recv(std::span(buf).first(kSize));
       EXPECT_EQ(n, kSize + 36);
-      for (std::size_t i = kSize; i < buf.size(); ++i) ASSERT_EQ(buf[i], std::byte{0xEE}) << "wrote past buf at " << i;
+      for (std::size_t i = kSize; i < buf.size(); ++i)
+        ASSERT_EQ(buf[i], std::byte{0xEE}) << "wrote past buf at " << i;
       verifier.check(std::span<const std::byte>(buf).first(n));
       EXPECT_EQ(verifier.counts().truncated, 1u);
 
@@ -109,14 +110,15 @@ TEST(Fifo, PrivateDirectoryGoneOnceBothEndsOpenAndSizeKept) {
     ASSERT_TRUE(own_tmp_names().empty());
     const std::vector<int> not_ours = fifo_fds();  // pipes this process had before the channel
     constexpr std::size_t kSize = 4096;
-    const ChannelConfig cfg{.pattern = pattern, .msg_bytes = kSize, .capacity_msgs = 64, .wait = WaitMode::block};
+    const ChannelConfig cfg{
+        .pattern = pattern, .msg_bytes = kSize, .capacity_msgs = 64, .wait = WaitMode::block};
     std::unique_ptr<Channel> ch = find_mechanism("fifo")->create(cfg);
     const std::uint64_t pipe_bytes = ch->granted().capacity_bytes;
     ASSERT_GE(pipe_bytes, 64u * kSize);  // above the 64 KiB default, so a reset would show
 
     const auto names = own_tmp_names();
     ASSERT_EQ(names.size(), 1u);
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(names[0].c_str(), &st), 0);
     EXPECT_TRUE(S_ISDIR(st.st_mode));
     EXPECT_EQ(st.st_mode & 07777, 0700u);
@@ -161,7 +163,8 @@ TEST(Fifo, PrivateDirectoryGoneOnceBothEndsOpenAndSizeKept) {
     ch->forked();
     EXPECT_EQ(exit_status(a), 0);
     EXPECT_EQ(exit_status(b), 0);
-    EXPECT_TRUE(own_tmp_names().empty()) << "the children should have removed the FIFOs and the directory";
+    EXPECT_TRUE(own_tmp_names().empty())
+        << "the children should have removed the FIFOs and the directory";
     ch.reset();
     EXPECT_TRUE(own_tmp_names().empty());
   }
@@ -172,7 +175,10 @@ TEST(Fifo, PrivateDirectoryGoneOnceBothEndsOpenAndSizeKept) {
 TEST(Fifo, NotRunnableCreateLeavesNothing) {
   PairSpec spec;
   spec.mechanism = find_mechanism("fifo");
-  spec.config = {.pattern = Pattern::pingpong, .msg_bytes = 1 << 20, .capacity_msgs = 2, .wait = WaitMode::block};
+  spec.config = {.pattern = Pattern::pingpong,
+                 .msg_bytes = 1 << 20,
+                 .capacity_msgs = 2,
+                 .wait = WaitMode::block};
   const PairResult r = run_pair(spec);
   if (read_sysctl("/proc/sys/fs/pipe-max-size") < (2u << 20)) {
     EXPECT_EQ(r.outcome, Outcome::not_runnable);
@@ -186,11 +192,15 @@ TEST(Fifo, NotRunnableCreateLeavesNothing) {
 // a failed case.
 TEST(UnixDgram, DatagramLargerThanAnySendBufferIsNotRunnable) {
   const std::uint64_t max_sndbuf = 2 * read_sysctl("/proc/sys/net/core/wmem_max");
-  if (max_sndbuf == 0 || max_sndbuf >= (64u << 20)) GTEST_SKIP() << "net.core.wmem_max allows 32 MiB datagrams";
+  if (max_sndbuf == 0 || max_sndbuf >= (64u << 20))
+    GTEST_SKIP() << "net.core.wmem_max allows 32 MiB datagrams";
   for (const char* name : {"unix_dgram", "unix_seqpacket"}) {
     PairSpec spec;
     spec.mechanism = find_mechanism(name);
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 32u << 20, .capacity_msgs = 1, .wait = WaitMode::block};
+    spec.config = {.pattern = Pattern::stream,
+                   .msg_bytes = 32u << 20,
+                   .capacity_msgs = 1,
+                   .wait = WaitMode::block};
     spec.fixed_msgs = 2;
     const PairResult r = run_pair(spec);
     EXPECT_EQ(r.outcome, Outcome::not_runnable) << name << ": " << r.message;
@@ -206,7 +216,10 @@ TEST(UnixDgram, CapacityAboveMaxDgramQlenIsDeliveredForASocketpair) {
   for (const char* name : {"unix_dgram", "unix_seqpacket"}) {
     PairSpec spec;
     spec.mechanism = find_mechanism(name);
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 4 * (qlen + 1), .wait = WaitMode::spin};
+    spec.config = {.pattern = Pattern::stream,
+                   .msg_bytes = 64,
+                   .capacity_msgs = 4 * (qlen + 1),
+                   .wait = WaitMode::spin};
     spec.fixed_msgs = 2000;
     const PairResult r = run_pair(spec);
     ASSERT_EQ(r.outcome, Outcome::ok) << name << ": " << r.message;

@@ -33,7 +33,8 @@ TEST(Floor, MeasuresEveryFloorAndReapsItsHelper) {
   EXPECT_GT(f.syscall_ns, 0);
   EXPECT_EQ(f.clock_ns, 20.0);
   ASSERT_EQ(f.memcpy_bytes_per_s.size(), 2u);
-  for (const auto& [size, rate] : f.memcpy_bytes_per_s) EXPECT_TRUE(std::isfinite(rate) && rate > 0) << size;
+  for (const auto& [size, rate] : f.memcpy_bytes_per_s)
+    EXPECT_TRUE(std::isfinite(rate) && rate > 0) << size;
   EXPECT_TRUE(no_child_left());
 }
 

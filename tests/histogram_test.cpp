@@ -14,22 +14,27 @@ namespace {
 // Nearest-rank percentile of exact values, the definition Histogram approximates.
 double exact_percentile(std::vector<std::uint64_t> v, double q) {
   std::sort(v.begin(), v.end());
-  const auto rank = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))));
+  const auto rank = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))));
   return static_cast<double>(v[rank - 1]);
 }
 
 TEST(Histogram, BucketsTileTheRangeWithBoundedWidth) {
   for (int i = 1; i < Histogram::kBuckets; ++i) {
-    ASSERT_EQ(Histogram::bucket_low(i), Histogram::bucket_low(i - 1) + Histogram::bucket_width(i - 1)) << i;
+    ASSERT_EQ(Histogram::bucket_low(i),
+              Histogram::bucket_low(i - 1) + Histogram::bucket_width(i - 1))
+        << i;
     if (i < static_cast<int>(Histogram::kExactBelow)) {
       ASSERT_EQ(Histogram::bucket_width(i), 1u);  // exact region
       continue;
     }
-    ASSERT_LE(static_cast<double>(Histogram::bucket_width(i)) / static_cast<double>(Histogram::bucket_low(i)),
+    ASSERT_LE(static_cast<double>(Histogram::bucket_width(i)) /
+                  static_cast<double>(Histogram::bucket_low(i)),
               1.0 / 128 + 1e-12)
         << i;
   }
-  for (std::uint64_t v : {0ull, 1ull, 255ull, 256ull, 257ull, 1000ull, 123456789ull, (1ull << 34) - 1}) {
+  for (std::uint64_t v :
+       {0ull, 1ull, 255ull, 256ull, 257ull, 1000ull, 123456789ull, (1ull << 34) - 1}) {
     const int i = Histogram::index_of(v);
     EXPECT_GE(v, Histogram::bucket_low(i));
     EXPECT_LT(v, Histogram::bucket_low(i) + Histogram::bucket_width(i));

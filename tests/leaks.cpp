@@ -1,6 +1,8 @@
 // Interposes msgget for the test executable: the core library is linked statically, so
 // its calls land here. Each queue made is recorded, so the leak check can tell this
 // process's queues from those of any other process on the machine.
+#include "tests/leaks.hpp"
+
 #include <dlfcn.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -8,8 +10,6 @@
 #include <mutex>
 #include <set>
 #include <utility>
-
-#include "tests/leaks.hpp"
 
 namespace ipcbench {
 namespace {

@@ -21,7 +21,8 @@ inline std::set<std::string> own_named_objects() {
   for (const char* dir : {"/dev/shm", "/dev/mqueue", "/tmp"}) {
     if (DIR* d = ::opendir(dir)) {
       while (dirent* e = ::readdir(d)) {
-        if (std::string(e->d_name).starts_with(prefix)) names.insert(std::string(dir) + "/" + e->d_name);
+        if (std::string(e->d_name).starts_with(prefix))
+          names.insert(std::string(dir) + "/" + e->d_name);
       }
       ::closedir(d);
     }
@@ -47,7 +48,8 @@ inline std::set<std::string> sysv_objects() {
       long long key = 0;
       int msqid = -1;
       f >> key >> msqid;
-      if (made.contains({msqid, static_cast<key_t>(key)})) ids.insert("msg " + std::to_string(msqid));
+      if (made.contains({msqid, static_cast<key_t>(key)}))
+        ids.insert("msg " + std::to_string(msqid));
     }
   }
   if (std::ifstream shm("/proc/sysvipc/shm"); std::getline(shm, line)) {

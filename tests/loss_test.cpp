@@ -51,7 +51,8 @@ Mechanism dropping_pipe(bool may_lose) {
 PairSpec stream_spec(const Mechanism& m) {
   PairSpec spec;
   spec.mechanism = &m;
-  spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
+  spec.config = {
+      .pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
   // 64 warm-up + 96 measured = 160 sends: the 160th, the final message, is dropped too.
   spec.fixed_msgs = 96;
   spec.timeout_seconds = 20;

@@ -1,16 +1,15 @@
 // Conformance: every registered mechanism, both patterns, every wait mode it supports, the sizes
 // the issue names. A new mechanism is tested by registering it.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <ostream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "harness/fdio.hpp"
@@ -31,7 +30,8 @@ struct Param {
 
 // Readable names in ctest's list instead of a byte dump.
 void PrintTo(const Param& p, std::ostream* os) {
-  *os << p.mechanism->name << "/" << to_string(p.pattern) << "/" << to_string(p.wait) << "/" << p.size;
+  *os << p.mechanism->name << "/" << to_string(p.pattern) << "/" << to_string(p.wait) << "/"
+      << p.size;
 }
 
 std::vector<Param> all_params() {
@@ -40,7 +40,8 @@ std::vector<Param> all_params() {
     for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
       for (WaitMode w : kWaitModes) {
         if (!m->supports(p) || !m->supports(w)) continue;
-        for (std::size_t s : {1, 63, 64, 4095, 4096, 65536, 65537, 1 << 20}) out.push_back({m, p, w, s});
+        for (std::size_t s : {1, 63, 64, 4095, 4096, 65536, 65537, 1 << 20})
+          out.push_back({m, p, w, s});
       }
     }
   }
@@ -57,7 +58,8 @@ TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
   spec.mechanism = p.mechanism;
   // Capacity 1 at 1 MiB keeps the pipe within fs.pipe-max-size (1 MiB by default).
   const std::size_t capacity = p.size >= (1u << 20) ? 1 : 4;
-  spec.config = {.pattern = p.pattern, .msg_bytes = p.size, .capacity_msgs = capacity, .wait = p.wait};
+  spec.config = {
+      .pattern = p.pattern, .msg_bytes = p.size, .capacity_msgs = capacity, .wait = p.wait};
   spec.fixed_msgs = p.size >= (1u << 20) ? 20 : 300;
   spec.timeout_seconds = 60;
   const PairResult r = run_pair(spec);
@@ -90,7 +92,8 @@ TEST_P(Conformance, DeliversEveryMessageIntactAndLeavesNothing) {
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  return std::string(info.param.mechanism->name) + "_" + std::string(to_string(info.param.pattern)) + "_" +
+  return std::string(info.param.mechanism->name) + "_" +
+         std::string(to_string(info.param.pattern)) + "_" +
          std::string(to_string(info.param.wait)) + "_" + std::to_string(info.param.size);
 }
 
@@ -100,7 +103,10 @@ TEST(Conformance, OversizedChannelIsNotRunnableWithAReason) {
   for (const Mechanism* m : mechanisms()) {
     PairSpec spec;
     spec.mechanism = m;
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 1 << 20, .capacity_msgs = 1024, .wait = WaitMode::block};
+    spec.config = {.pattern = Pattern::stream,
+                   .msg_bytes = 1 << 20,
+                   .capacity_msgs = 1024,
+                   .wait = WaitMode::block};
     const PairResult r = run_pair(spec);
     EXPECT_EQ(r.outcome, Outcome::not_runnable) << m->name << ": " << r.message;
     EXPECT_FALSE(r.message.empty()) << m->name;
@@ -111,7 +117,8 @@ TEST(Conformance, GrantedCapacityIsRecorded) {
   for (const Mechanism* m : mechanisms()) {
     PairSpec spec;
     spec.mechanism = m;
-    spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
+    spec.config = {
+        .pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::block};
     spec.fixed_msgs = 100;
     const PairResult r = run_pair(spec);
     if (r.outcome == Outcome::not_runnable) {  // a kernel limit below 16 x 64 B, named
@@ -158,7 +165,8 @@ TEST(StreamFd, MessageLargerThanThePipePassesInPieces) {
 TEST(PairRunner, HungPeerIsKilledAtTheDeadline) {
   PairSpec spec;
   spec.mechanism = find_mechanism("shm_ring");
-  spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::spin};
+  spec.config = {
+      .pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::spin};
   spec.fixed_msgs = 1'000'000'000'000ull;  // far more than fits in the deadline
   spec.timeout_seconds = 1;
   const PairResult r = run_pair(spec);

@@ -52,7 +52,8 @@ TEST_P(VerifierTest, CatchesTruncation) {
   EXPECT_EQ(v.counts().truncated, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, VerifierTest, ::testing::Values(1, 4, 8, 12, 13, 63, 64, 4096, 65537));
+INSTANTIATE_TEST_SUITE_P(Sizes, VerifierTest,
+                         ::testing::Values(1, 4, 8, 12, 13, 63, 64, 4096, 65537));
 
 TEST(Verifier, CatchesCorruptionAnywhereInThePayload) {
   const std::size_t n = 4096;

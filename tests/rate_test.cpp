@@ -3,7 +3,6 @@
 // and the planning of presets made of several grids. Correctness only: no assertion
 // depends on how fast this machine is, only on lower bounds the harness guarantees.
 #include <gtest/gtest.h>
-
 #include <time.h>
 
 #include <map>
@@ -23,7 +22,10 @@ namespace {
 PairSpec rate_spec(const Mechanism& m, WaitMode wait, std::uint64_t rate, std::uint64_t msgs) {
   PairSpec spec;
   spec.mechanism = &m;
-  spec.config = {.pattern = Pattern::rate, .msg_bytes = 64, .capacity_msgs = 8, .wait = wait};  // 8: within posix_mq msg_max 10
+  spec.config = {.pattern = Pattern::rate,
+                 .msg_bytes = 64,
+                 .capacity_msgs = 8,
+                 .wait = wait};  // 8: within posix_mq msg_max 10
   spec.offered_msgs_per_s = rate;
   spec.fixed_msgs = msgs;
   spec.timeout_seconds = 20;
@@ -55,11 +57,13 @@ TEST_P(RateDelivers, EveryMessageArrivesVerifiedAndStamped) {
   // and is received after its due time; the first was received at most the largest
   // latency after its own. (A producer still catching up on a backlog when measuring
   // starts delivers faster than offered, so the interval alone has no lower bound.)
-  EXPECT_GE(r.measured_seconds + static_cast<double>(r.latency_ns.max_ns()) * 1e-9, 999 * 50e-6 * 0.99);
+  EXPECT_GE(r.measured_seconds + static_cast<double>(r.latency_ns.max_ns()) * 1e-9,
+            999 * 50e-6 * 0.99);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, RateDelivers,
-                         ::testing::Combine(::testing::Values("shm_ring", "pipe", "unix_dgram", "posix_mq"),
+                         ::testing::Combine(::testing::Values("shm_ring", "pipe", "unix_dgram",
+                                                              "posix_mq"),
                                             ::testing::Values(WaitMode::block, WaitMode::spin)));
 
 TEST(Rate, SlowRatesSleepAndStillKeepTheSchedule) {
@@ -67,7 +71,8 @@ TEST(Rate, SlowRatesSleepAndStillKeepTheSchedule) {
   const PairResult r = run_pair(rate_spec(*find_mechanism("pipe"), WaitMode::block, 500, 100));
   ASSERT_EQ(r.outcome, Outcome::ok) << r.message;
   EXPECT_EQ(r.verify.verified, kWarmupMsgs + 100);
-  EXPECT_GE(r.measured_seconds + static_cast<double>(r.latency_ns.max_ns()) * 1e-9, 99 * 2e-3 * 0.99);
+  EXPECT_GE(r.measured_seconds + static_cast<double>(r.latency_ns.max_ns()) * 1e-9,
+            99 * 2e-3 * 0.99);
 }
 
 TEST(Rate, NoRateIsAHarnessError) {
@@ -100,9 +105,12 @@ class StallingEndpoint final : public Endpoint {
 
 class StallingChannel final : public Channel {
  public:
-  explicit StallingChannel(std::unique_ptr<Channel> inner) : inner_(std::move(inner)) { granted_ = inner_->granted(); }
+  explicit StallingChannel(std::unique_ptr<Channel> inner) : inner_(std::move(inner)) {
+    granted_ = inner_->granted();
+  }
   std::unique_ptr<Endpoint> open(Side side) override {
-    return side == Side::a ? std::make_unique<StallingEndpoint>(inner_->open(side)) : inner_->open(side);
+    return side == Side::a ? std::make_unique<StallingEndpoint>(inner_->open(side))
+                           : inner_->open(side);
   }
   void forked() override { inner_->forked(); }
 
@@ -145,7 +153,8 @@ GridPlan grid_from(const Grid& g) {
   GridPlan p;
   p.name = g.name;
   for (const Mechanism* m : mechanisms()) {
-    if (g.mechanisms.empty() || std::find(g.mechanisms.begin(), g.mechanisms.end(), m->name) != g.mechanisms.end()) {
+    if (g.mechanisms.empty() ||
+        std::find(g.mechanisms.begin(), g.mechanisms.end(), m->name) != g.mechanisms.end()) {
       p.mechanisms.push_back(m);
     }
   }
@@ -184,8 +193,8 @@ bool well_formed(const std::string& name) {
   if (parts.size() != (rate ? 6u : 5u)) return false;
   if (!rate && parts[0] != "pingpong" && parts[0] != "stream") return false;
   return find_mechanism(parts[1]) != nullptr && number_after(parts[2], "size:") &&
-         number_after(parts[3], "capacity:") && parts[4].starts_with("wait:") && parts[4].size() > 5 &&
-         (!rate || number_after(parts[5], "rate:"));
+         number_after(parts[3], "capacity:") && parts[4].starts_with("wait:") &&
+         parts[4].size() > 5 && (!rate || number_after(parts[5], "rate:"));
 }
 
 TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
@@ -211,7 +220,8 @@ TEST(Plan, DefaultHasTheCapacityAndRateSweepsAndACaseInTwoGridsRunsOnceWithTheFi
   // The capacity sweep: 1 to 1024 for the pipe at 64 B and 64 KiB, one short repetition.
   for (int cap = 1; cap <= 1024; cap *= 2) {
     for (const char* size : {"64", "65536"}) {
-      const std::string name = "stream/pipe/size:" + std::string(size) + "/capacity:" + std::to_string(cap) + "/wait:block";
+      const std::string name = "stream/pipe/size:" + std::string(size) +
+                               "/capacity:" + std::to_string(cap) + "/wait:block";
       ASSERT_TRUE(by_name.count(name)) << name;
       if (cap != 16) {
         EXPECT_EQ(by_name[name]->grid, "capacity");

@@ -6,7 +6,8 @@ namespace ipcbench {
 namespace {
 
 TEST(StrictJson, NanAndInfOutsideStringsBecomeNull) {
-  const std::string gb = R"({"a": NaN, "b": -NaN, "c": Inf, "d": -Inf, "e": 1.5, "s": "NaN -Inf \"NaN\""})";
+  const std::string gb =
+      R"({"a": NaN, "b": -NaN, "c": Inf, "d": -Inf, "e": 1.5, "s": "NaN -Inf \"NaN\""})";
   const auto doc = nlohmann::json::parse(strict_json_numbers(gb));
   EXPECT_TRUE(doc["a"].is_null());
   EXPECT_TRUE(doc["b"].is_null());

@@ -2,10 +2,7 @@
 // two-process transfer of 1,000,000 verified messages through the whole harness in
 // every wait mode, each wait mode against a slow peer and a dead one, and the CPU
 // counters.
-#include "mechanisms/shm_ring.hpp"
-
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -26,6 +23,7 @@
 #include "harness/pair.hpp"
 #include "harness/patterns.hpp"
 #include "harness/registry.hpp"
+#include "mechanisms/shm_ring.hpp"
 
 namespace ipcbench {
 namespace {
@@ -40,13 +38,18 @@ struct LocalRing {
   ring::RingControl* ctl;
 };
 
-std::vector<std::byte> bytes(std::size_t n, int fill) { return std::vector<std::byte>(n, std::byte(fill)); }
+std::vector<std::byte> bytes(std::size_t n, int fill) {
+  return std::vector<std::byte>(n, std::byte(fill));
+}
 
 TEST(ShmRing, LayoutKeepsWritersApart) {
   EXPECT_EQ(offsetof(ring::RingControl, head) % ring::kSeparation, 0u);
-  EXPECT_GE(offsetof(ring::RingControl, data_epoch) - offsetof(ring::RingControl, head), ring::kSeparation);
-  EXPECT_GE(offsetof(ring::RingControl, space_epoch) - offsetof(ring::RingControl, data_epoch), ring::kSeparation);
-  EXPECT_GE(offsetof(ring::RingControl, slots_begin) - offsetof(ring::RingControl, space_epoch), ring::kSeparation);
+  EXPECT_GE(offsetof(ring::RingControl, data_epoch) - offsetof(ring::RingControl, head),
+            ring::kSeparation);
+  EXPECT_GE(offsetof(ring::RingControl, space_epoch) - offsetof(ring::RingControl, data_epoch),
+            ring::kSeparation);
+  EXPECT_GE(offsetof(ring::RingControl, slots_begin) - offsetof(ring::RingControl, space_epoch),
+            ring::kSeparation);
 }
 
 TEST(ShmRing, FullAndEmpty) {
@@ -72,7 +75,8 @@ TEST(ShmRing, WrapsAroundWithVariableSizesInOrder) {
   std::vector<std::byte> out(100);
   std::uint64_t sent = 0, received = 0;
   while (received < 10'000) {
-    while (sent < 10'000 && p.try_send(bytes(1 + sent % 100, static_cast<int>(sent & 0xff)))) ++sent;
+    while (sent < 10'000 && p.try_send(bytes(1 + sent % 100, static_cast<int>(sent & 0xff))))
+      ++sent;
     std::size_t len = 0;
     while (c.try_recv(out, len)) {
       ASSERT_EQ(len, 1 + received % 100);
@@ -119,7 +123,8 @@ TEST(ShmRing, SpinPublishesHeadOncePerQuarterRing) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(c.recv(out, WaitMode::spin), 8u);
   EXPECT_FALSE(p.try_send(bytes(8, 0)));  // three released, none published yet
   EXPECT_EQ(c.recv(out, WaitMode::spin), 8u);
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(p.try_send(bytes(8, i))) << i;  // the fourth publishes all four
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(p.try_send(bytes(8, i))) << i;  // the fourth publishes all four
   EXPECT_FALSE(p.try_send(bytes(8, 0)));
 }
 
@@ -169,7 +174,9 @@ struct StressCase {
   WaitMode wait;
 };
 
-void PrintTo(const StressCase& c, std::ostream* os) { *os << c.mechanism << "/" << to_string(c.wait); }
+void PrintTo(const StressCase& c, std::ostream* os) {
+  *os << c.mechanism << "/" << to_string(c.wait);
+}
 
 std::vector<StressCase> stress_cases() {
   std::vector<StressCase> out;
@@ -184,7 +191,8 @@ TEST_P(RingStress, MillionMessagesAcrossProcesses) {
   PairSpec spec;
   spec.mechanism = find_mechanism(GetParam().mechanism);
   ASSERT_NE(spec.mechanism, nullptr);
-  spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 64, .wait = GetParam().wait};
+  spec.config = {
+      .pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 64, .wait = GetParam().wait};
   spec.cpus = {-1, -1};
   spec.fixed_msgs = 1'000'000;
   spec.timeout_seconds = 120;
@@ -195,11 +203,14 @@ TEST_P(RingStress, MillionMessagesAcrossProcesses) {
   EXPECT_GE(r.verify.verified, 1'000'000u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Wait, RingStress, ::testing::ValuesIn(stress_cases()), [](const auto& info) {
-  // shm_ring cases keep their old names (the wait mode alone).
-  const std::string wait(to_string(info.param.wait));
-  return std::string(info.param.mechanism) == "shm_ring" ? wait : std::string(info.param.mechanism) + "_" + wait;
-});
+INSTANTIATE_TEST_SUITE_P(Wait, RingStress, ::testing::ValuesIn(stress_cases()),
+                         [](const auto& info) {
+                           // shm_ring cases keep their old names (the wait mode alone).
+                           const std::string wait(to_string(info.param.wait));
+                           return std::string(info.param.mechanism) == "shm_ring"
+                                      ? wait
+                                      : std::string(info.param.mechanism) + "_" + wait;
+                         });
 
 // Zero-copy at the sizes it is for: 16 MiB messages in place, both patterns, every
 // byte verified where it lies.
@@ -208,7 +219,8 @@ class ZeroCopyLarge : public ::testing::TestWithParam<Pattern> {};
 TEST_P(ZeroCopyLarge, SixteenMiBMessagesVerifiedInPlace) {
   PairSpec spec;
   spec.mechanism = find_mechanism("shm_ring_zc");
-  spec.config = {.pattern = GetParam(), .msg_bytes = 16u << 20, .capacity_msgs = 2, .wait = WaitMode::block};
+  spec.config = {
+      .pattern = GetParam(), .msg_bytes = 16u << 20, .capacity_msgs = 2, .wait = WaitMode::block};
   spec.fixed_msgs = 20;
   spec.timeout_seconds = 120;
   const PairResult r = run_pair(spec);
@@ -217,7 +229,8 @@ TEST_P(ZeroCopyLarge, SixteenMiBMessagesVerifiedInPlace) {
   EXPECT_GE(r.verify.verified, 20u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Pattern, ZeroCopyLarge, ::testing::Values(Pattern::pingpong, Pattern::stream),
+INSTANTIATE_TEST_SUITE_P(Pattern, ZeroCopyLarge,
+                         ::testing::Values(Pattern::pingpong, Pattern::stream),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
 TEST(ShmRing, SupportsEveryWaitMode) {
@@ -256,8 +269,8 @@ std::vector<WaitCase> wait_cases() {
 }
 
 std::string wait_case_name(const ::testing::TestParamInfo<WaitCase>& info) {
-  return std::string(to_string(info.param.wait)) + "_" + std::string(to_string(info.param.pattern)) + "_cap" +
-         std::to_string(info.param.capacity);
+  return std::string(to_string(info.param.wait)) + "_" +
+         std::string(to_string(info.param.pattern)) + "_cap" + std::to_string(info.param.capacity);
 }
 
 // Through the harness: every message verified, and both CPU counters present.
@@ -267,7 +280,8 @@ TEST_P(RingWait, DeliversAndReportsCpuPerSide) {
   const WaitCase& c = GetParam();
   PairSpec spec;
   spec.mechanism = find_mechanism("shm_ring");
-  spec.config = {.pattern = c.pattern, .msg_bytes = 64, .capacity_msgs = c.capacity, .wait = c.wait};
+  spec.config = {
+      .pattern = c.pattern, .msg_bytes = 64, .capacity_msgs = c.capacity, .wait = c.wait};
   spec.fixed_msgs = 5000;
   spec.timeout_seconds = 60;
   const PairResult r = run_pair(spec);
@@ -310,7 +324,8 @@ void pause_a_little() {
 
 std::uint64_t rusage_cpu_ns(const rusage& ru) {
   auto ns = [](const timeval& t) {
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_usec) * 1000u;
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(t.tv_usec) * 1000u;
   };
   return ns(ru.ru_utime) + ns(ru.ru_stime);
 }
@@ -328,8 +343,10 @@ void slow_side(Side side, const ChannelConfig& cfg, Endpoint& ep, bool slow, Slo
   for (std::uint64_t seq = 0; seq < kSlowMsgs; ++seq) {
     if (slow) pause_a_little();
     if (cfg.pattern == Pattern::stream) {
-      if (side == Side::a) ep.send(pool.message(seq));
-      else verifier.check(receive());
+      if (side == Side::a)
+        ep.send(pool.message(seq));
+      else
+        verifier.check(receive());
     } else if (side == Side::a) {
       ep.send(pool.message(seq));
       verifier.check(receive());
@@ -393,13 +410,15 @@ class RingSlowPeer : public ::testing::TestWithParam<WaitCase> {};
 
 TEST_P(RingSlowPeer, WaitingSideWaitsItsWayAndLosesNothing) {
   const WaitCase& c = GetParam();
-  const ChannelConfig cfg{.pattern = c.pattern, .msg_bytes = 64, .capacity_msgs = c.capacity, .wait = c.wait};
+  const ChannelConfig cfg{
+      .pattern = c.pattern, .msg_bytes = 64, .capacity_msgs = c.capacity, .wait = c.wait};
   for (Side slow : {Side::a, Side::b}) {
     SCOPED_TRACE(slow == Side::a ? "slow side a" : "slow side b");
     const SlowResult r = run_with_slow_peer(cfg, slow);
     EXPECT_EQ(r.failed, 0);
     EXPECT_EQ(r.errors, 0u);
-    EXPECT_EQ(r.verified, kSlowMsgs * (c.pattern == Pattern::pingpong ? 2 : 1));  // requests + echoes
+    EXPECT_EQ(r.verified,
+              kSlowMsgs * (c.pattern == Pattern::pingpong ? 2 : 1));  // requests + echoes
     if (c.wait == WaitMode::spin || c.wait == WaitMode::spin_yield) continue;
     // A sleeping mode really slept, and so used far less CPU than the wall time it
     // waited (each wait is kPauseNs; a wake costs tens of us at most). A busier
@@ -474,7 +493,9 @@ TEST_P(RingDeadPeer, IsAFailureSeenBeforeTheDeadline) {
   const WaitCase& c = GetParam();
   PairSpec spec;
   spec.mechanism = &kDyingRing;
-  spec.config = {.pattern = c.pattern, .msg_bytes = 64, .capacity_msgs = c.capacity == 1 ? 1u : 2u,
+  spec.config = {.pattern = c.pattern,
+                 .msg_bytes = 64,
+                 .capacity_msgs = c.capacity == 1 ? 1u : 2u,
                  .wait = c.wait};
   spec.fixed_msgs = 1'000'000'000ull;
   spec.timeout_seconds = 30;
@@ -496,7 +517,8 @@ INSTANTIATE_TEST_SUITE_P(Wait, RingDeadPeer, ::testing::ValuesIn(wait_cases()), 
 TEST(RingCpu, SpinningConsumerBurnsItsWallTime) {
   PairSpec spec;
   spec.mechanism = find_mechanism("shm_ring");
-  spec.config = {.pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::spin};
+  spec.config = {
+      .pattern = Pattern::stream, .msg_bytes = 64, .capacity_msgs = 16, .wait = WaitMode::spin};
   spec.target_seconds = 0.1;
   const PairResult r = run_pair(spec);
   ASSERT_EQ(r.outcome, Outcome::ok) << r.message;

@@ -16,10 +16,7 @@
 // wrong length fails the test in any build. Each side pauses now and then so that the
 // ring runs full and empty and the other side must wait, which in the sleeping modes
 // is the flag/futex/eventfd/semaphore protocol.
-#include "mechanisms/shm_ring.hpp"
-
 #include <gtest/gtest.h>
-
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
@@ -38,6 +35,7 @@
 
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
+#include "mechanisms/shm_ring.hpp"
 
 namespace ipcbench {
 namespace {
@@ -58,15 +56,19 @@ struct ThreadCase {
 
 const char* api_name(Api a) {
   switch (a) {
-    case Api::copy: return "copy";
-    case Api::zero_copy: return "zc";
-    case Api::try_calls: return "try";
+    case Api::copy:
+      return "copy";
+    case Api::zero_copy:
+      return "zc";
+    case Api::try_calls:
+      return "try";
   }
   return "?";
 }
 
 void PrintTo(const ThreadCase& c, std::ostream* os) {
-  *os << to_string(c.wait) << "/" << api_name(c.api) << "/" << c.slots << " slots/" << c.max_msg_bytes << " B";
+  *os << to_string(c.wait) << "/" << api_name(c.api) << "/" << c.slots << " slots/"
+      << c.max_msg_bytes << " B";
 }
 
 // Rings that make the protocol's edge cases common: one slot (full and empty on every
@@ -95,8 +97,8 @@ std::vector<ThreadCase> thread_cases() {
 
 std::string thread_case_name(const ::testing::TestParamInfo<ThreadCase>& info) {
   const ThreadCase& c = info.param;
-  return std::string(to_string(c.wait)) + "_" + api_name(c.api) + "_" + std::to_string(c.slots) + "x" +
-         std::to_string(c.max_msg_bytes) + "B";
+  return std::string(to_string(c.wait)) + "_" + api_name(c.api) + "_" + std::to_string(c.slots) +
+         "x" + std::to_string(c.max_msg_bytes) + "B";
 }
 
 // splitmix64's finaliser: every message byte and length comes from it, so message i
@@ -127,7 +129,8 @@ void fill(std::span<std::byte> out, std::uint64_t seq) noexcept {
 bool matches(std::span<const std::byte> in, std::uint64_t seq) noexcept {
   for (std::size_t off = 0, word = 0; off < in.size(); off += 8, ++word) {
     const std::uint64_t v = mix((seq << 20) ^ word);
-    if (std::memcmp(in.data() + off, &v, std::min<std::size_t>(8, in.size() - off)) != 0) return false;
+    if (std::memcmp(in.data() + off, &v, std::min<std::size_t>(8, in.size() - off)) != 0)
+      return false;
   }
   return true;
 }
@@ -138,7 +141,8 @@ class HeapRing {
  public:
   HeapRing(std::uint32_t slots, std::size_t max_msg_bytes)
       : bytes_(ring::ring_bytes(slots, max_msg_bytes)),
-        mem_(static_cast<std::byte*>(::operator new(bytes_, std::align_val_t{ring::kSeparation}))) {
+        mem_(
+            static_cast<std::byte*>(::operator new (bytes_, std::align_val_t{ring::kSeparation}))) {
     std::memset(mem_, 0, bytes_);
     ring::init_ring(mem_, slots, max_msg_bytes);
     ctl_ = ring::attach_ring(mem_);
@@ -148,7 +152,7 @@ class HeapRing {
   }
   HeapRing(const HeapRing&) = delete;
   HeapRing& operator=(const HeapRing&) = delete;
-  ~HeapRing() { ::operator delete(mem_, std::align_val_t{ring::kSeparation}); }
+  ~HeapRing() { ::operator delete (mem_, std::align_val_t{ring::kSeparation}); }
 
   ring::RingControl* ctl() const noexcept { return ctl_; }
   ring::EventFds fds() const noexcept { return {data_efd_.get(), space_efd_.get()}; }
@@ -169,7 +173,7 @@ long voluntary_switches() {
 // What one side saw. Written by its thread, read by the test after join().
 struct SideStats {
   std::uint64_t pauses = 0;
-  long voluntary_switches = 0;  // during the transfer, the side's own pauses included
+  long voluntary_switches = 0;            // during the transfer, the side's own pauses included
   std::uint64_t found_full_or_empty = 0;  // try_calls: failed tries
 };
 
@@ -281,8 +285,9 @@ TEST_P(RingThreads, EveryMessageArrivesIntactAndInOrder) {
         }
         const std::size_t want = length_of(seq, c.max_msg_bytes);
         if (got.size() != want || !matches(got, seq)) {
-          fail("message " + std::to_string(seq) + ": " + std::to_string(got.size()) + " bytes, expected " +
-               std::to_string(want) + (got.size() == want ? ", contents differ" : ""));
+          fail("message " + std::to_string(seq) + ": " + std::to_string(got.size()) +
+               " bytes, expected " + std::to_string(want) +
+               (got.size() == want ? ", contents differ" : ""));
         }
         if (c.api == Api::zero_copy) consumer.release(c.wait);
         received.store(seq + 1, std::memory_order_relaxed);
@@ -329,8 +334,10 @@ TEST_P(RingThreads, EveryMessageArrivesIntactAndInOrder) {
     // A sleeping mode (adaptive after its brief poll) slept in the ring too, not only
     // in the test's own pauses: the sleep and wake paths ran. (Each pause is one
     // voluntary switch.)
-    EXPECT_GT(tx.voluntary_switches, static_cast<long>(tx.pauses)) << "the producer never slept in the ring";
-    EXPECT_GT(rx.voluntary_switches, static_cast<long>(rx.pauses)) << "the consumer never slept in the ring";
+    EXPECT_GT(tx.voluntary_switches, static_cast<long>(tx.pauses))
+        << "the producer never slept in the ring";
+    EXPECT_GT(rx.voluntary_switches, static_cast<long>(rx.pauses))
+        << "the consumer never slept in the ring";
   }
 }
 

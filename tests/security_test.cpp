@@ -18,12 +18,11 @@
 // so that a test can make the next name predictable and plant an object there first.
 // The hooks live only in this executable (ipcbench_security_tests), so no other test
 // runs with them.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
@@ -134,7 +133,8 @@ int sysv_perms(const char* table, int id) {
     long long key = 0;
     int row_id = -1;
     std::string perms;
-    if (f >> key >> row_id >> perms && row_id == id) return static_cast<int>(std::stoul(perms, nullptr, 8));
+    if (f >> key >> row_id >> perms && row_id == id)
+      return static_cast<int>(std::stoul(perms, nullptr, 8));
   }
   return -1;
 }
@@ -142,8 +142,8 @@ int sysv_perms(const char* table, int id) {
 void record_sysv(const std::string& how, const char* table, int id) {
   const int perms = sysv_perms(table, id);
   if (perms < 0) return;
-  g_rec.seen.push_back({how, std::string("sysv ") + table + " " + std::to_string(id), std::string("sysv ") + table,
-                        static_cast<unsigned>(perms) & 0777});
+  g_rec.seen.push_back({how, std::string("sysv ") + table + " " + std::to_string(id),
+                        std::string("sysv ") + table, static_cast<unsigned>(perms) & 0777});
 }
 
 std::string format_inet(const sockaddr* sa) {
@@ -184,7 +184,8 @@ using namespace ipcbench::sectest;
 extern "C" ssize_t getrandom(void* buf, size_t len, unsigned flags) {
   if (g_forced_random) {
     auto* out = static_cast<unsigned char*>(buf);
-    for (size_t i = 0; i < len; ++i) out[i] = static_cast<unsigned char>(*g_forced_random >> (8 * (i % 8)));
+    for (size_t i = 0; i < len; ++i)
+      out[i] = static_cast<unsigned char>(*g_forced_random >> (8 * (i % 8)));
     return static_cast<ssize_t>(len);
   }
   static const auto real = libc<ssize_t (*)(void*, size_t, unsigned)>("getrandom");
@@ -194,7 +195,8 @@ extern "C" ssize_t getrandom(void* buf, size_t len, unsigned flags) {
 extern "C" int shm_open(const char* name, int oflag, mode_t mode) {
   static const auto real = libc<int (*)(const char*, int, mode_t)>("shm_open");
   const int fd = real(name, oflag, mode);
-  if (fd >= 0 && (oflag & O_CREAT) && g_rec.on) record_fd("shm_open", fd, std::string("/dev/shm") + name);
+  if (fd >= 0 && (oflag & O_CREAT) && g_rec.on)
+    record_fd("shm_open", fd, std::string("/dev/shm") + name);
   return fd;
 }
 
@@ -244,7 +246,8 @@ extern "C" int listen(int fd, int backlog) noexcept {
     // wildcard address, which no bind hook would see.
     sockaddr_storage ss{};
     socklen_t n = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &n) == 0) record_inet("listen", reinterpret_cast<sockaddr*>(&ss));
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &n) == 0)
+      record_inet("listen", reinterpret_cast<sockaddr*>(&ss));
   }
   return r;
 }
@@ -397,7 +400,8 @@ std::set<int> open_fds() {
   std::set<int> fds;
   if (DIR* d = ::opendir("/proc/self/fd")) {
     while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.' && std::atoi(e->d_name) != ::dirfd(d)) fds.insert(std::atoi(e->d_name));
+      if (e->d_name[0] != '.' && std::atoi(e->d_name) != ::dirfd(d))
+        fds.insert(std::atoi(e->d_name));
     }
     ::closedir(d);
   }
@@ -418,7 +422,8 @@ void scan_after_create(const std::set<int>& fds_before, const std::set<std::stri
     if (fds_before.contains(fd)) continue;
     char target[512] = {};
     const std::string link = "/proc/self/fd/" + std::to_string(fd);
-    if (::readlink(link.c_str(), target, sizeof target - 1) < 0) continue;  // the directory stream itself
+    if (::readlink(link.c_str(), target, sizeof target - 1) < 0)
+      continue;  // the directory stream itself
     const std::string t = target;
     struct stat st {};
     if (::stat(link.c_str(), &st) != 0) continue;
@@ -441,13 +446,15 @@ void scan_after_create(const std::set<int>& fds_before, const std::set<std::stri
     } else {
       kind = kind_of(st, t);
     }
-    g_rec.seen.push_back({"fd", "fd " + std::to_string(fd) + " -> " + t, kind, static_cast<unsigned>(st.st_mode & 0777)});
+    g_rec.seen.push_back({"fd", "fd " + std::to_string(fd) + " -> " + t, kind,
+                          static_cast<unsigned>(st.st_mode & 0777)});
   }
   for (const std::string& p : own_named_objects()) {
     if (!names_before.contains(p)) record_path("scan", p);
   }
   for (int id : own_sysv_segments()) record_sysv("scan", "shm", id);
-  for (int id : msg_ids) record_sysv("scan", "msg", id);  // IPC_SET since msgget may have changed the mode
+  for (int id : msg_ids)
+    record_sysv("scan", "msg", id);  // IPC_SET since msgget may have changed the mode
 }
 
 // "" when every seen object is owner-only, else one line per offender.
@@ -457,8 +464,8 @@ std::string mode_violations(const std::vector<Seen>& seen) {
     const unsigned want = s.kind == "dir" ? 0700 : 0600;
     if (s.mode != want) {
       char line[640];
-      std::snprintf(line, sizeof line, "  %s %s (%s): mode %04o, want %04o\n", s.how.c_str(), s.path.c_str(),
-                    s.kind.c_str(), s.mode, want);
+      std::snprintf(line, sizeof line, "  %s %s (%s): mode %04o, want %04o\n", s.how.c_str(),
+                    s.path.c_str(), s.kind.c_str(), s.mode, want);
       out += line;
     }
   }
@@ -469,7 +476,8 @@ std::string describe(const std::vector<Seen>& seen) {
   std::string out;
   for (const Seen& s : seen) {
     char line[640];
-    std::snprintf(line, sizeof line, "  %s %s (%s) %04o\n", s.how.c_str(), s.path.c_str(), s.kind.c_str(), s.mode);
+    std::snprintf(line, sizeof line, "  %s %s (%s) %04o\n", s.how.c_str(), s.path.c_str(),
+                  s.kind.c_str(), s.mode);
     out += line;
   }
   return out;
@@ -491,7 +499,9 @@ TEST(Hooks, GetrandomIsInterposedForTheCoreLibrary) {
 
 TEST(Hooks, CreationAndRemovalCallsOfTheCoreLibraryAreSeen) {
   Recording rec;
-  { SharedRegion region(Backing::posix_shm, 4096, [](std::byte*) {}); }
+  {
+    SharedRegion region(Backing::posix_shm, 4096, [](std::byte*) {});
+  }
   std::set<std::string> hows;
   for (const Seen& s : g_rec.seen) hows.insert(s.how);
   EXPECT_TRUE(hows.contains("shm_open")) << describe(g_rec.seen);
@@ -531,8 +541,8 @@ std::vector<ModeParam> mode_params() {
 
 std::string mode_param_name(const ::testing::TestParamInfo<ModeParam>& info) {
   const ModeParam& p = info.param;
-  std::string name = std::string(p.mechanism->name) + "_" + std::string(to_string(p.pattern)) + "_" +
-                     std::string(to_string(p.wait));
+  std::string name = std::string(p.mechanism->name) + "_" + std::string(to_string(p.pattern)) +
+                     "_" + std::string(to_string(p.wait));
   if (p.mechanism->uses_backing) name += "_" + std::string(to_string(p.backing));
   return name;
 }
@@ -543,10 +553,14 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   const std::string_view m = p.mechanism->name;
   if (p.mechanism->uses_backing) {
     switch (p.backing) {
-      case Backing::posix_shm: return {"shm"};
-      case Backing::sysv_shm: return {"sysv shm"};
-      case Backing::file: return {"dir", "file"};
-      case Backing::memfd: return {"memfd"};
+      case Backing::posix_shm:
+        return {"shm"};
+      case Backing::sysv_shm:
+        return {"sysv shm"};
+      case Backing::file:
+        return {"dir", "file"};
+      case Backing::memfd:
+        return {"memfd"};
     }
   }
   if (m == "boost_mq") return {"shm"};
@@ -564,7 +578,10 @@ class OwnerOnly : public ::testing::TestWithParam<ModeParam> {};
 TEST_P(OwnerOnly, EveryObjectCreateMakesIsOwnerOnlyWhateverTheUmask) {
   const ModeParam& p = GetParam();
   ScopedUmask permissive(0);
-  const ChannelConfig cfg{.pattern = p.pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = p.wait,
+  const ChannelConfig cfg{.pattern = p.pattern,
+                          .msg_bytes = 64,
+                          .capacity_msgs = 4,
+                          .wait = p.wait,
                           .backing = p.backing};
   const auto fds_before = open_fds();
   const auto names_before = own_named_objects();
@@ -588,11 +605,13 @@ TEST_P(OwnerOnly, EveryObjectCreateMakesIsOwnerOnlyWhateverTheUmask) {
   std::set<std::string> kinds;
   for (const Seen& s : seen) kinds.insert(s.kind);
   for (const std::string& k : expected_kinds(p)) {
-    EXPECT_TRUE(kinds.contains(k)) << "no " << k << " object was inspected; seen:\n" << describe(seen);
+    EXPECT_TRUE(kinds.contains(k)) << "no " << k << " object was inspected; seen:\n"
+                                   << describe(seen);
   }
   EXPECT_EQ(own_named_objects(), names_before) << "left named objects behind";
   EXPECT_EQ(own_sysv_segments(), shm_before) << "left SysV segments behind";
-  for (int id : msg_ids) EXPECT_LT(sysv_perms("msg", id), 0) << "left SysV queue " << id << " behind";
+  for (int id : msg_ids)
+    EXPECT_LT(sysv_perms("msg", id), 0) << "left SysV queue " << id << " behind";
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, OwnerOnly, ::testing::ValuesIn(mode_params()), mode_param_name);
@@ -601,11 +620,16 @@ INSTANTIATE_TEST_SUITE_P(Registry, OwnerOnly, ::testing::ValuesIn(mode_params())
 
 const char* to_string(PlantKind k) {
   switch (k) {
-    case PlantKind::fifo: return "fifo";
-    case PlantKind::socket: return "socket";
-    case PlantKind::file: return "file";
-    case PlantKind::symlink: return "symlink";
-    case PlantKind::mqueue: return "mqueue";
+    case PlantKind::fifo:
+      return "fifo";
+    case PlantKind::socket:
+      return "socket";
+    case PlantKind::file:
+      return "file";
+    case PlantKind::symlink:
+      return "symlink";
+    case PlantKind::mqueue:
+      return "mqueue";
   }
   return "?";
 }
@@ -647,9 +671,12 @@ class TargetFile {
 // remembers what it planted and says whether it is still exactly that.
 class Planter {
  public:
-  Planter(std::string path, PlantKind kind, const std::string& target) : path_(std::move(path)), kind_(kind) {
+  Planter(std::string path, PlantKind kind, const std::string& target)
+      : path_(std::move(path)), kind_(kind) {
     switch (kind) {
-      case PlantKind::fifo: ok_ = ::mkfifo(path_.c_str(), 0644) == 0; break;
+      case PlantKind::fifo:
+        ok_ = ::mkfifo(path_.c_str(), 0644) == 0;
+        break;
       case PlantKind::socket: {
         sock_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_un addr{};
@@ -668,7 +695,8 @@ class Planter {
       }
       case PlantKind::symlink:
         target_ = target;
-        ok_ = ::symlink(target.c_str(), path_.c_str()) == 0 && ::lstat(target.c_str(), &target_st_) == 0;
+        ok_ = ::symlink(target.c_str(), path_.c_str()) == 0 &&
+              ::lstat(target.c_str(), &target_st_) == 0;
         break;
       case PlantKind::mqueue: {
         // A queue with one message in it: it must keep it.
@@ -706,12 +734,14 @@ class Planter {
     if (kind_ == PlantKind::file && read_file(path_) != kPlantedText) out += " content changed;";
     if (kind_ == PlantKind::symlink) {
       char to[512] = {};
-      if (::readlink(path_.c_str(), to, sizeof to - 1) < 0 || target_ != to) out += " link retargeted;";
+      if (::readlink(path_.c_str(), to, sizeof to - 1) < 0 || target_ != to)
+        out += " link retargeted;";
       struct stat t {};
       if (::lstat(target_.c_str(), &t) != 0) {
         out += " target removed;";
       } else {
-        if (t.st_ino != target_st_.st_ino || t.st_mode != target_st_.st_mode) out += " target replaced or chmod-ed;";
+        if (t.st_ino != target_st_.st_ino || t.st_mode != target_st_.st_mode)
+          out += " target replaced or chmod-ed;";
         if (read_file(target_) != kPlantedText) out += " target truncated or written;";
       }
     }
@@ -766,13 +796,14 @@ struct PlantParam {
 };
 
 void PrintTo(const PlantParam& p, std::ostream* os) {
-  *os << p.mechanism << "/" << to_string(p.pattern) << "/" << to_string(p.kind) << (p.leaf ? "/" : "")
-      << (p.leaf ? p.leaf : "");
+  *os << p.mechanism << "/" << to_string(p.pattern) << "/" << to_string(p.kind)
+      << (p.leaf ? "/" : "") << (p.leaf ? p.leaf : "");
 }
 
 std::vector<PlantParam> plant_params() {
   std::vector<PlantParam> out;
-  const PlantKind fs_kinds[] = {PlantKind::fifo, PlantKind::socket, PlantKind::file, PlantKind::symlink};
+  const PlantKind fs_kinds[] = {PlantKind::fifo, PlantKind::socket, PlantKind::file,
+                                PlantKind::symlink};
   for (PlantKind k : fs_kinds) {
     // shm_open names: the ring's region (shm_ring_zc and shm_locked share SharedRegion
     // or use no name); Boost's queue segments.
@@ -786,7 +817,8 @@ std::vector<PlantParam> plant_params() {
     // root would, or as a race inside the owner's own processes would.
     out.push_back({"fifo", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "ab", k});
     out.push_back({"fifo", Pattern::pingpong, Backing::posix_shm, Where::in_private_dir, "ba", k});
-    out.push_back({"rpc_unix", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "rpc.sock", k});
+    out.push_back(
+        {"rpc_unix", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "rpc.sock", k});
     out.push_back({"shm_ring", Pattern::stream, Backing::file, Where::in_private_dir, "region", k});
   }
   // mq_open names: only queues can exist in the mqueue filesystem.
@@ -800,7 +832,8 @@ std::string plant_param_name(const ::testing::TestParamInfo<PlantParam>& info) {
   const PlantParam& p = info.param;
   std::string name = std::string(p.mechanism) + "_" + std::string(to_string(p.pattern)) + "_";
   if (p.backing == Backing::file) name += "file_";
-  if (p.leaf != nullptr) name += std::string(p.leaf == std::string("rpc.sock") ? "rpcsock" : p.leaf) + "_";
+  if (p.leaf != nullptr)
+    name += std::string(p.leaf == std::string("rpc.sock") ? "rpcsock" : p.leaf) + "_";
   return name + to_string(p.kind);
 }
 
@@ -835,15 +868,18 @@ TEST_P(Planted, NameIsRefusedAndThePlantedObjectLeftUntouched) {
     ASSERT_EQ(::getrandom(&r, sizeof r, 0), static_cast<ssize_t>(sizeof r));
     g_forced_random = r;
     name = unique_ipc_name();  // "/ipcbench-<pid>-<hex>", as every mechanism gets it
-    planter = std::make_unique<Planter>((p.where == Where::mq_name ? "/dev/mqueue" : "/dev/shm") + name, p.kind,
-                                        g_target->path());
+    planter = std::make_unique<Planter>(
+        (p.where == Where::mq_name ? "/dev/mqueue" : "/dev/shm") + name, p.kind, g_target->path());
     ASSERT_TRUE(planter->ok()) << "planting " << planter->path() << ": " << std::strerror(errno);
   }
 
   PairSpec spec;
   spec.mechanism = find_mechanism(p.mechanism);
   ASSERT_NE(spec.mechanism, nullptr);
-  spec.config = {.pattern = p.pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::block,
+  spec.config = {.pattern = p.pattern,
+                 .msg_bytes = 64,
+                 .capacity_msgs = 4,
+                 .wait = WaitMode::block,
                  .backing = p.backing};
   spec.fixed_msgs = 10;
   spec.timeout_seconds = 20;
@@ -865,13 +901,15 @@ TEST_P(Planted, NameIsRefusedAndThePlantedObjectLeftUntouched) {
   // Refused: the case fails (or is not runnable) and says which name already exists.
   EXPECT_TRUE(r.outcome == Outcome::failed || r.outcome == Outcome::not_runnable) << r.message;
   const std::string shown = p.where == Where::in_private_dir ? planter->path() : name.substr(1);
-  EXPECT_NE(r.message.find(shown), std::string::npos) << "the message does not name " << shown << ": " << r.message;
+  EXPECT_NE(r.message.find(shown), std::string::npos)
+      << "the message does not name " << shown << ": " << r.message;
   const bool says_exists = r.message.find("File exists") != std::string::npos ||
                            r.message.find("Address already in use") != std::string::npos;
   EXPECT_TRUE(says_exists) << r.message;
   // Not followed, not truncated, not unlinked.
   EXPECT_EQ(planter->changes(), "");
-  for (const std::string& path : removed) EXPECT_NE(path, planter->path()) << "the harness tried to remove it";
+  for (const std::string& path : removed)
+    EXPECT_NE(path, planter->path()) << "the harness tried to remove it";
 
   // The harness removed all of its own objects and nothing else: what remains is the
   // planted object and, for a plant inside a private directory, that directory (it is
@@ -904,7 +942,8 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
   std::unique_ptr<Channel> channel;
   {
     Recording rec;
-    channel = m->create({.pattern = pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::block});
+    channel = m->create(
+        {.pattern = pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::block});
     uses = g_rec.inet;
   }
   // The sockets the channel holds (the ones its children will use), by their own
@@ -915,12 +954,14 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
     socklen_t n = sizeof ss;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &n) == 0) {
       const auto* sa = reinterpret_cast<sockaddr*>(&ss);
-      if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) uses.push_back({"local", format_inet(sa), is_loopback(sa)});
+      if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+        uses.push_back({"local", format_inet(sa), is_loopback(sa)});
     }
     n = sizeof ss;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &n) == 0) {
       const auto* sa = reinterpret_cast<sockaddr*>(&ss);
-      if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) uses.push_back({"peer", format_inet(sa), is_loopback(sa)});
+      if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+        uses.push_back({"peer", format_inet(sa), is_loopback(sa)});
     }
   }
   channel.reset();
@@ -954,9 +995,11 @@ std::vector<NetParam> net_params() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Network, Loopback, ::testing::ValuesIn(net_params()), [](const auto& info) {
-  return std::string(info.param.name) + "_" + std::string(to_string(info.param.pattern));
-});
+INSTANTIATE_TEST_SUITE_P(Network, Loopback, ::testing::ValuesIn(net_params()),
+                         [](const auto& info) {
+                           return std::string(info.param.name) + "_" +
+                                  std::string(to_string(info.param.pattern));
+                         });
 
 }  // namespace
 }  // namespace ipcbench::sectest
