@@ -88,26 +88,27 @@ void cpu_counters(const PairResult& r, Counters& c) {
   }
 }
 
-// Pingpong against the floor measured in this run: the round trip over the matching
-// latency floor (cache line for the polling modes, wake-up for the sleeping ones).
-// Polling modes are read against the cache-line floor the way that floor is timed:
-// batch means, no clock inside (p50_batched_ns); sleeping ones against the wake-up
-// floor, timed per trip like p50_ns. The clock in the loop is what the two p50s
-// differ by.
+// Pingpong against the floor measured in this run (the model: pingpong_floor_rtt_ns):
+// the round trip over the matching latency floor (cache line for the polling modes,
+// wake-up for the sleeping ones) plus the message copied once each way. Polling modes
+// are read against the cache-line floor the way that floor is timed: batch means, no
+// clock inside (p50_batched_ns); sleeping ones against the wake-up floor, timed per
+// trip like p50_ns. The clock in the loop is what the two p50s differ by.
 void pingpong_floor_counters(const PairSpec& spec, const PairResult& r, const Floors& floors,
                              Counters& c) {
   const bool batched = r.batched_rtt_ns.count() > 0;
   if (batched) c["p50_batched_ns"] = r.batched_rtt_ns.percentile(0.50) * 0.5;
   if (r.latency_ns.count() == 0) return;
   const bool polling = polls(spec.config.wait);
-  const double floor_ns = polling ? floors.cacheline_rtt_ns : floors.wake_rtt_ns;
+  const std::size_t bytes = spec.config.msg_bytes;
+  const double floor_ns = pingpong_floor_rtt_ns(floors, polling, bytes);
   const double rtt_ns =
       polling && batched ? r.batched_rtt_ns.percentile(0.50) : r.latency_ns.percentile(0.50);
   if (floor_ns > 0) c["x_floor"] = rtt_ns / floor_ns;
   // Against one line per direction: what a design with a one-way channel each way (a
   // ring per direction) can reach at best.
-  if (polling && floors.cacheline_pair_rtt_ns > 0)
-    c["x_floor_pair"] = rtt_ns / floors.cacheline_pair_rtt_ns;
+  if (const double pair_ns = pingpong_pair_floor_rtt_ns(floors, bytes); polling && pair_ns > 0)
+    c["x_floor_pair"] = rtt_ns / pair_ns;
 }
 
 // Why this rate saturated its series (see kSaturatedShare), or "".
@@ -195,6 +196,23 @@ CaseCounters counters_for(const PairSpec& spec, const PairResult& r, const Floor
     one_way_counters(spec, r, floors, per_msg_s, c);
   }
   return out;
+}
+
+std::string floor_contamination(const std::string& case_name, const PairSpec& spec,
+                                const CaseCounters& counters, const Floors& floors) {
+  if (spec.config.pattern != Pattern::pingpong || !polls(spec.config.wait)) return "";
+  const auto x = counters.counters.find("x_floor");
+  if (x == counters.counters.end() || !(x->second < kMinPollingXFloor)) return "";
+  const double floor_ns = pingpong_floor_rtt_ns(floors, true, spec.config.msg_bytes);
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "%s: x_floor %.2f, under %.1f: its round trip of %s beat the floor of %s "
+                "(cache line %s + the message copied each way), so the floor was read while "
+                "the CPUs were busy",
+                case_name.c_str(), x->second, kMinPollingXFloor,
+                format_ns(x->second * floor_ns).c_str(), format_ns(floor_ns).c_str(),
+                format_ns(floors.cacheline_rtt_ns).c_str());
+  return text;
 }
 
 void note_rate(RateSeries& series, std::uint64_t offered_msgs_per_s, const CaseCounters& counters) {

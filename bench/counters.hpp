@@ -12,7 +12,8 @@
 //   lost_msgs measured_msgs                                         (always)
 //   loss_ratio                              (a mechanism that may lose messages)
 //   cpu_ns_per_msg_{tx,rx} cpu_sys_ns_per_msg_{tx,rx}   (a side's window held messages)
-//   p50_batched_ns x_floor x_floor_pair      (pingpong; a ratio when its floor was measured)
+//   p50_batched_ns x_floor x_floor_pair      (pingpong; a ratio when its floor was measured,
+//                                            against pingpong_floor_rtt_ns at this size)
 //   offered_msgs_per_s late_send_ratio max_send_lag_ns mean_send_lag_ns saturated (rate)
 //   x_floor_bw                                  (stream, memcpy floor at this size)
 //   stamp_stride verify_ns_per_msg                      (stream and rate)
@@ -54,6 +55,12 @@ struct CaseCounters {
 // before this rate (ignored unless spec's pattern is rate).
 CaseCounters counters_for(const PairSpec& spec, const PairResult& result, const Floors& floors,
                           const RateSeries& series = {});
+
+// A polling pingpong whose x_floor is under kMinPollingXFloor beat the hardware: the
+// floor it was read against was measured while the CPUs were busy. Then what to warn
+// (the case, its round trip and the floor), else "".
+std::string floor_contamination(const std::string& case_name, const PairSpec& spec,
+                                const CaseCounters& counters, const Floors& floors);
 
 // Rate: records one rate's counters in its series: the first saturated rate stops the
 // series (saturated_at, why); the first unsaturated rate with a latency becomes the

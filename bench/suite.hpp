@@ -5,9 +5,11 @@
 // pair measured; GB's repetitions give a fresh pair per repetition.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "bench/counters.hpp"
 #include "harness/floor.hpp"
 #include "harness/pair.hpp"
 
@@ -54,10 +56,17 @@ std::string rate_series(const std::string& case_name);
 // cases of one series come in increasing offered rate.
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed);
 
+// Called after each repetition with its counters: may measure `floors` again (between
+// cases, or because the counters show them contaminated), and returns true when it
+// changed them, so the repetition is read again against the new ones.
+using FloorCheck =
+    std::function<bool(const std::string& case_name, const PairSpec&, const CaseCounters&)>;
+
 // Registers each case, with its repetitions, with Google Benchmark. Results are also
-// read against `floors` (x_floor, x_floor_bw), which must outlive the run. Rate cases
+// read against `floors` (x_floor, x_floor_bw), which must outlive the run; `check`
+// (may be empty) runs after each repetition. Rate cases
 // share one record of saturation per series: once a rate saturates, the series's
 // higher rates are skipped as "beyond saturation: ...".
-void register_cases(const std::vector<Case>& cases, const Floors& floors);
+void register_cases(const std::vector<Case>& cases, const Floors& floors, FloorCheck check = {});
 
 }  // namespace ipcbench

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <new>
 
@@ -193,106 +194,212 @@ double measure_syscall_ns() {
   return median(per_call);
 }
 
+double stable_minimum(const std::vector<double>& readings) {
+  std::vector<double> sorted;
+  for (double r : readings)
+    if (r > 0 && std::isfinite(r)) sorted.push_back(r);
+  if (sorted.empty()) return 0;
+  std::sort(sorted.begin(), sorted.end());
+  // The next reading up is the closest above: if it does not confirm r, none does.
+  for (std::size_t i = 0; i + 1 < sorted.size(); ++i)
+    if (sorted[i + 1] <= sorted[i] * (1 + kStableSpread)) return sorted[i];
+  return sorted.front();
+}
+
+double stable_maximum(const std::vector<double>& readings) {
+  std::vector<double> sorted;
+  for (double r : readings)
+    if (r > 0 && std::isfinite(r)) sorted.push_back(r);
+  if (sorted.empty()) return 0;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  for (std::size_t i = 0; i + 1 < sorted.size(); ++i)
+    if (sorted[i + 1] >= sorted[i] * (1 - kStableSpread)) return sorted[i];
+  return sorted.front();
+}
+
+bool needs_another_reading(const std::vector<double>& readings) {
+  if (readings.size() < 2) return true;
+  const double kept = stable_minimum(readings);
+  // The kept reading itself and at least one other within kStableSpread above it.
+  const auto agreeing = std::count_if(readings.begin(), readings.end(), [&](double r) {
+    return r >= kept && r <= kept * (1 + kStableSpread);
+  });
+  // The latest under the kept floor: read again, to confirm it or not.
+  return agreeing < 2 || readings.back() < kept ||
+         std::abs(readings.back() - kept) > kRemeasureSpread * kept;
+}
+
+double pingpong_floor_rtt_ns(const Floors& f, bool polling, std::size_t msg_bytes) {
+  const double latency_ns = polling ? f.cacheline_rtt_ns : f.wake_rtt_ns;
+  if (!(latency_ns > 0)) return 0;
+  const auto bw = f.memcpy_bytes_per_s.find(msg_bytes);
+  const double copy_ns = bw != f.memcpy_bytes_per_s.end() && bw->second > 0
+                             ? static_cast<double>(msg_bytes) / bw->second * 1e9
+                             : 0;
+  return latency_ns + 2 * copy_ns;  // the message crosses once each way
+}
+
+double pingpong_pair_floor_rtt_ns(const Floors& f, std::size_t msg_bytes) {
+  if (!(f.cacheline_pair_rtt_ns > 0)) return 0;
+  Floors pair = f;
+  pair.cacheline_rtt_ns = f.cacheline_pair_rtt_ns;
+  return pingpong_floor_rtt_ns(pair, true, msg_bytes);
+}
+
+namespace {
+
+// Readings of one round trip until needs_another_reading is false or the check's
+// readings are spent. A reading whose processes hung or died ends the check, in `errors`.
+void read_round_trip(const char* what, double (*measure)(const std::array<int, 2>&),
+                     const std::array<int, 2>& cpus, std::vector<double>& readings,
+                     std::vector<std::string>& errors) {
+  for (int taken = 0; taken < kMaxReadingsPerCheck; ++taken) {
+    try {
+      readings.push_back(measure(cpus));
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("floor ") + what + " not measured: " + e.what());
+      return;
+    }
+    if (!needs_another_reading(readings)) return;
+  }
+}
+
+// `first`: the floors' first check. Later checks read only the round trips that have a
+// reading: one that hung once would cost its timeout at every check.
+void read_floors(Floors& f, const std::array<int, 2>& cpus, bool first,
+                 std::vector<std::string>& errors) {
+  FloorReadings& r = f.readings;
+  // Two spinners on one CPU only take turns by timeslice: there is no cache-line floor.
+  if (cpus[0] != cpus[1]) {
+    if (first || !r.cacheline_rtt_ns.empty())
+      read_round_trip("cacheline_rtt_ns", measure_cacheline_rtt_ns, cpus, r.cacheline_rtt_ns,
+                      errors);
+    if (first || !r.cacheline_pair_rtt_ns.empty())
+      read_round_trip("cacheline_pair_rtt_ns", measure_cacheline_pair_rtt_ns, cpus,
+                      r.cacheline_pair_rtt_ns, errors);
+  }
+  if (first || !r.wake_rtt_ns.empty())
+    read_round_trip("wake_rtt_ns", measure_wake_rtt_ns, cpus, r.wake_rtt_ns, errors);
+  for (auto& [size, rates] : r.memcpy_bytes_per_s)
+    rates.push_back(measure_memcpy_bytes_per_s(size));
+  f.cacheline_rtt_ns = stable_minimum(r.cacheline_rtt_ns);
+  f.cacheline_pair_rtt_ns = stable_minimum(r.cacheline_pair_rtt_ns);
+  f.wake_rtt_ns = stable_minimum(r.wake_rtt_ns);
+  for (const auto& [size, rates] : r.memcpy_bytes_per_s)
+    f.memcpy_bytes_per_s[size] = stable_maximum(rates);
+}
+
+}  // namespace
+
 Floors measure_floors(const std::array<int, 2>& cpus, const std::vector<std::size_t>& sizes,
                       double clock_ns) {
   Floors f;
   f.clock_ns = clock_ns;
   f.syscall_ns = measure_syscall_ns();
+  for (std::size_t s : sizes) f.readings.memcpy_bytes_per_s[s] = {};
   // A floor whose processes hang or die is reported as not measured, and the suite
   // goes on: the cases do not depend on it.
-  auto attempt = [&](const char* what, double (*measure)(const std::array<int, 2>&)) {
-    try {
-      return measure(cpus);
-    } catch (const std::exception& e) {
-      f.errors.push_back(std::string("floor ") + what + " not measured: " + e.what());
-      return 0.0;
-    }
-  };
-  // Two spinners on one CPU only take turns by timeslice: there is no cache-line floor.
-  if (cpus[0] != cpus[1]) {
-    f.cacheline_rtt_ns = attempt("cacheline_rtt_ns", measure_cacheline_rtt_ns);
-    f.cacheline_pair_rtt_ns = attempt("cacheline_pair_rtt_ns", measure_cacheline_pair_rtt_ns);
-  }
-  f.wake_rtt_ns = attempt("wake_rtt_ns", measure_wake_rtt_ns);
-  for (std::size_t s : sizes) f.memcpy_bytes_per_s[s] = measure_memcpy_bytes_per_s(s);
+  read_floors(f, cpus, true, f.errors);
   return f;
 }
 
+void measure_floors_again(Floors& f, const std::array<int, 2>& cpus,
+                          std::vector<std::string>& errors) {
+  read_floors(f, cpus, false, errors);
+}
+
+namespace {
+
+nlohmann::json positive_or_null(double v) { return v > 0 ? nlohmann::json(v) : nullptr; }
+
+}  // namespace
+
 void add_floors_to_context(const Floors& f, nlohmann::json& env) {
-  if (f.cacheline_rtt_ns > 0) {
-    env["floor_cacheline_rtt_ns"] = f.cacheline_rtt_ns;
-  } else {
-    env["floor_cacheline_rtt_ns"] = nullptr;  // not measured: both sides on one CPU
-  }
-  if (f.cacheline_pair_rtt_ns > 0) {
-    env["floor_cacheline_pair_rtt_ns"] = f.cacheline_pair_rtt_ns;
-  } else {
-    env["floor_cacheline_pair_rtt_ns"] = nullptr;
-  }
-  if (f.wake_rtt_ns > 0) {
-    env["floor_wake_rtt_ns"] = f.wake_rtt_ns;
-  } else {
-    env["floor_wake_rtt_ns"] = nullptr;
-  }
+  // null: not measured (the cache line with both sides on one CPU, or a floor whose
+  // processes hung or died).
+  env["floor_cacheline_rtt_ns"] = positive_or_null(f.cacheline_rtt_ns);
+  env["floor_cacheline_pair_rtt_ns"] = positive_or_null(f.cacheline_pair_rtt_ns);
+  env["floor_wake_rtt_ns"] = positive_or_null(f.wake_rtt_ns);
   env["floor_clock_ns"] = f.clock_ns;
   env["floor_syscall_ns"] = f.syscall_ns;
   nlohmann::json bw = nlohmann::json::object();
   for (const auto& [size, rate] : f.memcpy_bytes_per_s) bw[std::to_string(size)] = rate;
   env["floor_memcpy_bytes_per_s"] = bw;
+  env["floor_cacheline_rtt_ns_readings"] = f.readings.cacheline_rtt_ns;
+  env["floor_cacheline_pair_rtt_ns_readings"] = f.readings.cacheline_pair_rtt_ns;
+  env["floor_wake_rtt_ns_readings"] = f.readings.wake_rtt_ns;
+  nlohmann::json bw_readings = nlohmann::json::object();
+  for (const auto& [size, rates] : f.readings.memcpy_bytes_per_s)
+    bw_readings[std::to_string(size)] = rates;
+  env["floor_memcpy_bytes_per_s_readings"] = bw_readings;
+  env["floor_model"] = kFloorModel;
+}
+
+Floors floors_from_context(const nlohmann::json& env) {
+  Floors f;
+  auto number = [&](const char* key) {
+    const auto it = env.find(key);
+    return it != env.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  f.cacheline_rtt_ns = number("floor_cacheline_rtt_ns");
+  f.cacheline_pair_rtt_ns = number("floor_cacheline_pair_rtt_ns");
+  f.wake_rtt_ns = number("floor_wake_rtt_ns");
+  f.clock_ns = number("floor_clock_ns");
+  f.syscall_ns = number("floor_syscall_ns");
+  if (const auto bw = env.find("floor_memcpy_bytes_per_s"); bw != env.end() && bw->is_object()) {
+    for (const auto& [size, rate] : bw->items())
+      if (rate.is_number()) f.memcpy_bytes_per_s[std::stoull(size)] = rate.get<double>();
+  }
+  return f;
 }
 
 namespace {
 
-// A floor measured again after the suite; 0 (and a warning) when its processes hung or
-// died: the results are written all the same.
-double measure_floor_again(const char* what, double (*measure)(const std::array<int, 2>&),
-                           const std::array<int, 2>& cpus, nlohmann::json& env) {
-  try {
-    return measure(cpus);
-  } catch (const std::exception& e) {
-    const std::string warning =
-        std::string("floor ") + what + " after the run not measured: " + e.what();
-    std::cerr << "warning: " << warning << "\n";
-    env["warnings"].push_back(warning);
-    return 0;
-  }
+void warn(const std::string& warning, nlohmann::json& env) {
+  std::cerr << "warning: " << warning << "\n";
+  env["warnings"].push_back(warning);
+}
+
+// The first reading after the suite (from `from` on) of a round trip: the context's
+// *_after key.
+void note_after(const std::vector<double>& readings, std::size_t from, const char* key,
+                nlohmann::json& env) {
+  if (readings.size() <= from || !(readings[from] > 0)) return;
+  env[key] = readings[from];
 }
 
 }  // namespace
 
-void recheck_floors(const Floors& before, const std::array<int, 2>& cpus, bool (*stop)() noexcept,
+void recheck_floors(Floors& floors, const std::array<int, 2>& cpus, bool (*stop)() noexcept,
                     nlohmann::json& env) {
-  // The cache-line round trip again: on a VM the two vCPUs can move between near and
-  // far cores mid-run, and every spinning figure moves with them.
-  const double cacheline_after =
-      before.cacheline_rtt_ns > 0 && !stop()
-          ? measure_floor_again("cacheline_rtt_ns", measure_cacheline_rtt_ns, cpus, env)
-          : 0;
-  if (cacheline_after > 0) {
-    const double drift =
-        std::abs(cacheline_after - before.cacheline_rtt_ns) / before.cacheline_rtt_ns;
-    env["floor_cacheline_rtt_ns_after"] = cacheline_after;
-    env["floor_drift"] = drift;
-    env["placement_drift"] = drift > kDriftLimit;
-    if (drift > kDriftLimit) {
-      const std::string warning =
-          "the cache-line round trip moved from " +
-          std::to_string(static_cast<int>(before.cacheline_rtt_ns)) + " ns to " +
-          std::to_string(static_cast<int>(cacheline_after)) + " ns during the run (" +
-          std::to_string(static_cast<int>(drift * 100)) +
-          "%): the CPUs likely moved between near and far cores; compare spinning "
-          "results only within one run";
-      std::cerr << "warning: " << warning << "\n";
-      env["warnings"].push_back(warning);
-    }
+  const std::size_t cacheline_from = floors.readings.cacheline_rtt_ns.size();
+  const std::size_t wake_from = floors.readings.wake_rtt_ns.size();
+  if (!stop()) {
+    std::vector<std::string> errors;
+    measure_floors_again(floors, cpus, errors);
+    for (const std::string& e : errors) warn(e + " (after the run)", env);
   }
+  add_floors_to_context(floors, env);
   // The wake-up floor too: a VM's wake-up cost drifts over minutes, and blocking cases
   // sit at about 1x it, so a reader needs both ends of the run to judge x_floor.
-  if (!stop()) {
-    if (const double after = measure_floor_again("wake_rtt_ns", measure_wake_rtt_ns, cpus, env);
-        after > 0) {
-      env["floor_wake_rtt_ns_after"] = after;
-    }
+  note_after(floors.readings.wake_rtt_ns, wake_from, "floor_wake_rtt_ns_after", env);
+  const auto& cacheline = floors.readings.cacheline_rtt_ns;
+  if (cacheline.size() <= cacheline_from || !(floors.cacheline_rtt_ns > 0)) return;
+  note_after(cacheline, cacheline_from, "floor_cacheline_rtt_ns_after", env);
+  // On a VM the two vCPUs can move between near and far cores mid-run, and every
+  // spinning figure moves with them: the reading after the suite against the kept floor.
+  const double after = cacheline[cacheline_from];
+  const double drift = std::abs(after - floors.cacheline_rtt_ns) / floors.cacheline_rtt_ns;
+  env["floor_drift"] = drift;
+  env["placement_drift"] = drift > kDriftLimit;
+  if (drift > kDriftLimit) {
+    warn("the cache-line round trip read " + std::to_string(static_cast<int>(after)) +
+             " ns after the run, against a floor of " +
+             std::to_string(static_cast<int>(floors.cacheline_rtt_ns)) + " ns (" +
+             std::to_string(static_cast<int>(drift * 100)) +
+             "%): the CPUs were busy or moved between near and far cores; compare spinning "
+             "results only within one run",
+         env);
   }
 }
 

@@ -12,8 +12,10 @@
 #include <sstream>
 #include <utility>
 
+#include "harness/channel.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
+#include "harness/floor.hpp"
 #include "harness/stats.hpp"
 
 namespace ipcbench {
@@ -320,8 +322,8 @@ std::string strict_json_numbers(std::string_view text) {
   return out;
 }
 
-void finish_json(const std::string& gb_path, const std::string& out_path,
-                 const nlohmann::json& env) {
+void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env,
+                 const std::function<void(nlohmann::json&)>& amend) {
   std::ifstream in(gb_path);
   if (!in) throw SysError("open", gb_path);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -335,6 +337,7 @@ void finish_json(const std::string& gb_path, const std::string& out_path,
   if (!doc.contains("context"))
     throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " has no context");
   for (const auto& [key, value] : env.items()) doc["context"][key] = value;
+  if (amend) amend(doc);
   const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream o(tmp, std::ios::trunc);
@@ -351,6 +354,124 @@ void finish_json(const std::string& gb_path, const std::string& out_path,
     ::unlink(tmp.c_str());
     throw SysError("rename", out_path, err);
   }
+}
+
+// The finish_json post-pass: a results file's floor ratios from the floors in its
+// context. Separate from the terminal's code: the counters computed during the run used
+// the floors known at the time.
+namespace {
+
+const char* const kFloorRatios[] = {"x_floor", "x_floor_pair", "x_floor_bw"};
+
+// The number after "/key:" in a case name ("size", "wait"), or "".
+std::string name_field(const std::string& name, const std::string& key) {
+  const std::size_t at = name.find("/" + key + ":");
+  if (at == std::string::npos) return "";
+  const std::size_t from = at + key.size() + 2;
+  return name.substr(from, name.find('/', from) - from);
+}
+
+bool polling_case(const std::string& name) {
+  const auto wait = parse_wait_mode(name_field(name, "wait"));
+  return wait && polls(*wait);
+}
+
+bool is_repetition(const nlohmann::json& row) {
+  return row.value("run_type", "") == "iteration" && !row.value("error_occurred", false);
+}
+
+double number(const nlohmann::json& row, const char* key) {
+  const auto it = row.find(key);
+  return it != row.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+void set_ratio(nlohmann::json& row, const char* key, double value, double floor) {
+  if (value > 0 && floor > 0) {
+    row[key] = value / floor;
+  } else {
+    row.erase(key);
+  }
+}
+
+// One repetition's ratios, as bench/counters.cpp computes them, from its own figures.
+void rederive_repetition(nlohmann::json& row, const Floors& floors) {
+  const std::string name = row.value("run_name", row.value("name", ""));
+  const std::string size_text = name_field(name, "size");
+  if (size_text.empty()) return;
+  const std::size_t bytes = std::stoull(size_text);
+  if (name.rfind("pingpong/", 0) == 0) {
+    if (!row.contains("x_floor") && !row.contains("p50_ns")) return;
+    const bool polling = polling_case(name);
+    const double batched = number(row, "p50_batched_ns");
+    const double rtt_ns = 2 * (polling && batched > 0 ? batched : number(row, "p50_ns"));
+    set_ratio(row, "x_floor", rtt_ns, pingpong_floor_rtt_ns(floors, polling, bytes));
+    if (polling) set_ratio(row, "x_floor_pair", rtt_ns, pingpong_pair_floor_rtt_ns(floors, bytes));
+  } else if (name.rfind("stream/", 0) == 0) {
+    const auto bw = floors.memcpy_bytes_per_s.find(bytes);
+    set_ratio(row, "x_floor_bw", bw != floors.memcpy_bytes_per_s.end() ? bw->second : 0,
+              number(row, "bytes_per_s"));
+  }
+}
+
+// Google Benchmark's aggregate `what` (mean, median, stddev, cv) of values; NAN for
+// another aggregate (left as it is).
+double aggregate(const std::string& what, std::vector<double> v) {
+  const double n = static_cast<double>(v.size());
+  double mean = 0, squares = 0;
+  for (double x : v) mean += x / n;
+  for (double x : v) squares += (x - mean) * (x - mean);
+  const double stddev = v.size() > 1 ? std::sqrt(squares / (n - 1)) : 0;
+  if (what == "mean") return mean;
+  if (what == "stddev") return stddev;
+  if (what == "cv") return mean != 0 ? stddev / mean : 0;
+  if (what != "median") return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+}  // namespace
+
+void rederive_floor_ratios(nlohmann::json& doc) {
+  if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) return;
+  const Floors floors = floors_from_context(doc["context"]);
+  // The ratios of each case's repetitions, by case and ratio, for its aggregates.
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;
+  for (nlohmann::json& row : doc["benchmarks"]) {
+    if (!is_repetition(row)) continue;
+    rederive_repetition(row, floors);
+    for (const char* key : kFloorRatios)
+      if (row.contains(key)) values[row.value("run_name", "")][key].push_back(number(row, key));
+  }
+  for (nlohmann::json& row : doc["benchmarks"]) {
+    if (row.value("run_type", "") != "aggregate") continue;
+    const auto& of_case = values[row.value("run_name", "")];
+    for (const char* key : kFloorRatios) {
+      const auto v = of_case.find(key);
+      if (v == of_case.end() || v->second.empty()) {
+        row.erase(key);
+      } else if (const double a = aggregate(row.value("aggregate_name", ""), v->second);
+                 !std::isnan(a)) {
+        row[key] = a;
+      }
+    }
+  }
+}
+
+std::vector<std::string> polling_under_floor(const nlohmann::json& doc) {
+  std::vector<std::string> under;
+  if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) return under;
+  for (const nlohmann::json& row : doc["benchmarks"]) {
+    const std::string name = row.value("run_name", "");
+    if (!is_repetition(row) || name.rfind("pingpong/", 0) != 0 || !polling_case(name)) continue;
+    const double x = number(row, "x_floor");
+    if (row.contains("x_floor") && x < kMinPollingXFloor) {
+      char text[64];
+      std::snprintf(text, sizeof text, ": x_floor %.2f", x);
+      under.push_back(name + text);
+    }
+  }
+  return under;
 }
 
 }  // namespace ipcbench

@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -74,12 +75,24 @@ std::string strict_json_numbers(std::string_view text);
 // Merges `env` into the context of the GB JSON file at gb_path and writes the
 // result to out_path through a temporary file and rename(), so out_path is either
 // absent or complete. Throws on a missing or unparsable gb_path.
-void finish_json(const std::string& gb_path, const std::string& out_path,
-                 const nlohmann::json& env);
+// `amend`, when given, edits the document (context merged) before it is written.
+void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env,
+                 const std::function<void(nlohmann::json&)>& amend = {});
 
 // "812 ns", "12.3 us", "4.56 ms".
 std::string format_ns(double ns);
 // "1.23 M/s", "3.45 GB/s" (decimal units).
 std::string format_rate(double per_s, const char* unit);
+
+// The finish_json post-pass: every x_floor, x_floor_pair and x_floor_bw of a results
+// document derived again from the floors in its context (floors_from_context, the model
+// of pingpong_floor_rtt_ns), for each repetition from its own p50s and bandwidth, and
+// each case's aggregates (mean, median, stddev, cv) again from its repetitions. So every
+// ratio in a file uses the file's floors, whatever floors the run knew at the time.
+void rederive_floor_ratios(nlohmann::json& doc);
+
+// The repetitions of polling pingpong cases whose x_floor is under kMinPollingXFloor,
+// each as "<case>: x_floor <x>".
+std::vector<std::string> polling_under_floor(const nlohmann::json& doc);
 
 }  // namespace ipcbench

@@ -124,6 +124,39 @@ TEST(Counters, PingpongThatSleepsIsReadAgainstTheWakeUpFloorPerTrip) {
   EXPECT_EQ(out.counters.count("x_floor_pair"), 0u);        // a polling floor only
 }
 
+TEST(Counters, PingpongIsReadAgainstTheFloorModelAtItsSize) {
+  // The cache-line round trip plus 64 B copied each way at 6.4 GB/s (10 ns a copy).
+  PairResult r = ok_result(1000, 1000 * 200e-9);
+  r.batched_rtt_ns.record(150);
+  Floors floors = latency_floors(50, 75, 1000);
+  floors.memcpy_bytes_per_s = {{64, 6.4e9}};
+  const CaseCounters spin =
+      counters_for(spec_of(kPlain, Pattern::pingpong, WaitMode::spin), r, floors);
+  EXPECT_DOUBLE_EQ(spin.counters.at("x_floor"), 150.0 / (50 + 2 * 10));
+  EXPECT_DOUBLE_EQ(spin.counters.at("x_floor_pair"), 150.0 / (75 + 2 * 10));
+  const CaseCounters block =
+      counters_for(spec_of(kPlain, Pattern::pingpong, WaitMode::block), r, floors);
+  EXPECT_DOUBLE_EQ(block.counters.at("x_floor"), 50.0 / (1000 + 2 * 10));  // p50 trip 50
+}
+
+TEST(Counters, APollingCaseUnderItsFloorIsNamedAsContaminated) {
+  PairResult r = ok_result(1000, 1000 * 200e-9);
+  r.batched_rtt_ns.record(136);
+  const PairSpec spin = spec_of(kPlain, Pattern::pingpong, WaitMode::spin);
+  const Floors busy = latency_floors(410, 0, 1000);  // read while another process ran
+  const std::string name = "pingpong/plain/size:64/capacity:16/wait:spin";
+  const std::string warning = floor_contamination(name, spin, counters_for(spin, r, busy), busy);
+  EXPECT_NE(warning.find(name), std::string::npos) << warning;
+  EXPECT_NE(warning.find("x_floor 0.33"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("136 ns"), std::string::npos) << warning;  // the case's round trip
+  EXPECT_NE(warning.find("410 ns"), std::string::npos) << warning;  // and the floor
+  const Floors idle = latency_floors(68, 0, 1000);
+  EXPECT_EQ(floor_contamination(name, spin, counters_for(spin, r, idle), idle), "");
+  // Sleeping cases are read against a median of single wake-ups: never flagged.
+  const PairSpec block = spec_of(kPlain, Pattern::pingpong, WaitMode::block);
+  EXPECT_EQ(floor_contamination(name, block, counters_for(block, r, busy), busy), "");
+}
+
 TEST(Counters, FloorsNotMeasuredLeaveTheirRatiosOut) {
   PairResult r = ok_result(1000, 1000 * 200e-9);
   r.batched_rtt_ns.record(150);
