@@ -145,29 +145,16 @@ FloorCheck floor_check(Floors& floors, const std::array<int, 2>& cpus, nlohmann:
   };
 }
 
-// The file's ratios from the final floors; while a polling case is under
-// kMinPollingXFloor of them, the floors are measured again (and the ratios derived
-// again). A case still under them is reported as it is, never clamped.
-void settle_floor_ratios(nlohmann::json& doc, Floors& floors, const std::array<int, 2>& cpus) {
-  nlohmann::json& context = doc["context"];
-  for (int retry = 0;; ++retry) {
-    rederive_floor_ratios(doc);
-    const std::vector<std::string> under = polling_under_floor(doc);
-    if (under.empty()) return;
-    const bool again = retry < kMaxFloorRetries && !interrupted();
-    for (const std::string& u : under) {
-      warn_floor(u + " against a cache-line floor of " + format_ns(floors.cacheline_rtt_ns) +
-                     ", under the 0.9 a polling case can reach" +
-                     (again ? ": the floor was read while the CPUs were busy; measuring it again"
-                            : ": left as measured, after measuring the floors again"),
-                 context);
-    }
-    if (!again) return;
-    std::vector<std::string> errors;
-    measure_floors_again(floors, cpus, errors);
-    for (const std::string& e : errors) warn_floor(e, context);
-    add_floors_to_context(floors, context);
-  }
+// Before the file is written: the floors measured again while a polling case is under
+// kMinPollingXFloor of them (settle_floor_ratios). False once interrupted.
+bool floors_again_for_file(Floors& floors, const std::array<int, 2>& cpus,
+                           nlohmann::json& context) {
+  if (interrupted()) return false;
+  std::vector<std::string> errors;
+  measure_floors_again(floors, cpus, errors);
+  for (const std::string& e : errors) warn_floor(e, context);
+  add_floors_to_context(floors, context);
+  return true;
 }
 
 // Google Benchmark keeps pointers into its argv (argv[0] names the executable in the
@@ -247,8 +234,11 @@ int cmd_run(cli::Args& args, const char* argv0) {
 
   recheck_floors(floors, r.plan.cpus, interrupted, env);
   env["incomplete"] = interrupted();
-  finish_json(gb_path, r.out, env,
-              [&](nlohmann::json& doc) { settle_floor_ratios(doc, floors, r.plan.cpus); });
+  finish_json(gb_path, r.out, env, [&](nlohmann::json& doc) {
+    settle_floor_ratios(doc, kMaxFloorRetries, [&](nlohmann::json& context) {
+      return floors_again_for_file(floors, r.plan.cpus, context);
+    });
+  });
   std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "")
             << "\n";
   if (interrupted()) return 130;

@@ -91,8 +91,17 @@ std::string format_rate(double per_s, const char* unit);
 // ratio in a file uses the file's floors, whatever floors the run knew at the time.
 void rederive_floor_ratios(nlohmann::json& doc);
 
-// The repetitions of polling pingpong cases whose x_floor is under kMinPollingXFloor,
-// each as "<case>: x_floor <x>".
+// The polling pingpong cases with a repetition whose x_floor is under kMinPollingXFloor,
+// each as "<case>: x_floor <the lowest>".
 std::vector<std::string> polling_under_floor(const nlohmann::json& doc);
+
+// The finish_json post-pass with the check that the floors were clean: the ratios
+// derived again (rederive_floor_ratios); while a polling repetition is under
+// kMinPollingXFloor, each is warned about (stderr and context.warnings, with the floor)
+// and `measure_again` updates the context's floors, at most max_retries times (it
+// returns false when it cannot). A repetition still under them is warned about and left
+// as measured: never clamped.
+void settle_floor_ratios(nlohmann::json& doc, int max_retries,
+                         const std::function<bool(nlohmann::json& context)>& measure_again);
 
 }  // namespace ipcbench

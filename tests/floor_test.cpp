@@ -164,9 +164,9 @@ TEST(Floor, ResultsRatiosAreDerivedFromTheFileFloors) {
 }
 
 TEST(Floor, PollingCasesUnderTheirFloorAreListed) {
-  nlohmann::json doc = results_doc("pingpong/m/size:64/capacity:16/wait:spin", 20, 200);
+  nlohmann::json doc = results_doc("pingpong/m/size:64/capacity:16/wait:spin", 30, 20);
   rederive_floor_ratios(doc);
-  const std::vector<std::string> under = polling_under_floor(doc);
+  const std::vector<std::string> under = polling_under_floor(doc);  // one line, the lowest
   ASSERT_EQ(under.size(), 1u);
   EXPECT_EQ(under[0], "pingpong/m/size:64/capacity:16/wait:spin: x_floor 0.40");
   // Sleeping cases are not polling ones.
@@ -174,6 +174,36 @@ TEST(Floor, PollingCasesUnderTheirFloorAreListed) {
   rederive_floor_ratios(sleeping);
   EXPECT_DOUBLE_EQ(sleeping["benchmarks"][0]["x_floor"], 0.04);
   EXPECT_TRUE(polling_under_floor(sleeping).empty());
+}
+
+TEST(Floor, AFloorReadUnderLoadIsMeasuredAgainBeforeTheFileIsWritten) {
+  // Floor 100 ns (read while busy); the case's round trip 40 ns: x_floor 0.4.
+  nlohmann::json doc = results_doc("pingpong/m/size:64/capacity:16/wait:spin", 20, 20);
+  int measured = 0;
+  settle_floor_ratios(doc, 2, [&](nlohmann::json& context) {
+    ++measured;
+    context["floor_cacheline_rtt_ns"] = 35.0;  // the clean reading
+    return true;
+  });
+  EXPECT_EQ(measured, 1);
+  EXPECT_DOUBLE_EQ(doc["benchmarks"][0]["x_floor"], 40.0 / 35);
+  ASSERT_EQ(doc["context"]["warnings"].size(), 1u);
+  const std::string warning = doc["context"]["warnings"][0];
+  EXPECT_NE(warning.find("pingpong/m/size:64/capacity:16/wait:spin: x_floor 0.40"),
+            std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("100 ns"), std::string::npos) << warning;
+}
+
+TEST(Floor, ACaseStillUnderItsFloorIsWarnedAboutNotClamped) {
+  nlohmann::json doc = results_doc("pingpong/m/size:64/capacity:16/wait:spin", 20, 20);
+  int measured = 0;
+  settle_floor_ratios(doc, 2, [&](nlohmann::json&) { return ++measured, true; });
+  EXPECT_EQ(measured, 2);
+  EXPECT_DOUBLE_EQ(doc["benchmarks"][0]["x_floor"], 0.4);
+  ASSERT_EQ(doc["context"]["warnings"].size(), 3u);  // one per case and round
+  EXPECT_NE(doc["context"]["warnings"][2].get<std::string>().find("left as measured"),
+            std::string::npos);
 }
 
 }  // namespace
