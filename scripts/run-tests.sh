@@ -6,17 +6,17 @@
 #   asan     again with AddressSanitizer + UndefinedBehaviorSanitizer: every GoogleTest
 #            suite (conformance, faults, corrupt peers, security, ...) and the tests
 #            that feed the instrumented ipcbench binary bad input (cli, cli_options,
-#            bad_files). Not: plot (Python only), format and function_size (they read
-#            the sources, not the build), the fuzz target (built with ASan
+#            bad_files). Not: plot (Python only), format, function_size and docs_links
+#            (they read the sources, not the build), the fuzz target (built with ASan
 #            and UBSan already), and the whole-run tests that check what processes
 #            do under kills, limits and live inspection (hostile, security_live_*,
 #            bench_ci): they run in release, and would double CI's time here.
 #   tsan     the ring between two threads (label ring_threads) under ThreadSanitizer.
 #            TSan keeps its shadow memory per process, so it cannot check the ring
 #            across fork (a ring with its release store made relaxed passes the
-#            two-process tests under TSan; README, Sanitizers in CI); the same ring code
-#            between two threads of one process it checks fully. Only that test is
-#            built. Stage times: README, Sanitizers in CI.
+#            two-process tests under TSan; docs/testing.md, Sanitizers in CI); the
+#            same ring code between two threads of one process it checks fully. Only
+#            that test is built. Stage times: docs/testing.md, Sanitizers in CI.
 # Sanitizer options live in CMakePresets.json (test presets), so `ctest --preset asan`
 # by hand behaves as here:
 #   UBSan is fatal: built with -fno-sanitize-recover=undefined (CMakeLists.txt);
@@ -106,7 +106,7 @@ for s in $stages; do
   case $s in
     release) stage release "every test, release build" all ;;
     asan) stage asan "GoogleTest suites and the bad-input tests, AddressSanitizer + UndefinedBehaviorSanitizer" \
-      all -E '^(plot|hostile|security_live_.*|bench_ci|compare_reader_fuzz|format|function_size)$' ;;
+      all -E '^(plot|hostile|security_live_.*|bench_ci|compare_reader_fuzz|format|function_size|docs_links)$' ;;
     tsan) stage tsan "the ring between two threads (label ring_threads), ThreadSanitizer" \
       ipcbench_ring_thread_tests -L '^ring_threads$' ;;
   esac
