@@ -232,18 +232,19 @@ std::vector<std::string> confirm_lines(const CompareArgs& c, const RunValues& ba
   }
   if (names.empty()) return {};
   const std::size_t reps = repetitions_to_confirm(c.opt.alpha);
+  const bool listed = names.size() <= kListedMax;
   std::vector<std::string> out;
   out.push_back(std::to_string(names.size()) +
                 " case(s) changed past the threshold with too few repetitions to test; " +
                 std::to_string(reps) + " against " + std::to_string(reps) +
-                " can confirm them. Run again with:");
-  if (names.size() <= kListedMax) {
+                " can confirm them. Run " + (listed ? "them" : "the whole run") + " again with" +
+                (listed ? "" : " (a command per case: --format json)") + ":");
+  if (listed) {
     for (const std::string& n : names) out.push_back("  " + confirm_command(n, reps));
   } else {
     const std::string& preset = base.context.preset;
     out.push_back("  ipcbench run --repetitions " + std::to_string(reps) +
-                  (preset.empty() ? "" : " --preset " + preset) +
-                  "   (or one case: see --format json)");
+                  (preset.empty() ? "" : " --preset " + preset));
   }
   if (n_base < reps)
     out.push_back("and run the base the same way: it has " + std::to_string(n_base) +
