@@ -398,13 +398,20 @@ std::vector<std::string> context_warnings(const RunContext& base, const RunConte
   };
   floor("cache-line round-trip", base.floor_cacheline_rtt_ns, now.floor_cacheline_rtt_ns);
   floor("wake-up round-trip", base.floor_wake_rtt_ns, now.floor_wake_rtt_ns);
+  // memcpy is measured at every size: one line for all the sizes that moved.
+  std::string sizes, first;
   for (const auto& [size, bw] : base.floor_memcpy_bytes_per_s) {
     const auto other = now.floor_memcpy_bytes_per_s.find(size);
     if (other == now.floor_memcpy_bytes_per_s.end() || !floors_differ(bw, other->second)) continue;
-    out.push_back("the memcpy floors at " + size + " B differ by more than " +
-                  std::to_string(static_cast<int>(kFloorTolerance * 100)) +
-                  "%: " + format_value(Metric::throughput, bw) + " and " +
-                  format_value(Metric::throughput, other->second));
+    if (sizes.empty())
+      first = " (" + format_value(Metric::throughput, bw) + " and " +
+              format_value(Metric::throughput, other->second) + " at " + size + " B)";
+    sizes += (sizes.empty() ? "" : ", ") + size;
+  }
+  if (!sizes.empty()) {
+    out.push_back("the memcpy floors differ by more than " +
+                  std::to_string(static_cast<int>(kFloorTolerance * 100)) + "% at sizes " + sizes +
+                  " B" + first);
   }
   for (std::string& w : out) {
     w += normalized ? " (compared over each run's own floors)"
