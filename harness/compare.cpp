@@ -123,6 +123,8 @@ std::string_view to_string(Verdict v) noexcept {
       return "improvement";
     case Verdict::too_few:
       return "too few repetitions";
+    case Verdict::unconfirmed:
+      return "unconfirmed";
   }
   return "?";
 }
@@ -217,20 +219,48 @@ std::string name_field(const std::string& name, const std::string& key) {
   return name.substr(from, name.find('/', from) - from);
 }
 
+std::string text(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// The context's machine and floors; a field of another type reads as absent.
+RunContext read_context(const nlohmann::json& ctx) {
+  RunContext c;
+  c.host_name = text(ctx, "host_name");
+  c.cpu_model = text(ctx, "cpu_model");
+  c.kernel = text(ctx, "kernel");
+  c.preset = text(ctx, "preset");
+  c.floor_cacheline_rtt_ns = number(ctx, "floor_cacheline_rtt_ns");
+  c.floor_wake_rtt_ns = number(ctx, "floor_wake_rtt_ns");
+  const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
+  if (bw.is_object()) {
+    for (const auto& [size, v] : bw.items()) {
+      if (v.is_number() && v.get<double>() > 0) c.floor_memcpy_bytes_per_s[size] = v.get<double>();
+    }
+  }
+  return c;
+}
+
+// The round-trip floor of the case's way of waiting: cache line when it polls, wake-up
+// otherwise.
+double rtt_floor_ns(const RunContext& ctx, const std::string& name) {
+  const auto wait = parse_wait_mode(name_field(name, "wait"));
+  return wait && polls(*wait) ? ctx.floor_cacheline_rtt_ns : ctx.floor_wake_rtt_ns;
+}
+
+double memcpy_floor(const RunContext& ctx, const std::string& name) {
+  const auto it = ctx.floor_memcpy_bytes_per_s.find(name_field(name, "size"));
+  return it == ctx.floor_memcpy_bytes_per_s.end() ? NAN : it->second;
+}
+
 struct Scales {
   double latency = 1, throughput = 1;
 };
 
-// --normalize floor: latency over the floor of the case's way of waiting (cache-line
-// round trip when it polls, wake-up otherwise), throughput over memcpy at its size.
-Scales floor_scales(const nlohmann::json& ctx, const std::string& name) {
-  const auto wait = parse_wait_mode(name_field(name, "wait"));
-  const double floor_ns = wait && polls(*wait) ? number(ctx, "floor_cacheline_rtt_ns")
-                                               : number(ctx, "floor_wake_rtt_ns");
-  const auto& bw = ctx.value("floor_memcpy_bytes_per_s", nlohmann::json::object());
-  const std::string size = name_field(name, "size");
-  const double bw_floor =
-      bw.is_object() && bw.contains(size) && bw[size].is_number() ? bw[size].get<double>() : NAN;
+// --normalize floor: latency over the floor of the case's way of waiting, throughput
+// over memcpy at its size.
+Scales floor_scales(const RunContext& ctx, const std::string& name) {
+  const double floor_ns = rtt_floor_ns(ctx, name), bw_floor = memcpy_floor(ctx, name);
   return {floor_ns > 0 ? 1.0 / floor_ns : NAN, bw_floor > 0 ? 1.0 / bw_floor : NAN};
 }
 
@@ -250,6 +280,7 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
   }
   RunValues run;
   run.path = path;
+  run.context = read_context(ctx);
   const nlohmann::json& benchmarks = doc["benchmarks"];
   for (std::size_t i = 0; i < benchmarks.size(); ++i) {
     const nlohmann::json& b = benchmarks[i];
@@ -261,7 +292,7 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
       run.errors[name] = b.value("error_message", "failed");
       continue;
     }
-    const Scales scale = normalize ? floor_scales(ctx, name) : Scales{};
+    const Scales scale = normalize ? floor_scales(run.context, name) : Scales{};
     auto& metrics = run.cases[name];
     auto add = [&](Metric m, const char* key, double by) {
       const double v = number(b, key) * by;
@@ -274,17 +305,34 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
   return run;
 }
 
+namespace {
+
+// The verdict on one row whose medians and p-value are set.
+Verdict judge(const CompareRow& row, const CompareOptions& opt) {
+  // Higher is worse for latency, lower for throughput.
+  const double worse = row.metric == Metric::throughput ? -row.change : row.change;
+  const bool past = std::abs(worse) > opt.threshold;
+  if (smallest_p(row.n_base, row.n_new) >= opt.alpha)
+    return past ? Verdict::unconfirmed : Verdict::too_few;
+  if (row.p < opt.alpha && worse > opt.threshold) return Verdict::regression;
+  if (row.p < opt.alpha && -worse > opt.threshold) return Verdict::improvement;
+  return Verdict::same;
+}
+
+std::vector<Metric> metrics_of(const std::string& name, const CompareOptions& opt) {
+  if (!opt.primary) return opt.metrics;
+  return {name.starts_with("stream/") ? Metric::throughput : Metric::p50};
+}
+
+}  // namespace
+
 std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now,
                                      const CompareOptions& opt) {
   std::vector<CompareRow> rows;
   for (const auto& [name, base_metrics] : base.cases) {
     const auto other = now.cases.find(name);
     if (other == now.cases.end()) continue;
-    const std::vector<Metric> metrics =
-        !opt.primary
-            ? opt.metrics
-            : std::vector<Metric>{name.starts_with("stream/") ? Metric::throughput : Metric::p50};
-    for (Metric m : metrics) {
+    for (Metric m : metrics_of(name, opt)) {
       const auto bv = base_metrics.find(m);
       const auto nv = other->second.find(m);
       if (bv == base_metrics.end() || nv == other->second.end()) continue;
@@ -297,24 +345,179 @@ std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now
       row.now = median(nv->second);
       row.change = (row.now - row.base) / row.base;
       row.p = mann_whitney_p(bv->second, nv->second);
-      // Higher is worse for latency, lower for throughput.
-      const double worse = m == Metric::throughput ? -row.change : row.change;
-      if (smallest_p(row.n_base, row.n_new) >= opt.alpha) {
-        row.verdict = Verdict::too_few;
-      } else if (row.p < opt.alpha && worse > opt.threshold) {
-        row.verdict = Verdict::regression;
-      } else if (row.p < opt.alpha && -worse > opt.threshold) {
-        row.verdict = Verdict::improvement;
-      }
+      row.verdict = judge(row, opt);
       rows.push_back(row);
     }
   }
   auto rank = [](Verdict v) {
-    return v == Verdict::regression ? 0 : v == Verdict::improvement ? 1 : 2;
+    switch (v) {
+      case Verdict::regression:
+        return 0;
+      case Verdict::improvement:
+        return 1;
+      case Verdict::unconfirmed:
+        return 2;
+      default:
+        return 3;
+    }
   };
+  // Unconfirmed changes can be many (a quick run against a baseline): the largest first.
+  auto size = [](const CompareRow& r) { return std::abs(std::log(r.now / r.base)); };
   std::stable_sort(rows.begin(), rows.end(), [&](const CompareRow& x, const CompareRow& y) {
-    return rank(x.verdict) < rank(y.verdict);
+    if (rank(x.verdict) != rank(y.verdict)) return rank(x.verdict) < rank(y.verdict);
+    return x.verdict == Verdict::unconfirmed && size(x) > size(y);
   });
+  return rows;
+}
+
+namespace {
+
+// "121 ns" against "410 ns": how far apart two floors are, as a share of the lower.
+bool floors_differ(double a, double b) {
+  return a > 0 && b > 0 && std::max(a, b) / std::min(a, b) > 1 + kFloorTolerance;
+}
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+}  // namespace
+
+std::vector<std::string> context_warnings(const RunContext& base, const RunContext& now,
+                                          bool normalized) {
+  std::vector<std::string> out;
+  if (!base.cpu_model.empty() && !now.cpu_model.empty() && base.cpu_model != now.cpu_model)
+    out.push_back("the runs are from different CPUs: " + quoted(base.cpu_model) + " and " +
+                  quoted(now.cpu_model));
+  if (!base.kernel.empty() && !now.kernel.empty() && base.kernel != now.kernel)
+    out.push_back("the runs are from different kernels: " + quoted(base.kernel) + " and " +
+                  quoted(now.kernel));
+  auto floor = [&](const char* what, double a, double b) {
+    if (!floors_differ(a, b)) return;
+    out.push_back(std::string("the ") + what + " floors differ by more than " +
+                  std::to_string(static_cast<int>(kFloorTolerance * 100)) +
+                  "%: " + format_value(Metric::p50, a) + " and " + format_value(Metric::p50, b));
+  };
+  floor("cache-line round-trip", base.floor_cacheline_rtt_ns, now.floor_cacheline_rtt_ns);
+  floor("wake-up round-trip", base.floor_wake_rtt_ns, now.floor_wake_rtt_ns);
+  // memcpy is measured at every size: one line for all the sizes that moved.
+  std::string sizes, first;
+  for (const auto& [size, bw] : base.floor_memcpy_bytes_per_s) {
+    const auto other = now.floor_memcpy_bytes_per_s.find(size);
+    if (other == now.floor_memcpy_bytes_per_s.end() || !floors_differ(bw, other->second)) continue;
+    if (sizes.empty())
+      first = " (" + format_value(Metric::throughput, bw) + " and " +
+              format_value(Metric::throughput, other->second) + " at " + size + " B)";
+    sizes += (sizes.empty() ? "" : ", ") + size;
+  }
+  if (!sizes.empty()) {
+    out.push_back("the memcpy floors differ by more than " +
+                  std::to_string(static_cast<int>(kFloorTolerance * 100)) + "% at sizes " + sizes +
+                  " B" + first);
+  }
+  for (std::string& w : out) {
+    w += normalized ? " (compared over each run's own floors)"
+                    : "; raw figures do not compare: try --normalize floor";
+  }
+  return out;
+}
+
+namespace {
+
+std::string three_digits(double v, const char* unit) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.3g %s", v, unit);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_value(Metric m, double v) {
+  if (!std::isfinite(v)) return "-";
+  if (m == Metric::throughput) {
+    if (v >= 1e9) return three_digits(v / 1e9, "GB/s");
+    if (v >= 1e6) return three_digits(v / 1e6, "MB/s");
+    if (v >= 1e3) return three_digits(v / 1e3, "kB/s");
+    return three_digits(v, "B/s");
+  }
+  if (v >= 1e9) return three_digits(v / 1e9, "s");
+  if (v >= 1e6) return three_digits(v / 1e6, "ms");
+  if (v >= 1e3) return three_digits(v / 1e3, "µs");
+  return three_digits(v, "ns");
+}
+
+std::string describe_change(Metric m, double base, double now) {
+  if (!(base > 0) || !(now > 0)) return "-";
+  if (base == now) return "same";
+  // For a latency, more is slower; for a throughput, more is faster.
+  const bool slower = m == Metric::throughput ? now < base : now > base;
+  const double ratio = std::max(now, base) / std::min(now, base);
+  char buf[48];
+  if (ratio >= kRatioFrom) {
+    std::snprintf(buf, sizeof buf, "%.*fx %s", ratio < 10 ? 1 : 0, ratio,
+                  slower ? "slower" : "faster");
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f%% %s", 100 * std::abs(now - base) / base,
+                  slower ? "slower" : "faster");
+  }
+  return buf;
+}
+
+std::size_t repetitions_to_confirm(double alpha) {
+  std::size_t n = 5;
+  while (n < 100 && smallest_p(n, n) >= alpha) ++n;
+  return n;
+}
+
+std::string confirm_command(const std::string& name, std::size_t repetitions) {
+  std::string escaped;
+  for (char ch : name) {
+    if (std::strchr(".^$|()[]{}*+?\\", ch) != nullptr) escaped += '\\';
+    if (ch == '\'') {
+      escaped += "'\\''";  // the shell's way to put ' inside '...'
+      continue;
+    }
+    escaped += ch;
+  }
+  return "ipcbench run --repetitions " + std::to_string(repetitions) + " --benchmark_filter='^" +
+         escaped + "(/|$)'";
+}
+
+double x_floor(const RunContext& ctx, const std::string& name, Metric m, double figure) {
+  if (!(figure > 0)) return NAN;
+  if (m == Metric::throughput) {
+    const double bw = memcpy_floor(ctx, name);
+    return bw > 0 ? bw / figure : NAN;
+  }
+  const double floor_ns = rtt_floor_ns(ctx, name);
+  return floor_ns > 0 ? figure / floor_ns : NAN;
+}
+
+std::vector<FleetRow> fleet_rows(std::span<const RunValues> runs, const CompareOptions& opt) {
+  std::map<std::string, std::vector<Metric>> names;  // every case of any run, sorted
+  for (const RunValues& r : runs) {
+    for (const auto& entry : r.cases) names.emplace(entry.first, metrics_of(entry.first, opt));
+  }
+  std::vector<FleetRow> rows;
+  for (const auto& [name, metrics] : names) {
+    for (Metric m : metrics) {
+      FleetRow row{name, m, std::vector<FleetCell>(runs.size()), -1};
+      bool any = false;
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        const auto c = runs[i].cases.find(name);
+        if (c == runs[i].cases.end()) continue;
+        const auto v = c->second.find(m);
+        if (v == c->second.end() || v->second.empty()) continue;
+        FleetCell& cell = row.cells[i];
+        cell.raw = median(v->second);
+        cell.n = v->second.size();
+        cell.x_floor = x_floor(runs[i].context, name, m, cell.raw);
+        any = true;
+        if (cell.x_floor > 0 &&
+            (row.best < 0 || cell.x_floor < row.cells[static_cast<std::size_t>(row.best)].x_floor))
+          row.best = static_cast<int>(i);
+      }
+      if (any) rows.push_back(std::move(row));
+    }
+  }
   return rows;
 }
 

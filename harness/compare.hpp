@@ -1,7 +1,9 @@
 #pragma once
 // Comparing two result files: each case's repetitions in the base run against the
 // same case's in the new run, per metric, with a Mann-Whitney U test deciding whether
-// a difference is more than noise. `ipcbench compare` prints what this returns.
+// a difference is more than noise. Comparing several: the fleet view, each machine's
+// figures over its own floors, side by side. `ipcbench compare` prints what this returns.
+#include <cmath>
 #include <cstddef>
 #include <map>
 #include <span>
@@ -23,10 +25,19 @@ double smallest_p(std::size_t n1, std::size_t n2);
 enum class Metric { p50, p99, throughput };
 std::string_view to_string(Metric m) noexcept;
 
+// What a results file says about the machine it ran on (from its JSON context); empty
+// strings and NaN where the file does not say.
+struct RunContext {
+  std::string host_name, cpu_model, kernel, preset;
+  double floor_cacheline_rtt_ns = NAN, floor_wake_rtt_ns = NAN;
+  std::map<std::string, double> floor_memcpy_bytes_per_s;  // keyed by message size, as in JSON
+};
+
 // One result file, reduced to what compare needs: per case, the per-repetition values
 // of each metric (already divided by the run's floor when normalised).
 struct RunValues {
   std::string path;
+  RunContext context;
   std::map<std::string, std::map<Metric, std::vector<double>>> cases;
   std::map<std::string, std::string> errors;  // cases that did not run, and why
 };
@@ -55,7 +66,8 @@ RunValues load_run(const std::string& path, bool normalize);
 // that are not ipcbench's (compared by name; not normalisable), unknown fields.
 RunValues parse_run(std::string_view text, const std::string& path, bool normalize);
 
-enum class Verdict { same, regression, improvement, too_few };
+// unconfirmed: too few repetitions to test, but a change past the threshold.
+enum class Verdict { same, regression, improvement, too_few, unconfirmed };
 std::string_view to_string(Verdict v) noexcept;
 
 struct CompareRow {
@@ -79,11 +91,62 @@ struct CompareOptions {
   bool primary = false;
 };
 
-// Every case and metric present in both runs, regressions first. A latency that
-// rose, or a throughput that fell, by more than the threshold with p < alpha is a
-// regression; the opposite an improvement. Samples that cannot reach p < alpha
-// (too few repetitions) are `too_few`, never a regression.
+// Every case and metric present in both runs: regressions, improvements, unconfirmed,
+// then the rest. A latency that rose, or a throughput that fell, by more than the
+// threshold with p < alpha is a regression; the opposite an improvement. Samples that
+// cannot reach p < alpha (too few repetitions) are never a regression: `unconfirmed`
+// when the medians moved past the threshold, `too_few` otherwise.
 std::vector<CompareRow> compare_runs(const RunValues& base, const RunValues& now,
                                      const CompareOptions& opt);
+
+// Floors of two runs further apart than this share (of the lower) mean different
+// machines, or one of them loaded: raw times do not compare.
+inline constexpr double kFloorTolerance = 0.25;
+// One line per way the two runs' machines differ (CPU model, kernel, a floor past
+// kFloorTolerance), each ending with the advice to compare over floors unless
+// `normalized` already does. Empty when the runs are alike, or do not say.
+std::vector<std::string> context_warnings(const RunContext& base, const RunContext& now,
+                                          bool normalized);
+
+// A change at least this ratio either way reads as a ratio ("3.1x slower"); a smaller
+// one as a percentage ("12.0% slower").
+inline constexpr double kRatioFrom = 1.5;
+// The change from base to now in words, the direction following the metric (a latency
+// that rose is slower, a throughput that rose is faster).
+std::string describe_change(Metric m, double base, double now);
+// A figure in adaptive units: latency in ns, µs, ms or s; throughput in B/s, kB/s, MB/s
+// or GB/s (decimal, as memcpy and network figures are quoted). Three significant digits.
+std::string format_value(Metric m, double v);
+
+// The fewest repetitions a side needs for the Mann-Whitney test to reach p < alpha
+// against as many (at least 5: 4 against 4 can only just do it, with no overlap at all).
+std::size_t repetitions_to_confirm(double alpha);
+// The command that runs one case again with `repetitions`, so a change can be tested:
+// `ipcbench run --repetitions 5 --benchmark_filter='^NAME(/|$)'`, NAME's regex
+// characters escaped.
+std::string confirm_command(const std::string& name, std::size_t repetitions);
+
+// --- the fleet view: several runs side by side, each over its own floors ---------------
+
+// A figure over its run's floor, as a cost (lower is better for every metric): latency
+// over the round-trip floor of its wait mode (cache line when polling, wake-up when
+// sleeping); memcpy's bandwidth at the case's size over the throughput. NaN when the
+// run has no such floor.
+double x_floor(const RunContext& ctx, const std::string& name, Metric m, double figure);
+
+struct FleetCell {
+  double raw = NAN;      // the median, in the metric's unit; NaN when the run lacks the case
+  double x_floor = NAN;  // raw over that run's floor (see x_floor())
+  std::size_t n = 0;     // repetitions
+};
+struct FleetRow {
+  std::string name;
+  Metric metric;
+  std::vector<FleetCell> cells;  // one per run, in the order given
+  int best = -1;                 // the cell with the lowest x_floor; -1 when none has one
+};
+// Every case in any run, with the metrics `opt` picks (primary: one per case), in name
+// order. Threshold and alpha play no part: nothing is tested, only laid side by side.
+std::vector<FleetRow> fleet_rows(std::span<const RunValues> runs, const CompareOptions& opt);
 
 }  // namespace ipcbench

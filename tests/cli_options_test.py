@@ -60,6 +60,7 @@ OPTIONS = {
     ("compare", "--normalize"): ("floor", ["nope", "", "FLOOR", "floor,floor"]),
     ("compare", "--format"): ("json", ["xml", "", "JSON", "json,table"]),
     ("compare", "--all"): (None, []),
+    ("compare", "--fleet"): (None, []),
     ("compare", "--help"): (None, []),
     ("list", "--json"): (None, []),
     ("list", "--help"): (None, []),
@@ -100,7 +101,7 @@ OTHER = [
     (["compare", "--bogus"], "--bogus"),
     (["compare", "-x", "a.json", "b.json"], "-x"),
     (["compare", "a.json"], "two result files"),
-    (["compare", "a.json", "b.json", "c.json"], "two result files"),
+    (["compare", "a.json", "b.json", "c.json"], "a.json"),  # three: the fleet view, which reads them
     (["compare", "", "b.json"], "empty file name"),
     (["list", "--bogus"], "--bogus"),
     (["list", "x"], "'x'"),

@@ -335,6 +335,69 @@ for bad in "$tmp/cmp_base.json $tmp/missing.json" "$tmp/cmp_base.json $tmp/cmp_t
   rc=$?
   [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "compare $bad -> rc=$rc: $(cat "$tmp/stderr")"
 done
+# Runs from different machines: the warnings come first (table) or in "warnings" (JSON).
+# One repetition each: a change past the threshold is shown unconfirmed, with the
+# command that confirms it, and is no regression.
+$py - "$tmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1] + "/cmp_base.json"))
+d["context"].update({"cpu_model": "Intel(R) Xeon(R) Processor", "kernel": "Linux 6.1.0 x86_64", "host_name": "xeon"})
+json.dump(d, open(sys.argv[1] + "/cmp_xeon.json", "w"))
+e = json.load(open(sys.argv[1] + "/cmp_slow.json"))
+e["context"].update({"cpu_model": "AMD EPYC 7B13", "kernel": "Linux 6.1.0 x86_64", "host_name": "epyc",
+                     "floor_cacheline_rtt_ns": 410.0})
+e["benchmarks"] = [b for b in e["benchmarks"] if b["repetition_index"] == 0]
+for b in e["benchmarks"]:
+    if "shm_ring" in b["name"]:
+        b["p50_ns"] = 204.0 * 3.1  # 3.1x the base's median
+json.dump(e, open(sys.argv[1] + "/cmp_epyc1.json", "w"))
+f = json.load(open(sys.argv[1] + "/cmp_base.json"))
+f["context"].update({"cpu_model": "Neoverse-N1", "host_name": "arm", "floor_wake_rtt_ns": 30000.0})
+json.dump(f, open(sys.argv[1] + "/cmp_arm.json", "w"))
+PY
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" >"$tmp/cmp.out" 2>"$tmp/stderr"
+rc=$?
+[ $rc -eq 0 ] && head -1 "$tmp/cmp.out" | grep -q "^warning: the runs are from different CPUs: 'Intel(R) Xeon(R) Processor' and 'AMD EPYC 7B13'.*--normalize floor" \
+  && grep -q '^warning: the cache-line round-trip floors differ by more than 25%' "$tmp/cmp.out" \
+  && grep -q 'shm_ring.*p50.*3\.1x slower.*unconfirmed' "$tmp/cmp.out" \
+  && grep -qF -- "--repetitions 5 --benchmark_filter='^pingpong/shm_ring/size:64/capacity:16/wait:spin(/|\$)'" "$tmp/cmp.out" \
+  && grep -q ' 0 regressions' "$tmp/cmp.out" && [ ! -s "$tmp/stderr" ] \
+  && ok || fail "compare runs from different machines, one repetition: rc=$rc $(cat "$tmp/cmp.out" "$tmp/stderr")"
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" --format json >"$tmp/cmp.json" 2>&1
+[ $? -eq 0 ] && $py -c "
+import json; d = json.load(open('$tmp/cmp.json'))
+assert d['mode'] == 'pair' and d['regressions'] == 0 and d['unconfirmed'] >= 1, d
+assert any('different CPUs' in w for w in d['warnings']) and all('--normalize floor' in w for w in d['warnings']), d['warnings']
+r = [r for r in d['rows'] if r['verdict'] == 'unconfirmed' and 'shm_ring' in r['name'] and r['metric'] == 'p50'][0]
+assert r['change_text'] == '3.1x slower' and r['confirm'].startswith('ipcbench run --repetitions 5 '), r
+" && ok || fail "compare --format json, different machines: $(head -c 400 "$tmp/cmp.json")"
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" --normalize floor --format markdown >"$tmp/cmp.md" 2>&1
+[ $? -eq 0 ] && head -1 "$tmp/cmp.md" | grep -q "^> warning: the runs are from different CPUs.*over each run's own floors" \
+  && grep -q '^| case | metric |' "$tmp/cmp.md" && ok || fail "compare markdown, different machines: $(cat "$tmp/cmp.md")"
+# The fleet view: three machines side by side, each over its own floors; exit 0.
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" "$tmp/cmp_arm.json" >"$tmp/fleet.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^Fleet view' "$tmp/fleet.out" && grep -q '\[3\] .*cmp_arm.json: arm, Neoverse-N1' "$tmp/fleet.out" \
+  && grep -q '^pingpong/shm_ring/size:64/capacity:16/wait:spin  *p50  *1\.7x (204 ns)  *1\.54x (632 ns) \*  *1\.7x (204 ns)$' "$tmp/fleet.out" \
+  && ok || fail "compare fleet of three: rc=$rc $(cat "$tmp/fleet.out")"
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" "$tmp/cmp_arm.json" --format json >"$tmp/fleet.json" 2>&1
+[ $? -eq 0 ] && $py -c "
+import json; d = json.load(open('$tmp/fleet.json'))
+assert d['mode'] == 'fleet' and [m['host_name'] for m in d['machines']] == ['xeon', 'epyc', 'arm'], d['machines']
+r = [r for r in d['rows'] if r['name'].startswith('pingpong/pipe')][0]
+assert r['metric'] == 'p50' and len(r['cells']) == 3 and abs(r['cells'][2]['x_floor'] - r['cells'][2]['raw'] / 30000) < 1e-12, r
+assert r['best'] == 1, r  # the lowest over its own (wake-up) floor
+" && ok || fail "compare fleet --format json: $(head -c 400 "$tmp/fleet.json")"
+"$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_arm.json" --fleet --format markdown >"$tmp/fleet.md" 2>&1
+[ $? -eq 0 ] && grep -q '^| case | metric | \[1\] | \[2\] |$' "$tmp/fleet.md" && grep -q '\*\*' "$tmp/fleet.md" \
+  && ok || fail "compare --fleet of two, markdown: $(cat "$tmp/fleet.md")"
+for bad in "$tmp/cmp_xeon.json $tmp/cmp_arm.json $tmp/cmp_other.json" "$tmp/cmp_xeon.json --fleet" \
+           "$tmp/cmp_xeon.json $tmp/cmp_arm.json $tmp/missing.json"; do
+  # shellcheck disable=SC2086
+  "$bin" compare $bad >/dev/null 2>"$tmp/stderr"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && ok || fail "compare $bad -> rc=$rc: $(cat "$tmp/stderr")"
+done
 # Google Benchmark's own compare.py reads our files unchanged, when it is installed.
 gbcompare=/usr/share/benchmark/compare.py
 if [ -f "$gbcompare" ] && $py -c 'import scipy' 2>/dev/null && [ -s "$tmp/run.json" ]; then

@@ -129,8 +129,153 @@ TEST(Compare, TwiceSlowerOverFiveRepetitionsIsARegressionOfThatCaseOnly) {
 
 TEST(Compare, ThreeRepetitionsCannotClaimSignificance) {
   for (const CompareRow& row : compare_runs(run_with(1, 3), run_with(2, 3), {})) {
-    EXPECT_EQ(row.verdict, Verdict::too_few) << row.name;
+    // The doubled pingpong latency is shown, unconfirmed; the unchanged rest cannot tell.
+    EXPECT_EQ(row.verdict, row.name.starts_with("pingpong") && row.metric == Metric::p50
+                               ? Verdict::unconfirmed
+                               : Verdict::too_few)
+        << row.name << " " << to_string(row.metric);
   }
+}
+
+TEST(Compare, ChangesPastTheThresholdWithOneRepetitionAreUnconfirmedLargestFirst) {
+  RunValues base = run_with(1, 1), now = run_with(3, 1);
+  const std::string stream = "stream/pipe/size:64/capacity:16/wait:block";
+  now.cases[stream][Metric::throughput] = {1.2e9};  // 20% faster: past 5%, smaller than 3x
+  const std::vector<CompareRow> rows = compare_runs(base, now, {});
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[0].verdict, Verdict::unconfirmed);
+  EXPECT_EQ(rows[0].name, "pingpong/pipe/size:64/capacity:16/wait:block");
+  EXPECT_EQ(rows[1].verdict, Verdict::unconfirmed);
+  EXPECT_EQ(rows[1].name, stream);
+  for (const CompareRow& row : rows) EXPECT_NE(row.verdict, Verdict::regression) << row.name;
+  // Within the threshold it is too few to tell, not unconfirmed.
+  CompareOptions wide;
+  wide.threshold = 5;  // 500%
+  for (const CompareRow& row : compare_runs(base, now, wide))
+    EXPECT_EQ(row.verdict, Verdict::too_few) << row.name;
+}
+
+TEST(Compare, ConfirmCommandRunsTheCaseAgainWithEnoughRepetitions) {
+  EXPECT_EQ(repetitions_to_confirm(0.05), 5u);   // 5 against 5 reach p = 0.008
+  EXPECT_EQ(repetitions_to_confirm(0.001), 7u);  // 6 against 6: 0.0022; 7 against 7: 0.0006
+  EXPECT_EQ(confirm_command("pingpong/pipe/size:64/capacity:16/wait:block", 5),
+            "ipcbench run --repetitions 5 "
+            "--benchmark_filter='^pingpong/pipe/size:64/capacity:16/wait:block(/|$)'");
+  EXPECT_EQ(confirm_command("a.b(c)'d", 5),
+            "ipcbench run --repetitions 5 --benchmark_filter='^a\\.b\\(c\\)'\\''d(/|$)'");
+}
+
+TEST(Compare, LargeChangesReadAsRatiosSmallOnesAsPercentages) {
+  EXPECT_EQ(describe_change(Metric::p50, 100, 310), "3.1x slower");
+  EXPECT_EQ(describe_change(Metric::p50, 310, 100), "3.1x faster");
+  EXPECT_EQ(describe_change(Metric::throughput, 1e9, 2e9), "2.0x faster");
+  EXPECT_EQ(describe_change(Metric::throughput, 2e9, 1e9), "2.0x slower");
+  EXPECT_EQ(describe_change(Metric::p99, 100, 2500), "25x slower");
+  EXPECT_EQ(describe_change(Metric::p50, 100, 112), "12.0% slower");
+  EXPECT_EQ(describe_change(Metric::throughput, 100, 90), "10.0% slower");
+  EXPECT_EQ(describe_change(Metric::p50, 100, 100), "same");
+  EXPECT_EQ(describe_change(Metric::p50, 0, 100), "-");
+}
+
+TEST(Compare, FiguresInAdaptiveUnits) {
+  EXPECT_EQ(format_value(Metric::p50, 412), "412 ns");
+  EXPECT_EQ(format_value(Metric::p50, 73513), "73.5 µs");
+  EXPECT_EQ(format_value(Metric::p99, 2.5e6), "2.5 ms");
+  EXPECT_EQ(format_value(Metric::p99, 3e9), "3 s");
+  EXPECT_EQ(format_value(Metric::throughput, 512), "512 B/s");
+  EXPECT_EQ(format_value(Metric::throughput, 16.3e6), "16.3 MB/s");
+  EXPECT_EQ(format_value(Metric::throughput, 5.37e9), "5.37 GB/s");
+  EXPECT_EQ(format_value(Metric::throughput, 2e3), "2 kB/s");
+  EXPECT_EQ(format_value(Metric::p50, NAN), "-");
+}
+
+RunContext machine(const char* cpu, double cacheline_ns) {
+  RunContext c;
+  c.host_name = "h";
+  c.cpu_model = cpu;
+  c.kernel = "Linux 6.1.0 x86_64";
+  c.floor_cacheline_rtt_ns = cacheline_ns;
+  c.floor_wake_rtt_ns = 60000;
+  c.floor_memcpy_bytes_per_s = {{"64", 6e10}};
+  return c;
+}
+
+TEST(ContextWarnings, AlikeRunsGiveNone) {
+  EXPECT_TRUE(context_warnings(machine("Xeon", 120), machine("Xeon", 140), false).empty());
+  EXPECT_TRUE(context_warnings(RunContext{}, machine("Xeon", 120), false).empty());  // unknown
+}
+
+TEST(ContextWarnings, DifferentCpuKernelAndFloorsEachWarnAndSuggestNormalizing) {
+  RunContext other = machine("AMD EPYC 7B13", 410);
+  other.kernel = "Linux 6.18.0 x86_64";
+  other.floor_memcpy_bytes_per_s["64"] = 2e10;
+  const std::vector<std::string> w = context_warnings(machine("Xeon", 120), other, false);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_NE(w[0].find("different CPUs: 'Xeon' and 'AMD EPYC 7B13'"), std::string::npos) << w[0];
+  EXPECT_NE(w[1].find("different kernels"), std::string::npos) << w[1];
+  EXPECT_NE(w[2].find("cache-line round-trip floors differ by more than 25%: 120 ns and 410 ns"),
+            std::string::npos)
+      << w[2];
+  EXPECT_NE(w[3].find("memcpy floors differ by more than 25% at sizes 64 B"), std::string::npos)
+      << w[3];
+  for (const std::string& line : w) EXPECT_NE(line.find("--normalize floor"), std::string::npos);
+  // Already over floors: still said, without the advice.
+  for (const std::string& line : context_warnings(machine("Xeon", 120), other, true))
+    EXPECT_EQ(line.find("--normalize floor"), std::string::npos) << line;
+  // 25% apart exactly is still the same machine; past it is not.
+  EXPECT_TRUE(context_warnings(machine("Xeon", 100), machine("Xeon", 125), false).empty());
+  EXPECT_EQ(context_warnings(machine("Xeon", 100), machine("Xeon", 126), false).size(), 1u);
+}
+
+TEST(Fleet, EachRunOverItsOwnFloorsTheLowestMarked) {
+  std::vector<RunValues> runs(3);
+  const std::string spin = "pingpong/shm_ring/size:64/capacity:16/wait:spin",
+                    block = "pingpong/pipe/size:64/capacity:16/wait:block",
+                    stream = "stream/pipe/size:64/capacity:16/wait:block";
+  runs[0].context = machine("Xeon", 100);
+  runs[1].context = machine("EPYC", 400);
+  runs[2].context = machine("Arm", 50);
+  runs[0].cases[spin][Metric::p50] = {300, 200, 250};  // median 250: 2.5x
+  runs[1].cases[spin][Metric::p50] = {800};            // 2x: slower raw, nearer its floor
+  runs[2].cases[spin][Metric::p50] = {200};            // 4x
+  runs[0].cases[block][Metric::p50] = {120000};        // 2x the wake-up floor
+  runs[0].cases[stream][Metric::throughput] = {3e10};  // memcpy 6e10 over 3e10: 2x
+  runs[0].cases[stream][Metric::p50] = {1};            // not the primary metric of a stream
+  CompareOptions opt;
+  opt.primary = true;
+  const std::vector<FleetRow> rows = fleet_rows(runs, opt);
+  ASSERT_EQ(rows.size(), 3u);  // in name order
+  EXPECT_EQ(rows[0].name, block);
+  EXPECT_NEAR(rows[0].cells[0].x_floor, 2.0, 1e-12);
+  EXPECT_TRUE(std::isnan(rows[0].cells[1].raw));  // the case is not in that run
+  EXPECT_EQ(rows[0].best, 0);
+  EXPECT_EQ(rows[1].name, spin);
+  EXPECT_EQ(rows[1].cells[0].n, 3u);
+  EXPECT_NEAR(rows[1].cells[0].x_floor, 2.5, 1e-12);
+  EXPECT_NEAR(rows[1].cells[1].x_floor, 2.0, 1e-12);
+  EXPECT_NEAR(rows[1].cells[2].x_floor, 4.0, 1e-12);
+  EXPECT_EQ(rows[1].best, 1);
+  EXPECT_EQ(rows[2].name, stream);
+  EXPECT_EQ(rows[2].metric, Metric::throughput);
+  EXPECT_NEAR(rows[2].cells[0].x_floor, 2.0, 1e-12);
+}
+
+TEST(ParseRun, ReadsTheMachineFromTheContext) {
+  const RunValues r = parse_run(R"({"context": {"host_name": "vm", "cpu_model": "Xeon",
+    "kernel": "Linux 6.1", "preset": "quick", "floor_cacheline_rtt_ns": 121,
+    "floor_wake_rtt_ns": 73513, "floor_memcpy_bytes_per_s": {"64": 6e10, "128": "x"}},
+    "benchmarks": []})",
+                                "f.json", false);
+  EXPECT_EQ(r.context.host_name, "vm");
+  EXPECT_EQ(r.context.cpu_model, "Xeon");
+  EXPECT_EQ(r.context.kernel, "Linux 6.1");
+  EXPECT_EQ(r.context.preset, "quick");
+  EXPECT_EQ(r.context.floor_cacheline_rtt_ns, 121);
+  EXPECT_EQ(r.context.floor_wake_rtt_ns, 73513);
+  EXPECT_EQ(r.context.floor_memcpy_bytes_per_s.size(), 1u);  // "x" is no bandwidth
+  const RunValues bare = parse_run(R"({"benchmarks": []})", "f.json", false);
+  EXPECT_TRUE(bare.context.cpu_model.empty());
+  EXPECT_TRUE(std::isnan(bare.context.floor_wake_rtt_ns));
 }
 
 TEST(Compare, ChangesWithinTheThresholdAreNotRegressions) {
