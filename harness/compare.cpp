@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -487,8 +488,13 @@ double x_floor(const RunContext& ctx, const std::string& name, Metric m, double 
     const double bw = memcpy_floor(ctx, name);
     return bw > 0 ? bw / figure : NAN;
   }
-  const double floor_ns = rtt_floor_ns(ctx, name);
-  return floor_ns > 0 ? figure / floor_ns : NAN;
+  // Latencies are one way: over the one-way floor of the model in docs/floors.md, half
+  // the round trip of the case's way of waiting plus the message copied once.
+  const double rtt_ns = rtt_floor_ns(ctx, name), bw = memcpy_floor(ctx, name);
+  if (!(rtt_ns > 0)) return NAN;
+  const double size_bytes = std::strtod(name_field(name, "size").c_str(), nullptr);
+  const double copy_ns = bw > 0 && size_bytes > 0 ? size_bytes / bw * 1e9 : 0;
+  return figure / (rtt_ns / 2 + copy_ns);
 }
 
 std::vector<FleetRow> fleet_rows(std::span<const RunValues> runs, const CompareOptions& opt) {

@@ -235,10 +235,13 @@ TEST(Fleet, EachRunOverItsOwnFloorsTheLowestMarked) {
   runs[0].context = machine("Xeon", 100);
   runs[1].context = machine("EPYC", 400);
   runs[2].context = machine("Arm", 50);
-  runs[0].cases[spin][Metric::p50] = {300, 200, 250};  // median 250: 2.5x
-  runs[1].cases[spin][Metric::p50] = {800};            // 2x: slower raw, nearer its floor
-  runs[2].cases[spin][Metric::p50] = {200};            // 4x
-  runs[0].cases[block][Metric::p50] = {120000};        // 2x the wake-up floor
+  // One-way latencies over the one-way floor: half the round trip plus 64 B copied at
+  // memcpy speed (6e10 B/s in every machine here: 1.07 ns).
+  const double copy_ns = 64 / 6e10 * 1e9;
+  runs[0].cases[spin][Metric::p50] = {300, 200, 250};  // median 250 over 50 + copy
+  runs[1].cases[spin][Metric::p50] = {800};            // slower raw, nearer its floor
+  runs[2].cases[spin][Metric::p50] = {200};            // over 25 + copy
+  runs[0].cases[block][Metric::p50] = {120000};        // 4x half the 60 us wake-up
   runs[0].cases[stream][Metric::throughput] = {3e10};  // memcpy 6e10 over 3e10: 2x
   runs[0].cases[stream][Metric::p50] = {1};            // not the primary metric of a stream
   CompareOptions opt;
@@ -246,14 +249,14 @@ TEST(Fleet, EachRunOverItsOwnFloorsTheLowestMarked) {
   const std::vector<FleetRow> rows = fleet_rows(runs, opt);
   ASSERT_EQ(rows.size(), 3u);  // in name order
   EXPECT_EQ(rows[0].name, block);
-  EXPECT_NEAR(rows[0].cells[0].x_floor, 2.0, 1e-12);
+  EXPECT_NEAR(rows[0].cells[0].x_floor, 120000 / (30000 + copy_ns), 1e-9);
   EXPECT_TRUE(std::isnan(rows[0].cells[1].raw));  // the case is not in that run
   EXPECT_EQ(rows[0].best, 0);
   EXPECT_EQ(rows[1].name, spin);
   EXPECT_EQ(rows[1].cells[0].n, 3u);
-  EXPECT_NEAR(rows[1].cells[0].x_floor, 2.5, 1e-12);
-  EXPECT_NEAR(rows[1].cells[1].x_floor, 2.0, 1e-12);
-  EXPECT_NEAR(rows[1].cells[2].x_floor, 4.0, 1e-12);
+  EXPECT_NEAR(rows[1].cells[0].x_floor, 250 / (50 + copy_ns), 1e-9);
+  EXPECT_NEAR(rows[1].cells[1].x_floor, 800 / (200 + copy_ns), 1e-9);
+  EXPECT_NEAR(rows[1].cells[2].x_floor, 200 / (25 + copy_ns), 1e-9);
   EXPECT_EQ(rows[1].best, 1);
   EXPECT_EQ(rows[2].name, stream);
   EXPECT_EQ(rows[2].metric, Metric::throughput);
