@@ -175,15 +175,16 @@ class Canvas:
         self.verdicts = results.verdicts(ctx, cases)
         self.written = []
 
-    def y_ticks(self, ax, fmt):
-        """Label 1-2-5 steps when the y range is short (bare powers of ten leave
-        only two or three labels), else powers of ten only."""
-        lo, hi = ax.get_ylim()
+    def y_ticks(self, ax, fmt, axis="y"):
+        """Label 1-2-5 steps when the range of a log axis is short (bare powers of ten
+        leave only two or three labels), else powers of ten only."""
+        lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+        ax = ax.yaxis if axis == "y" else ax.xaxis
         subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if hi / lo <= 10 else (1.0, 2.0, 5.0) if hi / lo <= 10 ** 3.5
                 else (1.0,))
-        ax.yaxis.set_major_locator(self.ticker.LogLocator(subs=subs))
-        ax.yaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
-        ax.yaxis.set_minor_formatter(self.ticker.NullFormatter())
+        ax.set_major_locator(self.ticker.LogLocator(subs=subs))
+        ax.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
+        ax.set_minor_formatter(self.ticker.NullFormatter())
 
     def save(self, fig, name, title, dpi=90):
         fig.suptitle(title, fontsize=12)
@@ -551,7 +552,7 @@ def floor_multiple(cv, size=64):
         ax.set_yticks(range(len(part)), [f"{m}, {w}" for _, m, w in part], fontsize=8)
         ax.set_ylim(len(part) - 0.5, -0.5)
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(lambda v, _: f"{v:g}\u00d7"))
+        cv.y_ticks(ax, lambda v: f"{v:g}\u00d7", axis="x")
         ax.axvline(1, color="0.3", linewidth=1)
         ax.set_xlabel("p50 round trip / floor of the same run (1\u00d7 = the hardware)")
         ax.grid(True, which="major", axis="x", alpha=0.3)
@@ -592,15 +593,15 @@ def best_mechanism(cv):
                 ax.text(j + 0.5, i + 0.5, "\u2013", ha="center", va="center", color="0.5")
                 continue
             one = " (1 rep)" if (v.get("repetitions") or 0) == 1 else ""
-            ax.text(j + 0.5, i + 0.32, v["best"], ha="center", va="center", fontsize=9, weight="bold")
-            ax.text(j + 0.5, i + 0.68, verdict_text(v) + one, ha="center", va="center", fontsize=7.5,
+            ax.text(j + 0.5, i + 0.32, v["best"], ha="center", va="center", fontsize=11, weight="bold")
+            ax.text(j + 0.5, i + 0.68, verdict_text(v) + one, ha="center", va="center", fontsize=9.5,
                     linespacing=1.1)
     ax.set_xlim(0, len(sizes))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(sizes))], [human_bytes(s) for s in sizes])
     metric = {"pingpong": "p50, lower", "stream": "msgs/s, higher"}
     ax.set_yticks([i + 0.5 for i in range(len(rows))],
-                  [f"{p} ({metric.get(p, 'best')})\n{way}" for p, way in rows], fontsize=9)
+                  [f"{p} ({metric.get(p, 'best')})\n{way}" for p, way in rows], fontsize=10)
     ax.tick_params(length=0)
     ax.xaxis.tick_top()
     for spine in ax.spines.values():
