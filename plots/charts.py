@@ -633,17 +633,26 @@ def wait_cost(cv, size=64):
     for *_, mech, wait in pts:
         waits.setdefault(mech, set()).add(wait)
     many = {m for m, seen in waits.items() if len(cv.facts.get(m, {}).get("waits") or seen) > 2}
+    # In colour: the lowest latencies of each way of waiting, HIGHLIGHT in all; the rest grey.
+    ranked = sorted(pts, key=lambda p: p[1])
+    top = set()
+    for way in results.WAITING:
+        top |= {(m, w) for _, _, m, w in [p for p in ranked if results.waiting_of(p[3]) == way][:HIGHLIGHT // 2]}
     handles = {}
     for cpu, lat, mech, wait in pts:
-        h = ax.scatter(cpu, lat, color=cv.colour[mech], marker=markers.get(wait, "x"), s=36,
-                       label=f"{mech}, {wait}")
-        handles.setdefault(f"{mech}, {wait}", h)
-        if mech in many:
+        lit = (mech, wait) in top
+        h = ax.scatter(cpu, lat, color=cv.colour.get(mech, "0.4") if lit else GREY, marker=markers.get(wait, "x"),
+                       s=36 if lit else 18, zorder=3 if lit else 2)
+        if lit:
+            handles.setdefault(f"{mech}, {wait}", h)
+        else:
+            handles.setdefault(f"{len(pts) - len(top)} more (grey; in the table)", h)
+        if mech in many and lit:
             ax.annotate(wait, (cpu, lat), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.3")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(fmt_ns))
-    ax.yaxis.set_major_formatter(cv.ticker.FuncFormatter(fmt_ns))
+    cv.y_ticks(ax, fmt_ns)
+    cv.y_ticks(ax, fmt_ns, axis="x")
     ax.set_xlabel("CPU per round trip, both sides (cpu_ns_per_msg_tx + _rx)")
     ax.set_ylabel("p50 one-way latency")
     ax.grid(True, which="major", alpha=0.3)
