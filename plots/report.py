@@ -1,15 +1,17 @@
-"""One self-contained HTML report of an ipcbench results file (report.html).
+"""The HTML report of an ipcbench results file (report.html), opening on the answer.
 
-plot.py calls write() after drawing its charts. The page carries everything inline
-(CSS, JS, the charts' PNGs as data: URIs), so report.html alone shows the whole run
-when copied elsewhere (a CI artifact, a mail); its only other references are relative
-links to the chart files written next to it, and only to files that exist.
+plot.py calls write() after drawing its charts. CSS, JS and the answer chart's PNG are
+inline, so the first screen (the verdict) works even when report.html is copied alone;
+the other charts are relative links to the PNGs written next to it (inlined, they made
+a default run's page megabytes), only to files that exist.
 
 Sections: header (run, preset, commit, host; a red banner if the run is incomplete),
-warnings (noise, floor drift, noisy repetitions, cases that did not run or failed,
-verification errors and loss, saturated rates), environment, floors, charts, and a
-table of every case (sortable, filterable; report.html#sort=p50&filter=shm_ring opens it
-sorted and filtered). Every string from the JSON is HTML-escaped.
+warnings collapsed to one line (noise, floor drift, noisy repetitions, cases that did
+not run or failed, verification errors and loss, saturated rates), the verdict (a table
+per pattern of the best mechanism per size and way of waiting, and the best_mechanism
+chart), environment, floors, charts, and a table of every case (sortable, filterable
+by whole words; report.html#sort=p50&filter=shm_ring opens it sorted and filtered).
+Every string from the JSON is HTML-escaped.
 """
 import base64
 import html
