@@ -326,12 +326,14 @@ def throughput(cv):
 
 
 def capacity_points(cv):
-    """{(size, waiting): ({(mechanism, wait): [sweep points]}, {(mechanism, wait): the
+    """{(size, waiting): ({(mechanism, wait): [line points]}, {(mechanism, wait): the
     main grid's point})}: stream msgs/s against the capacity granted. The sweep's
     points (one repetition each, say) make the line; the main grid's case at its
-    capacity (more repetitions) is a mark of its own, not a point of the line."""
+    capacity (more repetitions) is a mark of its own, not a point of the line. A run
+    whose main grid has several capacities and no sweep joins those instead (their
+    repetitions are alike)."""
     main = results.main_grid(cv.cases)
-    sweep, marks = {}, {}
+    found = ({}, {})  # sweep's, main grid's: panel -> key -> {capacity granted: point}
     for run, c in cv.cases.items():
         way = results.waiting_of(c["wait"])
         if c["pattern"] != "stream" or way is None:
@@ -339,19 +341,23 @@ def capacity_points(cv):
         x, y = c["get"]("capacity_effective"), c["get"]("msgs_per_s")
         if x is None or y is None or not x > 0 or not y > 0:
             continue  # capacity_effective 0: one message does not fit whole
-        key, panel = (c["mechanism"], c["wait"]), (c["size"], way)
-        if run in main:
-            marks.setdefault(panel, {})[key] = point(c, x, "msgs_per_s")
-            continue
         # Several requested capacities can be granted the same (a pipe's page): the best.
-        pts = sweep.setdefault(panel, {}).setdefault(key, {})
+        pts = found[run in main].setdefault((c["size"], way), {}).setdefault((c["mechanism"], c["wait"]), {})
         if x not in pts or y > pts[x][1]:
             pts[x] = point(c, x, "msgs_per_s")
+
+    def lines(found_):
+        return {panel: {k: list(v.values()) for k, v in sorted(per.items()) if len(v) >= 2}
+                for panel, per in found_.items()}
+
+    sweep, marks = lines(found[False]), found[True]
+    if not any(sweep.values()):
+        sweep, marks = lines(found[True]), {}
     out = {}
     for panel, per in sorted(sweep.items(), key=lambda kv: (kv[0][0], kv[0][1] != "polling")):
-        per = {k: list(v.values()) for k, v in sorted(per.items()) if len(v) >= 2}
         if per:
-            out[panel] = (per, {k: v for k, v in marks.get(panel, {}).items() if k in per})
+            main_pts = {k: max(v.values(), key=lambda p: p[4]) for k, v in marks.get(panel, {}).items() if k in per}
+            out[panel] = (per, main_pts)
     return out
 
 

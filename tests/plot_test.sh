@@ -107,6 +107,18 @@ cases, _ = plot.collect(benchmarks)
 assert any(c["capacity"] == "1024" for c in cases.values())
 assert plot.size_capacities(cases, "stream") == {"16"}, plot.size_capacities(cases, "stream")
 assert all(k[2] == "16" for k in plot.series(cases, "stream", "msgs_per_s"))
+# The capacity chart's lines are the sweep's points (one repetition each); the main
+# grid's case (two repetitions in the sample) is a mark apart, never a point of a line.
+import charts
+class Canvas:  # what capacity_points reads of a charts.Canvas
+    pass
+cv = Canvas()
+cv.cases = cases
+panels = charts.capacity_points(cv)
+assert panels, "no capacity sweep found in the sample"
+for (size, way), (lines, marks) in panels.items():
+    assert all(p[4] == 1 for pts in lines.values() for p in pts), f"{size} {way}: a line joins main-grid points"
+    assert marks and all(p[4] == 2 for p in marks.values()), f"{size} {way}: main-grid marks {marks}"
 PY
 
 # 2. A zero-copy sweep (capacity 4, sizes past the main grid's) gets its own chart and
