@@ -598,11 +598,11 @@ def verdict_html(verdicts, by_name):
     tables = []
     for pattern in dict.fromkeys(v["pattern"] for v in verdicts):
         rows = "".join(verdict_row(v) for v in verdicts if v["pattern"] == pattern)
-        unit = next((v.get("unit") for v in verdicts if v["pattern"] == pattern and v.get("unit")), "")
-        about = what.get(pattern) or f"{unit}, {verdicts[0].get('better', '')} is better"
+        mine = [v for v in verdicts if v["pattern"] == pattern]
+        about = what.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
         tables.append(f"<table class=verdict><caption><b>{esc(pattern)}</b>: {esc(about)}"
                       "</caption><thead><tr><th>size</th><th>waiting</th><th>best</th>"
-                      "<th title='median over repetitions \u00b1 median absolute deviation'>value \u00b1 spread</th>"
+                      "<th title='median over the repetitions \u00b1 their spread'>value \u00b1 spread</th>"
                       "<th>runner-up</th><th title='runner-up / best (lower is better) or best / runner-up'>"
                       f"times faster</th></tr></thead><tbody>{rows}</tbody></table>")
     if not tables:
