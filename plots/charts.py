@@ -12,13 +12,41 @@ import results
 
 LINESTYLES = {"spin": "-", "block": "--"}  # any other wait mode: dotted
 MARKERS = "osD^vP*X"                       # one per capacity when several
+# Highlighted series per axes: more cannot be told apart; the rest are drawn thin and
+# grey (and are in the report's table).
+HIGHLIGHT = 8
+GREY = "0.78"
+SPREAD_NOTE = "(dot: median of the repetitions, bar: their min to max)"
 
 
 def human_bytes(n, _pos=None):
+    """Message sizes: powers of two, so binary units (64 KiB, 1 MiB)."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:g} {unit}"
         n /= 1024
+
+
+def _eng(v, units):
+    """v with the unit of the largest scale it reaches (the last one's scale is 1)."""
+    for scale, unit in units:
+        if abs(v) >= scale or scale == 1:
+            return f"{v / scale:.3g}{unit}"
+
+
+def fmt_ns(v, _pos=None):
+    """Nanoseconds in engineering units: 850 ns, 1.2 \u00b5s, 3 ms."""
+    return _eng(v, ((1e9, " s"), (1e6, " ms"), (1e3, " \u00b5s"), (1, " ns")))
+
+
+def fmt_rate(v, _pos=None):
+    """A count per second: 950, 12k, 3.1M."""
+    return _eng(v, ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")))
+
+
+def fmt_bytes_per_s(v, _pos=None):
+    """Bytes per second, decimal: 850 MB/s, 5.2 GB/s."""
+    return _eng(v, ((1e9, " GB/s"), (1e6, " MB/s"), (1e3, " kB/s"), (1, " B/s")))
 
 
 def footnote(ctx):
@@ -44,9 +72,10 @@ def size_capacities(cases, pattern):
     return {cap for cap, n in count.items() if n == top}
 
 
-def series(cases, pattern, metric, band_metric=None, scale=1.0):
-    """{(mechanism, wait, capacity): [(size, y, y_band)]} for one pattern;
-    points without a positive value are dropped (log axes)."""
+def series(cases, pattern, metric, scale=1.0):
+    """{(mechanism, wait, capacity): [(size, y, lo, hi, repetitions)]} for one pattern
+    at the main grid's capacity: y the median over repetitions, lo..hi their range.
+    Points without a positive value are dropped (log axes)."""
     out = {}
     caps = size_capacities(cases, pattern)
     for c in cases.values():
@@ -55,12 +84,44 @@ def series(cases, pattern, metric, band_metric=None, scale=1.0):
         y = c["get"](metric)
         if y is None or not y > 0:
             continue
-        hi = c["get"](band_metric) if band_metric else None
-        out.setdefault((c["mechanism"], c["wait"], c["capacity"]), []).append(
-            (c["size"], y * scale, hi * scale if hi is not None else math.nan))  # nan: gap in band
+        out.setdefault((c["mechanism"], c["wait"], c["capacity"]), []).append(point(c, c["size"], metric, scale))
     # A series at one size only (a sweep's extra wait modes) is no line: its own chart
     # shows it.
     return {k: sorted(v) for k, v in sorted(out.items(), key=lambda kv: series_order(kv[0])) if len(v) >= 2}
+
+
+def point(c, x, metric, scale=1.0):
+    """(x, median, min, max, repetitions) of a case's metric over its repetitions."""
+    y = c["get"](metric) * scale
+    vals = [v * scale for v in c["values"](metric) if v > 0] or [y]
+    return (x, y, min(vals), max(vals), c["repetitions"])
+
+
+def by_waiting(data):
+    """Split {(mechanism, wait, ...): pts} into polling and sleeping (the small multiples)."""
+    out = {"polling": {}, "sleeping": {}}
+    for key, pts in data.items():
+        way = results.waiting_of(key[1])
+        if way:
+            out[way][key] = pts
+    return out
+
+
+def highlighted(data, better):
+    """The HIGHLIGHT keys of data {key: [(x, y, ...)]} with the best mean rank over the
+    x values they share with the others (lower or higher y is better)."""
+    if len(data) <= HIGHLIGHT:
+        return set(data)
+    at = {}
+    for key, pts in data.items():
+        for x, y, *_ in pts:
+            at.setdefault(x, []).append((y if better == "lower" else -y, key))
+    ranks = {key: [] for key in data}
+    for ys in at.values():
+        for i, (_, key) in enumerate(sorted(ys)):
+            ranks[key].append(i / max(1, len(ys) - 1))
+    score = {key: sum(r) / len(r) for key, r in ranks.items()}
+    return set(sorted(data, key=lambda k: (score[k], tuple(map(str, k))))[:HIGHLIGHT])
 
 
 def cap_order(cap):
@@ -86,10 +147,10 @@ def mechanism_colours(plt, facts, mechanisms):
 
 
 def draw_all(cv):
-    """Every chart, in the order report.html shows them."""
-    latency(cv, "latency_vs_size", "pingpong", "pingpong: one-way latency vs message size")
+    """Every chart, in the order report.html shows them: the answer first."""
+    best_mechanism(cv)
+    latency(cv)
     throughput(cv)
-    latency(cv, "stream_latency_vs_size", "stream", "stream: one-way latency vs message size")
     capacity(cv)
     load_latency(cv)
     zero_copy(cv)
@@ -111,29 +172,29 @@ class Canvas:
         caps = sorted(size_capacities(cases, "pingpong") | size_capacities(cases, "stream"), key=cap_order)
         self.multi_cap = len(caps) > 1
         self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}
+        self.verdicts = results.verdicts(ctx, cases)
         self.written = []
 
-    def y_ticks(self, ax, fmt):
-        """Label 1-2-5 steps when the y range is short (bare powers of ten leave
-        only two or three labels), else powers of ten only."""
-        lo, hi = ax.get_ylim()
-        subs = (1.0, 2.0, 5.0) if hi / lo <= 10 ** 3.5 else (1.0,)
-        ax.yaxis.set_major_locator(self.ticker.LogLocator(subs=subs))
-        ax.yaxis.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
-        ax.yaxis.set_minor_formatter(self.ticker.NullFormatter())
+    def y_ticks(self, ax, fmt, axis="y"):
+        """Label 1-2-5 steps when the range of a log axis is short (bare powers of ten
+        leave only two or three labels), else powers of ten only."""
+        lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+        ax = ax.yaxis if axis == "y" else ax.xaxis
+        subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if hi / lo <= 10 else (1.0, 2.0, 5.0) if hi / lo <= 10 ** 3.5
+                else (1.0,))
+        ax.set_major_locator(self.ticker.LogLocator(subs=subs))
+        ax.set_major_formatter(self.ticker.FuncFormatter(lambda v, _: fmt(v)))
+        ax.set_minor_formatter(self.ticker.NullFormatter())
 
-    def legend(self, ax, handles_labels):
-        title = "mechanism, wait" + (", capacity" if self.multi_cap else "")
-        ax.legend(*handles_labels, title=title, title_fontsize=8, fontsize=8,
-                  loc="upper left", bbox_to_anchor=(1.02, 1))
-
-    def save(self, fig, name, title):
+    def save(self, fig, name, title, dpi=90):
         fig.suptitle(title, fontsize=12)
         fig.text(0.5, -0.01, self.note, ha="center", va="top", fontsize=7, color="0.35")
         for ext in ("png", "svg"):
             path = self.outdir / f"{name}.{ext}"
             # bbox "tight" grows the canvas to include the outside legend and footnote.
-            fig.savefig(path, dpi=130, bbox_inches="tight")
+            # 90 dpi: sharp enough on screen, and the report stays small (the SVG is
+            # there for print and zoom).
+            fig.savefig(path, dpi=dpi, bbox_inches="tight")
             self.written.append(path)
         self.plt.close(fig)
 
@@ -160,21 +221,54 @@ class Canvas:
 
 
 
-def size_lines(cv, ax, data, band):
-    for (mech, wait, cap), pts in data.items():
-        xs, ys, his = zip(*pts)
-        label = f"{mech}, {wait}" + (f", capacity {cap}" if cv.multi_cap else "")
-        kw = dict(color=cv.colour[mech], linestyle=LINESTYLES.get(wait, ":"))
-        ax.plot(xs, ys, marker=cv.marker[cap] if cv.multi_cap else "o",
-                markersize=5, label=label, **kw)
-        if band:  # faint p99 edge in the same style tells overlapping bands apart
-            ax.fill_between(xs, ys, his, color=kw["color"], alpha=0.12, linewidth=0)
-            ax.plot(xs, his, linewidth=0.7, alpha=0.5, **kw)
-    sizes = sorted({p[0] for pts in data.values() for p in pts})
+def draw_series(cv, ax, data, better, label=None):
+    """Each series of data {key: [(x, y, lo, hi, repetitions)]}, key (mechanism, wait,
+    ...): the HIGHLIGHT best in their mechanism's colour, a dot at the median with the
+    repetitions' range as a bar, hollow where there was one repetition (no spread);
+    the others thin and grey, without a legend entry. Returns (handles, labels, the
+    highlighted keys)."""
+    from matplotlib.lines import Line2D
+    label = label or (lambda k: f"{k[0]}, {k[1]}")
+    top = highlighted(data, better)
+    handles, labels, single = [], [], False
+    for key, pts in data.items():
+        xs, ys, lo, hi, reps = zip(*sorted(pts))
+        if key not in top:
+            ax.plot(xs, ys, color=GREY, linewidth=0.7, zorder=1)
+            continue
+        colour = cv.colour.get(key[0], "0.4")
+        line, = ax.plot(xs, ys, color=colour, linestyle=LINESTYLES.get(key[1], ":"), linewidth=1.4,
+                        marker="o", markersize=4.5, zorder=3)
+        ax.errorbar(xs, ys, yerr=[[max(0, y - v) for y, v in zip(ys, lo)], [max(0, v - y) for y, v in zip(ys, hi)]],
+                    fmt="none", ecolor=colour, elinewidth=1, capsize=2, zorder=3)
+        one = [(x, y) for x, y, n in zip(xs, ys, reps) if n <= 1]
+        if one:
+            single = True
+            ax.plot(*zip(*one), linestyle="none", marker="o", markersize=4.5, markerfacecolor="white",
+                    markeredgecolor=colour, zorder=4)
+        handles.append(line)
+        labels.append(label(key))
+    if len(top) < len(data):
+        handles.append(Line2D([], [], color=GREY, linewidth=0.7))
+        labels.append(f"{len(data) - len(top)} more (grey; in the table)")
+    if single:
+        handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="white", linestyle="none"))
+        labels.append("hollow: one repetition (no spread)")
+    return handles, labels, top
+
+
+def panel_legend(ax, handles, labels):
+    """A legend under its own panel: each small multiple names its own series."""
+    if handles:
+        ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+                  frameon=False)
+
+
+def size_axis(cv, ax, sizes):
+    """Log2 x axis of message sizes; ticks at the measured sizes when few, else at
+    powers of two spaced so that at most 7 labels fit."""
+    sizes = sorted(sizes)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    # Ticks at the measured sizes when few, else at powers of two spaced so
-    # that at most 7 labels fit (e.g. 1 B, 16 B, 256 B, 4 KiB, 64 KiB, 1 MiB).
     if len(sizes) > 7:
         lo, hi = math.floor(math.log2(sizes[0])), math.ceil(math.log2(sizes[-1]))
         step = next(k for k in (1, 2, 4, 8, 10, 20, 40) if (hi - lo) // k < 7)
@@ -182,92 +276,127 @@ def size_lines(cv, ax, data, band):
     ax.xaxis.set_major_locator(cv.ticker.FixedLocator(sizes))
     ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(human_bytes))
     ax.xaxis.set_minor_locator(cv.ticker.NullLocator())
-    ax.set_xlabel("message size (bytes)")
+    ax.set_xlabel("message size")
     ax.grid(True, which="major", alpha=0.3)
-    ax.grid(True, which="minor", axis="y", alpha=0.1)
 
 
-def latency(cv, name, pattern, title):
-    data = series(cv.cases, pattern, "p50_ns", "p99_ns")
-    if not data:
-        print(f"plot.py: note: no {pattern} latency data, skipping {name}", file=sys.stderr)
+def waiting_title(way):
+    return f"{way} ({', '.join(results.WAITING[way])})"
+
+
+def size_multiples(cv, data, better, ylabel, fmt):
+    """Two panels, polling and sleeping, of series against message size. Returns the
+    figure, or None when neither has data."""
+    split = by_waiting(data)
+    if not any(split.values()):
+        return None
+    fig, axes = cv.plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
+    for ax, (way, part) in zip(axes, split.items()):
+        ax.set_title(waiting_title(way), fontsize=10)
+        if not part:
+            ax.text(0.5, 0.5, "no cases", ha="center", va="center", transform=ax.transAxes, color="0.5")
+            ax.set_axis_off()
+            continue
+        label = (lambda k: f"{k[0]}, {k[1]}, capacity {k[2]}") if cv.multi_cap else None
+        handles, labels, _ = draw_series(cv, ax, part, better, label)
+        size_axis(cv, ax, {p[0] for pts in part.values() for p in pts})
+        ax.set_yscale("log")
+        cv.y_ticks(ax, fmt)
+        ax.set_ylabel(ylabel)
+        panel_legend(ax, handles, labels)
+    return fig
+
+
+def latency(cv):
+    fig = size_multiples(cv, series(cv.cases, "pingpong", "p50_ns"), "lower", "p50 one-way latency", fmt_ns)
+    if fig is None:
+        print("plot.py: note: no pingpong latency data, skipping latency_vs_size", file=sys.stderr)
         return
-    fig, ax = cv.plt.subplots(figsize=(8, 5), layout="constrained")
-    size_lines(cv, ax, data, band=True)
-    ax.set_ylabel("one-way latency (ns)")
-    cv.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
-    # Say so when cases were left out for lack of latency (stream under 8 B).
-    caps = size_capacities(cv.cases, pattern)
-    hidden = sum(not (c["get"]("p50_ns") or 0) > 0 and c["get"]("msgs_per_s") is not None
-                 for c in cv.cases.values() if c["pattern"] == pattern and c["capacity"] in caps)
-    sub = "line: p50, shaded band: p50 to p99"
-    if hidden:
-        sub += f"; {hidden} case(s) without latency data not shown"
-    ax.set_title(sub, fontsize=8, color="0.35")
-    cv.legend(ax, ax.get_legend_handles_labels())
-    cv.save(fig, name, title)
+    cv.save(fig, "latency_vs_size", "pingpong: which mechanism answers fastest at each message size?\n" + SPREAD_NOTE)
 
 
 def throughput(cv):
-    gbs = series(cv.cases, "stream", "bytes_per_s", scale=1e-9)
-    rate = series(cv.cases, "stream", "msgs_per_s")
-    if not gbs and not rate:
-        print("plot.py: note: no stream throughput data, skipping throughput_vs_size",
-              file=sys.stderr)
+    fig = size_multiples(cv, series(cv.cases, "stream", "bytes_per_s"), "higher", "throughput (payload bytes/s)",
+                         fmt_bytes_per_s)
+    if fig is None:
+        print("plot.py: note: no stream throughput data, skipping throughput_vs_size", file=sys.stderr)
         return
-    fig, (a1, a2) = cv.plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-    eng = cv.ticker.EngFormatter(sep="")  # 100k, 1M, 10M
-    for ax, data, ylabel, fmt in ((a1, gbs, "throughput (GB/s)", "{:g}".format),
-                                  (a2, rate, "message rate (msgs/s)", eng)):
-        if data:
-            size_lines(cv, ax, data, band=False)
-            cv.y_ticks(ax, fmt)
-        ax.set_ylabel(ylabel)
-    # One legend for both panels (same series), right of the second one.
-    cv.legend(a2, (a1 if gbs else a2).get_legend_handles_labels())
-    cv.save(fig, "throughput_vs_size", "stream: throughput vs message size")
+    cv.save(fig, "throughput_vs_size", "stream: which mechanism moves the most bytes at each message size?\n"
+            + SPREAD_NOTE)
 
 
-def capacity(cv):
-    """Stream message rate vs the capacity the kernel granted, one panel per size,
-    one line per mechanism and wait mode: where a bigger buffer stops helping."""
-    data = {}  # size -> (mechanism, wait) -> {capacity_effective: msgs_per_s}
-    for c in cv.cases.values():
-        if c["pattern"] != "stream":
+def capacity_points(cv):
+    """{(size, waiting): ({(mechanism, wait): [line points]}, {(mechanism, wait): the
+    main grid's point})}: stream msgs/s against the capacity granted. The sweep's
+    points (one repetition each, say) make the line; the main grid's case at its
+    capacity (more repetitions) is a mark of its own, not a point of the line. A run
+    whose main grid has several capacities and no sweep joins those instead (their
+    repetitions are alike)."""
+    main = results.main_grid(cv.cases)
+    found = ({}, {})  # sweep's, main grid's: panel -> key -> {capacity granted: point}
+    for run, c in cv.cases.items():
+        way = results.waiting_of(c["wait"])
+        if c["pattern"] != "stream" or way is None:
             continue
         x, y = c["get"]("capacity_effective"), c["get"]("msgs_per_s")
         if x is None or y is None or not x > 0 or not y > 0:
             continue  # capacity_effective 0: one message does not fit whole
-        # Several requested capacities can be granted the same (a pipe's page):
-        # one point each, the best rate.
-        pts = data.setdefault(c["size"], {}).setdefault((c["mechanism"], c["wait"]), {})
-        pts[x] = max(y, pts.get(x, 0))
-    data = {size: {k: sorted(v.items()) for k, v in per.items() if len(v) >= 2}
-            for size, per in data.items()}
-    data = {size: per for size, per in sorted(data.items()) if per}
+        # Several requested capacities can be granted the same (a pipe's page): the best.
+        pts = found[run in main].setdefault((c["size"], way), {}).setdefault((c["mechanism"], c["wait"]), {})
+        if x not in pts or y > pts[x][1]:
+            pts[x] = point(c, x, "msgs_per_s")
+
+    def lines(found_):
+        return {panel: {k: list(v.values()) for k, v in sorted(per.items()) if len(v) >= 2}
+                for panel, per in found_.items()}
+
+    sweep, marks = lines(found[False]), found[True]
+    if not any(sweep.values()):
+        sweep, marks = lines(found[True]), {}
+    out = {}
+    for panel, per in sorted(sweep.items(), key=lambda kv: (kv[0][0], kv[0][1] != "polling")):
+        if per:
+            main_pts = {k: max(v.values(), key=lambda p: p[4]) for k, v in marks.get(panel, {}).items() if k in per}
+            out[panel] = (per, main_pts)
+    return out
+
+
+def capacity(cv):
+    """Stream message rate vs the capacity the kernel granted, a panel per size and way
+    of waiting: where a bigger buffer stops helping."""
+    data = capacity_points(cv)
     if not data:
         print("plot.py: note: no capacity sweep (a stream at 2+ capacities), skipping "
               "throughput_vs_capacity", file=sys.stderr)
         return
-    n = len(data)
-    fig, axes = cv.plt.subplots(1, n, figsize=(5.5 * n + 2.5, 4.8), layout="constrained", squeeze=False)
-    eng = cv.ticker.EngFormatter(sep="")
-    handles = {}
-    for ax, (size, per) in zip(axes[0], data.items()):
-        for (mech, wait), pts in sorted(per.items()):
-            xs, ys = zip(*pts)
-            line, = ax.plot(xs, ys, marker="o", markersize=4, color=cv.colour[mech],
-                            linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
-            handles.setdefault(f"{mech}, {wait}", line)
-        cv.log2_x(ax, [x for pts in per.values() for x, _ in pts], lambda v: f"{v:g}")
-        ax.set_yscale("log")
-        cv.y_ticks(ax, eng)
-        ax.set_xlabel("capacity granted (messages in flight, capacity_effective)")
-        ax.set_ylabel("message rate (msgs/s)")
-        ax.set_title(f"{human_bytes(size)} messages", fontsize=10)
-        ax.grid(True, which="major", alpha=0.3)
-    cv.simple_legend(axes[0][-1], (list(handles.values()), list(handles)), "mechanism, wait")
-    cv.save(fig, "throughput_vs_capacity", "stream: message rate vs granted capacity")
+    from matplotlib.lines import Line2D
+    sizes = sorted({size for size, _ in data})
+    ways = [w for w in results.WAITING if any(way == w for _, way in data)]
+    fig, axes = cv.plt.subplots(len(ways), len(sizes), figsize=(6 * len(sizes), 5.6 * len(ways)),
+                                layout="constrained", squeeze=False)
+    for row, way in zip(axes, ways):
+        for ax, size in zip(row, sizes):
+            ax.set_title(f"{human_bytes(size)} messages, {waiting_title(way)}", fontsize=10)
+            if (size, way) not in data:
+                ax.set_axis_off()
+                continue
+            per, marks = data[(size, way)]
+            handles, labels, top = draw_series(cv, ax, per, "higher")
+            for key, (x, y, lo, hi, _) in marks.items():
+                colour = cv.colour.get(key[0], "0.4") if key in top else GREY
+                ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="D", markersize=7, color=colour,
+                            markeredgecolor="black", capsize=3, zorder=5)
+            if marks:
+                handles.append(Line2D([], [], marker="D", color="0.5", markeredgecolor="black", linestyle="none"))
+                labels.append("main grid's case (its repetitions), not on the line")
+            cv.log2_x(ax, [p[0] for pts in per.values() for p in pts], lambda v: f"{v:g}")
+            ax.set_yscale("log")
+            cv.y_ticks(ax, fmt_rate)
+            ax.set_xlabel("capacity granted (messages in flight)")
+            ax.set_ylabel("message rate (msgs/s)")
+            ax.grid(True, which="major", alpha=0.3)
+            panel_legend(ax, handles, labels)
+    cv.save(fig, "throughput_vs_capacity", "stream: from which capacity does a bigger buffer stop helping?")
 
 
 def load_latency(cv):
@@ -288,36 +417,31 @@ def load_latency(cv):
         return
     caps = {k[2] for per in data.values() for k in per}
     rows = sorted(data)
-    fig, axes = cv.plt.subplots(len(rows), 2, figsize=(13, 4.6 * len(rows)), layout="constrained",
-                                  squeeze=False)
-    eng = cv.ticker.EngFormatter(sep="")
-    handles = {}
+    fig, axes = cv.plt.subplots(len(rows), 2, figsize=(13, 5.4 * len(rows)), layout="constrained",
+                                squeeze=False)
+    label = (lambda k: f"{k[0]}, {k[1]}, capacity {k[2]}") if len(caps) > 1 else None
     for row, size in zip(axes, rows):
         for col, (ax, name) in enumerate(zip(row, ("p50", "p99"))):
-            for (mech, wait, cap), pts in sorted(data[size].items()):
-                pts.sort()
-                xs = [p[0] for p in pts]
-                ys = [p[1 + col] for p in pts]
-                label = f"{mech}, {wait}" + (f", capacity {cap}" if len(caps) > 1 else "")
-                line, = ax.plot(xs, ys, marker="o", markersize=4, color=cv.colour[mech],
-                                linestyle=LINESTYLES.get(wait, ":"), label=label)
-                handles.setdefault(label, line)
-                sat = [(x, y) for (x, *_, s), y in zip(pts, ys) if s]
+            # One point per rate (a sweep's single repetition): no bar, hollow.
+            per = {k: [(p[0], p[1 + col], p[1 + col], p[1 + col], 1) for p in sorted(pts) if p[1 + col] > 0]
+                   for k, pts in data[size].items()}
+            handles, labels, top = draw_series(cv, ax, {k: v for k, v in per.items() if v}, "lower", label)
+            for key, pts in sorted(data[size].items()):
+                sat = [(p[0], p[1 + col]) for p in pts if p[3] and p[1 + col] > 0]
                 if sat:
                     ax.plot(*zip(*sat), linestyle="none", marker="x", markersize=9,
-                            color=cv.colour[mech])
+                            color=cv.colour.get(key[0], "0.4") if key in top else GREY)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(lambda v, _: eng(v)))
-            cv.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+            ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(fmt_rate))
+            cv.y_ticks(ax, fmt_ns)
             ax.set_xlabel("offered rate (msgs/s)")
-            ax.set_ylabel(f"{name} one-way latency (ns)")
+            ax.set_ylabel(f"{name} one-way latency")
             ax.set_title(f"{human_bytes(size)} messages: {name}, from each message's intended send time "
                          "(x: saturated)", fontsize=9)
             ax.grid(True, which="major", alpha=0.3)
-    cv.simple_legend(axes[0][-1], (list(handles.values()), list(handles)),
-                       "mechanism, wait" + (", capacity" if len(caps) > 1 else ""))
-    cv.save(fig, "load_latency", "rate (open loop): latency vs offered load")
+            panel_legend(ax, handles, labels)
+    cv.save(fig, "load_latency", "rate (open loop): up to which offered load does latency stay flat?")
 
 
 def zero_copy(cv):
@@ -341,9 +465,8 @@ def zero_copy(cv):
     # there (a capacity sweep's) are not part of the comparison.
     waits = {c["wait"] for c in runs if c["mechanism"] in zc and c["capacity"] == cap}
     runs = [c for c in runs if c["wait"] in waits]
-    panels = (("stream", "bytes_per_s", 1e-9, "stream throughput (GB/s)", "{:g}".format),
-              ("pingpong", "p50_ns", 1.0, "pingpong p50 one-way latency (ns)",
-               lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    panels = (("stream", "bytes_per_s", 1.0, "stream throughput (payload bytes/s)", fmt_bytes_per_s),
+              ("pingpong", "p50_ns", 1.0, "pingpong p50 one-way latency", fmt_ns))
     fig, axes = cv.plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     handles = {}
     for ax, (pattern, metric, scale, ylabel, fmt) in zip(axes, panels):
@@ -369,58 +492,128 @@ def zero_copy(cv):
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_title(f"capacity {cap}: copy in and out vs written and read in the slot", fontsize=9)
     cv.simple_legend(axes[-1], (list(handles.values()), list(handles)), "mechanism, wait")
-    cv.save(fig, "zero_copy", ", ".join(copying) + (": " if copying else "") + "copy vs zero-copy")
+    cv.save(fig, "zero_copy", ", ".join(copying) + (": " if copying else "") + "copy vs zero-copy: from which size does "
+            "skipping the copies pay?")
 
 
 def spectrum(cv, size=64):
     """Pingpong at one size: p50, p90, p99, p99.9, p99.99 and max per mechanism and
-    wait mode, the tail and not only the middle."""
+    wait mode, the tail and not only the middle; polling and sleeping apart."""
     keys = (("p50_ns", "p50"), ("p90_ns", "p90"), ("p99_ns", "p99"), ("p999_ns", "p99.9"),
             ("p9999_ns", "p99.99"), ("max_ns", "max"))
-    rows = []
+    data = {}
     for c in cv.main_grid_cases("pingpong", size):
         ys = [c["get"](k) for k, _ in keys]
         if all(y is not None and y > 0 for y in ys[:3]):
-            rows.append((c["mechanism"], c["wait"], ys))
-    if not rows:
+            data[(c["mechanism"], c["wait"], c["capacity"])] = [
+                point(c, i, k) for i, ((k, _), y) in enumerate(zip(keys, ys)) if y is not None and y > 0]
+    split = by_waiting(data)
+    if not data or not any(split.values()):
         print(f"plot.py: note: no pingpong percentiles at {size} B, skipping latency_spectrum", file=sys.stderr)
         return
-    fig, ax = cv.plt.subplots(figsize=(9, 5.5), layout="constrained")
-    xs = list(range(len(keys)))
-    for mech, wait, ys in sorted(rows, key=lambda r: (r[0], r[1])):
-        pts = [(x, y) for x, y in zip(xs, ys) if y is not None and y > 0]
-        ax.plot(*zip(*pts), marker="o", markersize=4, color=cv.colour[mech],
-                linestyle=LINESTYLES.get(wait, ":"), label=f"{mech}, {wait}")
-    ax.set_xticks(xs, [label for _, label in keys])
-    ax.set_yscale("log")
-    cv.y_ticks(ax, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
-    ax.set_xlabel("percentile of round trips (one way = round trip / 2)")
-    ax.set_ylabel("one-way latency (ns)")
-    ax.grid(True, which="major", alpha=0.3)
-    cv.simple_legend(ax, ax.get_legend_handles_labels(), "mechanism, wait")
-    cv.save(fig, "latency_spectrum", f"pingpong, {human_bytes(size)}: latency percentiles, p50 to max")
+    fig, axes = cv.plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
+    for ax, (way, part) in zip(axes, split.items()):
+        ax.set_title(waiting_title(way), fontsize=10)
+        if not part:
+            ax.set_axis_off()
+            continue
+        handles, labels, _ = draw_series(cv, ax, part, "lower")
+        ax.set_xticks(range(len(keys)), [label for _, label in keys])
+        ax.set_yscale("log")
+        cv.y_ticks(ax, fmt_ns)
+        ax.set_xlabel("percentile of round trips (one way = round trip / 2)")
+        ax.set_ylabel("one-way latency")
+        ax.grid(True, which="major", alpha=0.3)
+        panel_legend(ax, handles, labels)
+    cv.save(fig, "latency_spectrum", f"pingpong, {human_bytes(size)}: how long is each mechanism's tail?")
 
 
 def floor_multiple(cv, size=64):
-    """Pingpong at one size: each case's round trip as a multiple of the matching
-    floor of its own run (x_floor), best first: who is near the hardware."""
-    rows = [(c["get"]("x_floor"), c["mechanism"], c["wait"]) for c in cv.main_grid_cases("pingpong", size)]
-    rows = sorted((x, m, w) for x, m, w in rows if x is not None and x > 0)
-    if not rows:
+    """Pingpong at one size: each case's round trip as a multiple of the matching floor
+    of its own run (x_floor), best first, polling (against the cache-line round trip)
+    and sleeping (against the wake-up round trip) apart: two floors, two rankings.
+    Dots on a log axis with a stem from 1x, the repetitions' range as a bar."""
+    rows = {"polling": [], "sleeping": []}
+    for c in cv.main_grid_cases("pingpong", size):
+        x, way = c["get"]("x_floor"), results.waiting_of(c["wait"])
+        if x is not None and x > 0 and way:
+            rows[way].append((point(c, 0, "x_floor"), c["mechanism"], c["wait"]))
+    if not any(rows.values()):
         print(f"plot.py: note: no x_floor at {size} B, skipping x_floor", file=sys.stderr)
         return
-    fig, ax = cv.plt.subplots(figsize=(9, 0.28 * len(rows) + 1.5), layout="constrained")
-    ys = range(len(rows))
-    ax.barh(list(ys), [x for x, _, _ in rows], color=[cv.colour[m] for _, m, _ in rows],
-            hatch=None, alpha=0.9)
-    ax.set_yticks(list(ys), [f"{m}, {w}" for _, m, w in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.axvline(1, color="0.3", linewidth=1)
-    ax.set_xlabel("p50 round trip / floor of the same run (cache line for polling waits, wake-up for "
-                  "sleeping ones)")
-    ax.grid(True, which="major", axis="x", alpha=0.3)
-    cv.save(fig, "x_floor", f"pingpong, {human_bytes(size)}: how far from what the hardware allows")
+    n = max(len(r) for r in rows.values())
+    fig, axes = cv.plt.subplots(1, 2, figsize=(12, 0.3 * n + 2), layout="constrained")
+    for ax, (way, part) in zip(axes, rows.items()):
+        floor = "cache-line round trip" if way == "polling" else "wake-up round trip"
+        ax.set_title(f"{waiting_title(way)}: against the {floor}", fontsize=10)
+        if not part:
+            ax.set_axis_off()
+            continue
+        part.sort(key=lambda r: r[0][1])
+        for i, ((_, x, lo, hi, reps), mech, _) in enumerate(part):
+            colour = cv.colour.get(mech, "0.4")
+            ax.plot([1, x], [i, i], color=colour, linewidth=1, alpha=0.6)
+            ax.errorbar([x], [i], xerr=[[x - lo], [hi - x]], fmt="o", color=colour, capsize=2, markersize=6,
+                        markerfacecolor=colour if reps > 1 else "white")
+        ax.set_yticks(range(len(part)), [f"{m}, {w}" for _, m, w in part], fontsize=8)
+        ax.set_ylim(len(part) - 0.5, -0.5)
+        ax.set_xscale("log")
+        cv.y_ticks(ax, lambda v: f"{v:g}\u00d7", axis="x")
+        ax.axvline(1, color="0.3", linewidth=1)
+        ax.set_xlabel("p50 round trip / floor of the same run (1\u00d7 = the hardware)")
+        ax.grid(True, which="major", axis="x", alpha=0.3)
+    cv.save(fig, "x_floor", f"pingpong, {human_bytes(size)}: how far is each mechanism from what the hardware "
+                            "allows?\n(hollow: one repetition; bar: the repetitions' range)")
+
+
+def verdict_text(v):
+    """A verdict cell's figure: '180 ns' or '3.1M msgs/s', and the ratio to the runner-up."""
+    unit = v.get("unit") or ""
+    value = fmt_ns(v["value"]) if unit == "ns" else fmt_rate(v["value"]) + (f" {unit}" if unit else "")
+    ratio = v.get("ratio")
+    if not ratio:
+        return value
+    return value + (f"\n{ratio:.2f}\u00d7 next" if ratio < 10 else f"\n{ratio:,.0f}\u00d7 next")
+
+
+def best_mechanism(cv):
+    """The answer: per pattern x way of waiting (rows) and message size (columns), the
+    best mechanism, its figure and how far ahead of the runner-up, in its colour."""
+    verdicts = [v for v in cv.verdicts if v["waiting"] in results.WAITING]
+    if not verdicts:
+        print("plot.py: note: no verdicts (no pingpong or stream cases of the main grid), skipping "
+              "best_mechanism", file=sys.stderr)
+        return
+    rows = list(dict.fromkeys((v["pattern"], v["waiting"]) for v in verdicts))
+    sizes = sorted({v["size"] for v in verdicts})
+    cell = {(v["pattern"], v["waiting"], v["size"]): v for v in verdicts}
+    fig, ax = cv.plt.subplots(figsize=(2.2 + 1.75 * len(sizes), 0.9 + 0.85 * len(rows)), layout="constrained")
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Rectangle
+    for i, (pattern, way) in enumerate(rows):
+        for j, size in enumerate(sizes):
+            v = cell.get((pattern, way, size))
+            colour = to_rgba(cv.colour.get(v["best"], "0.8"), 0.38) if v else (1, 1, 1, 1)
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white", linewidth=2))
+            if not v:
+                ax.text(j + 0.5, i + 0.5, "\u2013", ha="center", va="center", color="0.5")
+                continue
+            one = " (1 rep)" if (v.get("repetitions") or 0) == 1 else ""
+            ax.text(j + 0.5, i + 0.32, v["best"], ha="center", va="center", fontsize=11, weight="bold")
+            ax.text(j + 0.5, i + 0.68, verdict_text(v) + one, ha="center", va="center", fontsize=9.5,
+                    linespacing=1.1)
+    ax.set_xlim(0, len(sizes))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([j + 0.5 for j in range(len(sizes))], [human_bytes(s) for s in sizes])
+    metric = {"pingpong": "p50, lower", "stream": "msgs/s, higher"}
+    ax.set_yticks([i + 0.5 for i in range(len(rows))],
+                  [f"{p} ({metric.get(p, 'best')})\n{way}" for p, way in rows], fontsize=10)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    cv.save(fig, "best_mechanism", "Which mechanism is fastest, per message size and way of waiting?\n"
+                                   "(median of the repetitions; \u00d7 next: times faster than the runner-up)")
 
 
 def wait_cost(cv, size=64):
@@ -446,17 +639,28 @@ def wait_cost(cv, size=64):
     for *_, mech, wait in pts:
         waits.setdefault(mech, set()).add(wait)
     many = {m for m, seen in waits.items() if len(cv.facts.get(m, {}).get("waits") or seen) > 2}
+    # In colour: the lowest latencies of each way of waiting, HIGHLIGHT in all; the rest grey.
+    ranked = sorted(pts, key=lambda p: p[1])
+    top = set()
+    for way in results.WAITING:
+        top |= {(m, w) for _, _, m, w in [p for p in ranked if results.waiting_of(p[3]) == way][:HIGHLIGHT // 2]}
     handles = {}
     for cpu, lat, mech, wait in pts:
-        h = ax.scatter(cpu, lat, color=cv.colour[mech], marker=markers.get(wait, "x"), s=36,
-                       label=f"{mech}, {wait}")
-        handles.setdefault(f"{mech}, {wait}", h)
-        if mech in many:
+        lit = (mech, wait) in top
+        h = ax.scatter(cpu, lat, color=cv.colour.get(mech, "0.4") if lit else GREY, marker=markers.get(wait, "x"),
+                       s=36 if lit else 18, zorder=3 if lit else 2)
+        if lit:
+            handles.setdefault(f"{mech}, {wait}", h)
+        else:
+            handles.setdefault(f"{len(pts) - len(top)} more (grey; in the table)", h)
+        if mech in many and lit:
             ax.annotate(wait, (cpu, lat), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.3")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("CPU per round trip, both sides (ns; cpu_ns_per_msg_tx + _rx)")
-    ax.set_ylabel("p50 one-way latency (ns)")
+    cv.y_ticks(ax, fmt_ns)
+    cv.y_ticks(ax, fmt_ns, axis="x")
+    ax.set_xlabel("CPU per round trip, both sides (cpu_ns_per_msg_tx + _rx)")
+    ax.set_ylabel("p50 one-way latency")
     ax.grid(True, which="major", alpha=0.3)
     cv.simple_legend(ax, (list(handles.values()), list(handles)), "mechanism, wait")
-    cv.save(fig, "wait_cost", f"pingpong, {human_bytes(size)}: latency against the CPU it costs")
+    cv.save(fig, "wait_cost", f"pingpong, {human_bytes(size)}: what does each way of waiting cost in CPU?")

@@ -4,21 +4,24 @@
 usage: plot.py RESULTS.json [--out DIR]
 
 Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
-- charts as PNG and SVG: latency_vs_size, throughput_vs_size and
-  stream_latency_vs_size, and when the run has their data throughput_vs_capacity
-  (a capacity sweep), load_latency (the rate pattern), zero_copy (a zero-copy
-  mechanism against the one it rides on), latency_spectrum, x_floor and wait_cost
-  (pingpong at 64 B); a chart without data is skipped with a note on stderr. Each
-  chart is a function in plots/charts.py; the file is read by plots/results.py;
+- charts as PNG and SVG, each answering one question (docs/charts.md): best_mechanism
+  (the answer: the fastest mechanism per message size and way of waiting, from
+  context.verdicts or computed from the main grid), latency_vs_size and
+  throughput_vs_size (polling and sleeping apart), and when the run has their data
+  throughput_vs_capacity (a capacity sweep), load_latency (the rate pattern),
+  zero_copy (a zero-copy mechanism against the one it rides on), latency_spectrum,
+  x_floor and wait_cost (pingpong at 64 B); a chart without data is skipped with a
+  note on stderr. Each chart is a function in plots/charts.py; the file is read by
+  plots/results.py;
 - not_run.txt, listing failed, not-runnable and skipped cases;
-- report.html (plots/report.py), one self-contained page: warnings, environment,
-  floors, every chart inline with links to its files, and a sortable, filterable
-  table of every case.
+- report.html (plots/report.py): the verdict and the answer chart first, then
+  warnings (collapsed to one line), environment, floors, the other charts (linked PNGs
+  next to it, so the page stays small) and a sortable, filterable table of every case.
 Prints one line per written file. Bad input: one "plot.py: ..." line on stderr and
 exit status 2. That includes a results file that is not Google Benchmark JSON as
 ipcbench writes it: truncated or malformed, NaN or Infinity (not JSON; ipcbench
 writes null), a number past a double, a field of the wrong type, a directory, or
-larger than 64 MiB (MAX_BYTES; a default run writes about 3.3 MB).
+larger than 64 MiB (MAX_BYTES; a default run's results are a few MB).
 """
 import argparse
 import os

@@ -1,15 +1,17 @@
-"""One self-contained HTML report of an ipcbench results file (report.html).
+"""The HTML report of an ipcbench results file (report.html), opening on the answer.
 
-plot.py calls write() after drawing its charts. The page carries everything inline
-(CSS, JS, the charts' PNGs as data: URIs), so report.html alone shows the whole run
-when copied elsewhere (a CI artifact, a mail); its only other references are relative
-links to the chart files written next to it, and only to files that exist.
+plot.py calls write() after drawing its charts. CSS, JS and the answer chart's PNG are
+inline, so the first screen (the verdict) works even when report.html is copied alone;
+the other charts are relative links to the PNGs written next to it (inlined, they made
+a default run's page megabytes), only to files that exist.
 
 Sections: header (run, preset, commit, host; a red banner if the run is incomplete),
-warnings (noise, floor drift, noisy repetitions, cases that did not run or failed,
-verification errors and loss, saturated rates), environment, floors, charts, and a
-table of every case (sortable, filterable; report.html#sort=p50&filter=shm_ring opens it
-sorted and filtered). Every string from the JSON is HTML-escaped.
+warnings collapsed to one line (noise, floor drift, noisy repetitions, cases that did
+not run or failed, verification errors and loss, saturated rates), the verdict (a table
+per pattern of the best mechanism per size and way of waiting, and the best_mechanism
+chart), environment, floors, charts, and a table of every case (sortable, filterable
+by whole words; report.html#sort=p50&filter=shm_ring opens it sorted and filtered).
+Every string from the JSON is HTML-escaped.
 """
 import base64
 import html
@@ -28,35 +30,31 @@ NOISY = 0.05
 # (kDriftLimit), but spinning results already move visibly at 10%.
 DRIFT_WARN = 0.10
 
-# What each chart shows and how to read it, one sentence, in plot.py's drawing order.
+# The chart that answers the question the tool exists for; shown in the verdict.
+ANSWER = "best_mechanism"
+# What each chart answers and how to read it, in plot.py's drawing order.
 CHARTS = {
-    "latency_vs_size": "Pingpong one-way latency (round trip / 2) against message size, one line per "
-                       "mechanism and wait mode (solid: spin, dashed: block); the line is p50 and the shaded "
-                       "band reaches p99, so a wide band is a heavy tail. Lower is better.",
-    "throughput_vs_size": "Stream throughput against message size at the main grid's capacity: bytes/s on "
-                          "the left (where copying dominates, large sizes), messages/s on the right (where "
-                          "per-message overhead dominates, small sizes). Higher is better.",
-    "stream_latency_vs_size": "One-way latency of sampled messages while the producer sends as fast as "
-                              "the channel accepts: it includes the time spent queued in a full channel, so "
-                              "it measures latency under load, not the unloaded latency of the pingpong chart.",
-    "throughput_vs_capacity": "Stream message rate against the capacity the kernel actually granted "
-                              "(capacity_effective), one panel per message size: where a line flattens, a "
-                              "bigger buffer stops helping.",
-    "load_latency": "Open-loop rate pattern: p50 (left) and p99 (right) latency, measured from each "
-                    "message's intended send time, against the offered rate; x marks the first saturated "
-                    "rate, and higher rates of that series were skipped. A flat line is headroom, a knee is "
-                    "the capacity of the mechanism.",
-    "zero_copy": "shm_ring copying each message in and out of its slot against shm_ring_zc writing and "
-                 "reading in place: stream GB/s (left) and pingpong p50 (right) across sizes; the gap is "
-                 "what the two copies cost.",
-    "latency_spectrum": "Pingpong at 64 B: the one-way latency at p50, p90, p99, p99.9, p99.99 and max per "
-                        "mechanism and wait mode; a flat line is a predictable mechanism, a steep rise to the "
-                        "right is a tail (wake-ups, preemption, interrupts).",
-    "x_floor": "Pingpong at 64 B: each case's p50 round trip divided by the floor of the same run: cache-line "
-               "round trip for polling waits, wake-up round trip for sleeping ones; 1x is the hardware.",
-    "wait_cost": "Pingpong at 64 B: p50 latency against the CPU time both sides burn per round trip; spinning "
-                 "sits low and right (fast, a core kept busy), sleeping higher and left (slower, CPU left "
-                 "free); bottom left is best.",
+    "best_mechanism": "The fastest mechanism per message size (columns) and pattern x way of waiting (rows), "
+                      "in its colour, with its median and how many times faster it is than the runner-up.",
+    "latency_vs_size": "Which mechanism answers fastest at each size: pingpong p50 one-way latency (round trip "
+                       "/ 2), polling and sleeping apart; the 8 best series in colour with the repetitions' "
+                       "min-to-max as bars (hollow: one repetition), the rest grey. Lower is better.",
+    "throughput_vs_size": "Which mechanism moves the most bytes at each size: stream payload bytes/s, polling "
+                          "and sleeping apart, drawn as latency_vs_size. Higher is better.",
+    "throughput_vs_capacity": "From which capacity a bigger buffer stops helping: stream msgs/s against the "
+                              "capacity the kernel granted, a panel per size and way of waiting; the line is "
+                              "the capacity sweep, the diamond the main grid's case (more repetitions).",
+    "load_latency": "Up to which offered load latency stays flat: the open-loop rate pattern's p50 (left) and "
+                    "p99 (right), from each message's intended send time; x marks the first saturated rate.",
+    "zero_copy": "From which size skipping the copies pays: a zero-copy mechanism against the copying one it "
+                 "rides on, stream bytes/s (left) and pingpong p50 (right) across sizes.",
+    "latency_spectrum": "How long each mechanism's tail is: pingpong at 64 B from p50 to max, polling and "
+                        "sleeping apart; a steep rise to the right is a tail (wake-ups, preemption).",
+    "x_floor": "How far each mechanism is from the hardware: pingpong at 64 B, p50 round trip over the run's "
+               "own floor, polling against the cache-line round trip and sleeping against the wake-up one, "
+               "each ranked on its own; 1x is the hardware.",
+    "wait_cost": "What each way of waiting costs: pingpong at 64 B, p50 latency against the CPU both sides "
+                 "burn per round trip; bottom left is best.",
 }
 
 # Context keys the environment table shows, in order, with a label; only those present.
@@ -412,8 +410,9 @@ def not_run_warnings(rows, add):
                     f"{filter_link('saturated', 'show them in the table', hide_notrun=True)}")
 
 
-def warnings_html(ctx, rows):
-    items = []  # (severity: err|warn|info, html)
+def warning_items(ctx, rows):
+    """[(severity: err|warn|info, html)], the most severe first."""
+    items = []
 
     def add(sev, body):
         items.append((sev, body))
@@ -421,11 +420,24 @@ def warnings_html(ctx, rows):
     run_warnings(ctx, add)
     case_warnings(rows, add)
     not_run_warnings(rows, add)
-    if not items:
-        return "<p class='w ok'>none</p>"
     order = {"err": 0, "warn": 1, "info": 2}
     items.sort(key=lambda it: order[it[0]])  # stable: same severity keeps its order
-    return "".join(f"<div class='w {sev}'>{body}</div>" for sev, body in items)
+    return items
+
+
+def warnings_html(items, note):
+    """The warnings in a collapsed details element whose summary is one line (how many
+    of each severity, the first one's title), so they stay in view but leave the first
+    screen to the verdict."""
+    if not items:
+        return "<h2>Warnings</h2><p class='w ok'>none</p>"
+    words = (("err", "error"), ("warn", "warning"), ("info", "note"))
+    counts = ", ".join(f"{n} {w}{'s' if n > 1 else ''}" for sev, w in words
+                       for n in [sum(1 for s, _ in items if s == sev)] if n)
+    first = html.unescape(re.sub(r"<[^>]+>", "", items[0][1])).split(":")[0].split(".")[0][:80]
+    body = "".join(f"<div class='w {sev}'>{b}</div>" for sev, b in items)
+    return (f"<details><summary class='wsum {items[0][0]}'>Warnings: {esc(counts)} \u2014 {esc(first)}"
+            f" (open for details)</summary><h2>Warnings</h2>{body}<p class=dim>{note}</p></details>")
 
 
 # ------------------------------------------------------------------------ environment
@@ -517,32 +529,89 @@ def floors_html(ctx):
 
 # ----------------------------------------------------------------------------- charts
 
-def charts_html(outdir, written):
-    """A figure per chart that has a PNG: the PNG inline, links to the files that exist."""
+def chart_files(outdir, written):
+    """{chart name: {"png": path, "svg": path}} of the files written next to report.html."""
     by_name = {}
     for p in written:
         p = Path(p)
-        if p.exists():
+        if p.exists() and p.resolve().parent == Path(outdir).resolve():
             by_name.setdefault(p.stem, {})[p.suffix.lstrip(".")] = p
-    order = list(CHARTS) + sorted(n for n in by_name if n not in CHARTS)
-    figs = []
-    for name in order:
-        files = by_name.get(name, {})
-        if "png" not in files:
-            continue
-        data = base64.b64encode(files["png"].read_bytes()).decode("ascii")
-        # Relative links, to files next to report.html only.
-        links = " ".join(f'<a href="{esc(f.name)}">{ext.upper()}</a>' for ext, f in sorted(files.items())
-                         if ext in ("png", "svg") and f.resolve().parent == outdir.resolve())
-        figs.append(f"<figure id='chart-{esc(name)}'><figcaption><h3>{esc(name)}</h3><span class=links>{links}"
-                    f"</span></figcaption><div class=imgbox><img alt='{esc(name)} chart' title='click: full size' "
-                    f"src='data:image/png;base64,{data}'></div>"
-                    f"<p class=what>{esc(CHARTS.get(name, 'chart written by plot.py'))}</p></figure>")
-    if not figs:
-        return "<p>no charts: the results have no data plot.py could draw</p>"
-    toc = " \u00b7 ".join(f"<a href='#chart-{esc(n)}'>{esc(n)}</a>" for n in order
-                          if "png" in by_name.get(n, {}))
-    return f"<p class=toc>{toc}</p>" + "".join(figs)
+    return by_name
+
+
+def figure_html(name, files, inline=False):
+    """A chart's figure: the answer chart's PNG inline (the first screen shows it even
+    when report.html travels alone), the others by relative link to the PNG next to
+    report.html, loaded when scrolled to: inlined they made the page megabytes."""
+    links = " ".join(f'<a href="{esc(f.name)}">{ext.upper()}</a>' for ext, f in sorted(files.items())
+                     if ext in ("png", "svg"))
+    src = ("data:image/png;base64," + base64.b64encode(files["png"].read_bytes()).decode("ascii") if inline
+           else esc(files["png"].name))
+    lazy = "" if inline else " loading=lazy"
+    return (f"<figure id='chart-{esc(name)}'><figcaption><h3>{esc(name)}</h3><span class=links>{links}"
+            f"</span></figcaption><div class=imgbox><img alt='{esc(name)} chart' title='click: full size'{lazy} "
+            f"src='{src}'></div><p class=what>{esc(CHARTS.get(name, 'chart written by plot.py'))}</p></figure>")
+
+
+def charts_html(by_name):
+    """A figure per chart that has a PNG, but the answer chart (in the verdict)."""
+    order = [n for n in list(CHARTS) + sorted(n for n in by_name if n not in CHARTS)
+             if n != ANSWER and "png" in by_name.get(n, {})]
+    if not order:
+        return "<p>no other charts: the results have no data plot.py could draw</p>"
+    toc = " \u00b7 ".join(f"<a href='#chart-{esc(n)}'>{esc(n)}</a>" for n in order)
+    return f"<p class=toc>{toc}</p>" + "".join(figure_html(n, by_name[n]) for n in order)
+
+
+def verdict_value(v, key):
+    """A verdict's figure in its unit: '180 ns', '3.1 M msgs/s'."""
+    x = num(v.get(key))
+    if x is None:
+        return ""
+    return fmt_ns(x) if v.get("unit") == "ns" else fmt_si(x)  # the other units are in the caption
+
+
+def verdict_row(v):
+    spread_ = num(v.get("spread"))
+    value = verdict_value(v, "value") + (f" \u00b1 {verdict_value(v, 'spread')}" if spread_ else "")
+    reps = v.get("repetitions")
+    one = " <span class=dim title='one repetition: no spread'>(1 rep)</span>" if reps == 1 else ""
+    ratio, rs = num(v.get("ratio")), num(v.get("ratio_spread"))
+    times = ""
+    if ratio is not None:
+        times = f"{ratio:.2f}" + (f" \u00b1 {rs:.2f}" if rs else "") + "\u00d7"
+        if rs and ratio - rs <= 1:
+            times = f"<span class=dim title='within the spread: a tie'>{times}</span>"
+    runner = esc(v.get("runner_up") or "\u2013")
+    if v.get("runner_up_value") is not None:
+        runner += f" <span class=dim>{esc(verdict_value(v, 'runner_up_value'))}</span>"
+    return (f"<tr><td class=n>{esc(fmt_bytes(v['size']))}</td><td>{esc(v['waiting'])}</td>"
+            f"<td title='{esc(v.get('best_case') or '')}'><b>{esc(v['best'])}</b></td>"
+            f"<td class=n>{esc(value)}{one}</td><td>{runner}</td><td class=n>{times}</td></tr>")
+
+
+def verdict_html(verdicts, by_name):
+    """The answer: a table per pattern (size, way of waiting, best mechanism with its
+    median and spread, runner-up, how many times faster) and the answer chart."""
+    what = {"pingpong": "p50 one-way latency, lower is better", "stream": "messages/s, higher is better",
+            "rate": "higher is better"}
+    tables = []
+    for pattern in dict.fromkeys(v["pattern"] for v in verdicts):
+        rows = "".join(verdict_row(v) for v in verdicts if v["pattern"] == pattern)
+        mine = [v for v in verdicts if v["pattern"] == pattern]
+        about = what.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
+        tables.append(f"<table class=verdict><caption><b>{esc(pattern)}</b>: {esc(about)}"
+                      "</caption><thead><tr><th>size</th><th>waiting</th><th>best</th>"
+                      "<th title='median over the repetitions \u00b1 their spread'>value \u00b1 spread</th>"
+                      "<th>runner-up</th><th title='runner-up / best (lower is better) or best / runner-up'>"
+                      f"times faster</th></tr></thead><tbody>{rows}</tbody></table>")
+    if not tables:
+        tables.append("<p>No verdict: the run has no pingpong or stream case of the main grid.</p>")
+    chart = figure_html(ANSWER, by_name[ANSWER], inline=True) if "png" in by_name.get(ANSWER, {}) else ""
+    return (f"<h2>Verdict: the fastest mechanism per message size and way of waiting</h2>"
+            f"<div class=vtables>{''.join(tables)}</div>{chart}"
+            "<p class=dim>polling: spin, spin_yield, adaptive; sleeping: block, eventfd, sem. Main grid's cases "
+            "only; every case is in the table below.</p>")
 
 
 # ------------------------------------------------------------------------------ table
@@ -618,8 +687,8 @@ CSS = """
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,
 "Helvetica Neue",Arial,sans-serif}
-main{max-width:1480px;margin:0 auto;padding:24px 28px 64px}
-h1{font-size:26px;margin:0 0 4px}
+main{max-width:1480px;margin:0 auto;padding:10px 20px 64px}
+h1{font-size:20px;margin:0 0 2px}
 h2{font-size:19px;margin:36px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:0}
 code,pre,.n,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
@@ -628,8 +697,8 @@ a{color:var(--accent)}
 .meta b{color:var(--fg);font-weight:600}
 .summary{margin:8px 0 0}
 nav{position:sticky;top:0;z-index:3;background:rgba(255,255,255,.95);border-bottom:1px solid var(--line);
-padding:6px 28px;font-size:13px}
-nav .in{max-width:1480px;margin:0 auto;padding:0 28px}
+padding:4px 0;font-size:13px}
+nav .in{max-width:1480px;margin:0 auto;padding:0 20px}
 nav a{margin-right:16px;text-decoration:none}
 .banner{background:var(--err);color:#fff;padding:10px 14px;border-radius:6px;margin:12px 0;font-weight:600}
 .w{border-left:4px solid;border-radius:4px;padding:8px 12px;margin:8px 0}
@@ -672,14 +741,15 @@ p.what{margin:10px 0 0;color:#3b4252;max-width:110ch}
 .controls input[type=search]{width:28em;padding:6px 10px;border:1px solid #c8cdd6;border-radius:6px;font:inherit}
 .controls .dim{font-size:13px}
 .tablebox{max-height:80vh;overflow:auto;border:1px solid var(--line);border-radius:6px}
-#cases{width:100%;font-size:12.5px}
+#cases{width:100%;font-size:12px}
 #cases th{position:sticky;top:0;z-index:1;background:#eef1f5;text-align:left;font-weight:600;padding:6px 8px;
-white-space:nowrap;cursor:pointer;user-select:none;border-bottom:1px solid #d5dae2}
+white-space:nowrap;cursor:pointer;user-select:none;border-bottom:1px solid #d5dae2;padding:5px 4px}
 #cases th[data-type=num]{text-align:right}
 #cases th:hover{background:#e2e7ee}
 #cases th.asc::after{content:" \\25B2";font-size:9px}
 #cases th.desc::after{content:" \\25BC";font-size:9px}
-#cases td{padding:3px 8px;white-space:nowrap;border-bottom:1px solid #f0f1f4}
+#cases td{padding:2px 4px;white-space:nowrap;border-bottom:1px solid #f0f1f4}
+#cases td.n{font-size:11.5px}
 #cases td.n{text-align:right;font-variant-numeric:tabular-nums}
 #cases tbody tr:nth-child(even){background:#fafbfc}
 #cases tbody tr:hover{background:#eef4ff}
@@ -687,7 +757,8 @@ white-space:nowrap;cursor:pointer;user-select:none;border-bottom:1px solid #d5da
 #cases td.mech{font-weight:500}
 /* status takes the width left over and cuts long reasons (full text on hover and under Warnings) */
 #cases td.status{max-width:0;width:100%;overflow:hidden;text-overflow:ellipsis}
-#cases th[data-key=status]{min-width:10em}
+#cases th[data-key=status]{min-width:6em}
+#cases td.mech{max-width:9em;overflow:hidden;text-overflow:ellipsis}
 #cases td.hot{color:var(--warn);font-weight:600}
 .st-ok{color:var(--ok)}
 #cases .st-warn{color:var(--warn)}
@@ -695,6 +766,25 @@ white-space:nowrap;cursor:pointer;user-select:none;border-bottom:1px solid #d5da
 #cases .st-err{color:var(--err);font-weight:500}
 #cases .st-notrun,#cases .st-skip{color:#98a2b3}
 footer{margin-top:40px;color:var(--dim);font-size:12px}
+#warnings h2{margin-top:10px}
+#warnings>h2{margin:8px 0 4px;font-size:15px;border:0}
+#warnings>.w.ok{display:inline-block;margin:0 0 0 8px;padding:0 10px}
+summary.wsum{display:block;border-left:4px solid;border-radius:4px;padding:3px 10px;margin:6px 0 0;color:var(--fg)}
+summary.wsum.err{border-color:var(--err);background:var(--err-bg)}
+summary.wsum.warn{border-color:var(--warn);background:var(--warn-bg)}
+summary.wsum.info{border-color:var(--info);background:var(--info-bg)}
+#verdict h2{margin:10px 0 6px;font-size:17px}
+.vtables{display:flex;gap:14px;flex-wrap:wrap;align-items:flex-start}
+table.verdict{font-size:12px;border:1px solid var(--line)}
+table.verdict caption{text-align:left;padding:0 0 3px;font-size:13px}
+table.verdict th{background:#eef1f5;font-weight:600;text-align:left;padding:2px 6px}
+table.verdict td{padding:1px 6px;border-top:1px solid #f0f1f4;white-space:nowrap}
+table.verdict td.n{text-align:right;font-variant-numeric:tabular-nums}
+#verdict figure{margin:8px 0 4px;padding:6px 10px}
+#verdict figure img{max-height:340px;width:auto}
+#verdict figcaption{margin:0;float:right}
+#verdict figcaption h3{display:none}
+#verdict p.what{display:none}
 """
 
 JS = r"""
@@ -703,7 +793,25 @@ JS = r"""
   if (!table) return;
   var tbody = table.tBodies[0];
   var rows = Array.prototype.slice.call(tbody.rows);
-  var texts = rows.map(function (r) { return (r.getAttribute('data-k') + ' ' + r.textContent).toLowerCase(); });
+  // The filter matches whole words: a row's words are its name's parts (split at /) and its
+  // cells' words, so "spin" finds wait spin and not spin_yield, "size:64" not size:640.
+  function words(text) {
+    return text.toLowerCase().split(/[\s\/,;()]+/).map(function (w) {
+      return w.replace(/^[.,:;]+|[.,:;]+$/g, '');
+    }).filter(Boolean);
+  }
+  var names = rows.map(function (r) { return '/' + r.getAttribute('data-k').toLowerCase() + '/'; });
+  var texts = rows.map(function (r) {
+    var set = Object.create(null);
+    words(r.getAttribute('data-k') + ' ' + Array.prototype.map.call(r.cells, function (c) {
+      return c.textContent;
+    }).join(' ')).forEach(function (w) { set[w] = true; });
+    return set;
+  });
+  function has(k, term) {  // a term with a / is a run of whole name parts
+    return term.indexOf('/') >= 0 ? names[k].indexOf('/' + term.replace(/^\/+|\/+$/g, '') + '/') >= 0
+                                  : texts[k][term] === true;
+  }
   var ths = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var col = {};
   ths.forEach(function (th, i) { col[th.getAttribute('data-key')] = i; });
@@ -739,10 +847,12 @@ JS = r"""
     return true;
   }
   function filter() {
-    var terms = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var terms = box.value.toLowerCase().split(/\s+/).map(function (t) {
+      return t.indexOf('/') >= 0 ? t : t.replace(/^[.,:;]+|[.,:;]+$/g, '');
+    }).filter(Boolean);
     var n = 0;
     rows.forEach(function (r, k) {
-      var ok = terms.every(function (t) { return texts[k].indexOf(t) >= 0; }) &&
+      var ok = terms.every(function (t) { return has(k, t); }) &&
                !(hide.checked && (r.className === 'notrun' || r.className === 'skipped'));
       r.hidden = !ok;
       if (ok) n++;
@@ -806,6 +916,24 @@ JS = r"""
 """
 
 
+# Layout facts for the headless-browser test, on body's data attributes (read back from
+# --dump-dom): where the verdict starts, and how far the table overflows its box.
+PROBE = r"""
+(function () {
+  var b = document.body, v = document.getElementById('verdict'), box = document.querySelector('.tablebox');
+  if (v) b.setAttribute('data-verdict-top', Math.round(v.getBoundingClientRect().top + window.scrollY));
+  var img = v && v.querySelector('img');
+  function chart() {
+    if (img) b.setAttribute('data-answer-top', Math.round(img.getBoundingClientRect().top + window.scrollY));
+  }
+  chart();
+  if (img) img.addEventListener('load', chart);
+  if (box) b.setAttribute('data-table-overflow', box.scrollWidth - box.clientWidth);
+  b.setAttribute('data-viewport', window.innerWidth + 'x' + window.innerHeight);
+})();
+"""
+
+
 def header_html(ctx, rows, source):
     def item(label, key):
         v = ctx.get(key)
@@ -820,11 +948,11 @@ def header_html(ctx, rows, source):
              "interrupted": "interrupted", "failed": "failed"}
     summary = f"{len(rows)} cases: " + ", ".join(f"{kinds[k]} {w}" for k, w in words.items() if kinds.get(k))
     cpu = " \u00b7 ".join(esc(ctx[k]) for k in ("cpu_model", "kernel") if isinstance(ctx.get(k), str))
-    src = f"<p class=meta>results <code>{esc(Path(source).name)}</code></p>" if source else ""
+    src = f" \u00b7 results <code>{esc(Path(source).name)}</code>" if source else ""
     banner = ("<div class=banner>Incomplete run: it was interrupted, and the cases after the interruption are "
               "missing.</div>" if ctx.get("incomplete") else "")
     return (f"<header><h1>ipcbench report</h1><p class=meta>{meta}</p>"
-            f"<p class=meta>{cpu}</p>{src}<p class=summary>{esc(summary)}</p>{banner}</header>")
+            f"<p class=meta>{cpu}{src} \u00b7 {esc(summary)}</p>{banner}</header>")
 
 
 def write(outdir, ctx, benchmarks, cases, failed, written, source=None):
@@ -833,6 +961,7 @@ def write(outdir, ctx, benchmarks, cases, failed, written, source=None):
     outdir = Path(outdir)
     rows = build_cases(cases, failed, results.mechanism_facts(ctx, benchmarks))
     table, n = table_html(rows)
+    by_name = chart_files(outdir, written)
     not_run = outdir / "not_run.txt"
     not_run_link = (" The full list is in <a href='not_run.txt'>not_run.txt</a>."
                     if failed and not_run.exists() else "")
@@ -843,17 +972,19 @@ def write(outdir, ctx, benchmarks, cases, failed, written, source=None):
 <title>{esc(title)}</title>
 <style>{CSS}</style></head>
 <body>
-<nav><div class=in><a href="#warnings">Warnings</a><a href="#environment">Environment</a><a href="#floors">Floors</a><a href="#charts">Charts</a><a href="#all-cases">All cases</a></div></nav>
+<nav><div class=in><a href="#verdict">Verdict</a><a href="#warnings">Warnings</a><a href="#environment">Environment</a><a href="#floors">Floors</a><a href="#charts">Charts</a><a href="#all-cases">All cases</a></div></nav>
 <main>
 {header_html(ctx, rows, source)}
-<section id=warnings><h2>Warnings</h2>{warnings_html(ctx, rows)}<p class=dim>{not_run_link}</p></section>
+<section id=warnings>{warnings_html(warning_items(ctx, rows), not_run_link)}</section>
+<section id=verdict>{verdict_html(results.verdicts(ctx, cases), by_name)}</section>
 <section id=environment><h2>Environment</h2>{environment_html(ctx)}</section>
 <section id=floors><h2>Floors</h2><p class=dim>What the hardware allows on the run's two CPUs, measured in the same
 run; the table's x floor is each case against these.</p>{floors_html(ctx)}</section>
-<section id=charts><h2>Charts</h2>{charts_html(outdir, written)}</section>
+<section id=charts><h2>Charts</h2>{charts_html(by_name)}</section>
 <section id=all-cases><h2>All cases</h2>
 <p class=dim>Medians over repetitions; latencies are one way (pingpong: round trip / 2). Click a header to sort,
-again to reverse; the filter keeps rows containing every word typed (e.g. <code>pingpong size:64 spin</code>);
+again to reverse; hover a header for what it means. The filter keeps rows holding every word typed as a whole word
+(<code>spin</code> is not <code>spin_yield</code>; e.g. <code>pingpong size:64 spin</code>);
 links such as <code>report.html#sort=p50&amp;filter=shm_ring</code> open the table sorted and filtered.</p>
 <div class=controls><input type=search id=filter placeholder="filter, e.g. shm_ring spin size:64" aria-label="filter cases">
 <label><input type=checkbox id=hide-notrun> hide cases that did not run</label><span class=dim id=shown>{n} cases</span></div>
@@ -861,6 +992,7 @@ links such as <code>report.html#sort=p50&amp;filter=shm_ring</code> open the tab
 <footer>Written by plots/plot.py from {esc(Path(source).name) if source else "ipcbench results"}: {len(benchmarks)} JSON entries.</footer>
 </main>
 <script>{JS}</script>
+<script>{PROBE}</script>
 </body></html>
 """
     path = outdir / "report.html"

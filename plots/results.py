@@ -6,6 +6,9 @@ module, so they accept and refuse the same files with the same one-line messages
   the context's and each benchmark's fields of the types the readers use;
 - parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]';
 - collect(): the entries grouped by case, with medians over repetitions;
+- verdicts(): the best mechanism per pattern x size x way of waiting, from
+  context.verdicts (ipcbench writes it) or, for a file without it, computed here the
+  same way from the main grid's cases;
 - mechanism_facts(): each mechanism's facts (may lose messages, zero-copy, family,
   order, transport) from context.mechanisms, which ipcbench writes from its registry;
   for older files without it, what the file itself shows.
@@ -135,6 +138,19 @@ def _is_str(v):
     return isinstance(v, str)
 
 
+# A context.verdicts entry: the fields the readers use, each of its type (null allowed
+# where ipcbench writes null: no runner-up, no spread).
+_VERDICT_TYPES = {"pattern": _is_str, "waiting": _is_str, "best": _is_str, "size": is_num, "value": is_num}
+_VERDICT_OPTIONAL = {"metric": _is_str, "unit": _is_str, "better": _is_str, "best_case": _is_str,
+                     "runner_up": _is_str, "spread": is_num, "runner_up_value": is_num, "ratio": is_num,
+                     "ratio_spread": is_num, "repetitions": is_num, "candidates": is_num}
+
+
+def _is_verdict(v):
+    return (isinstance(v, dict) and all(ok(v.get(k)) for k, ok in _VERDICT_TYPES.items())
+            and all(v.get(k) is None or ok(v[k]) for k, ok in _VERDICT_OPTIONAL.items()))
+
+
 # Context keys the readers use as more than text, with the type each must have when
 # present; null is always allowed.
 _CONTEXT_TYPES = {
@@ -158,6 +174,8 @@ _CONTEXT_TYPES = {
     "baseline_runs": (_list_of(lambda r: isinstance(r, dict)), "a list of objects"),
     "mechanisms": (lambda v: isinstance(v, dict) and all(isinstance(m, dict) for m in v.values()),
                    "an object of objects (one per mechanism)"),
+    "verdicts": (lambda v: isinstance(v, list) and all(_is_verdict(x) for x in v),
+                 "a list of verdicts (pattern, size, waiting, best, value, ...)"),
 }
 for _key in ("date", "git_commit", "cpu_model", "kernel", "preset", "host_name", "repetition_order",
              "build_type", "cpu_governor"):
@@ -271,7 +289,10 @@ def collect(benchmarks):
             vals = [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
             return statistics.median(vals) if vals else None
 
-        cases[run] = dict(parse_name(run), get=get, entries=entries)
+        def values(key, iters=iters):  # one value per repetition, for the spread
+            return [float(b[key]) for b in iters if is_num(b.get(key)) and math.isfinite(b[key])]
+
+        cases[run] = dict(parse_name(run), get=get, values=values, repetitions=len(iters), entries=entries)
     return cases, failed
 
 
@@ -307,3 +328,103 @@ def mechanism_facts(ctx, benchmarks=()):
 def mechanism_order(facts):
     """Mechanism names in the registry's order: by (order, name)."""
     return sorted(facts, key=lambda m: (facts[m]["order"], m))
+
+
+# ------------------------------------------------------------------------------ verdicts
+
+# The two ways of waiting a verdict tells apart, and the wait modes of each.
+WAITING = {"polling": ("spin", "spin_yield", "adaptive"), "sleeping": ("block", "eventfd", "sem")}
+# What a verdict ranks by, per pattern: (metric, unit, better).
+VERDICT_METRIC = {"pingpong": ("p50_ns", "ns", "lower"), "stream": ("msgs_per_s", "msgs/s", "higher")}
+
+
+def waiting_of(wait):
+    """'polling' or 'sleeping' for a wait mode; None for a mode that is neither."""
+    return next((way for way, modes in WAITING.items() if wait in modes), None)
+
+
+def main_grid(cases):
+    """The run names of the main grid's cases: per pattern, the capacity and the wait
+    modes with the most cases (every mechanism runs them); a sweep's extra capacities
+    and wait modes, run for a few mechanisms, are not in it."""
+    out = set()
+    for pattern in {c["pattern"] for c in cases.values()}:
+        mine = {run: c for run, c in cases.items() if c["pattern"] == pattern}
+        caps, waits = {}, {}
+        for c in mine.values():
+            caps[c["capacity"]] = caps.get(c["capacity"], 0) + 1
+        top_cap = max(caps.values())
+        for c in mine.values():
+            if caps[c["capacity"]] == top_cap:
+                waits[c["wait"]] = waits.get(c["wait"], 0) + 1
+        top_wait = max(waits.values())
+        out |= {run for run, c in mine.items()
+                if caps[c["capacity"]] == top_cap and 2 * waits.get(c["wait"], 0) >= top_wait}
+    return out
+
+
+def _spread(vals):
+    """Median absolute deviation of the repetitions (0 for one)."""
+    if len(vals) < 2:
+        return 0.0
+    mid = statistics.median(vals)
+    return statistics.median(abs(v - mid) for v in vals)
+
+
+def _verdict(pattern, size, waiting, ranked, better):
+    """One verdict entry from [(value, spread, case)] sorted best first."""
+    (value, spread, best), runner = ranked[0], ranked[1] if len(ranked) > 1 else None
+    ratio = ratio_spread = None
+    if runner is not None and value > 0 and runner[0] > 0:
+        ratio = runner[0] / value if better == "lower" else value / runner[0]
+        # First-order error of a quotient: relative spreads add.
+        ratio_spread = ratio * (spread / value + runner[1] / runner[0])
+    metric, unit, _ = VERDICT_METRIC[pattern]
+    return {"pattern": pattern, "size": size, "waiting": waiting, "metric": metric, "unit": unit,
+            "better": better, "best": best["mechanism"], "best_case": best["run"], "value": value,
+            "spread": spread, "runner_up": runner[2]["mechanism"] if runner else None,
+            "runner_up_value": runner[0] if runner else None, "ratio": ratio, "ratio_spread": ratio_spread,
+            "repetitions": best["repetitions"], "candidates": len(ranked)}
+
+
+def compute_verdicts(cases):
+    """The verdicts of a file without context.verdicts, as ipcbench computes them: per
+    pattern x size x way of waiting, over the main grid's cases, each mechanism's best
+    wait mode by the median over repetitions (p50 for pingpong, lower is better;
+    msgs/s for stream, higher is better); the best mechanism and the runner-up."""
+    groups = {}
+    for run in main_grid(cases):
+        c = cases[run]
+        waiting = waiting_of(c["wait"])
+        if c["pattern"] not in VERDICT_METRIC or waiting is None:
+            continue
+        metric, _, better = VERDICT_METRIC[c["pattern"]]
+        vals = c["values"](metric)
+        value = statistics.median(vals) if vals else c["get"](metric)
+        if value is None or not value > 0:
+            continue
+        per_mech = groups.setdefault((c["pattern"], c["size"], waiting), {})
+        sign = 1 if better == "lower" else -1
+        old = per_mech.get(c["mechanism"])
+        if old is None or sign * value < sign * old[0]:
+            per_mech[c["mechanism"]] = (value, _spread(vals), dict(c, run=run))
+    out = []
+    for (pattern, size, waiting), per_mech in groups.items():
+        better = VERDICT_METRIC[pattern][2]
+        ranked = sorted(per_mech.values(), key=lambda r: (r[0] if better == "lower" else -r[0], r[2]["mechanism"]))
+        out.append(_verdict(pattern, size, waiting, ranked, better))
+    return sort_verdicts(out)
+
+
+def sort_verdicts(verdicts):
+    order = {"pingpong": 0, "stream": 1, "rate": 2}
+    return sorted(verdicts, key=lambda v: (order.get(v["pattern"], 3), v["pattern"],
+                                           0 if v["waiting"] == "polling" else 1, v["size"]))
+
+
+def verdicts(ctx, cases):
+    """context.verdicts when the file has them (ipcbench's own), else computed from the
+    cases (compute_verdicts)."""
+    if ctx.get("verdicts"):
+        return sort_verdicts(ctx["verdicts"])
+    return compute_verdicts(cases)

@@ -13,6 +13,7 @@ packages=(
   python3-matplotlib python3-scipy   # charts and statistics, for /usr/bin/python3
   clang libclang-rt-14-dev           # the fuzz test (libFuzzer; the runtime is only a Recommends of clang)
   clang-format                       # the format test: the checked-in .clang-format applied to all C++
+  chromium                           # the plot test: report.html checked in a headless browser
 )
 
 missing=()

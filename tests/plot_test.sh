@@ -21,19 +21,21 @@ fail() { echo "plot_test: FAIL: $*" >&2; exit 1; }
 out="$tmp/out"
 "$py" "$plot" "$root/tests/data/sample_results.json" --out "$out" >"$tmp/stdout" \
   || fail "plot.py exited $? on the sample results"
-for chart in latency_vs_size throughput_vs_size stream_latency_vs_size throughput_vs_capacity load_latency latency_spectrum; do
+for chart in best_mechanism latency_vs_size throughput_vs_size throughput_vs_capacity load_latency latency_spectrum; do
   for ext in png svg; do
     [[ -s "$out/$chart.$ext" ]] || fail "$chart.$ext missing or empty"
     grep -qxF "$out/$chart.$ext" "$tmp/stdout" || fail "$chart.$ext not printed on stdout"
   done
 done
+[[ ! -e "$out/stream_latency_vs_size.png" ]] || fail "stream_latency_vs_size is drawn (bimodal noise; dropped)"
 [[ -f "$out/not_run.txt" ]] || fail "not_run.txt missing"
 [[ -s "$out/report.html" ]] || fail "report.html missing or empty"
 grep -qxF "$out/report.html" "$tmp/stdout" || fail "report.html not printed on stdout"
 
 # check_report DIR RESULTS: report.html's references other than data: URIs name files
-# in DIR, its data: URIs are PNGs, every chart written has its PNG inline and only
-# charts written are referenced, and its table has one row per case of RESULTS.
+# in DIR, its one data: URI is the answer chart's PNG (best_mechanism, when drawn), every
+# other chart written has its PNG shown by relative link, and its table has one row per
+# case of RESULTS.
 check_report() {
   "$py" - "$1" "$2" <<'PY'
 import base64, json, sys
@@ -61,7 +63,7 @@ class Page(HTMLParser):
 
 page = Page()
 page.feed((outdir / "report.html").read_text(encoding="utf-8"))
-inline = set()
+inline, shown = set(), set()
 for tag, alt, ref in page.refs:
     if ref.startswith("#"):
         continue
@@ -73,8 +75,11 @@ for tag, alt, ref in page.refs:
         continue
     assert "://" not in ref and not ref.startswith("/"), f"not a relative reference: {ref}"
     assert (outdir / ref).is_file(), f"report.html refers to {ref}, which is not in {outdir}"
+    if tag == "img":
+        shown.add(Path(ref).stem)
 charts = {p.stem for p in outdir.glob("*.png")}
-assert inline == charts, f"charts inline {sorted(inline)}, written {sorted(charts)}"
+assert inline == charts & {"best_mechanism"}, f"charts inline {sorted(inline)}, want best_mechanism only"
+assert shown == charts - inline, f"charts shown by link {sorted(shown)}, written {sorted(charts - inline)}"
 
 runs = set()
 for b in json.load(open(results))["benchmarks"]:
@@ -102,6 +107,18 @@ cases, _ = plot.collect(benchmarks)
 assert any(c["capacity"] == "1024" for c in cases.values())
 assert plot.size_capacities(cases, "stream") == {"16"}, plot.size_capacities(cases, "stream")
 assert all(k[2] == "16" for k in plot.series(cases, "stream", "msgs_per_s"))
+# The capacity chart's lines are the sweep's points (one repetition each); the main
+# grid's case (two repetitions in the sample) is a mark apart, never a point of a line.
+import charts
+class Canvas:  # what capacity_points reads of a charts.Canvas
+    pass
+cv = Canvas()
+cv.cases = cases
+panels = charts.capacity_points(cv)
+assert panels, "no capacity sweep found in the sample"
+for (size, way), (lines, marks) in panels.items():
+    assert all(p[4] == 1 for pts in lines.values() for p in pts), f"{size} {way}: a line joins main-grid points"
+    assert marks and all(p[4] == 2 for p in marks.values()), f"{size} {way}: main-grid marks {marks}"
 PY
 
 # 2. A zero-copy sweep (capacity 4, sizes past the main grid's) gets its own chart and
@@ -270,12 +287,87 @@ assert "Lost messages</b> on a reliable mechanism (unix_stream)" in w, "unix_str
 assert 'title="shared memory, rides on shm_ring_copy, zero-copy">ring_inplace<' in page, "no facts on hover"
 PY
 
+# 3e. The verdict: from context.verdicts when the file has them (ipcbench's own, here
+# made up so that they differ from what the cases say), else computed from the main
+# grid's cases: the best median of the repetitions per pattern x size x way of waiting.
+"$py" - "$root/tests/data/sample_results.json" "$tmp/verdicts.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["context"]["verdicts"] = [
+    {"pattern": "pingpong", "size": 64, "waiting": "polling", "metric": "p50_ns", "unit": "ns", "better": "lower",
+     "best": "made_up_ring", "best_case": "pingpong/made_up_ring/size:64/capacity:16/wait:spin", "value": 123.0,
+     "spread": 4.0, "runner_up": "pipe", "runner_up_value": 2460.0, "ratio": 20.0, "ratio_spread": 1.5,
+     "repetitions": 5, "candidates": 2},
+    {"pattern": "stream", "size": 65536, "waiting": "sleeping", "metric": "msgs_per_s", "unit": "msgs/s",
+     "better": "higher", "best": "other_made_up", "best_case": "stream/other_made_up/size:65536/capacity:16/wait:block",
+     "value": 4.5e6, "spread": None, "runner_up": None, "runner_up_value": None, "ratio": None,
+     "ratio_spread": None, "repetitions": 1, "candidates": 1}]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/verdicts.json" --out "$tmp/outv" >/dev/null 2>"$tmp/stderrv" || fail "plot.py failed with context.verdicts"
+[[ -s "$tmp/outv/best_mechanism.png" ]] || fail "context.verdicts: no best_mechanism chart ($(cat "$tmp/stderrv"))"
+grep -q 'made_up_ring' "$tmp/outv/best_mechanism.svg" || fail "best_mechanism does not draw context.verdicts"
+"$py" - "$tmp/outv/report.html" <<'PY' || fail "report.html's verdict from context.verdicts"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+v = re.search(r"<section id=verdict>(.*?)</section>", page, re.S)
+assert v, "no verdict section"
+v = v.group(1)
+assert "<b>made_up_ring</b>" in v and "<b>other_made_up</b>" in v, "the verdict is not context.verdicts'"
+assert "123 ns \u00b1 4 ns" in v, "the best's value and spread"
+assert "20.00 \u00b1 1.50\u00d7" in v, "how many times faster"
+assert "(1 rep)" in v, "a verdict of one repetition is not marked"
+assert page.index("<section id=verdict>") < page.index("<section id=environment>"), "the verdict is not first"
+PY
+"$py" - "$root/plots" "$root/tests/data/sample_results.json" <<'PY' || fail "the verdicts computed from the cases"
+import statistics, sys
+sys.path.insert(0, sys.argv[1])
+import results
+ctx, benchmarks = results.load(sys.argv[2])
+assert "verdicts" not in ctx
+cases, _ = results.collect(benchmarks)
+verdicts = results.verdicts(ctx, cases)
+assert {(v["pattern"], v["waiting"]) for v in verdicts} == {(p, w) for p in ("pingpong", "stream")
+                                                           for w in ("polling", "sleeping")}, verdicts
+for v in verdicts:
+    metric, lower = ("p50_ns", True) if v["pattern"] == "pingpong" else ("msgs_per_s", False)
+    modes = results.WAITING[v["waiting"]]
+    best = {}
+    for c in cases.values():  # the main grid: capacity 16, every mechanism in block and spin
+        if (c["pattern"], c["size"], c["capacity"]) == (v["pattern"], v["size"], "16") and c["wait"] in modes:
+            m = statistics.median(c["values"](metric))
+            old = best.get(c["mechanism"])
+            best[c["mechanism"]] = m if old is None else min(old, m) if lower else max(old, m)
+    ranked = sorted(best, key=lambda k: (best[k] if lower else -best[k], k))  # a tie: by name
+    assert v["best"] == ranked[0] and v["value"] == best[ranked[0]], (v, ranked[:2])
+    assert v["runner_up"] == ranked[1] and v["candidates"] == len(ranked), (v, ranked[:2])
+    assert v["ratio"] >= 1, v
+PY
+"$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); d["context"]["verdicts"] = [{"pattern": "pingpong", "size": "64"}]
+json.dump(d, open(sys.argv[2], "w"))' "$root/tests/data/sample_results.json" "$tmp/badverdicts.json"
+
+# 3f. A real run's page (the committed baseline) stays small: the answer chart inline,
+# the other charts linked, not inlined.
+if [[ -s "$root/results/baseline.json" ]]; then
+  "$py" "$plot" "$root/results/baseline.json" --out "$tmp/outb" >/dev/null 2>&1 || fail "plot.py failed on the baseline"
+  check_report "$tmp/outb" "$root/results/baseline.json" || fail "report.html of the baseline"
+  bytes=$(stat -c %s "$tmp/outb/report.html")
+  ((bytes <= 1536 * 1024)) || fail "the baseline's report.html is $bytes bytes, more than 1.5 MiB"
+fi
+
 # 3c. With a headless Chromium at hand: the page's script sorts and filters as the URL
-# asks (report.html#sort=-p50&filter=...).
+# asks (report.html#sort=-p50&filter=...), the filter matches whole words, and at
+# 1280x800 the first screen holds the verdict and the answer chart, and the table fits.
 if command -v chromium >/dev/null 2>&1; then
-  timeout 60 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom \
-    "file://$out/report.html#sort=-p50&filter=pingpong+size:64" >"$tmp/dom.html" 2>/dev/null \
-    || fail "chromium could not load report.html"
+  chrome() {  # chrome URL FLAGS...: headless, quiet, no network, a throwaway profile
+    local url=$1
+    shift
+    timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+      --disable-background-networking --disable-component-update --disable-sync \
+      --user-data-dir="$tmp/chromium" --window-size=1280,800 "$@" "$url" 2>/dev/null
+  }
+  chrome "file://$out/report.html#sort=-p50&filter=pingpong+size:64" --virtual-time-budget=5000 --dump-dom \
+    >"$tmp/dom.html" || fail "chromium could not load report.html"
   "$py" - "$tmp/dom.html" "$root/tests/data/sample_results.json" <<'PY' || fail "report.html's sort and filter"
 import json, re, statistics, sys
 dom = open(sys.argv[1], encoding="utf-8").read()
@@ -290,6 +382,48 @@ p50 = [float(re.search(r'data-v="([^"]*)"', c[keys.index("p50")]).group(1)) for 
 assert p50 == sorted(p50, reverse=True), f"not sorted by p50 descending: {p50}"
 assert re.search(r'id="shown">%d of \d+ cases<' % len(want), dom), "the row count is not shown"
 PY
+  # Whole words: "spin" keeps wait spin and not spin_yield; "spin_yield" keeps it alone.
+  "$py" - "$root/tests/data/sample_results.json" "$tmp/yield.json" <<'PY'
+import copy, json, sys
+d = json.load(open(sys.argv[1]))
+d["benchmarks"] += [dict(copy.deepcopy(b), name=b["name"].replace("wait:spin", "wait:spin_yield"),
+                         run_name=b["run_name"].replace("wait:spin", "wait:spin_yield"))
+                    for b in d["benchmarks"] if b.get("run_name") == "pingpong/shm_ring/size:64/capacity:16/wait:spin"]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+  "$py" "$plot" "$tmp/yield.json" --out "$tmp/outy" >/dev/null 2>&1 || fail "plot.py failed with spin_yield"
+  for term in spin spin_yield shm_ring/size:64; do
+    chrome "file://$tmp/outy/report.html#filter=$term" --virtual-time-budget=5000 --dump-dom >"$tmp/dom-${term//\//_}.html" \
+      || fail "chromium could not load report.html#filter=$term"
+  done
+  "$py" - "$tmp" <<'PY' || fail "the table filter does not match whole words"
+import re, sys
+def shown(term):
+    dom = open(f"{sys.argv[1]}/dom-{term.replace('/', '_')}.html", encoding="utf-8").read()
+    return {k for k, attrs in re.findall(r'<tr data-k="([^"]+)"([^>]*)>', dom) if "hidden" not in attrs}
+spin = shown("spin")
+assert spin and all(k.endswith("/wait:spin") for k in spin), sorted(k for k in spin if not k.endswith("/wait:spin"))
+assert shown("spin_yield") == {"pingpong/shm_ring/size:64/capacity:16/wait:spin_yield"}, shown("spin_yield")
+ring64 = shown("shm_ring/size:64")
+assert ring64 and all("/shm_ring/size:64/" in k for k in ring64), sorted(ring64)
+PY
+  # The first screen at 1280x800: the page's probe writes where the verdict and the
+  # answer chart start, and how far the table overflows its box, on body.
+  for dir in "$out" ${bytes:+"$tmp/outb"}; do
+    chrome "file://$dir/report.html" --virtual-time-budget=5000 --dump-dom >"$tmp/dom-layout.html" \
+      || fail "chromium could not load $dir/report.html"
+    chrome "file://$dir/report.html" --hide-scrollbars --screenshot="$dir/first_screen.png" >/dev/null \
+      || fail "chromium could not take a screenshot of $dir/report.html"
+    [[ -s "$dir/first_screen.png" ]] || fail "no screenshot of $dir/report.html"
+    "$py" - "$tmp/dom-layout.html" <<'PY' || fail "report.html's first screen ($dir)"
+import re, sys
+body = re.search(r"<body([^>]*)>", open(sys.argv[1], encoding="utf-8").read()).group(1)
+attr = dict(re.findall(r'data-([\w-]+)="([^"]*)"', body))
+assert 0 <= int(attr["verdict-top"]) < 800, f"the verdict starts at {attr['verdict-top']} px"
+assert 0 < int(attr["answer-top"]) < 800 - 150, f"the answer chart starts at {attr['answer-top']} px"
+assert int(attr["table-overflow"]) <= 0, f"the table is {attr['table-overflow']} px too wide"
+PY
+  done
 fi
 
 # 4. Bad input: exit status 2 and exactly one stderr line starting "plot.py:".
@@ -307,5 +441,7 @@ expect_bad_input "missing file" "$tmp/does_not_exist.json"
 json.dump(d, open(sys.argv[2], "w"))' "$root/tests/data/sample_results.json" "$tmp/badfacts.json"
 expect_bad_input "context.mechanisms of the wrong type" "$tmp/badfacts.json"
 grep -q "context.mechanisms\['pipe'\].may_lose is not a boolean" "$tmp/stderr" || fail "bad facts: $(cat "$tmp/stderr")"
+expect_bad_input "context.verdicts of the wrong type" "$tmp/badverdicts.json"
+grep -q "context.verdicts is not a list of verdicts" "$tmp/stderr" || fail "bad verdicts: $(cat "$tmp/stderr")"
 
 echo "plot_test: ok"
