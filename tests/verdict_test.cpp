@@ -122,7 +122,7 @@ TEST(Verdict, OnlyTheMainCapacityAndNoRate) {
   EXPECT_EQ(r.not_runnable.at("not runnable: too big").size(), 2u);
   const std::string text = format_verdicts(r);
   EXPECT_NE(text.find("2 cases not runnable: too big (posix_mq, udp)"), std::string::npos) << text;
-  EXPECT_NE(text.find("3.00 times faster than pipe (300 ns)"), std::string::npos) << text;
+  EXPECT_NE(text.find("3.00 ± 0.00 times faster than pipe (300 ns)"), std::string::npos) << text;
   EXPECT_TRUE(r.failed.empty());
 }
 
