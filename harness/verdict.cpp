@@ -254,7 +254,8 @@ void format_entry(std::ostringstream& out, const nlohmann::json& v) {
 std::string format_verdicts(const VerdictReport& report) {
   std::ostringstream out;
   for (const nlohmann::json& v : report.verdicts) format_entry(out, v);
-  if (report.verdicts.empty()) out << "no verdict: no pingpong or stream case ran\n";
+  if (report.verdicts.empty())
+    out << "no verdict: no pingpong or stream case ran (rate cases are not ranked)\n";
   for (const auto& [reason, names] : report.not_runnable) {
     std::set<std::string> mechanisms;
     for (const std::string& n : names) {
@@ -263,8 +264,7 @@ std::string format_verdicts(const VerdictReport& report) {
     }
     std::string which;
     for (const std::string& m : mechanisms) which += (which.empty() ? "" : ", ") + m;
-    out << names.size() << (names.size() == 1 ? " case " : " cases ")
-        << (reason.starts_with("not runnable") ? "" : "skipped: ") << reason << " (" << which
+    out << names.size() << (names.size() == 1 ? " case " : " cases ") << reason << " (" << which
         << ")\n";
   }
   for (const auto& [name, error] : report.failed) out << "FAILED " << name << ": " << error << "\n";
