@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -175,7 +176,7 @@ Table cases_table(const std::vector<CaseSummary>& cases) {
       {"case", "p50", "p99", "msgs/s", "bytes/s", "x floor", "cpu/msg a", "cpu/msg b", "error"}};
   for (const CaseSummary& c : cases) {
     t.push_back({c.name, format_metric(c.at("p50_ns"), "ns"), format_metric(c.at("p99_ns"), "ns"),
-                 format_metric(c.at("msgs_per_s"), ""), format_metric(c.at("bytes_per_s"), "B"),
+                 format_metric(c.at("msgs_per_s"), ""), format_metric(c.at("bytes_per_s"), "B/s"),
                  show_x(x_floor(c)), format_metric(c.at("cpu_ns_per_msg_tx"), "ns"),
                  format_metric(c.at("cpu_ns_per_msg_rx"), "ns"), c.error});
   }
@@ -211,10 +212,17 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// Columns on screen: UTF-8 continuation bytes ("µ" is two bytes) take none.
+std::size_t display_width(const std::string& s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
 void print_table(const Table& t, Format f) {
   std::vector<std::size_t> width(t[0].size(), 0);
   for (const auto& row : t) {
-    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i)
+      width[i] = std::max(width[i], display_width(row[i]));
   }
   for (std::size_t r = 0; r < t.size(); ++r) {
     std::string line;
@@ -225,7 +233,7 @@ void print_table(const Table& t, Format f) {
       } else if (f == Format::markdown) {
         line += "| " + cell + " ";
       } else {
-        line += cell + std::string(width[i] - cell.size() + 2, ' ');
+        line += cell + std::string(width[i] - display_width(cell) + 2, ' ');
       }
     }
     if (f == Format::markdown) line += "|";
