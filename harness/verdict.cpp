@@ -251,21 +251,50 @@ void format_entry(std::ostringstream& out, const nlohmann::json& v) {
 
 }  // namespace
 
+namespace {
+
+struct ReasonGroup {
+  std::string example;  // the first reason, as the case gave it
+  std::size_t variants = 0;
+  std::vector<std::string> names;
+};
+
+// Reasons that differ only in their numbers (the size or capacity that did not fit)
+// share a line: one line per kind of reason, not per case.
+std::map<std::string, ReasonGroup> reason_groups(
+    const std::map<std::string, std::vector<std::string>>& reasons) {
+  std::map<std::string, ReasonGroup> groups;
+  for (const auto& [reason, names] : reasons) {
+    std::string key;
+    for (char c : reason) {
+      const bool digit = c >= '0' && c <= '9';
+      if (!digit || key.empty() || key.back() != '#') key += digit ? '#' : c;
+    }
+    ReasonGroup& g = groups[key];
+    if (g.variants++ == 0) g.example = reason;
+    g.names.insert(g.names.end(), names.begin(), names.end());
+  }
+  return groups;
+}
+
+}  // namespace
+
 std::string format_verdicts(const VerdictReport& report) {
   std::ostringstream out;
   for (const nlohmann::json& v : report.verdicts) format_entry(out, v);
   if (report.verdicts.empty())
     out << "no verdict: no pingpong or stream case ran (rate cases are not ranked)\n";
-  for (const auto& [reason, names] : report.not_runnable) {
+  for (const auto& [key, group] : reason_groups(report.not_runnable)) {
     std::set<std::string> mechanisms;
-    for (const std::string& n : names) {
+    for (const std::string& n : group.names) {
       const std::size_t from = n.find('/') + 1;
       mechanisms.insert(n.substr(from, n.find('/', from) - from));
     }
     std::string which;
     for (const std::string& m : mechanisms) which += (which.empty() ? "" : ", ") + m;
-    out << names.size() << (names.size() == 1 ? " case " : " cases ") << reason << " (" << which
-        << ")\n";
+    out << group.names.size() << (group.names.size() == 1 ? " case " : " cases ") << group.example
+        << (group.variants > 1 ? " (and the same at other sizes or capacities)" : "") << " ("
+        << which << ")\n";
   }
   for (const auto& [name, error] : report.failed) out << "FAILED " << name << ": " << error << "\n";
   return out.str();
