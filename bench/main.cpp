@@ -13,6 +13,7 @@
 #include "bench/plot_cmd.hpp"
 #include "bench/run_cmd.hpp"
 #include "bench/run_options.hpp"
+#include "bench/summary_cmd.hpp"
 #include "harness/cli.hpp"
 #include "harness/error.hpp"
 
@@ -28,6 +29,8 @@ commands:
   run       run a sweep of cases and write Google Benchmark JSON
   compare   compare two result files case by case (Mann-Whitney U), exit 1 on
             a significant regression
+  summary   a results file's verdict (the fastest mechanism per pattern, size
+            and way of waiting), or every case with --all
   plot      draw a result file's charts (PNG and SVG) and report.html:
             ipcbench plot RESULTS.json [--out DIR]; runs plots/plot.py with
             /usr/bin/python3
@@ -58,6 +61,8 @@ int cmd_help(int argc, char** argv) {
     std::cout << kListHelp;
   } else if (sub == "compare") {
     std::cout << kCompareHelp;
+  } else if (sub == "summary") {
+    std::cout << kSummaryHelp;
   } else if (sub == "clean") {
     std::cout << kCleanHelp;
   } else if (sub == "plot") {
@@ -77,9 +82,10 @@ int dispatch(int argc, char** argv) {
   if (cmd == "run") return cmd_run(args, argv[0]);
   if (cmd == "clean") return cmd_clean(args);
   if (cmd == "compare") return cmd_compare(args);
+  if (cmd == "summary") return cmd_summary(args);
   if (cmd == "plot") exec_plot(std::vector<std::string>(argv + 2, argv + argc));
   throw UsageError("unknown command '" + std::string(cmd) +
-                   "' (commands: run, compare, plot, list, clean, help)");
+                   "' (commands: run, compare, summary, plot, list, clean, help)");
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -23,10 +25,12 @@
 #include "harness/environment.hpp"
 #include "harness/error.hpp"
 #include "harness/floor.hpp"
+#include "harness/hgrm.hpp"
 #include "harness/mechanism_facts.hpp"
 #include "harness/owners.hpp"
 #include "harness/report.hpp"
 #include "harness/shared_region.hpp"
+#include "harness/verdict.hpp"
 
 namespace ipcbench {
 namespace {
@@ -190,7 +194,8 @@ std::map<std::string, double> expected_seconds(const std::vector<Case>& cases) {
 // Benchmark ran nothing (--benchmark_list_tests).
 bool run_cases(TerminalReporter& terminal, const RunArgs& r, const std::string& gb_path) {
   // GB reports a filter that matches nothing on this stream, before our own line;
-  // caught here so that bad input stays one line.
+  // caught here so that bad input stays one line. The terminal reporter switches to
+  // stderr itself when the first case is about to run (ReportContext).
   std::ostringstream gb_errors;
   terminal.SetErrorStream(&gb_errors);
   CaseJsonReporter json;
@@ -207,6 +212,34 @@ bool run_cases(TerminalReporter& terminal, const RunArgs& r, const std::string& 
   return !(::stat(gb_path.c_str(), &written) == 0 && written.st_size == 0);
 }
 
+bool listing_only(const RunArgs& r) {
+  return std::any_of(r.benchmark_flags.begin(), r.benchmark_flags.end(), [](const std::string& f) {
+    return f == "--benchmark_list_tests" || f == "--benchmark_list_tests=true" ||
+           f == "--benchmark_list_tests=1";
+  });
+}
+
+// Whether the "cases planned" line may print now: not when only listing, and not when
+// the filter might match nothing (that must stay a one-line error). GB matches the
+// filter against its own names with std::regex_search, a leading '-' negating.
+bool announce_plan(const RunArgs& r, const std::vector<Case>& cases) {
+  if (r.quiet || listing_only(r)) return false;
+  if (r.benchmark_filter.empty()) return true;
+  const bool negate = r.benchmark_filter[0] == '-';
+  const std::regex re(negate ? r.benchmark_filter.substr(1) : r.benchmark_filter,
+                      std::regex::extended);
+  return std::any_of(cases.begin(), cases.end(),
+                     [&](const Case& c) { return std::regex_search(c.name, re) != negate; });
+}
+
+// --hgrm DIR: the exporter the suite feeds (it creates DIR with its first file).
+std::unique_ptr<HgrmExporter> start_hgrm(const std::string& dir) {
+  if (dir.empty()) return nullptr;
+  auto exporter = std::make_unique<HgrmExporter>(dir);
+  set_hgrm_exporter(exporter.get());
+  return exporter;
+}
+
 }  // namespace
 
 int cmd_run(cli::Args& args, const char* argv0) {
@@ -218,6 +251,10 @@ int cmd_run(cli::Args& args, const char* argv0) {
   const HarnessCosts costs = measure_harness_costs();
   nlohmann::json env = run_context(r, costs);
   const std::vector<Case> cases = plan(r.plan, costs.timer_ns);
+  // Something on stderr within the first second: the floors take a few.
+  if (announce_plan(r, cases)) {
+    std::cerr << cases.size() << " cases planned; measuring the floors first\n" << std::flush;
+  }
   Floors floors = measure_run_floors(r.plan, costs.timer_ns);
   add_floors_to_context(floors, env);
   env["mechanisms"] = mechanisms_context();
@@ -229,18 +266,22 @@ int cmd_run(cli::Args& args, const char* argv0) {
   // The warnings go into the results too, so a report drawn later shows them.
   for (std::string& w : noise_warnings(env)) warnings.push_back(std::move(w));
   env["warnings"] = warnings;
-  TerminalReporter terminal(cases.size(), env, warnings, expected_seconds(cases));
-  if (!run_cases(terminal, r, gb_path)) return 0;
+  TerminalReporter terminal(cases.size(), env, warnings, expected_seconds(cases), r.quiet);
+  const std::unique_ptr<HgrmExporter> hgrm = listing_only(r) ? nullptr : start_hgrm(r.hgrm_dir);
+  const bool ran = run_cases(terminal, r, gb_path);
+  set_hgrm_exporter(nullptr);
+  if (!ran) return 0;
 
   recheck_floors(floors, r.plan.cpus, interrupted, env);
   env["incomplete"] = interrupted();
-  finish_json(gb_path, r.out, env, [&](nlohmann::json& doc) {
+  const nlohmann::json benchmarks = finish_json(gb_path, r.out, env, [&](nlohmann::json& doc) {
     settle_floor_ratios(doc, kMaxFloorRetries, [&](nlohmann::json& context) {
       return floors_again_for_file(floors, r.plan.cpus, context);
     });
   });
-  std::cout << "\nresults: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "")
-            << "\n";
+  std::cout << "\n" << format_verdicts(compute_verdicts(benchmarks));
+  if (hgrm) std::cout << "hgrm: " << hgrm->files() << " files in " << r.hgrm_dir << "\n";
+  std::cout << "results: " << r.out << (interrupted() ? " (incomplete: interrupted)" : "") << "\n";
   if (interrupted()) return 130;
   return terminal.failed_cases() > 0 ? 1 : 0;
 }

@@ -35,8 +35,10 @@ patterns, sizes, capacities and wait modes) plus the preset's sweeps, each
 sweep a grid of its own with its own repetitions and case time. A case in two
 grids runs once. Each case forks a fresh process pair (side a: pingpong client,
 stream or rate producer; side b: server or consumer), warms up, then measures
-for its case time. Results go to a Google Benchmark JSON file; the terminal
-shows progress with an ETA and a summary table.
+for its case time. Results go to a Google Benchmark JSON file. stderr shows
+the machine, floors and warnings first, then progress with an ETA; at the end
+stdout shows the verdict (the fastest mechanism per pattern, size and way of
+waiting; `ipcbench summary FILE --all` shows every case).
 
 patterns: pingpong (request/echo: latency), stream (as fast as the channel
 accepts: throughput), rate (open loop: the producer sends at a fixed offered
@@ -178,12 +180,17 @@ std::string options_help() {
                          (for comparing runs; the progress line then advances
                          in bursts)                                        [off]
   --out FILE             JSON output          [results/<date>T<time>.json]
+  --quiet                no progress on stderr (warnings, failures, the verdict
+                         and the results path still print)             [off]
+  --hgrm DIR             also write each case's latency distribution, its
+                         repetitions merged, as HdrHistogram percentile text
+                         (DIR/<case name, / as _>.hgrm, microseconds)   [off]
   --benchmark_filter=REGEX
                          run only the cases whose names match (Google
                          Benchmark's filter; a leading '-' runs the others)
   --benchmark_list_tests list the cases that would run, run none, write no file
   --benchmark_display_aggregates_only
-                         the summary table takes each case's median only
+                         the progress lines show each case's median only
                          (the file still holds every repetition)
                          These three are passed to Google Benchmark; its other
                          flags set what ipcbench sets per case and are refused.

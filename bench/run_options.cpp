@@ -215,6 +215,17 @@ std::string parse_out(const std::string& out) {
   return out;
 }
 
+// --hgrm DIR: created by the run if missing (after every option is checked, so bad
+// input writes nothing); an existing non-directory is refused now.
+std::string parse_hgrm_dir(const std::string& dir) {
+  if (dir.empty()) throw UsageError("--hgrm: empty directory name");
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    throw UsageError("--hgrm: " + dir + " exists and is not a directory");
+  }
+  return dir;
+}
+
 // --backing, --cpus, --messages, --timeout, --no-verify, --interleave, --out: how the
 // run goes. False when `opt` is none of them.
 bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
@@ -243,6 +254,11 @@ bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
     r.benchmark_flags.push_back("--benchmark_enable_random_interleaving=true");
   } else if (opt == "--out") {
     r.out = parse_out(args.value());
+  } else if (opt == "--quiet") {
+    args.flag();
+    r.quiet = true;
+  } else if (opt == "--hgrm") {
+    r.hgrm_dir = parse_hgrm_dir(args.value());
   } else {
     return false;
   }

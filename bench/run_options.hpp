@@ -17,6 +17,8 @@ struct RunArgs {
   std::vector<std::string> benchmark_flags;  // passed through to Google Benchmark
   std::string benchmark_filter;              // for the message when it matches nothing
   bool interleave = false;
+  bool quiet = false;    // --quiet: no progress
+  std::string hgrm_dir;  // --hgrm: empty, none
 };
 
 // The help text (bench/run_help.cpp); defaults, presets, sweeps and who supports which

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "bench/counters.hpp"
+#include "harness/hgrm.hpp"
+#include "harness/report.hpp"
 
 namespace ipcbench {
 
@@ -90,6 +92,7 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       state.SkipWithError(("beyond saturation: " + series->why).c_str());
       break;
     }
+    note_case_started(case_name);  // progress: the terminal's status line
     const RateSeries seen = series != nullptr ? *series : RateSeries{};
     const PairResult result = run_pair(spec);
     CaseCounters out = counters_for(spec, result, floors, seen);
@@ -100,6 +103,10 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
       if (out.failed) failures.emplace(case_name, out.error);
       state.SkipWithError(out.error.c_str());
       break;
+    }
+    if (HgrmExporter* hgrm = hgrm_exporter(); hgrm != nullptr) {
+      // One way, as p50_ns: a pingpong's histogram holds round trips.
+      hgrm->add(case_name, result.latency_ns, spec.config.pattern == Pattern::pingpong ? 0.5 : 1.0);
     }
     state.SetIterationTime(out.iteration_seconds);
     for (const auto& [name, value] : out.counters) state.counters[name] = value;

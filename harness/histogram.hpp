@@ -42,6 +42,9 @@ class Histogram {
   // to [min, max]; 0 for an empty histogram.
   double percentile(double q) const noexcept;
 
+  // How many values bucket i holds (for exporting the distribution).
+  std::uint64_t bucket_count(int i) const noexcept { return counts_[static_cast<std::size_t>(i)]; }
+
   // Adds another histogram's samples (used to merge repetitions or sides).
   void merge(const Histogram& other) noexcept;
 

@@ -17,64 +17,18 @@
 #include "harness/error.hpp"
 #include "harness/floor.hpp"
 #include "harness/stats.hpp"
+#include "harness/verdict.hpp"
 
 namespace ipcbench {
 namespace {
 
-// Median absolute deviation from the median, as a share of the median (nanobench's
-// err%): robust to one outlying repetition.
-double spread(const std::vector<double>& v) {
-  if (v.size() < 2) return NAN;
-  const double m = median(v);
-  std::vector<double> dev;
-  for (double x : v) dev.push_back(std::fabs(x - m));
-  return m > 0 ? median(dev) / m : NAN;
-}
-
-std::string field(const std::string& name, const std::string& key) {
-  const std::size_t at = name.find("/" + key + ":");
-  if (at == std::string::npos) return "";
-  const std::size_t begin = at + key.size() + 2;
-  return name.substr(begin, name.find('/', begin) - begin);
-}
-
-// The i-th '/'-separated part of a case name (0: pattern, 1: mechanism).
-std::string segment(const std::string& name, int i) {
-  std::size_t begin = 0;
-  for (; i > 0; --i) begin = name.find('/', begin) + 1;
-  return name.substr(begin, name.find('/', begin) - begin);
-}
+TerminalReporter* g_running = nullptr;  // the reporter of the run in progress
 
 std::string format_eta(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
   return buf;
-}
-
-std::string format_bytes(std::uint64_t b) {
-  if (b >= (1u << 20) && b % (1u << 20) == 0) return std::to_string(b >> 20) + " MiB";
-  if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
-  return std::to_string(b) + " B";
-}
-
-constexpr double kNoisy = 0.05;  // spread above which a row is marked
-
-// "3.3x", "120x", "-" when there is no floor to compare with.
-std::string format_ratio(double x) {
-  if (!std::isfinite(x)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, x < 10 ? "%.1fx" : "%.0fx", x);
-  return buf;
-}
-
-// CPU per message of side a and side b, e.g. "1.59us/470ns": what each side burned,
-// to read next to the latency it bought.
-std::string format_cpu_pair(double a_ns, double b_ns) {
-  if (!std::isfinite(a_ns) && !std::isfinite(b_ns)) return "-";
-  std::string s = format_ns(a_ns) + "/" + format_ns(b_ns);
-  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
-  return s;
 }
 
 }  // namespace
@@ -120,9 +74,11 @@ void CaseJsonReporter::ReportRuns(const std::vector<Run>& runs) {
 
 TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env,
                                    std::vector<std::string> warnings,
-                                   std::map<std::string, double> expected_s)
+                                   std::map<std::string, double> expected_s, bool quiet)
     : total_(total_cases),
       expected_s_(std::move(expected_s)),
+      quiet_(quiet),
+      live_(::isatty(STDERR_FILENO) == 1),
       start_ns_(now_ns()),
       env_(std::move(env)),
       warnings_(std::move(warnings)) {
@@ -134,8 +90,15 @@ TerminalReporter::TerminalReporter(std::size_t total_cases, nlohmann::json env,
   }
 }
 
-bool TerminalReporter::ReportContext(const Context& context) {
-  std::ostream& out = GetErrorStream();
+TerminalReporter::~TerminalReporter() {
+  if (g_running == this) g_running = nullptr;
+}
+
+void note_case_started(const std::string& case_name) {
+  if (g_running != nullptr) g_running->case_started(case_name);
+}
+
+void TerminalReporter::print_header(const Context& context, std::ostream& out) const {
   out << "ipcbench " << env_.value("ipcbench_version", "") << " (" << env_.value("git_commit", "")
       << ", " << env_.value("build_type", "") << ") on " << env_.value("cpu_model", "") << ", "
       << context.cpu_info.num_cpus << " CPUs, " << env_.value("kernel", "") << "\n";
@@ -160,31 +123,54 @@ bool TerminalReporter::ReportContext(const Context& context) {
         << (wake.is_number() ? format_ns(wake.get<double>()) : std::string("not measured"))
         << ", syscall " << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
   }
-  for (const std::string& w : warnings_) out << "warning: " << w << "\n";
   out << total_ << " cases\n";
+}
+
+bool TerminalReporter::ReportContext(const Context& context) {
+  // Until now GB's error stream was held back (run_cases), so that a filter matching
+  // nothing stays one line; from here on everything goes to stderr as it happens.
+  SetErrorStream(&std::cerr);
+  g_running = this;
+  if (!quiet_) print_header(context, std::cerr);
+  for (const std::string& w : warnings_) std::cerr << "warning: " << w << "\n";
+  std::cerr.flush();
   return true;
 }
 
-void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
-  if (runs.empty()) return;
+double TerminalReporter::eta_s() const {
+  const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
+  if (expected_total_s_ > 0 && expected_done_s_ > 0) {
+    return elapsed / expected_done_s_ * std::max(0.0, expected_total_s_ - expected_done_s_);
+  }
+  if (done_ == 0) return expected_total_s_;
+  return elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
+}
+
+// On a terminal: the status line replaced by `text` (no newline). Elsewhere nothing:
+// the plain lines of finished cases are the progress.
+void TerminalReporter::status(const std::string& text) {
+  if (quiet_ || !live_) return;
+  std::cerr << "\r\033[K" << text << std::flush;
+  status_shown_ = !text.empty();
+}
+
+void TerminalReporter::case_started(const std::string& case_name) {
+  if (case_name == current_) return;  // its next repetition
+  current_ = case_name;
+  status("[" + std::to_string(done_ + 1) + "/" + std::to_string(total_) + "] ETA " +
+         format_eta(eta_s()) + "  " + case_name);
+}
+
+void TerminalReporter::add_runs(const std::vector<Run>& runs) {
   // GB passes a case's repetitions, then its aggregates; with
   // --benchmark_display_aggregates_only it passes only the aggregates, and then the
   // median stands in for the repetitions.
-  Run first = runs.front();
-  strip_run_name(first);
-  const bool aggregates = first.run_type == Run::RT_Aggregate;
-  const std::string case_name = first.run_name.str();
-  if (aggregates && rows_.count(case_name) != 0) return;  // repetitions already seen
+  const bool aggregates = runs.front().run_type == Run::RT_Aggregate;
   for (Run r : runs) {
     strip_run_name(r);
     if (aggregates && r.aggregate_name != "median") continue;
-    const std::string name = r.run_name.str();
-    auto [it, fresh] = rows_.try_emplace(name);
-    CaseRow& row = it->second;
-    if (fresh) {
-      order_.push_back(name);
-      row.name = name;
-    }
+    CaseRow& row = rows_[r.run_name.str()];
+    row.name = r.run_name.str();
     if (r.error_occurred) {
       row.error = r.error_message;
       continue;
@@ -193,106 +179,57 @@ void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
       auto c = r.counters.find(key);
       return c == r.counters.end() ? NAN : c->second.value;
     };
-    row.real_ns.push_back(r.GetAdjustedRealTime());
     row.p50_ns.push_back(counter("p50_ns"));
-    row.p99_ns.push_back(counter("p99_ns"));
     row.msgs_per_s.push_back(counter("msgs_per_s"));
-    row.bytes_per_s.push_back(counter("bytes_per_s"));
-    const double x = counter("x_floor");
-    row.x_floor.push_back(std::isfinite(x) ? x : counter("x_floor_bw"));
-    row.capacity_effective = counter("capacity_effective");
-    row.cpu_tx_ns.push_back(counter("cpu_ns_per_msg_tx"));
-    row.cpu_rx_ns.push_back(counter("cpu_ns_per_msg_rx"));
-    row.saturated = row.saturated || counter("saturated") == 1;
   }
+}
+
+void TerminalReporter::ReportRuns(const std::vector<Run>& runs) {
+  if (runs.empty()) return;
+  Run first = runs.front();
+  strip_run_name(first);
+  const std::string case_name = first.run_name.str();
+  if (first.run_type == Run::RT_Aggregate && rows_.count(case_name) != 0) return;  // seen
+  add_runs(runs);
   ++done_;
+  const auto it = expected_s_.find(case_name);
+  expected_done_s_ +=
+      it != expected_s_.end()
+          ? it->second
+          : expected_total_s_ / static_cast<double>(std::max<std::size_t>(total_, 1));
   const CaseRow& row = rows_[case_name];
   // Neither a case this machine cannot run nor a rate past its series's saturation
   // point is a failure: both say why they did not run.
-  if (!row.error.empty() && !row.error.starts_with("not runnable") &&
-      !row.error.starts_with("beyond saturation")) {
-    ++failed_;
-  }
+  const bool failed = !row.error.empty() && !row.error.starts_with("not runnable") &&
+                      !row.error.starts_with("beyond saturation") && row.error != "interrupted";
+  if (failed) ++failed_;
   // After Ctrl-C every remaining case reports "interrupted": say it once.
   if (row.error == "interrupted" && std::exchange(said_interrupted_, true)) return;
-  const double elapsed = static_cast<double>(now_ns() - start_ns_) * 1e-9;
-  double eta = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
-  if (expected_total_s_ > 0) {
-    const auto it = expected_s_.find(case_name);
-    expected_done_s_ +=
-        it != expected_s_.end() ? it->second : expected_total_s_ / static_cast<double>(total_);
-    if (expected_done_s_ > 0)
-      eta = elapsed / expected_done_s_ * std::max(0.0, expected_total_s_ - expected_done_s_);
-  }
-  std::ostream& out = GetErrorStream();
-  out << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << done_ << "/" << total_
-      << "] " << std::left << std::setw(52) << row.name << std::right << " ";
+  if (quiet_ && !failed && row.error != "interrupted") return;
+  std::ostringstream line;
+  line << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << done_ << "/"
+       << total_ << "] " << std::left << std::setw(52) << row.name << std::right << " ";
   if (!row.error.empty()) {
-    out << row.error;
+    line << (failed ? "FAILED: " : "") << row.error;
   } else {
-    out << "p50 " << std::setw(9) << format_ns(median(row.p50_ns)) << "  " << std::setw(10)
-        << format_rate(median(row.msgs_per_s), "msg/s");
+    line << "p50 " << std::setw(9) << format_ns(median(row.p50_ns)) << "  " << std::setw(10)
+         << format_rate(median(row.msgs_per_s), "msg/s");
   }
-  out << "   ETA " << format_eta(eta) << std::endl;
+  line << "   ETA " << format_eta(eta_s());
+  // On a terminal a finished case leaves a line only when something went wrong; the
+  // status line shows the rest.
+  if (live_ && !quiet_ && row.error.empty()) {
+    status(line.str());
+    return;
+  }
+  if (status_shown_) status("");
+  std::cerr << line.str() << std::endl;
 }
 
-void TerminalReporter::Finalize() { print_table(); }
-
-void TerminalReporter::print_table() {
-  std::ostream& out = GetOutputStream();
-  // Group by pattern and size; within a group, best first.
-  std::map<std::pair<std::string, std::uint64_t>, std::vector<const CaseRow*>> groups;
-  for (const std::string& name : order_) {
-    const CaseRow& row = rows_[name];
-    const std::string pattern = segment(name, 0);
-    groups[{pattern, std::stoull("0" + field(name, "size"))}].push_back(&row);
-  }
-  for (auto& [key, rows] : groups) {
-    const bool pingpong = key.first == "pingpong";
-    // Rate cases keep their planned order: by mechanism, then offered rate, so each
-    // mechanism's load-latency curve reads top to bottom.
-    if (key.first != "rate")
-      std::stable_sort(rows.begin(), rows.end(), [&](const CaseRow* x, const CaseRow* y) {
-        if (x->error.empty() != y->error.empty()) return x->error.empty();
-        return pingpong ? median(x->p50_ns) < median(y->p50_ns)
-                        : median(x->msgs_per_s) > median(y->msgs_per_s);
-      });
-    out << "\n"
-        << key.first << ", " << format_bytes(key.second) << " messages"
-        << (pingpong              ? " (latency: one way = round trip / 2)"
-            : key.first == "rate" ? " (latency: one way, from each message's intended send time)"
-                                  : " (latency: one way, sampled)")
-        << "\n";
-    out << "  " << std::left << std::setw(32) << "mechanism/wait/capacity" << std::right
-        << std::setw(11) << "p50" << std::setw(11) << "p99" << std::setw(13) << "msgs/s"
-        << std::setw(12) << "bytes/s" << std::setw(9) << "cap eff" << std::setw(9)
-        << (pingpong ? "x floor" : "x bw") << std::setw(16) << "cpu/msg a/b" << std::setw(8)
-        << "spread"
-        << "  note\n";
-    for (const CaseRow* row : rows) {
-      std::string label = segment(row->name, 1) + "/" + field(row->name, "wait") + "/" +
-                          field(row->name, "capacity");
-      if (const std::string rate = field(row->name, "rate"); !rate.empty()) label += " @" + rate;
-      out << "  " << std::left << std::setw(32) << label << std::right;
-      if (!row->error.empty()) {
-        out << "  " << row->error << "\n";
-        continue;
-      }
-      const double s = spread(row->real_ns);
-      char spread_text[16] = "-";
-      if (std::isfinite(s)) std::snprintf(spread_text, sizeof spread_text, "%.1f%%", s * 100);
-      out << std::setw(11) << format_ns(median(row->p50_ns)) << std::setw(11)
-          << format_ns(median(row->p99_ns)) << std::setw(13)
-          << format_rate(median(row->msgs_per_s), "") << std::setw(12)
-          << format_rate(median(row->bytes_per_s), "B") << std::setw(9) << row->capacity_effective
-          << std::setw(9) << format_ratio(median(row->x_floor)) << std::setw(16)
-          << format_cpu_pair(median(row->cpu_tx_ns), median(row->cpu_rx_ns)) << std::setw(8)
-          << spread_text
-          << (std::isfinite(s) && s > kNoisy ? "  noisy: repeat with more --repetitions" : "")
-          << (row->saturated ? "  saturated" : "") << "\n";
-    }
-  }
-  out.flush();
+void TerminalReporter::Finalize() {
+  if (status_shown_) status("");
+  std::cerr.flush();
+  if (g_running == this) g_running = nullptr;
 }
 
 std::string strict_json_numbers(std::string_view text) {
@@ -311,10 +248,15 @@ std::string strict_json_numbers(std::string_view text) {
     }
     if (c == '"') in_string = true;
     const std::size_t sign = c == '-' ? 1 : 0;
-    const std::string_view word = text.substr(i + sign, 3);
-    if (word == "NaN" || word == "Inf") {
+    // GB 1.7 writes NaN and Infinity (a repetition of 0 messages has an infinite time
+    // per message); "Inf" too, for other versions.
+    const std::string_view rest = text.substr(i + sign);
+    const std::size_t word = rest.starts_with("Infinity")                         ? 8
+                             : rest.starts_with("NaN") || rest.starts_with("Inf") ? 3
+                                                                                  : 0;
+    if (word > 0) {
       out += "null";
-      i += sign + 2;
+      i += sign + word - 1;
       continue;
     }
     out += c;
@@ -322,8 +264,9 @@ std::string strict_json_numbers(std::string_view text) {
   return out;
 }
 
-void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env,
-                 const std::function<void(nlohmann::json&)>& amend) {
+nlohmann::json finish_json(const std::string& gb_path, const std::string& out_path,
+                           const nlohmann::json& env,
+                           const std::function<void(nlohmann::json&)>& amend) {
   std::ifstream in(gb_path);
   if (!in) throw SysError("open", gb_path);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -338,6 +281,8 @@ void finish_json(const std::string& gb_path, const std::string& out_path, const 
     throw std::runtime_error("Google Benchmark's JSON in " + gb_path + " has no context");
   for (const auto& [key, value] : env.items()) doc["context"][key] = value;
   if (amend) amend(doc);
+  doc["context"]["verdicts"] =
+      compute_verdicts(doc.value("benchmarks", nlohmann::json::array())).verdicts;
   const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream o(tmp, std::ios::trunc);
@@ -354,6 +299,7 @@ void finish_json(const std::string& gb_path, const std::string& out_path, const 
     ::unlink(tmp.c_str());
     throw SysError("rename", out_path, err);
   }
+  return doc.value("benchmarks", nlohmann::json::array());
 }
 
 // The finish_json post-pass: a results file's floor ratios from the floors in its

@@ -1,6 +1,6 @@
 #pragma once
 // Reporting: Google Benchmark's reporters do the formatting of runs; these classes
-// only rename runs to the case names users see, print progress and a summary table,
+// only rename runs to the case names users see, print progress,
 // and finish the JSON file (typed environment added, written atomically).
 #include <benchmark/benchmark.h>
 
@@ -26,9 +26,12 @@ class CaseJsonReporter : public benchmark::JSONReporter {
   void ReportRuns(const std::vector<Run>& runs) override;
 };
 
-// Terminal output: the environment and noise warnings first, a line per finished case
-// with progress and ETA while running, and a summary table at the end, grouped by
-// pattern and size with the best mechanism first.
+// Terminal output, all on stderr as it happens: the environment, floors and noise
+// warnings before the first case; then progress. On a terminal one status line,
+// rewritten in place when a case starts and ends ("[i/n] ETA m:ss  case"); elsewhere
+// a plain line per finished case. Failed cases always get a line of their own; quiet
+// silences everything else but the warnings. The verdict comes after the run, from the
+// results file (harness/verdict.hpp).
 class TerminalReporter : public benchmark::BenchmarkReporter {
  public:
   // `expected_s`: each case's expected cost in seconds (repetitions x case time, and
@@ -36,23 +39,27 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   // done, so a main grid of long cases and a sweep of short points both estimate
   // right; a case missing from the map counts as an average one.
   TerminalReporter(std::size_t total_cases, nlohmann::json env, std::vector<std::string> warnings,
-                   std::map<std::string, double> expected_s = {});
+                   std::map<std::string, double> expected_s = {}, bool quiet = false);
+  ~TerminalReporter() override;
+  TerminalReporter(const TerminalReporter&) = delete;
+  TerminalReporter& operator=(const TerminalReporter&) = delete;
   bool ReportContext(const Context& context) override;
   void ReportRuns(const std::vector<Run>& runs) override;
   void Finalize() override;
+  // A case is about to run a repetition (called by the suite through note_case_started).
+  void case_started(const std::string& case_name);
 
   std::size_t failed_cases() const { return failed_; }
 
  private:
   struct CaseRow {
     std::string name, error;
-    std::vector<double> real_ns, p50_ns, p99_ns, msgs_per_s, bytes_per_s;
-    std::vector<double> x_floor;               // pingpong: x_floor; stream: x_floor_bw
-    std::vector<double> cpu_tx_ns, cpu_rx_ns;  // cpu_ns_per_msg_tx, cpu_ns_per_msg_rx
-    double capacity_effective = 0;
-    bool saturated = false;  // rate: some repetition was saturated
+    std::vector<double> p50_ns, msgs_per_s;
   };
-  void print_table();
+  void add_runs(const std::vector<Run>& runs);
+  double eta_s() const;
+  void status(const std::string& text);
+  void print_header(const Context& context, std::ostream& out) const;
   std::size_t total_;
   std::size_t done_ = 0;
   std::map<std::string, double> expected_s_;
@@ -60,24 +67,34 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   double expected_done_s_ = 0;
   std::size_t failed_ = 0;
   bool said_interrupted_ = false;
+  bool quiet_;
+  bool live_;                  // stderr is a terminal: one status line rewritten in place
+  bool status_shown_ = false;  // the status line is on screen (and must be erased first)
+  std::string current_;        // the case running now
   std::uint64_t start_ns_;
   nlohmann::json env_;
   std::vector<std::string> warnings_;
-  std::vector<std::string> order_;
   std::map<std::string, CaseRow> rows_;
 };
+
+// The suite calls this before each repetition of a case; it reaches the
+// TerminalReporter running now, if any (none in tests).
+void note_case_started(const std::string& case_name);
 
 // Google Benchmark writes NaN and Inf for undefined statistics (the coefficient of
 // variation of a counter that is always 0); strict JSON has neither, so outside
 // strings they become null.
 std::string strict_json_numbers(std::string_view text);
 
-// Merges `env` into the context of the GB JSON file at gb_path and writes the
+// Merges `env` into the context of the GB JSON file at gb_path, adds the verdicts
+// computed from its benchmarks (context.verdicts, harness/verdict.hpp), and writes the
 // result to out_path through a temporary file and rename(), so out_path is either
-// absent or complete. Throws on a missing or unparsable gb_path.
-// `amend`, when given, edits the document (context merged) before it is written.
-void finish_json(const std::string& gb_path, const std::string& out_path, const nlohmann::json& env,
-                 const std::function<void(nlohmann::json&)>& amend = {});
+// absent or complete. `amend`, when given, edits the document (context merged) before
+// the verdicts are added and it is written. Returns the written document's benchmarks
+// array. Throws on a missing or unparsable gb_path.
+nlohmann::json finish_json(const std::string& gb_path, const std::string& out_path,
+                           const nlohmann::json& env,
+                           const std::function<void(nlohmann::json&)>& amend = {});
 
 // "812 ns", "12.3 us", "4.56 ms".
 std::string format_ns(double ns);

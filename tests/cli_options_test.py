@@ -46,6 +46,8 @@ OPTIONS = {
     ("run", "--messages"): ("10", ["0", "-1", "1e3", "0x10", HUGE, "", "2000G", "nan", "1.5"]),
     ("run", "--timeout"): ("30", ["0", "-1", "nan", "inf", "1e400", "1e-300", "86401", "", "abc", HUGE]),
     ("run", "--out"): ("{tmp}/x.json", ["", "{tmp}", "{tmp}/fifo"]),
+    ("run", "--quiet"): (None, []),
+    ("run", "--hgrm"): ("{tmp}/hgrm", ["", "{tmp}/file", "{tmp}/fifo"]),
     ("run", "--no-verify"): (None, []),
     ("run", "--interleave"): (None, []),
     ("run", "--benchmark_filter"): ("pipe", ["", "(", "[a", "*"]),
@@ -62,6 +64,9 @@ OPTIONS = {
     ("compare", "--all"): (None, []),
     ("compare", "--fleet"): (None, []),
     ("compare", "--help"): (None, []),
+    ("summary", "--format"): ("json", ["xml", "", "JSON", "json,table", "table,table"]),
+    ("summary", "--all"): (None, []),
+    ("summary", "--help"): (None, []),
     ("list", "--json"): (None, []),
     ("list", "--help"): (None, []),
     ("plot", "--out"): ("{tmp}/charts", ["", "{tmp}/file"]),
@@ -75,7 +80,8 @@ TINY_RUN = ["--sweeps", "none", "--mechanisms", "pipe", "--patterns", "pingpong"
             "--messages", "10", "--out", "{tmp}/x.json"]
 # Per command: arguments after the option under test whose own error must not be the
 # one reported. Each is bad input itself, so nothing runs.
-SENTINEL = {"run": ["--preset", "nope"], "compare": [], "list": [], "plot": ["{tmp}/missing.json"]}
+SENTINEL = {"run": ["--preset", "nope"], "compare": [], "list": [], "plot": ["{tmp}/missing.json"],
+            "summary": ["{tmp}/missing.json"]}
 # Input that is bad without any option: unknown options, stray arguments, and what
 # must not be taken for a file or a command. The message must name the second item.
 OTHER = [
@@ -103,6 +109,15 @@ OTHER = [
     (["compare", "a.json"], "two result files"),
     (["compare", "a.json", "b.json", "c.json"], "a.json"),  # three: the fleet view, which reads them
     (["compare", "", "b.json"], "empty file name"),
+    (["summary"], "one results file"),
+    (["summary", "a.json", "b.json"], "one results file"),
+    (["summary", "-x", "a.json"], "-x"),
+    (["summary", "--bogus", "a.json"], "--bogus"),
+    (["summary", "", "a.json"], "empty file name"),
+    (["summary", "{tmp}/missing.json"], "missing.json"),
+    (["summary", "{tmp}"], "directory"),
+    (["summary", "{tmp}/file"], "empty"),
+    (["summary", "{tmp}/fifo"], "pipe"),
     (["list", "--bogus"], "--bogus"),
     (["list", "x"], "'x'"),
     (["list", "-x"], "-x"),

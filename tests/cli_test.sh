@@ -195,11 +195,11 @@ assert sorted((b['name'], b['repetition_index']) for b in runs) == sorted(
 assert all(b['errors'] == 0 and not b.get('error_occurred') for b in runs), runs
 " && ok || fail "--interleave: repetitions or context"
 # --wait with the ring's own modes: a case for each mode a mechanism has, none for the
-# others (pipe has only block and spin), and the terminal table shows CPU per message.
+# others (pipe has only block and spin), and summary --all shows CPU per message.
 "$bin" run --sweeps none --mechanisms shm_ring,pipe --patterns pingpong,stream --sizes 64 --capacities 2 --messages 200 \
   --repetitions 1 --wait spin,spin_yield,adaptive,block,eventfd,sem --out "$tmp/waits.json" >"$tmp/waits.out" 2>&1
 [ $? -eq 0 ] && ok || fail "--wait with every mode failed: $(tail -3 "$tmp/waits.out")"
-grep -q "cpu/msg a/b" "$tmp/waits.out" && ok || fail "terminal table has no cpu/msg column"
+"$bin" summary "$tmp/waits.json" --all | grep -q "cpu/msg a" && ok || fail "summary --all has no cpu/msg column"
 $py -c "
 import json
 runs=[b for b in json.load(open('$tmp/waits.json'))['benchmarks'] if b['run_type']=='iteration']

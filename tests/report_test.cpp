@@ -17,6 +17,15 @@ TEST(StrictJson, NanAndInfOutsideStringsBecomeNull) {
   EXPECT_EQ(doc["s"], "NaN -Inf \"NaN\"");
 }
 
+// GB 1.7's own spelling: a repetition of 0 messages has an infinite time per message.
+TEST(StrictJson, InfinityBecomesNull) {
+  const auto doc = nlohmann::json::parse(
+      strict_json_numbers(R"({"real_time": Infinity, "x": -Infinity, "y": [Infinity,NaN]})"));
+  EXPECT_TRUE(doc["real_time"].is_null());
+  EXPECT_TRUE(doc["x"].is_null());
+  EXPECT_TRUE(doc["y"][0].is_null() && doc["y"][1].is_null());
+}
+
 TEST(Format, UnitsScaleAndSayWhatTheyAre) {
   EXPECT_EQ(format_ns(812), "812 ns");
   EXPECT_EQ(format_ns(12'345), "12.3 us");
