@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/cli_util.hpp"
 #include "harness/compare.hpp"
 #include "harness/error.hpp"
 
@@ -32,7 +33,7 @@ options:
                        over memcpy at its size (runs from different machines)
   --format F           table, markdown or json                       [table]
   --all                list unchanged rows too (default: changes and a summary)
-  --help               this help
+  -h, --help           this help
 
 Reads Google Benchmark JSON of at most 64 MiB; a file that is not (truncated,
 NaN or Infinity, a field of the wrong type, a directory, larger) is bad input.
@@ -40,6 +41,10 @@ A failed case (error_occurred) is valid and left out of the comparison.
 
 exit status: 0 no regression, 1 a regression, 2 bad input (missing or malformed
 file, no case in common, a bad option), with one line on stderr.
+
+examples:
+  ipcbench compare baseline.json results/2026-01-01T12-00-00.json
+  ipcbench compare a.json b.json --metric primary --format markdown
 )";
 
 namespace {
@@ -158,8 +163,7 @@ void parse_option(cli::Args& args, CompareArgs& c) {
     args.flag();
     c.all = true;
   } else {
-    throw UsageError("compare: unknown option " + std::string(o) +
-                     " (see ipcbench compare --help)");
+    unknown_option("compare", o, kCompareHelp);
   }
 }
 
@@ -168,10 +172,11 @@ CompareArgs parse_compare(cli::Args& args) {
   while (!args.done() && !c.help) {
     // "-x" is an option this command does not know, not a file (none of ours starts
     // with '-'; ./-x still names one).
-    if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-") {
+    if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-" &&
+        args.raw() != "-h") {
       throw UsageError("compare: unknown option " + args.raw() + " (see ipcbench compare --help)");
     }
-    if (args.raw().starts_with("--")) {
+    if (args.raw().starts_with("--") || args.raw() == "-h") {
       parse_option(args, c);
       continue;
     }

@@ -164,6 +164,10 @@ bool run_cases(TerminalReporter& terminal, const RunArgs& r, const std::string& 
 
 int cmd_run(cli::Args& args, const char* argv0) {
   RunArgs r = parse_run(args);
+  if (r.list_only) {  // before anything is created
+    print_case_names(r);
+    return 0;
+  }
   preflight(r);
   const std::string gb_path = r.out + ".gb-" + std::to_string(::getpid()) + ".tmp";
   const OwnedName gb_file = create_gb_file(gb_path, r.out);
