@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "bench/clean_cmd.hpp"
-#include "bench/cli_util.hpp"
 #include "bench/compare_cmd.hpp"
 #include "bench/list_cmd.hpp"
 #include "bench/plot_cmd.hpp"

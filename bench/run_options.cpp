@@ -322,10 +322,11 @@ std::vector<GridPlan> resolve_grids(const Choices& c) {
 
 void print_case_names(const RunArgs& r) {
   // Google Benchmark's test: a search (not a whole match) in extended POSIX syntax, a
-  // leading '-' selecting the names that do not match.
+  // leading '-' selecting the names that do not match, "all" matching every name.
   const std::string& f = r.benchmark_filter;
   const bool negate = !f.empty() && f[0] == '-';
-  const std::regex re(negate ? f.substr(1) : (f.empty() ? "." : f), std::regex::extended);
+  const std::string pattern = negate ? f.substr(1) : (f.empty() || f == "all" ? "." : f);
+  const std::regex re(pattern, std::regex::extended);
   std::string names;
   for (const Case& c : plan_cases(r.plan, 0, 0)) {
     if (std::regex_search(c.name, re) != negate) names += c.name + "\n";
