@@ -3,12 +3,13 @@
 #include <iostream>
 #include <string>
 
+#include "bench/cli_util.hpp"
 #include "harness/error.hpp"
 #include "harness/stale.hpp"
 
 namespace ipcbench {
 
-const char* const kCleanHelp = R"(usage: ipcbench clean
+const char* const kCleanHelp = R"(usage: ipcbench clean [options]
 
 Removes the IPC objects of ipcbench runs that were killed (SIGKILL skips every
 clean-up): /dev/shm/ipcbench-<pid>-*, /dev/mqueue/ipcbench-<pid>-*, the private
@@ -17,6 +18,12 @@ directories /tmp/ipcbench-<pid>-*, and the SysV queues and segments recorded in
 changed: a reused pid). Only this user's objects; a live run's are never
 touched. `ipcbench run` does the same before it starts. Prints one line per
 object removed.
+
+options:
+  -h, --help           this help
+
+examples:
+  ipcbench clean
 )";
 
 void sweep_and_tell(std::ostream& out) {
@@ -33,10 +40,12 @@ int cmd_clean(cli::Args& args) {
   if (!args.done()) {
     const std::string_view opt = args.option();
     if (opt == "--help") {
+      args.flag();
+      if (!args.done()) unknown_option("clean", args.option(), kCleanHelp);
       std::cout << kCleanHelp;
       return 0;
     }
-    throw UsageError("clean: unknown option " + std::string(opt) + " (clean takes none)");
+    unknown_option("clean", opt, kCleanHelp);
   }
   sweep_and_tell(std::cout);
   return 0;

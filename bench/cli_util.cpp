@@ -68,10 +68,11 @@ std::uint64_t parse_rate(std::string_view option, const std::string& item,
 }
 
 std::vector<std::size_t> parse_counts(std::string_view option, const std::string& text,
-                                      std::uint64_t max, const char* too_large) {
+                                      std::uint64_t max, const char* too_large, bool bytes) {
   const std::vector<std::size_t> counts =
       parse_each<std::size_t>(option, text, [&](const std::string& item) {
-        const std::uint64_t v = cli::parse_count(option, item);
+        const std::uint64_t v =
+            bytes ? cli::parse_bytes(option, item) : cli::parse_count(option, item);
         if (v > max) throw UsageError(std::string(option) + ": " + item + " " + too_large);
         return static_cast<std::size_t>(v);
       });
@@ -80,6 +81,30 @@ std::vector<std::size_t> parse_counts(std::string_view option, const std::string
     throw UsageError(std::string(option) + ": '" + text + "' lists one value twice");
   }
   return counts;
+}
+
+std::vector<std::string> options_in_help(const std::string& help) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < help.size()) {
+    std::size_t end = help.find('\n', start);
+    if (end == std::string::npos) end = help.size();
+    std::string_view line(help.data() + start, end - start);
+    start = end + 1;
+    const std::size_t word = line.find_first_not_of(' ');
+    if (word == std::string_view::npos || word < 2 || word > 4) continue;
+    line.remove_prefix(word);
+    if (line.starts_with("-h, ")) line.remove_prefix(4);
+    if (!line.starts_with("--")) continue;
+    out.emplace_back(line.substr(0, line.find_first_of(" =\t")));
+  }
+  return out;
+}
+
+void unknown_option(std::string_view command, std::string_view option, const std::string& help) {
+  std::string hint = cli::suggestion(option, options_in_help(help));
+  if (hint.empty()) hint = " (see ipcbench " + std::string(command) + " --help)";
+  throw UsageError(std::string(command) + ": unknown option " + std::string(option) + hint);
 }
 
 }  // namespace ipcbench

@@ -43,8 +43,15 @@ std::vector<T> parse_each(std::string_view option, const std::string& text, Pars
 std::uint64_t parse_rate(std::string_view option, const std::string& item,
                          std::uint64_t max_msgs_per_s);
 // A list of counts, each from 1 to `max`; `too_large` ends the message for one above it.
-// One value spelt twice ("1K,1024") is refused like a repeated item.
+// One value spelt twice ("1K,1024") is refused like a repeated item. With `bytes`, each
+// item is a size (cli::parse_bytes: "64B", "4KiB" too).
 std::vector<std::size_t> parse_counts(std::string_view option, const std::string& text,
-                                      std::uint64_t max, const char* too_large);
+                                      std::uint64_t max, const char* too_large, bool bytes = false);
+// The options a help text lists: each line's first word when it starts with "--" (or
+// "-h, --help"'s), so a suggestion for a mistyped option can never drift from the help.
+std::vector<std::string> options_in_help(const std::string& help);
+// "CMD: unknown option OPT; did you mean '--x'?" or "... (see ipcbench CMD --help)".
+[[noreturn]] void unknown_option(std::string_view command, std::string_view option,
+                                 const std::string& help);
 
 }  // namespace ipcbench

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/cli_util.hpp"
 #include "harness/compare.hpp"
 #include "harness/error.hpp"
 
@@ -48,7 +49,7 @@ options:
   --fleet              the fleet view, even of two files
   --format F           table, markdown or json                       [table]
   --all                list unchanged rows too (default: changes and a summary)
-  --help               this help
+  -h, --help           this help
 
 Reads Google Benchmark JSON of at most 64 MiB; a file that is not (truncated,
 NaN or Infinity, a field of the wrong type, a directory, larger) is bad input.
@@ -58,6 +59,10 @@ fleet view needs the floors ipcbench records in each file.
 exit status: 0 no regression (the fleet view: always), 1 a confirmed
 regression, 2 bad input (missing or malformed file, no case in common, a bad
 option), with one line on stderr.
+
+examples:
+  ipcbench compare baseline.json results/2026-01-01T12-00-00.json
+  ipcbench compare a.json b.json --metric primary --format markdown
 )";
 
 namespace {
@@ -175,8 +180,7 @@ void parse_option(cli::Args& args, CompareArgs& c) {
     args.flag();
     c.all = true;
   } else {
-    throw UsageError("compare: unknown option " + std::string(o) +
-                     " (see ipcbench compare --help)");
+    unknown_option("compare", o, kCompareHelp);
   }
 }
 
@@ -185,10 +189,11 @@ CompareArgs parse_compare(cli::Args& args) {
   while (!args.done() && !c.help) {
     // "-x" is an option this command does not know, not a file (none of ours starts
     // with '-'; ./-x still names one).
-    if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-") {
+    if (args.raw().starts_with("-") && !args.raw().starts_with("--") && args.raw() != "-" &&
+        args.raw() != "-h") {
       throw UsageError("compare: unknown option " + args.raw() + " (see ipcbench compare --help)");
     }
-    if (args.raw().starts_with("--")) {
+    if (args.raw().starts_with("--") || args.raw() == "-h") {
       parse_option(args, c);
       continue;
     }

@@ -7,18 +7,25 @@
 #include <string>
 #include <string_view>
 
+#include "bench/cli_util.hpp"
 #include "harness/error.hpp"
 #include "harness/registry.hpp"
 
 namespace ipcbench {
 
-const char* const kListHelp = R"(usage: ipcbench list [--json]
+const char* const kListHelp = R"(usage: ipcbench list [options]
 
-Lists each mechanism with its patterns, wait modes and how capacity maps onto
-its own knob.
-  --json    print a JSON array of objects with keys name, patterns,
-            wait_modes, capacity_knob (and summary)
-  --help    this help
+Lists each registered mechanism with the patterns and wait modes it supports
+and how a case's capacity maps onto its own knob.
+
+options:
+  --json               print a JSON array of objects with keys name,
+                       patterns, wait_modes, capacity_knob and summary
+  -h, --help           this help
+
+examples:
+  ipcbench list
+  ipcbench list --json | jq -r '.[].name'
 )";
 
 namespace {
@@ -75,7 +82,7 @@ int cmd_list(cli::Args& args) {
       std::cout << kListHelp;
       return 0;
     }
-    if (opt != "--json") throw UsageError("list: unknown option " + std::string(opt));
+    if (opt != "--json") unknown_option("list", opt, kListHelp);
     args.flag();
     json = true;
   }

@@ -14,6 +14,8 @@
 #include "bench/run_cmd.hpp"
 #include "bench/run_options.hpp"
 #include "bench/summary_cmd.hpp"
+#include "build_info.hpp"
+#include "git_commit.hpp"
 #include "harness/cli.hpp"
 #include "harness/error.hpp"
 
@@ -40,8 +42,28 @@ commands:
             too before it starts. Never touches a live run's objects
   help      show this help, or `ipcbench help <command>`
 
-`ipcbench <command> --help` describes a command's options.
+options:
+  -h, --help     this help
+  -V, --version  the version, git commit and build type
+
+`ipcbench <command> --help` (or -h) describes a command's options.
+
+examples:
+  ipcbench run --preset quick
+  ipcbench plot results/2026-01-01T12-00-00.json
+  ipcbench compare baseline.json results/2026-01-01T12-00-00.json
 )";
+
+const std::vector<std::string> kCommands = {"run",  "compare", "summary", "plot",
+                                            "list", "clean",   "help"};
+
+// `ipcbench --version`: what a bug report needs to name the build.
+int cmd_version(int argc, char** argv) {
+  if (argc > 2) throw UsageError(std::string(argv[1]) + ": unexpected argument '" + argv[2] + "'");
+  std::cout << "ipcbench " << build::kVersion << " (commit " << build::kGitCommit << ", "
+            << build::kBuildType << " build)\n";
+  return 0;
+}
 
 // `ipcbench --help`, `-h`, `help` and `help <command>`.
 int cmd_help(int argc, char** argv) {
@@ -66,9 +88,10 @@ int cmd_help(int argc, char** argv) {
   } else if (sub == "clean") {
     std::cout << kCleanHelp;
   } else if (sub == "plot") {
-    exec_plot({"--help"});
+    std::cout << kPlotHelp;
   } else {
-    throw UsageError("help: unknown command '" + std::string(sub) + "'");
+    throw UsageError("help: unknown command '" + std::string(sub) + "'" +
+                     cli::suggestion(sub, kCommands));
   }
   return 0;
 }
@@ -78,14 +101,19 @@ int dispatch(int argc, char** argv) {
   const std::string_view cmd = argv[1];
   cli::Args args(argc, argv, 2);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") return cmd_help(argc, argv);
+  if (cmd == "--version" || cmd == "-V") return cmd_version(argc, argv);
   if (cmd == "list") return cmd_list(args);
   if (cmd == "run") return cmd_run(args, argv[0]);
   if (cmd == "clean") return cmd_clean(args);
   if (cmd == "compare") return cmd_compare(args);
   if (cmd == "summary") return cmd_summary(args);
-  if (cmd == "plot") exec_plot(std::vector<std::string>(argv + 2, argv + argc));
-  throw UsageError("unknown command '" + std::string(cmd) +
-                   "' (commands: run, compare, summary, plot, list, clean, help)");
+  if (cmd == "plot") return cmd_plot(std::vector<std::string>(argv + 2, argv + argc));
+  const bool dashed = cmd.starts_with("-");
+  const std::string hint =
+      cli::suggestion(cmd, dashed ? std::vector<std::string>{"--help", "--version"} : kCommands);
+  throw UsageError(
+      (dashed ? "unknown option '" : "unknown command '") + std::string(cmd) + "'" +
+      (hint.empty() ? " (commands: run, compare, summary, plot, list, clean, help)" : hint));
 }
 
 }  // namespace

@@ -42,9 +42,11 @@ const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
 // default's and full's main grid: every mechanism, both patterns and the two wait modes
-// every mechanism has, capacity 16, five repetitions of 0.12 s: five is the least at
+// every mechanism has, capacity 16, five repetitions of 0.1 s: five is the least at
 // which `ipcbench compare` can call a change between two runs significant (5 against
-// 5 reach p = 0.008; 3 against 3 never get below 0.10), for the time three of 0.2 s took.
+// 5 reach p = 0.008; 3 against 3 never get below 0.10). 0.1 s keeps the default run
+// within 5 minutes on 2 vCPUs with 16 mechanisms (each repetition costs about its
+// case time x 1.25 for the warm-up, plus ~30 ms to fork and reap a pair).
 Grid main_grid(std::vector<std::size_t> sizes) {
   return {.name = "main",
           .mechanisms = {},
@@ -54,14 +56,13 @@ Grid main_grid(std::vector<std::size_t> sizes) {
           .waits = {WaitMode::block, WaitMode::spin},
           .rates_msgs_per_s = kRates,
           .repetitions = 5,
-          .case_seconds = 0.12};
+          .case_seconds = 0.1};
 }
 
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.1 s per case; no "
-              "sweeps "
-              "(14 s on 2 vCPUs)",
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.08 s per case; "
+              "no sweeps (120 cases, about 20 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .patterns = {Pattern::pingpong, Pattern::stream},
@@ -70,15 +71,15 @@ const std::array<Preset, 3> kPresets = {{
               .waits = {WaitMode::block, WaitMode::spin},
               .rates_msgs_per_s = kRates,
               .repetitions = 1,
-              .case_seconds = 0.1},
+              .case_seconds = 0.08},
      .sweeps = {}},
     {.name = "default",
      .about =
-         "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.12 s per case; and "
+         "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.1 s per case; and "
          "sweeps of short points (a point on a curve is read against its neighbours): capacity in "
          "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
-         "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (4 min on 2 "
-         "vCPUs)",
+         "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (874 cases, "
+         "about 4.5 min on 2 vCPUs)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
@@ -88,7 +89,7 @@ const std::array<Preset, 3> kPresets = {{
                  .waits = {WaitMode::block, WaitMode::spin},
                  .rates_msgs_per_s = {},
                  .repetitions = 1,
-                 .case_seconds = 0.05},
+                 .case_seconds = 0.04},
                 {.name = "rate",
                  .mechanisms = {},
                  .patterns = {Pattern::rate},
@@ -97,15 +98,14 @@ const std::array<Preset, 3> kPresets = {{
                  .waits = {WaitMode::block},
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
-                 .case_seconds = 0.1},
+                 .case_seconds = 0.08},
                 kZeroCopySweep,
                 kWaitSweep}},
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
-              "0.12 s per "
-              "case; the capacity and rate sweeps at more sizes and both wait modes, the zero_copy "
-              "and wait "
-              "sweeps as in default (1,668 cases, 10 min on 2 vCPUs: watch the ETA)",
+              "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
+              "zero_copy and wait sweeps as in default (1,728 cases, about 10 min on 2 vCPUs: "
+              "watch the ETA)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,

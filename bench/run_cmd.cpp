@@ -244,6 +244,10 @@ std::unique_ptr<HgrmExporter> start_hgrm(const std::string& dir) {
 
 int cmd_run(cli::Args& args, const char* argv0) {
   RunArgs r = parse_run(args);
+  if (r.list_only) {  // before anything is created
+    print_case_names(r);
+    return 0;
+  }
   preflight(r);
   const std::string gb_path = r.out + ".gb-" + std::to_string(::getpid()) + ".tmp";
   const OwnedName gb_file = create_gb_file(gb_path, r.out);

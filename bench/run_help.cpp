@@ -45,15 +45,16 @@ accepts: throughput), rate (open loop: the producer sends at a fixed offered
 rate and latency counts from each message's intended send time; once a rate
 saturates, the higher rates of that mechanism/size/wait are skipped).
 
-options ([default] is the default preset's value; --patterns, --sizes,
---capacities, --wait, --repetitions and --case-time shape the main grid;
---mechanisms, --rates, --messages, --timeout and --no-verify apply to every
-grid):
+[default] is the default preset's value; --patterns, --sizes, --capacities,
+--wait, --repetitions and --case-time shape the main grid; --mechanisms,
+--rates, --messages, --timeout and --no-verify apply to every grid.
+
+options:
 )";
 
 const char* const kRunNumbersAndPresets = R"(
-Numbers: sizes and counts take K, M, G (binary); rates k, M (decimal);
-seconds are decimal, at least 0.001. Bad input (an unknown option or value, an
+Numbers: sizes and counts take K, M, G (binary; sizes also 64B, 4KiB); rates
+k, M (decimal); seconds are decimal, at least 0.001. Bad input (an unknown option or value, an
 option given twice, a list with an empty or repeated item) is one line on
 stderr and exit status 2, before any case runs.
 
@@ -61,9 +62,23 @@ presets:
 )";
 
 const char* const kRunExitStatus = R"(
+capacity: a case asks its channel to hold that many messages; the results
+record what the kernel granted as capacity_effective. Where an unprivileged
+user cannot raise a queue's depth (posix_mq past fs.mqueue.msg_max, sysv_msg
+past kernel.msgmnb bytes), the capacity is clamped to the limit instead of the
+case being lost: the case name keeps the capacity asked, so names match across
+machines, and capacity_effective shows the clamp. A message past the kernel's
+per-message maximum is not runnable, with the limit named.
+
 exit status: 0 all cases ran (some may be not runnable, with the reason);
 1 a case failed (verification error, dead or hung peer); 2 bad input;
 130 interrupted (the partial results are written, marked incomplete).
+
+examples:
+  ipcbench run --preset quick
+  ipcbench run --mechanisms shm_ring,pipe,unix_stream --sizes 64B,4KiB,1MiB
+  ipcbench run --benchmark_list_tests --benchmark_filter='^pingpong/pipe/'
+  ipcbench run --preset default --repetitions 10 --out baseline.json
 )";
 
 // What a wait mode does, as --wait's help says it.
@@ -151,7 +166,7 @@ std::string options_help() {
          R"(  --mechanisms LIST      comma-separated names (see `ipcbench list`)      [all]
   --patterns LIST        pingpong,stream,rate             [)" +
          join_values(d.patterns, show_pattern) + R"(]
-  --sizes LIST           message sizes in bytes, K/M/G binary suffixes
+  --sizes LIST           message sizes: 64, 64B, 4K, 4KiB, 1M, 1MiB (binary)
                                                           [)" +
          join_values(d.sizes, show_size) + R"(]
   --capacities LIST      messages in flight the channel should hold      [)" +
@@ -194,7 +209,7 @@ std::string options_help() {
                          (the file still holds every repetition)
                          These three are passed to Google Benchmark; its other
                          flags set what ipcbench sets per case and are refused.
-  --help                 this help
+  -h, --help             this help
 )";
 }
 

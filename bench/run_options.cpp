@@ -39,11 +39,24 @@ struct Choices {
   std::optional<std::vector<std::string>> sweeps;  // empty: none
 };
 
+// "; did you mean 'x'?" for a name close to one of `known` ("a, b, c"), else the list.
+std::string hint_or_known(const std::string& name, const std::string& known) {
+  std::vector<std::string> names;
+  for (std::size_t start = 0; start < known.size();) {
+    std::size_t end = known.find(", ", start);
+    if (end == std::string::npos) end = known.size();
+    names.push_back(known.substr(start, end - start));
+    start = end + 2;
+  }
+  const std::string hint = cli::suggestion(name, names);
+  return hint.empty() ? " (known: " + known + ")" : hint;
+}
+
 // The Google Benchmark flags `run` passes through, each checked here so that a bad one
 // is one line and exit 2 before anything runs: GB itself prints a warning and a second
 // line, or a usage page and exits 0 without the cleanup (a temporary file left behind).
 // The rest set what ipcbench sets per case, or would change the file compare reads.
-void check_benchmark_flag(cli::Args& args, std::vector<std::string>& pass, std::string& filter) {
+void check_benchmark_flag(cli::Args& args, RunArgs& r) {
   const std::string opt(args.option());
   const std::string raw = args.raw();
   const bool has_value = raw.find('=') != std::string::npos;
@@ -56,11 +69,15 @@ void check_benchmark_flag(cli::Args& args, std::vector<std::string>& pass, std::
     } catch (const std::regex_error& e) {
       throw UsageError(opt + ": bad regular expression '" + value + "' (" + e.what() + ")");
     }
-    filter = value;
+    r.benchmark_filter = value;
   } else if (opt == "--benchmark_list_tests" || opt == "--benchmark_display_aggregates_only") {
     if (has_value && value != "true" && value != "false" && value != "1" && value != "0") {
       throw UsageError(opt + ": expected true or false (got '" + value + "')");
     }
+    // Listed here, not by Google Benchmark: its names carry the registration's
+    // "/iterations:1/repeats:N/manual_time", which the results file does not.
+    if (opt == "--benchmark_list_tests")
+      r.list_only = !has_value || value == "true" || value == "1";
   } else {
     static const std::map<std::string, std::string, std::less<>> kInstead = {
         {"--benchmark_out", "ipcbench writes the JSON itself; use --out FILE"},
@@ -81,7 +98,7 @@ void check_benchmark_flag(cli::Args& args, std::vector<std::string>& pass, std::
                            "and --benchmark_display_aggregates_only")) +
         ")");
   }
-  pass.push_back(raw);
+  r.benchmark_flags.push_back(raw);
 }
 
 std::vector<std::string> parse_sweeps(const std::string& opt, const std::string& text) {
@@ -93,8 +110,8 @@ std::vector<std::string> parse_sweeps(const std::string& opt, const std::string&
     const auto ps = presets();
     if (std::none_of(ps.begin(), ps.end(),
                      [&](const Preset& p) { return find_sweep(p, name) != nullptr; })) {
-      throw UsageError("--sweeps: unknown sweep '" + name + "' (known: " + sweep_names() +
-                       ", or none)");
+      throw UsageError("--sweeps: unknown sweep '" + name + "'" +
+                       hint_or_known(name, sweep_names() + ", none"));
     }
   }
   return sweeps;
@@ -108,7 +125,7 @@ std::vector<const Mechanism*> parse_mechanisms(const std::string& opt, const std
       for (const Mechanism* k : mechanisms()) {
         known += (known.empty() ? "" : ", ") + std::string(k->name);
       }
-      throw UsageError("--mechanisms: unknown mechanism '" + n + "' (known: " + known + ")");
+      throw UsageError("--mechanisms: unknown mechanism '" + n + "'" + hint_or_known(n, known));
     }
     return m;
   });
@@ -119,14 +136,15 @@ std::vector<Pattern> parse_patterns(const std::string& opt, const std::string& t
     if (p == "pingpong") return Pattern::pingpong;
     if (p == "stream") return Pattern::stream;
     if (p == "rate") return Pattern::rate;
-    throw UsageError("--patterns: unknown pattern '" + p + "' (known: pingpong, stream, rate)");
+    throw UsageError("--patterns: unknown pattern '" + p + "'" +
+                     hint_or_known(p, "pingpong, stream, rate"));
   });
 }
 
 std::vector<WaitMode> parse_waits(const std::string& opt, const std::string& text) {
   return parse_each<WaitMode>(opt, text, [&](const std::string& w) {
     if (const std::optional<WaitMode> mode = parse_wait_mode(w)) return *mode;
-    throw UsageError("--wait: unknown wait mode '" + w + "' (known: " + all_wait_modes() + ")");
+    throw UsageError("--wait: unknown wait mode '" + w + "'" + hint_or_known(w, all_wait_modes()));
   });
 }
 
@@ -137,7 +155,8 @@ bool parse_selection(const std::string& opt, cli::Args& args, Choices& c) {
     const std::string name = args.value();
     c.preset = find_preset(name);
     if (c.preset == nullptr) {
-      throw UsageError("--preset: unknown preset '" + name + "' (known: " + preset_names() + ")");
+      throw UsageError("--preset: unknown preset '" + name + "'" +
+                       hint_or_known(name, preset_names()));
     }
   } else if (opt == "--sweeps") {
     c.sweeps = parse_sweeps(opt, args.value());
@@ -158,7 +177,7 @@ bool parse_selection(const std::string& opt, cli::Args& args, Choices& c) {
 bool parse_grid_values(const std::string& opt, cli::Args& args, Choices& c) {
   if (opt == "--sizes") {
     c.sizes = parse_counts(opt, args.value(), kMaxMsgBytes,
-                           "exceeds the largest message ipcbench sends (1G)");
+                           "exceeds the largest message ipcbench sends (1G)", true);
   } else if (opt == "--capacities") {
     c.capacities =
         parse_counts(opt, args.value(), kMaxCapacity, "is out of range (1 to 1M messages)");
@@ -317,12 +336,30 @@ std::vector<GridPlan> resolve_grids(const Choices& c) {
 
 }  // namespace
 
+void print_case_names(const RunArgs& r) {
+  // Google Benchmark's test: a search (not a whole match) in extended POSIX syntax, a
+  // leading '-' selecting the names that do not match, "all" matching every name.
+  const std::string& f = r.benchmark_filter;
+  const bool negate = !f.empty() && f[0] == '-';
+  const std::string pattern = negate ? f.substr(1) : (f.empty() || f == "all" ? "." : f);
+  const std::regex re(pattern, std::regex::extended);
+  std::string names;
+  for (const Case& c : plan_cases(r.plan, 0, 0)) {
+    if (std::regex_search(c.name, re) != negate) names += c.name + "\n";
+  }
+  if (names.empty()) {
+    throw UsageError(f.empty() ? std::string("run: no case to run")
+                               : "--benchmark_filter: '" + f + "' matches no case");
+  }
+  std::cout << names;
+}
+
 RunArgs parse_run(cli::Args& args) {
   Choices c;
   RunArgs r;
   while (!args.done()) {
     if (args.is_benchmark_flag()) {
-      check_benchmark_flag(args, r.benchmark_flags, r.benchmark_filter);
+      check_benchmark_flag(args, r);
       continue;
     }
     const std::string opt(args.option());
@@ -333,7 +370,7 @@ RunArgs parse_run(cli::Args& args) {
     }
     if (!parse_selection(opt, args, c) && !parse_grid_values(opt, args, c) &&
         !parse_run_settings(opt, args, r)) {
-      throw UsageError("run: unknown option " + opt + " (see ipcbench run --help)");
+      unknown_option("run", opt, run_help());
     }
   }
   r.preset = c.preset->name;

@@ -17,8 +17,9 @@ struct RunArgs {
   std::vector<std::string> benchmark_flags;  // passed through to Google Benchmark
   std::string benchmark_filter;              // for the message when it matches nothing
   bool interleave = false;
-  bool quiet = false;    // --quiet: no progress
-  std::string hgrm_dir;  // --hgrm: empty, none
+  bool quiet = false;      // --quiet: no progress
+  std::string hgrm_dir;    // --hgrm: empty, none
+  bool list_only = false;  // --benchmark_list_tests: print the case names, run and write nothing
 };
 
 // The help text (bench/run_help.cpp); defaults, presets, sweeps and who supports which
@@ -27,5 +28,8 @@ std::string run_help();
 // Reads every option (`--help` prints run_help() and exits 0). Bad input throws
 // UsageError before any case runs.
 RunArgs parse_run(cli::Args& args);
+// --benchmark_list_tests: the names the results file would hold, one a line, filtered
+// as Google Benchmark filters; creates no file or directory.
+void print_case_names(const RunArgs& r);
 
 }  // namespace ipcbench

@@ -36,12 +36,16 @@ options:
   --format F           table, markdown, csv or json                  [table]
                        json: {"verdicts": [...]} (with --all, "cases" too)
   --all                every case, not the verdict
-  --help               this help
+  -h, --help           this help
 
 Reads Google Benchmark JSON of at most 64 MiB, checked as compare checks it.
 
 exit status: 0, or 2 for bad input (missing or malformed file, a bad option),
 with one line on stderr.
+
+examples:
+  ipcbench summary results/2026-01-01T12-00-00.json
+  ipcbench summary results/2026-01-01T12-00-00.json --all --format csv
 )";
 
 namespace {

@@ -167,4 +167,15 @@ std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes) 
   return static_cast<std::uint64_t>(granted);
 }
 
+std::uint64_t mq_maxmsg_within(std::uint64_t capacity_msgs, std::uint64_t msg_max) {
+  return capacity_msgs > msg_max && msg_max > 0 ? msg_max : 0;
+}
+
+std::uint64_t msg_qbytes_within(std::uint64_t capacity_msgs, std::uint64_t msg_bytes,
+                                std::uint64_t msgmnb) {
+  const std::uint64_t want = capacity_msgs * msg_bytes;
+  if (want <= msgmnb) return want;
+  return msg_bytes <= msgmnb ? msgmnb : 0;
+}
+
 }  // namespace ipcbench

@@ -52,4 +52,21 @@ std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
 // there (CAP_NET_ADMIN), and without the privilege the case is NotRunnable.
 std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes);
 
+// Message queues whose depth an unprivileged user cannot raise past a sysctl: a
+// capacity past it is clamped to it rather than made not runnable, so a default run
+// on a stock kernel (fs.mqueue.msg_max = 10, kernel.msgmnb = 16384) keeps these
+// mechanisms. The case keeps the requested capacity in its name (stable across
+// machines); capacity_effective records what was granted, as for every mechanism.
+// A message larger than the kernel's per-message maximum stays not runnable: that is
+// the size, which no capacity fixes.
+
+// posix_mq: the mq_maxmsg to ask for again after mq_open refused `capacity_msgs` with
+// EINVAL under fs.mqueue.msg_max = `msg_max`; 0 when clamping cannot help (within the
+// limit already: the size was refused).
+std::uint64_t mq_maxmsg_within(std::uint64_t capacity_msgs, std::uint64_t msg_max);
+// sysv_msg: msg_qbytes for capacity x size, at most kernel.msgmnb = `msgmnb`; 0 when not
+// one message of msg_bytes fits.
+std::uint64_t msg_qbytes_within(std::uint64_t capacity_msgs, std::uint64_t msg_bytes,
+                                std::uint64_t msgmnb);
+
 }  // namespace ipcbench

@@ -1,5 +1,7 @@
 #include "harness/cli.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -48,6 +50,22 @@ std::uint64_t parse_count(std::string_view option, std::string_view text, bool a
   return value;
 }
 
+std::uint64_t parse_bytes(std::string_view option, std::string_view text) {
+  std::string_view count = text;
+  if (count.ends_with("iB") && count.size() > 2 &&
+      std::string_view("KkMmGg").find(count[count.size() - 3]) != std::string_view::npos) {
+    count.remove_suffix(2);  // "4KiB" -> "4K"
+  } else if (count.ends_with("B") && count.size() > 1 &&
+             std::isdigit(static_cast<unsigned char>(count[count.size() - 2]))) {
+    count.remove_suffix(1);  // "64B" -> "64"
+  }
+  try {
+    return parse_count(option, count);
+  } catch (const UsageError&) {
+    bad(option, text, "expected a size such as 64, 64B, 4K or 4KiB (K, M, G binary)");
+  }
+}
+
 std::uint64_t parse_whole(std::string_view option, std::string_view text) {
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -90,12 +108,58 @@ std::vector<std::string> parse_list(std::string_view option, std::string_view te
   return items;
 }
 
+namespace {
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps
+// of two adjacent letters each cost one edit.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+}  // namespace
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  // Case is no edit ("PIPE" is suggested "pipe"; names stay exact), and the leading
+  // dashes are no letters: "--mechanism" is one edit from "--mechanisms" in 9 letters.
+  std::string lower(word);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const std::size_t first_letter = word.find_first_not_of('-');
+  const std::size_t letters =
+      first_letter == std::string_view::npos ? 0 : word.size() - first_letter;
+  std::size_t best_distance = std::max<std::size_t>(1, std::min<std::size_t>(2, letters / 3)) + 1;
+  std::string best;
+  for (const std::string& c : candidates) {
+    const std::size_t d = edit_distance(lower, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string best = did_you_mean(word, candidates);
+  return best.empty() ? std::string() : "; did you mean '" + best + "'?";
+}
+
 Args::Args(int argc, char** argv, int first) {
   for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
 }
 
 std::string_view Args::option() const {
   std::string_view a = args_[i_];
+  if (a == "-h") return "--help";
   if (!a.starts_with("--"))
     throw UsageError("unexpected argument '" + args_[i_] + "' (options start with --)");
   return a.substr(0, a.find('='));

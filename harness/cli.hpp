@@ -12,6 +12,9 @@ namespace ipcbench::cli {
 // "64", "4K", "1M", "2G" (binary: K = 1024). Rejects 0 unless allow_zero, signs,
 // junk and overflow.
 std::uint64_t parse_count(std::string_view option, std::string_view text, bool allow_zero = false);
+// A message size: parse_count's forms plus a unit, "64B", "4KiB", "1MiB" (binary, as
+// K and M are; "4KB" is refused: in SI it would mean 4000).
+std::uint64_t parse_bytes(std::string_view option, std::string_view text);
 // A plain decimal whole number ("0", "17"): no suffix, sign or space (a CPU number).
 std::uint64_t parse_whole(std::string_view option, std::string_view text);
 // A decimal number of seconds ("0.2", "30"), at least kMinSeconds.
@@ -20,8 +23,15 @@ double parse_seconds(std::string_view option, std::string_view text);
 // "a,b,c": no empty items, no duplicates.
 std::vector<std::string> parse_list(std::string_view option, std::string_view text);
 
+// The candidate closest to `word` by Damerau-Levenshtein distance (an adjacent swap
+// counts one edit), if close enough to be a typo (at most 2 edits, and fewer than
+// half the word's letters), as git and cargo suggest; "" when none is.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+// "; did you mean 'x'?" for the closest candidate, or "" when none is close.
+std::string suggestion(std::string_view word, const std::vector<std::string>& candidates);
+
 // Walks argv: `--name value` and `--name=value` forms, flags without values, and
-// pass-through of Google Benchmark's `--benchmark_*` flags. An option taken twice
+// pass-through of Google Benchmark's `--benchmark_*` flags; `-h` is `--help`. An option taken twice
 // (value() or flag()) is an error: which one should win is a guess.
 class Args {
  public:

@@ -1,7 +1,8 @@
 // posix_mq: POSIX message queues. One queue carries a -> b; pingpong adds a second
 // for b -> a. Every mq_send is one whole message and mq_receive returns it whole.
 //
-// Capacity: mq_maxmsg = capacity and mq_msgsize = the case's size, exactly as asked:
+// Capacity: mq_maxmsg = capacity and mq_msgsize = the case's size, as asked, or the
+// depth clamped to fs.mqueue.msg_max when the kernel refuses more (stock: 10):
 // the kernel states what it granted (mq_getattr), so nothing is probed. Unprivileged
 // requests are bounded by fs.mqueue.msg_max and fs.mqueue.msgsize_max, and each
 // queue's memory (messages plus the kernel's per-message bookkeeping) is charged to
@@ -61,7 +62,10 @@ std::uint64_t kernel_charge_bytes(std::uint64_t maxmsg, std::uint64_t msgsize) {
                              std::strerror(err) + "): ";
   if (err == EINVAL) {
     std::string why;
-    if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX); maxmsg > limit) {
+    const bool size_refused = msgsize > read_sysctl(kMsgsizeMaxPath, UINT64_MAX);
+    // A depth past the limit alone is clamped (make_queue): then the size is the reason.
+    if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX);
+        maxmsg > limit && !size_refused) {
       why += "capacity " + std::to_string(maxmsg) + " exceeds " + kMsgMaxPath + " = " +
              std::to_string(limit) +
              "; raise it with sysctl -w fs.mqueue.msg_max=" + std::to_string(maxmsg);
@@ -113,7 +117,18 @@ Queue make_queue(const ChannelConfig& cfg, int queues) {
   mq_attr attr{};
   attr.mq_maxmsg = static_cast<long>(cfg.capacity_msgs);
   attr.mq_msgsize = static_cast<long>(cfg.msg_bytes);
-  const mqd_t first = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+  mqd_t first = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+  // Past fs.mqueue.msg_max the depth is clamped to it (harness/capacity.hpp) and asked
+  // again; mq_getattr then reports the granted depth as capacity_effective.
+  if (first == static_cast<mqd_t>(-1) && errno == EINVAL) {
+    const std::uint64_t within =
+        mq_maxmsg_within(cfg.capacity_msgs, read_sysctl(kMsgMaxPath, UINT64_MAX));
+    if (within > 0) {
+      attr.mq_maxmsg = static_cast<long>(within);
+      first = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+    }
+    if (first == static_cast<mqd_t>(-1)) errno = EINVAL;  // the first refusal's reason
+  }
   // Owned (to unlink) only once created: on EEXIST the queue is someone else's.
   if (first == static_cast<mqd_t>(-1)) throw_refusal(errno, name, cfg, queues);
   Queue q{OwnedName(name, ::mq_unlink), UniqueFd(first), {}};

@@ -7,8 +7,10 @@
 // text only: a queue is full when q_cbytes + size > q_qbytes or q_qnum + 1 > q_qbytes.
 // The granted whole-message count is probed by filling the fresh queue with IPC_NOWAIT
 // until EAGAIN, then draining it. Raising msg_qbytes above kernel.msgmnb needs
-// CAP_SYS_RESOURCE, and a message over kernel.msgmax is refused outright: either makes
-// the case not runnable, with the limit named, its value and how to raise it.
+// CAP_SYS_RESOURCE: without it the bytes are clamped to kernel.msgmnb (stock: 16384,
+// four 4 KiB messages) and the probe records the whole messages that fit. A message
+// over kernel.msgmax (or msgmnb) is refused outright: the case is not runnable, with
+// the limit named, its value and how to raise it.
 // Wait: block = msgsnd/msgrcv sleeping in the kernel; spin = IPC_NOWAIT, retrying
 // EAGAIN (queue full) and ENOMSG (queue empty).
 // Ownership: the queues have random keys, recorded where the next run looks for what a
@@ -75,13 +77,25 @@ SysvQueue make_queue() {
       });
 }
 
-// Sets msg_qbytes; returns what the kernel granted.
-std::uint64_t set_qbytes(int id, std::uint64_t bytes) {
+// Sets msg_qbytes to capacity x size, or within kernel.msgmnb when the kernel refuses
+// more (harness/capacity.hpp); returns what the kernel granted.
+std::uint64_t set_qbytes(int id, const ChannelConfig& cfg) {
+  const std::uint64_t bytes = std::uint64_t{cfg.capacity_msgs} * cfg.msg_bytes;
   msqid_ds ds{};
   if (::msgctl(id, IPC_STAT, &ds) < 0)
     throw SysError("msgctl IPC_STAT", "msqid " + std::to_string(id));
   ds.msg_qbytes = static_cast<msglen_t>(bytes);
-  if (::msgctl(id, IPC_SET, &ds) < 0) {
+  int rc = ::msgctl(id, IPC_SET, &ds);
+  if (rc < 0 && errno == EPERM) {
+    const std::uint64_t within =
+        msg_qbytes_within(cfg.capacity_msgs, cfg.msg_bytes, read_sysctl(kMsgMnbPath, 0));
+    if (within > 0 && within < bytes) {
+      ds.msg_qbytes = static_cast<msglen_t>(within);
+      rc = ::msgctl(id, IPC_SET, &ds);
+    }
+    if (rc < 0) errno = EPERM;
+  }
+  if (rc < 0) {
     if (errno == EPERM) {
       throw NotRunnable("sysv_msg: msg_qbytes " + std::to_string(bytes) +
                         " B (capacity x size) exceeds " + kMsgMnbPath + " = " +
@@ -162,7 +176,6 @@ class SysvMsgChannel final : public Channel {
  public:
   explicit SysvMsgChannel(const ChannelConfig& cfg) : cfg_(cfg) {
     // Within the per-channel limit: open_channel() has checked it.
-    const std::uint64_t qbytes = std::uint64_t{cfg.capacity_msgs} * cfg.msg_bytes;
     if (const std::uint64_t limit = read_sysctl(kMsgMaxPath, UINT64_MAX); cfg.msg_bytes > limit) {
       throw NotRunnable("sysv_msg: size " + std::to_string(cfg.msg_bytes) + " B exceeds " +
                         kMsgMaxPath + " = " + std::to_string(limit) +
@@ -173,7 +186,7 @@ class SysvMsgChannel final : public Channel {
     ab_ = make_queue();
     if (cfg.pattern == Pattern::pingpong) ba_ = make_queue();
     for (const SysvQueue* q : {&ab_, &ba_}) {
-      if (q->id() >= 0) granted_.capacity_bytes = set_qbytes(q->id(), qbytes);
+      if (q->id() >= 0) granted_.capacity_bytes = set_qbytes(q->id(), cfg);
     }
     granted_.capacity_msgs = probe_capacity(ab_.id(), cfg.msg_bytes);
   }

@@ -67,6 +67,7 @@ OPTIONS = {
     ("summary", "--format"): ("json", ["xml", "", "JSON", "json,table", "table,table"]),
     ("summary", "--all"): (None, []),
     ("summary", "--help"): (None, []),
+    ("clean", "--help"): (None, []),
     ("list", "--json"): (None, []),
     ("list", "--help"): (None, []),
     ("plot", "--out"): ("{tmp}/charts", ["", "{tmp}/file"]),
@@ -80,7 +81,7 @@ TINY_RUN = ["--sweeps", "none", "--mechanisms", "pipe", "--patterns", "pingpong"
             "--messages", "10", "--out", "{tmp}/x.json"]
 # Per command: arguments after the option under test whose own error must not be the
 # one reported. Each is bad input itself, so nothing runs.
-SENTINEL = {"run": ["--preset", "nope"], "compare": [], "list": [], "plot": ["{tmp}/missing.json"],
+SENTINEL = {"run": ["--preset", "nope"], "compare": [], "list": [], "clean": [], "plot": ["{tmp}/missing.json"],
             "summary": ["{tmp}/missing.json"]}
 # Input that is bad without any option: unknown options, stray arguments, and what
 # must not be taken for a file or a command. The message must name the second item.

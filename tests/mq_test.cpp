@@ -3,12 +3,15 @@
 // list instead. And a request past a kernel limit must say which limit.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 
+#include "harness/capacity.hpp"
 #include "harness/pair.hpp"
 #include "harness/registry.hpp"
 
@@ -52,15 +55,14 @@ TEST(SysvMsg, LeavesNoQueueAfterARunOrARefusal) {
       EXPECT_EQ(ok.verify.errors(), 0u);
       EXPECT_EQ(sysv_queue_ids(), before) << "a successful run left a queue";
     }
-    // 4 x 8192 B of msg_qbytes is past kernel.msgmnb (16384) without CAP_SYS_RESOURCE:
-    // refused by IPC_SET, after the queues exist, so create() must remove them.
+    // A message past kernel.msgmax (stock 8192) is refused whatever the capacity.
     const auto before = sysv_queue_ids();
-    const PairResult refused = run("sysv_msg", pattern, 8192, 4);
+    const PairResult refused = run("sysv_msg", pattern, 16384, 1);
     if (refused.outcome == Outcome::ok) {
-      GTEST_SKIP() << "kernel.msgmnb or CAP_SYS_RESOURCE allows 32 KiB queues here";
+      GTEST_SKIP() << "kernel.msgmax allows 16 KiB messages here";
     }
     EXPECT_EQ(refused.outcome, Outcome::not_runnable) << refused.message;
-    EXPECT_NE(refused.message.find("kernel.msgmnb"), std::string::npos) << refused.message;
+    EXPECT_NE(refused.message.find("kernel.msgmax"), std::string::npos) << refused.message;
     EXPECT_EQ(sysv_queue_ids(), before) << "a refused case left a queue";
   }
 }
@@ -136,7 +138,6 @@ TEST(MessageQueues, NotRunnableReasonsNameTheLimit) {
   };
   const Case cases[] = {
       {"posix_mq", 16384, 4, "/proc/sys/fs/mqueue/msgsize_max", "fs.mqueue.msgsize_max"},
-      {"posix_mq", 64, 16, "/proc/sys/fs/mqueue/msg_max", "fs.mqueue.msg_max"},
       {"sysv_msg", 16384, 1, "/proc/sys/kernel/msgmax", "kernel.msgmax"},
   };
   for (const Case& c : cases) {
@@ -151,6 +152,68 @@ TEST(MessageQueues, NotRunnableReasonsNameTheLimit) {
     EXPECT_NE(r.message.find(std::to_string(limit)), std::string::npos) << r.message;
     EXPECT_NE(r.message.find("sysctl -w " + std::string(c.sysctl) + "="), std::string::npos)
         << r.message;
+    EXPECT_EQ(sysv_queue_ids(), before);
+  }
+}
+
+// The clamp with stock Debian 12 limits (fs.mqueue.msg_max 10, kernel.msgmnb 16384),
+// whatever this machine's are.
+TEST(MessageQueues, ClampWithStockLimits) {
+  EXPECT_EQ(mq_maxmsg_within(16, 10), 10u);
+  EXPECT_EQ(mq_maxmsg_within(1024, 10), 10u);
+  EXPECT_EQ(mq_maxmsg_within(10, 10), 0u);  // within: the size was what was refused
+  EXPECT_EQ(mq_maxmsg_within(4, 10), 0u);
+  EXPECT_EQ(msg_qbytes_within(16, 64, 16384), 1024u);  // fits as asked
+  EXPECT_EQ(msg_qbytes_within(16, 1, 16384), 16u);
+  EXPECT_EQ(msg_qbytes_within(16, 4096, 16384), 16384u);  // four 4 KiB messages
+  EXPECT_EQ(msg_qbytes_within(16, 8192, 16384), 16384u);  // two 8 KiB messages
+  EXPECT_EQ(msg_qbytes_within(1, 32768, 16384), 0u);      // not one message fits
+}
+
+// The capacity a case is granted when run without privileges: root's CAP_SYS_RESOURCE
+// lifts the limits, so as root the case runs in a child that has become nobody.
+// Returns the granted capacity, or -1 when the case did not run.
+long granted_unprivileged(const char* mechanism, Pattern pattern, std::size_t size,
+                          std::size_t capacity) {
+  if (::geteuid() != 0) {
+    const PairResult r = run(mechanism, pattern, size, capacity);
+    return r.outcome == Outcome::ok ? static_cast<long>(r.granted.capacity_msgs) : -1;
+  }
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return -1;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    long granted = -1;
+    if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+      const PairResult r = run(mechanism, pattern, size, capacity);
+      if (r.outcome == Outcome::ok) granted = static_cast<long>(r.granted.capacity_msgs);
+    }
+    [[maybe_unused]] const ssize_t n = ::write(pipe_fds[1], &granted, sizeof granted);
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  long granted = -1;
+  if (::read(pipe_fds[0], &granted, sizeof granted) != sizeof granted) granted = -1;
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return granted;
+}
+
+// A capacity past the unprivileged limit runs with the limit's depth, recorded as the
+// granted capacity (the case's name keeps the requested one).
+TEST(MessageQueues, CapacityPastTheSysctlIsClamped) {
+  const std::uint64_t msg_max = read_proc("/proc/sys/fs/mqueue/msg_max");
+  if (msg_max < 64) {
+    EXPECT_EQ(granted_unprivileged("posix_mq", Pattern::pingpong, 64, 64),
+              static_cast<long>(msg_max));
+  }
+  const std::uint64_t msgmnb = read_proc("/proc/sys/kernel/msgmnb");
+  if (msgmnb < 64 * 4096) {
+    const auto before = sysv_queue_ids();
+    EXPECT_EQ(granted_unprivileged("sysv_msg", Pattern::stream, 4096, 64),
+              static_cast<long>(msgmnb / 4096));
     EXPECT_EQ(sysv_queue_ids(), before);
   }
 }
