@@ -64,10 +64,10 @@ SummaryArgs parse_summary(cli::Args& args) {
   std::vector<std::string> files;
   while (!args.done()) {
     const std::string& raw = args.raw();
-    if (raw.starts_with("-") && !raw.starts_with("--") && raw != "-") {
+    if (raw.starts_with("-") && !raw.starts_with("--") && raw != "-" && raw != "-h") {
       throw UsageError("summary: unknown option " + raw + " (see ipcbench summary --help)");
     }
-    if (!raw.starts_with("--")) {
+    if (!raw.starts_with("--") && raw != "-h") {
       if (raw.empty()) throw UsageError("summary: empty file name");
       files.push_back(raw);
       args.skip();
@@ -93,7 +93,9 @@ SummaryArgs parse_summary(cli::Args& args) {
       }
       s.format = it->second;
     } else {
-      throw UsageError("summary: unknown option " + opt + " (see ipcbench summary --help)");
+      const std::string hint = cli::suggestion(opt, {"--format", "--all", "--help"});
+      throw UsageError("summary: unknown option " + opt +
+                       (hint.empty() ? " (see ipcbench summary --help)" : hint));
     }
   }
   if (s.help) return s;
