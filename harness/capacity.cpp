@@ -119,6 +119,11 @@ std::uint64_t set_pipe_size(int fd, std::uint64_t bytes) {
     throw NotRunnable("pipe size " + std::to_string(bytes) + " B exceeds INT_MAX");
   if (::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(std::max<std::uint64_t>(bytes, 1))) < 0) {
     const int err = errno;
+    // Past fs.pipe-max-size without CAP_SYS_RESOURCE: the largest pipe the kernel allows
+    // instead, as the message queues clamp their depth. The grant is what gets probed and
+    // recorded (capacity_effective), so the clamp is never hidden.
+    const std::uint64_t max_bytes = read_sysctl("/proc/sys/fs/pipe-max-size");
+    if (err == EPERM && max_bytes > 0 && max_bytes < bytes) return set_pipe_size(fd, max_bytes);
     if (err == EPERM || err == ENOMEM) {
       throw NotRunnable("F_SETPIPE_SZ " + std::to_string(bytes) + " B refused (" +
                         std::strerror(err) + "): above fs.pipe-max-size = " +

@@ -43,7 +43,9 @@ Granted fit_capacity(const ChannelConfig& cfg,
 // The kernel buffer knobs the descriptor mechanisms hand to fit_capacity.
 
 // Sets a pipe's (or FIFO's) buffer with F_SETPIPE_SZ; returns what the kernel granted
-// (rounded up to pages). NotRunnable past fs.pipe-max-size, naming it.
+// (rounded up to pages). Past fs.pipe-max-size without CAP_SYS_RESOURCE it sets
+// fs.pipe-max-size instead (the caller probes and records what that holds);
+// NotRunnable when even that, or the per-user pipe allowance, is refused.
 std::uint64_t set_pipe_size(int fd, std::uint64_t bytes);
 
 // Sets SO_SNDBUF and SO_RCVBUF to `bytes` on every socket in fds; returns fds[0]'s

@@ -104,7 +104,8 @@ const Mechanism kFifo{
     .name = "fifo",
     .summary = "named pipes (mkfifo) in a private directory, unlinked once both ends are open",
     .capacity_knob =
-        "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
+        "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed); "
+        "at most fs.pipe-max-size",
     .order = 210,
     .family = kFamilyByteStream,
     .create = create_channel<FifoChannel>,

@@ -3,8 +3,10 @@
 // Capacity: F_SETPIPE_SZ on each pipe, starting at capacity x size bytes. The kernel
 // rounds up to a power-of-two number of pages, and a page holds whole writes only, so
 // fewer messages may fit than bytes suggest: fit_capacity() probes the fresh pipe and
-// grows the size until `capacity` messages fit; capacity_effective is the probed count. Messages
-// larger than PIPE_BUF or than the pipe itself pass through in pieces (partial writes and reads).
+// grows the size until `capacity` messages fit; capacity_effective is the probed count.
+// Past fs.pipe-max-size (unprivileged) the pipe gets that size, and the probe records
+// the fewer messages it holds. Messages larger than PIPE_BUF or than the pipe itself
+// pass through in pieces (partial writes and reads).
 // Wait: block = ordinary blocking read/write; spin = O_NONBLOCK, retrying EAGAIN.
 // Timed: write(s) on one side and read(s) on the other. Nothing named: nothing to leak.
 #include <fcntl.h>
@@ -64,7 +66,8 @@ const Mechanism kPipe{
     .name = "pipe",
     .summary = "anonymous pipes (one per direction)",
     .capacity_knob =
-        "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed)",
+        "F_SETPIPE_SZ from capacity x size bytes, grown until capacity messages fit (probed); "
+        "at most fs.pipe-max-size",
     .order = 200,
     .family = kFamilyByteStream,
     .create = create_channel<PipeChannel>,
