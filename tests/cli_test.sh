@@ -378,14 +378,18 @@ assert r['change_text'] == '3.1x slower' and r['confirm'].startswith('ipcbench r
 "$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" "$tmp/cmp_arm.json" >"$tmp/fleet.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q '^Fleet view' "$tmp/fleet.out" && grep -q '\[3\] .*cmp_arm.json: arm, Neoverse-N1' "$tmp/fleet.out" \
-  && grep -q '^pingpong/shm_ring/size:64/capacity:16/wait:spin  *p50  *1\.7x (204 ns)  *1\.54x (632 ns) \*  *1\.7x (204 ns)$' "$tmp/fleet.out" \
+  && grep -q '^pingpong/shm_ring/size:64/capacity:16/wait:spin  *p50  *3\.34x (204 ns)  *3\.07x (632 ns) \*  *3\.34x (204 ns)$' "$tmp/fleet.out" \
   && ok || fail "compare fleet of three: rc=$rc $(cat "$tmp/fleet.out")"
 "$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_epyc1.json" "$tmp/cmp_arm.json" --format json >"$tmp/fleet.json" 2>&1
 [ $? -eq 0 ] && $py -c "
 import json; d = json.load(open('$tmp/fleet.json'))
 assert d['mode'] == 'fleet' and [m['host_name'] for m in d['machines']] == ['xeon', 'epyc', 'arm'], d['machines']
 r = [r for r in d['rows'] if r['name'].startswith('pingpong/pipe')][0]
-assert r['metric'] == 'p50' and len(r['cells']) == 3 and abs(r['cells'][2]['x_floor'] - r['cells'][2]['raw'] / 30000) < 1e-12, r
+# one way over the one-way floor: half the wake-up round trip plus one copy of 64 B
+ctx = json.load(open('$tmp/cmp_arm.json'))['context']
+bw = ctx['floor_memcpy_bytes_per_s'].get('64', 0)
+one_way_floor = ctx['floor_wake_rtt_ns'] / 2 + (64 / bw * 1e9 if bw else 0)
+assert r['metric'] == 'p50' and len(r['cells']) == 3 and abs(r['cells'][2]['x_floor'] - r['cells'][2]['raw'] / one_way_floor) < 1e-12, r
 assert r['best'] == 1, r  # the lowest over its own (wake-up) floor
 " && ok || fail "compare fleet --format json: $(head -c 400 "$tmp/fleet.json")"
 "$bin" compare "$tmp/cmp_xeon.json" "$tmp/cmp_arm.json" --fleet --format markdown >"$tmp/fleet.md" 2>&1
