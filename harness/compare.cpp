@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "harness/case_name.hpp"
 #include "harness/channel.hpp"
 #include "harness/error.hpp"
+#include "harness/floor.hpp"
 #include "harness/stats.hpp"
 
 namespace ipcbench {
@@ -212,14 +214,6 @@ void check_types(const nlohmann::json& b, const std::string& path, std::size_t i
   }
 }
 
-// The value of `key` in a case name pattern/mechanism/size:N/capacity:N/wait:W[/rate:N].
-std::string name_field(const std::string& name, const std::string& key) {
-  const auto at = name.find("/" + key + ":");
-  if (at == std::string::npos) return std::string();
-  const auto from = at + key.size() + 2;
-  return name.substr(from, name.find('/', from) - from);
-}
-
 std::string text(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
@@ -245,12 +239,12 @@ RunContext read_context(const nlohmann::json& ctx) {
 // The round-trip floor of the case's way of waiting: cache line when it polls, wake-up
 // otherwise.
 double rtt_floor_ns(const RunContext& ctx, const std::string& name) {
-  const auto wait = parse_wait_mode(name_field(name, "wait"));
+  const auto wait = parse_wait_mode(case_field(name, "wait"));
   return wait && polls(*wait) ? ctx.floor_cacheline_rtt_ns : ctx.floor_wake_rtt_ns;
 }
 
 double memcpy_floor(const RunContext& ctx, const std::string& name) {
-  const auto it = ctx.floor_memcpy_bytes_per_s.find(name_field(name, "size"));
+  const auto it = ctx.floor_memcpy_bytes_per_s.find(case_field(name, "size"));
   return it == ctx.floor_memcpy_bytes_per_s.end() ? NAN : it->second;
 }
 
@@ -488,13 +482,18 @@ double x_floor(const RunContext& ctx, const std::string& name, Metric m, double 
     const double bw = memcpy_floor(ctx, name);
     return bw > 0 ? bw / figure : NAN;
   }
-  // Latencies are one way: over the one-way floor of the model in docs/floors.md, half
-  // the round trip of the case's way of waiting plus the message copied once.
-  const double rtt_ns = rtt_floor_ns(ctx, name), bw = memcpy_floor(ctx, name);
-  if (!(rtt_ns > 0)) return NAN;
-  const double size_bytes = std::strtod(name_field(name, "size").c_str(), nullptr);
-  const double copy_ns = bw > 0 && size_bytes > 0 ? size_bytes / bw * 1e9 : 0;
-  return figure / (rtt_ns / 2 + copy_ns);
+  // Latencies are one way: over half the round-trip floor of the run's model
+  // (pingpong_floor_rtt_ns, docs/floors.md), built from this run's context.
+  const std::string size = case_field(name, "size");
+  const auto wait = parse_wait_mode(case_field(name, "wait"));
+  const bool polling = wait && polls(*wait);
+  Floors floors;
+  floors.cacheline_rtt_ns = ctx.floor_cacheline_rtt_ns;
+  floors.wake_rtt_ns = ctx.floor_wake_rtt_ns;
+  const std::size_t bytes = std::strtoull(size.c_str(), nullptr, 10);
+  floors.memcpy_bytes_per_s[bytes] = memcpy_floor(ctx, name);
+  const double floor_rtt_ns = pingpong_floor_rtt_ns(floors, polling, bytes);
+  return floor_rtt_ns > 0 ? figure / (floor_rtt_ns / 2) : NAN;
 }
 
 std::vector<FleetRow> fleet_rows(std::span<const RunValues> runs, const CompareOptions& opt) {

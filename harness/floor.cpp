@@ -229,16 +229,6 @@ bool needs_another_reading(const std::vector<double>& readings) {
          std::abs(readings.back() - kept) > kRemeasureSpread * kept;
 }
 
-double pingpong_floor_rtt_ns(const Floors& f, bool polling, std::size_t msg_bytes) {
-  const double latency_ns = polling ? f.cacheline_rtt_ns : f.wake_rtt_ns;
-  if (!(latency_ns > 0)) return 0;
-  const auto bw = f.memcpy_bytes_per_s.find(msg_bytes);
-  const double copy_ns = bw != f.memcpy_bytes_per_s.end() && bw->second > 0
-                             ? static_cast<double>(msg_bytes) / bw->second * 1e9
-                             : 0;
-  return latency_ns + 2 * copy_ns;  // the message crosses once each way
-}
-
 double pingpong_pair_floor_rtt_ns(const Floors& f, std::size_t msg_bytes) {
   if (!(f.cacheline_pair_rtt_ns > 0)) return 0;
   Floors pair = f;

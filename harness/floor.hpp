@@ -84,7 +84,16 @@ bool needs_another_reading(const std::vector<double>& readings);
 // the latency floor (cache line when polling, wake-up when sleeping) plus the message
 // copied once each way at the run's memcpy bandwidth at that size. 0 when the latency
 // floor was not measured; without a memcpy figure at that size, the latency floor alone.
-double pingpong_floor_rtt_ns(const Floors& f, bool polling, std::size_t msg_bytes);
+// Inline: compare (and its fuzz target, built without the floor code) reads it too.
+inline double pingpong_floor_rtt_ns(const Floors& f, bool polling, std::size_t msg_bytes) {
+  const double latency_ns = polling ? f.cacheline_rtt_ns : f.wake_rtt_ns;
+  if (!(latency_ns > 0)) return 0;
+  const auto bw = f.memcpy_bytes_per_s.find(msg_bytes);
+  const double copy_ns = bw != f.memcpy_bytes_per_s.end() && bw->second > 0
+                             ? static_cast<double>(msg_bytes) / bw->second * 1e9
+                             : 0;
+  return latency_ns + 2 * copy_ns;  // the message crosses once each way
+}
 // The same against the cache-line pair round trip (polling only); 0 when not measured.
 double pingpong_pair_floor_rtt_ns(const Floors& f, std::size_t msg_bytes);
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "harness/case_name.hpp"
 #include "harness/channel.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
@@ -309,16 +310,8 @@ namespace {
 
 const char* const kFloorRatios[] = {"x_floor", "x_floor_pair", "x_floor_bw"};
 
-// The number after "/key:" in a case name ("size", "wait"), or "".
-std::string name_field(const std::string& name, const std::string& key) {
-  const std::size_t at = name.find("/" + key + ":");
-  if (at == std::string::npos) return "";
-  const std::size_t from = at + key.size() + 2;
-  return name.substr(from, name.find('/', from) - from);
-}
-
 bool polling_case(const std::string& name) {
-  const auto wait = parse_wait_mode(name_field(name, "wait"));
+  const auto wait = parse_wait_mode(case_field(name, "wait"));
   return wait && polls(*wait);
 }
 
@@ -342,7 +335,7 @@ void set_ratio(nlohmann::json& row, const char* key, double value, double floor)
 // One repetition's ratios, as bench/counters.cpp computes them, from its own figures.
 void rederive_repetition(nlohmann::json& row, const Floors& floors) {
   const std::string name = row.value("run_name", row.value("name", ""));
-  const std::string size_text = name_field(name, "size");
+  const std::string size_text = case_field(name, "size");
   if (size_text.empty()) return;
   const std::size_t bytes = std::stoull(size_text);
   if (name.rfind("pingpong/", 0) == 0) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "harness/case_name.hpp"
 #include "harness/stats.hpp"
 
 namespace ipcbench {
@@ -20,15 +21,8 @@ struct CaseValues {
   std::string error;
 };
 
-std::string name_field(const std::string& name, const std::string& key) {
-  const std::size_t at = name.find("/" + key + ":");
-  if (at == std::string::npos) return "";
-  const std::size_t begin = at + key.size() + 2;
-  return name.substr(begin, name.find('/', begin) - begin);
-}
-
 std::uint64_t number_field(const std::string& name, const std::string& key) {
-  const std::string text = name_field(name, key);
+  const std::string text = case_field(name, key);
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return 0;
   return std::stoull(text);
 }
@@ -47,7 +41,7 @@ std::vector<CaseValues> gather(const nlohmann::json& benchmarks) {
     if (b.contains("run_type") && b["run_type"] != "iteration") continue;
     const std::string name = b.value("run_name", b["name"].get<std::string>());
     const std::size_t slash = name.find('/');
-    const std::string wait = name_field(name, "wait");
+    const std::string wait = case_field(name, "wait");
     if (slash == std::string::npos || wait.empty()) continue;
     auto [it, fresh] = index.try_emplace(name, cases.size());
     if (fresh) {
