@@ -1,13 +1,10 @@
 #include "bench/summary_cmd.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -107,24 +104,16 @@ SummaryArgs parse_summary(cli::Args& args) {
   return s;
 }
 
-// The text of a results file, checked by compare's reader (size, strict JSON, nesting,
+// A results file, read and checked by compare's reader (size, strict JSON, nesting,
 // field types), its messages naming this command.
 nlohmann::json load_results(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
-    throw UsageError("summary: " + path + " is a pipe; give a results file");
-  }
   try {
-    load_run(path, false);  // throws UsageError for anything that is not a results file
+    return parse_results(read_results_text(path), path);
   } catch (const UsageError& e) {
     std::string what = e.what();
     if (what.starts_with("compare: ")) what.replace(0, 9, "summary: ");
     throw UsageError(what);
   }
-  std::ifstream in(path, std::ios::binary);
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in && !in.eof()) throw UsageError("summary: cannot read " + path);
-  return nlohmann::json::parse(text);  // parses: load_run has just parsed it
 }
 
 // One case of the file with its repetitions' medians, for --all.

@@ -132,7 +132,7 @@ std::string_view to_string(Verdict v) noexcept {
   return "?";
 }
 
-RunValues load_run(const std::string& path, bool normalize) {
+std::string read_results_text(const std::string& path) {
   // Checked before reading: a directory opens and reads as an empty stream, and a
   // device such as /dev/zero never ends.
   struct stat st {};
@@ -156,7 +156,11 @@ RunValues load_run(const std::string& path, bool normalize) {
   if (in.bad()) throw UsageError("compare: cannot read " + path + ": " + std::strerror(errno));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxResultsBytes) throw UsageError(too_large);
-  return parse_run(text, path, normalize);
+  return text;
+}
+
+RunValues load_run(const std::string& path, bool normalize) {
+  return parse_run(read_results_text(path), path, normalize);
 }
 
 namespace {
@@ -261,14 +265,22 @@ Scales floor_scales(const RunContext& ctx, const std::string& name) {
 
 }  // namespace
 
-RunValues parse_run(std::string_view text, const std::string& path, bool normalize) {
-  const nlohmann::json doc = parse_document(text, path);
+nlohmann::json parse_results(std::string_view text, const std::string& path) {
+  nlohmann::json doc = parse_document(text, path);
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
     throw UsageError("compare: " + path +
                      " has no \"benchmarks\" array (not an ipcbench or Google Benchmark file)");
   }
+  if (doc.contains("context") && !doc["context"].is_object())
+    throw UsageError("compare: " + path + ": \"context\" is not an object");
+  const nlohmann::json& benchmarks = doc["benchmarks"];
+  for (std::size_t i = 0; i < benchmarks.size(); ++i) check_types(benchmarks[i], path, i);
+  return doc;
+}
+
+RunValues parse_run(std::string_view text, const std::string& path, bool normalize) {
+  const nlohmann::json doc = parse_results(text, path);
   const nlohmann::json ctx = doc.value("context", nlohmann::json::object());
-  if (!ctx.is_object()) throw UsageError("compare: " + path + ": \"context\" is not an object");
   if (normalize && !(number(ctx, "floor_wake_rtt_ns") > 0)) {
     throw UsageError("compare: --normalize floor: " + path +
                      " records no floors (run it with this ipcbench)");
@@ -279,7 +291,6 @@ RunValues parse_run(std::string_view text, const std::string& path, bool normali
   const nlohmann::json& benchmarks = doc["benchmarks"];
   for (std::size_t i = 0; i < benchmarks.size(); ++i) {
     const nlohmann::json& b = benchmarks[i];
-    check_types(b, path, i);
     if (b.value("run_type", "iteration") != "iteration") continue;
     const std::string name = b.value("run_name", b["name"].get<std::string>());
     if (name.empty()) continue;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,12 @@ inline constexpr int kMaxResultsDepth = 64;
 // parse_run. Throws UsageError with one line for a missing, unreadable, oversized or
 // malformed file.
 RunValues load_run(const std::string& path, bool normalize);
+// The first two steps of load_run, for other readers of results files (summary):
+// the text of a regular file or pipe of at most kMaxResultsBytes, and that text parsed
+// and checked (strict JSON, nesting, a benchmarks array, the types of the fields ipcbench
+// reads). Both throw UsageError with one line, starting "compare: ".
+std::string read_results_text(const std::string& path);
+nlohmann::json parse_results(std::string_view text, const std::string& path);
 // Parses the text of a results file; `path` only names it in messages. normalize:
 // latencies over the run's matching round-trip floor (cache line for polling waits,
 // wake-up for sleeping ones), throughput over the memcpy floor at the case's size, so

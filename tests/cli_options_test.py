@@ -118,7 +118,6 @@ OTHER = [
     (["summary", "{tmp}/missing.json"], "missing.json"),
     (["summary", "{tmp}"], "directory"),
     (["summary", "{tmp}/file"], "empty"),
-    (["summary", "{tmp}/fifo"], "pipe"),
     (["list", "--bogus"], "--bogus"),
     (["list", "x"], "'x'"),
     (["list", "-x"], "-x"),
