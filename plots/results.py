@@ -9,6 +9,8 @@ module, so they accept and refuse the same files with the same one-line messages
 - verdicts(): the best mechanism per pattern x size x way of waiting, from
   context.verdicts (ipcbench writes it) or, for a file without it, computed here the
   same way from the main grid's cases;
+- machine_kind(): the kind of machine a run was measured on (CPU model and kernel
+  major, as a slug); raw figures compare only within one kind;
 - mechanism_facts(): each mechanism's facts (may lose messages, zero-copy, family,
   order, transport) from context.mechanisms, which ipcbench writes from its registry;
   for older files without it, what the file itself shows.
@@ -18,6 +20,7 @@ with exit status 2.
 import json
 import math
 import os
+import re
 import stat
 import statistics
 
@@ -171,7 +174,7 @@ _CONTEXT_TYPES = {
     "grids": (_list_of(lambda g: isinstance(g, dict) and all(is_num(g.get(k)) or g.get(k) is None
                                                              for k in ("repetitions", "case_seconds"))),
               "a list of objects with numeric repetitions and case_seconds"),
-    "baseline_runs": (_list_of(lambda r: isinstance(r, dict)), "a list of objects"),
+    "merged_runs": (_list_of(lambda r: isinstance(r, dict)), "a list of objects"),
     "mechanisms": (lambda v: isinstance(v, dict) and all(isinstance(m, dict) for m in v.values()),
                    "an object of objects (one per mechanism)"),
     "verdicts": (lambda v: isinstance(v, list) and all(_is_verdict(x) for x in v),
@@ -227,6 +230,34 @@ def load(path):
     for i, b in enumerate(doc["benchmarks"]):
         _check_benchmark(b, f"{path}: benchmarks[{i}]")
     return ctx, doc["benchmarks"]
+
+
+# ----------------------------------------------------------------------- machine kind
+
+def machine_kind(ctx):
+    """The kind of machine a run comes from, as a slug of its CPU model and kernel major
+    ('intel-xeon-processor-linux6'). Raw figures from two kinds do not compare: the same
+    mechanism's ratio to its floor differs between microarchitectures, and a kernel
+    major changes the paths a message takes. Hosted runners of one label land on
+    several kinds, so baselines and histories are kept per kind."""
+    model = re.sub(r"\((r|tm)\)", " ", str(ctx.get("cpu_model") or "unknown cpu").lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "unknown-cpu"
+    kernel = re.match(r"\s*([A-Za-z]+) (\d+)\.", str(ctx.get("kernel") or ""))
+    return f"{slug}-{kernel[1].lower()}{kernel[2]}" if kernel else f"{slug}-unknown-kernel"
+
+
+def local_context():
+    """This machine's cpu_model and kernel, read as ipcbench reads them
+    (harness/environment.cpp), so that machine_kind() of it names the kind a run here
+    records before any run."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    u = os.uname()
+    return {"cpu_model": model, "kernel": f"{u.sysname} {u.release} {u.machine}"}
 
 
 # ------------------------------------------------------------------------- case names

@@ -2,7 +2,7 @@
 """Keep a history of ipcbench runs and draw chosen cases across it.
 
 usage: trend.py append RESULTS.json --history FILE [--verdict V] [--regressions N] [--label TEXT]
-       trend.py draw --history FILE [--cases LIST] [--last N] [--out DIR]
+       trend.py draw --history FILE [--cases LIST] [--last N] [--kind KIND] [--out DIR]
 
 append: adds one line to FILE (JSON Lines): when, which commit, the floors, the
   verdict of the regression gate, the mechanisms in the registry's order (for
@@ -12,7 +12,10 @@ append: adds one line to FILE (JSON Lines): when, which commit, the floors, the
 draw: writes trend.png and trend.svg into DIR (default: the history file's
   directory): the chosen cases over the last N runs (default 30), latency cases
   (pingpong, rate) in one panel and throughput cases (stream) in another, with
-  runs the gate flagged marked red and runs with placement drift hollow.
+  runs the gate flagged marked red and runs with placement drift hollow. Only the
+  runs of one machine kind (CPU model and kernel major, as results.machine_kind
+  names it) are drawn: --kind, by default the kind of the history's last run. Raw
+  figures of two kinds do not belong on one line.
   --cases is a comma-separated list of regular expressions matched anywhere in
   case names (default: a few 64 B pingpong and 64 KiB stream cases, one per
   mechanism family, and the ring's 64 B stream).
@@ -50,7 +53,7 @@ DEFAULT_CASES = (r"^pingpong/shm_ring/size:64/capacity:16/wait:spin$,"
                  r"^stream/shm_ring/size:65536/capacity:16/wait:spin$,"
                  r"^stream/pipe/size:65536/capacity:16/wait:block$,"
                  r"^stream/unix_stream/size:65536/capacity:16/wait:block$")
-VERDICTS = ("pass", "regression", "failed", "baseline", "unknown")
+VERDICTS = ("pass", "regression", "failed", "baseline", "ungated", "unknown")
 
 
 def record(ctx, benchmarks, verdict, regressions, label):
@@ -74,6 +77,7 @@ def record(ctx, benchmarks, verdict, regressions, label):
     return {"schema": SCHEMA, "date": ctx.get("date"), "git_commit": ctx.get("git_commit"),
             "label": label, "preset": ctx.get("preset"), "host_name": ctx.get("host_name"),
             "cpu_model": ctx.get("cpu_model"), "kernel": ctx.get("kernel"),
+            "machine_kind": results.machine_kind(ctx),
             "repetition_order": ctx.get("repetition_order"), "incomplete": bool(ctx.get("incomplete")),
             "placement_drift": bool(ctx.get("placement_drift")), "floors": floors,
             "verdict": verdict, "regressions": regressions, "failed_cases": len(failed),
@@ -110,7 +114,7 @@ def _text_or_none(v):
 # What draw and tick_label use of a record, and the type each must have.
 _RECORD_TYPES = {key: (_text_or_none, "a string") for key in
                  ("date", "git_commit", "label", "preset", "host_name", "cpu_model", "kernel", "repetition_order",
-                  "verdict")}
+                  "verdict", "machine_kind")}
 _RECORD_TYPES.update({key: (lambda v: v is None or isinstance(v, bool), "a boolean")
                       for key in ("placement_drift", "incomplete")})
 _RECORD_TYPES["mechanism_order"] = (
@@ -130,11 +134,18 @@ def check_record(run, where):
             raise InputError(f"{where}: cases[{name!r}] is not an object of numbers")
 
 
+def kind_of(run):
+    """A record's machine kind (records written before it was stored: from their CPU
+    model and kernel)."""
+    return run.get("machine_kind") or results.machine_kind(run)
+
+
 def read_history(path, last=None):
-    """The last `last` runs of the history (all of them when None), every line checked.
-    Read a line at a time, so the memory is the runs kept, not the file."""
+    """The last `last` runs of each machine kind in the history ({kind: [runs]}, all of
+    them when None), every line checked. Read a line at a time, so the memory is the
+    runs kept, not the file."""
     results.check_path(path, "history file")
-    runs = collections.deque(maxlen=last)
+    runs, latest = collections.defaultdict(lambda: collections.deque(maxlen=last)), None
     try:
         with open(path, "rb") as f:
             for i, raw in enumerate(iter(lambda: f.readline(results.MAX_BYTES + 1), b""), 1):
@@ -149,16 +160,26 @@ def read_history(path, last=None):
                     continue
                 run = results.parse_json(text, where)
                 check_record(run, where)
-                runs.append(run)
+                latest = kind_of(run)
+                runs[latest].append(run)
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror or e}")
     if not runs:
         raise InputError(f"{path} has no runs")
-    return list(runs)
+    return {kind: list(r) for kind, r in runs.items()}, latest
+
+
+def runs_of_kind(args):
+    """The runs to draw (the last --last of --kind) and how many kinds were left out."""
+    by_kind, latest = read_history(args.history, args.last)
+    kind = args.kind or latest
+    if kind not in by_kind:
+        raise InputError(f"--kind: no run of {kind!r} in {args.history} (it has: {', '.join(sorted(by_kind))})")
+    return kind, by_kind[kind], len(by_kind) - 1
 
 
 def draw(args):
-    runs = read_history(args.history, args.last)
+    kind, runs, other_kinds = runs_of_kind(args)
     try:
         patterns = [re.compile(p) for p in args.cases.split(",") if p]
     except re.error as e:
@@ -205,10 +226,10 @@ def draw(args):
     bottom.set_xticks(xs[::step], [tick_label(r) for r in runs[::step]], rotation=35, ha="right", fontsize=7)
     bottom.set_xlim(-0.6, len(runs) - 0.4)
     bottom.set_xlabel("run (date, commit); red band: the gate failed; hollow marker: CPU placement drifted")
-    host = {r.get("cpu_model") for r in runs}
-    fig.suptitle(f"ipcbench trend: {len(runs)} run(s) of {args.history}", fontsize=12)
-    fig.text(0.5, -0.01, "  \u00b7  ".join(sorted(str(h) for h in host)) +
-             ("  \u00b7  SEVERAL MACHINES: compare with --normalize floor" if len(host) > 1 else ""),
+    fig.suptitle(f"ipcbench trend on {kind}: {len(runs)} run(s) of {args.history}", fontsize=12)
+    hosts = sorted({f"{r.get('cpu_model')}, {r.get('kernel')}" for r in runs})
+    fig.text(0.5, -0.01, "  \u00b7  ".join(hosts) + (f"  \u00b7  runs of {other_kinds} other machine kind(s) "
+                                                   "left out: each kind has its own trend" if other_kinds else ""),
              ha="center", va="top", fontsize=7, color="0.35")
     written = []
     for ext in ("png", "svg"):
@@ -288,6 +309,7 @@ def main(argv):
     d.add_argument("--history", required=True)
     d.add_argument("--cases", default=DEFAULT_CASES)
     d.add_argument("--last", type=positive_int, default=30)
+    d.add_argument("--kind", help="the machine kind whose runs are drawn [the last run's]")
     d.add_argument("--out")
     args = ap.parse_args(argv)
     return append(args) if args.command == "append" else draw(args)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The CI regression gate: install what is missing, build (Release), then run the
-# quick suite, compare it against results/baseline.json, summarise, record and draw
-# (scripts/bench_ci.py). `scripts/bench-ci.sh --help` lists the options;
-# `scripts/bench-ci.sh --refresh-baseline` rewrites the baseline.
+# The CI regression gate: install what is missing, build the head (Release), then
+# measure and compare (scripts/bench_ci.py): against REF built and run beside it on
+# this runner (--against REF), or against the committed baseline of this machine
+# kind (results/baselines/<kind>.json). `scripts/bench-ci.sh --help` lists the options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,7 +10,7 @@
 #            (they read the sources, not the build), the fuzz target (built with ASan
 #            and UBSan already), and the whole-run tests that check what processes
 #            do under kills, limits and live inspection (hostile, security_live_*,
-#            bench_ci, floor_load): they run in release, and would double CI's time here.
+#            bench_ci, bench_ci_against, floor_load): they run in release, and would double CI's time here.
 #   tsan     the ring between two threads (label ring_threads) under ThreadSanitizer.
 #            TSan keeps its shadow memory per process, so it cannot check the ring
 #            across fork (a ring with its release store made relaxed passes the
@@ -106,7 +106,7 @@ for s in $stages; do
   case $s in
     release) stage release "every test, release build" all ;;
     asan) stage asan "GoogleTest suites and the bad-input tests, AddressSanitizer + UndefinedBehaviorSanitizer" \
-      all -E '^(plot|hostile|security_live_.*|bench_ci|compare_reader_fuzz|format|function_size|docs_links|floor_load)$' ;;
+      all -E '^(plot|hostile|security_live_.*|bench_ci|bench_ci_against|compare_reader_fuzz|format|function_size|docs_links|floor_load)$' ;;
     tsan) stage tsan "the ring between two threads (label ring_threads), ThreadSanitizer" \
       ipcbench_ring_thread_tests -L '^ring_threads$' ;;
   esac
