@@ -39,7 +39,10 @@ class BuildError(Exception):
 
 
 def git(*args):
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BuildError("--against builds REF from this clone's history, and git is not installed")
 
 
 def resolve(ref):
