@@ -140,7 +140,7 @@ inline constexpr std::string_view kFamilyByteStream = "kernel byte stream";  // 
 inline constexpr std::string_view kFamilyMessage = "kernel message";         // 300
 inline constexpr std::string_view kFamilyNetwork = "network stack";          // 400
 inline constexpr std::string_view kFamilyRpc = "RPC";                        // 500
-inline constexpr std::string_view kFamilyLibrary = "messaging library";    // 600
+inline constexpr std::string_view kFamilyLibrary = "messaging library";      // 600
 
 // One way to move bytes between processes, as `ipcbench list` shows it.
 struct Mechanism {
