@@ -30,7 +30,7 @@ def fmt_ns(v):
 
 
 def fmt_value(metric, v):
-    return report.fmt_si(v, "B/s") or "?" if metric == "throughput" else fmt_ns(v)
+    return (report.fmt_si(v, "B/s") or "?") if metric == "throughput" else fmt_ns(v)
 
 
 def headline(gate, confirmed=0, flagged=0):
