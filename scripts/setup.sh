@@ -14,6 +14,12 @@ packages=(
   clang libclang-rt-14-dev           # the fuzz test (libFuzzer; the runtime is only a Recommends of clang)
   clang-format                       # the format test: the checked-in .clang-format applied to all C++
   chromium                           # the plot test: report.html checked in a headless browser
+  libzmq3-dev                        # zmq_ipc, zmq_tcp (libzmq 4.3)
+  libnng-dev                         # nng_ipc (nng 1.5)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # grpc_unix, grpc_tcp
+  libiceoryx-posh-dev iceoryx        # iceoryx: the library and the RouDi daemon
+  libdbus-1-dev dbus-daemon          # dbus (a private dbus-daemon), dbus_p2p
+  liburing-dev                       # uring_unix (liburing 2.3)
 )
 
 missing=()

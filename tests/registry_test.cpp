@@ -38,10 +38,10 @@ TEST(Registry, NamesAreUniqueAndFound) {
 // The family is the one its order's hundred stands for, and a transport is a mechanism.
 TEST(Registry, FamilyMatchesOrderAndTransportExists) {
   const std::string_view families[] = {kFamilySharedMemory, kFamilyByteStream, kFamilyMessage,
-                                       kFamilyNetwork, kFamilyRpc};
+                                       kFamilyNetwork, kFamilyRpc, kFamilyLibrary};
   for (const Mechanism* m : mechanisms()) {
     const int hundred = m->order / 100;
-    ASSERT_TRUE(hundred >= 1 && hundred <= 5) << m->name << ": order " << m->order;
+    ASSERT_TRUE(hundred >= 1 && hundred <= 6) << m->name << ": order " << m->order;
     EXPECT_EQ(m->family, families[hundred - 1]) << m->name;
     if (!m->transport.empty()) {
       EXPECT_NE(find_mechanism(m->transport), nullptr) << m->name << " rides on " << m->transport;
