@@ -30,6 +30,7 @@
 #include "harness/owners.hpp"
 #include "harness/report.hpp"
 #include "harness/shared_region.hpp"
+#include "harness/transport_ratio.hpp"
 #include "harness/verdict.hpp"
 
 namespace ipcbench {
@@ -282,6 +283,7 @@ int cmd_run(cli::Args& args, const char* argv0) {
     settle_floor_ratios(doc, kMaxFloorRetries, [&](nlohmann::json& context) {
       return floors_again_for_file(floors, r.plan.cpus, context);
     });
+    derive_transport_ratios(doc);
   });
   std::cout << "\n" << format_verdicts(compute_verdicts(benchmarks));
   if (hgrm) std::cout << "hgrm: " << hgrm->files() << " files in " << r.hgrm_dir << "\n";

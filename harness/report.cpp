@@ -352,9 +352,9 @@ void rederive_repetition(nlohmann::json& row, const Floors& floors) {
   }
 }
 
-// Google Benchmark's aggregate `what` (mean, median, stddev, cv) of values; NAN for
-// another aggregate (left as it is).
-double aggregate(const std::string& what, std::vector<double> v) {
+}  // namespace
+
+double gb_aggregate(const std::string& what, std::vector<double> v) {
   const double n = static_cast<double>(v.size());
   double mean = 0, squares = 0;
   for (double x : v) mean += x / n;
@@ -368,8 +368,6 @@ double aggregate(const std::string& what, std::vector<double> v) {
   const std::size_t mid = v.size() / 2;
   return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
-
-}  // namespace
 
 void rederive_floor_ratios(nlohmann::json& doc) {
   if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) return;
@@ -389,7 +387,7 @@ void rederive_floor_ratios(nlohmann::json& doc) {
       const auto v = of_case.find(key);
       if (v == of_case.end() || v->second.empty()) {
         row.erase(key);
-      } else if (const double a = aggregate(row.value("aggregate_name", ""), v->second);
+      } else if (const double a = gb_aggregate(row.value("aggregate_name", ""), v->second);
                  !std::isnan(a)) {
         row[key] = a;
       }

@@ -108,6 +108,10 @@ std::string format_rate(double per_s, const char* unit);
 // ratio in a file uses the file's floors, whatever floors the run knew at the time.
 void rederive_floor_ratios(nlohmann::json& doc);
 
+// Google Benchmark's aggregate `what` (mean, median, stddev, cv) of values, as GB
+// computes it; NAN for another aggregate (left as it is).
+double gb_aggregate(const std::string& what, std::vector<double> v);
+
 // The polling pingpong cases with a repetition whose x_floor is under kMinPollingXFloor,
 // each as "<case>: x_floor <the lowest>".
 std::vector<std::string> polling_under_floor(const nlohmann::json& doc);
