@@ -154,6 +154,7 @@ def draw_all(cv):
     capacity(cv)
     load_latency(cv)
     zero_copy(cv)
+    over_transport(cv)
     spectrum(cv)
     floor_multiple(cv)
     wait_cost(cv)
@@ -494,6 +495,73 @@ def zero_copy(cv):
     cv.simple_legend(axes[-1], (list(handles.values()), list(handles)), "mechanism, wait")
     cv.save(fig, "zero_copy", ", ".join(copying) + (": " if copying else "") + "copy vs zero-copy: from which size does "
             "skipping the copies pay?")
+
+
+def transport_pairs(cv):
+    """{(mechanism, wait): transport} for every mechanism with a transport (the mechanism
+    it rides on: zmq_ipc on unix_stream) where both ran."""
+    present = {c["mechanism"] for c in cv.cases.values()}
+    pairs = {}
+    for c in cv.cases.values():
+        transport = cv.facts.get(c["mechanism"], {}).get("transport")
+        if transport in present:
+            pairs[(c["mechanism"], c["wait"])] = transport
+    return pairs
+
+
+def paired_case(cv, pattern, size, mechanism, wait):
+    """The main grid's case of mechanism at pattern, size and wait, or None."""
+    found = [c for c in cv.main_grid_cases(pattern, size) if c["mechanism"] == mechanism and c["wait"] == wait]
+    return found[0] if found else None
+
+
+def over_transport_panel(cv, ax, pairs, pattern, size, metric, fmt):
+    """Horizontal bars, a pair per (mechanism, wait): the mechanism in its colour, its
+    transport grey below it, repetitions' min-to-max as error bars, the mechanism's
+    x_transport written at its bar. Returns the number of pairs drawn."""
+    rows = []
+    for (mech, wait), transport in sorted(pairs.items(), key=lambda kv: series_order(kv[0] + ("",))):
+        c, t = paired_case(cv, pattern, size, mech, wait), paired_case(cv, pattern, size, transport, wait)
+        if c is not None and t is not None and c["get"](metric) and t["get"](metric):
+            rows.append((mech, wait, transport, point(c, 0, metric), point(t, 0, metric), c["get"]("x_transport")))
+    for i, (mech, wait, transport, pc, pt, x) in enumerate(rows):
+        y = -3 * i
+        for dy, p, colour in ((0, pc, cv.colour[mech]), (1, pt, "0.7")):
+            ax.barh(y - dy, p[1], xerr=[[p[1] - p[2]], [p[3] - p[1]]], color=colour, height=0.9,
+                    error_kw={"elinewidth": 1, "capsize": 2})
+        label = f" {x:.2f}x" if x is not None else " no x_transport"
+        ax.annotate(label, (pc[3], y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks([-3 * i - d for i in range(len(rows)) for d in (0, 1)],
+                  [n for mech, wait, transport, *_ in rows for n in (f"{mech}, {wait}", f"{transport}, {wait}")],
+                  fontsize=8)
+    if rows:
+        ax.set_xscale("log")
+        cv.y_ticks(ax, fmt, axis="x")
+    ax.grid(True, axis="x", which="major", alpha=0.3)
+    return len(rows)
+
+
+def over_transport(cv):
+    """What a mechanism costs over the one it rides on (a library over its socket, RPC
+    over its stream, zero-copy over the copying ring): pingpong p50 at 64 B (left) and
+    stream throughput at 64 KiB (right), each beside its transport's in the same run,
+    labelled with x_transport (lower is better; 1x costs nothing)."""
+    pairs = transport_pairs(cv)
+    if not pairs:
+        print("plot.py: note: no mechanism ran beside its transport, skipping x_transport", file=sys.stderr)
+        return
+    height = 1.2 + 0.5 * len(pairs)
+    fig, axes = cv.plt.subplots(1, 2, figsize=(13, height), layout="constrained")
+    drawn = over_transport_panel(cv, axes[0], pairs, "pingpong", 64, "p50_ns", fmt_ns)
+    axes[0].set_title("pingpong 64 B: p50 one-way latency (lower is better)", fontsize=9)
+    drawn += over_transport_panel(cv, axes[1], pairs, "stream", 65536, "bytes_per_s", fmt_bytes_per_s)
+    axes[1].set_title("stream 64 KiB: payload bytes/s (higher is better)", fontsize=9)
+    if not drawn:
+        cv.plt.close(fig)
+        print("plot.py: note: no 64 B pingpong or 64 KiB stream beside a transport, skipping x_transport",
+              file=sys.stderr)
+        return
+    cv.save(fig, "x_transport", "What each mechanism costs over the one it rides on (x_transport)")
 
 
 def spectrum(cv, size=64):

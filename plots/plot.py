@@ -9,7 +9,8 @@ Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
   context.verdicts or computed from the main grid), latency_vs_size and
   throughput_vs_size (polling and sleeping apart), and when the run has their data
   throughput_vs_capacity (a capacity sweep), load_latency (the rate pattern),
-  zero_copy (a zero-copy mechanism against the one it rides on), latency_spectrum,
+  zero_copy (a zero-copy mechanism against the one it rides on), x_transport (each
+  mechanism beside its transport), latency_spectrum,
   x_floor and wait_cost (pingpong at 64 B); a chart without data is skipped with a
   note on stderr. Each chart is a function in plots/charts.py; the file is read by
   plots/results.py;

@@ -48,6 +48,9 @@ CHARTS = {
                     "p99 (right), from each message's intended send time; x marks the first saturated rate.",
     "zero_copy": "From which size skipping the copies pays: a zero-copy mechanism against the copying one it "
                  "rides on, stream bytes/s (left) and pingpong p50 (right) across sizes.",
+    "x_transport": "What a library, an RPC layer or zero-copy costs over the mechanism it rides on: pingpong "
+                   "p50 at 64 B and stream bytes/s at 64 KiB, each beside its transport's in the same run, "
+                   "with the repetitions' min-to-max; the label is x_transport (lower is better, 1x costs nothing).",
     "latency_spectrum": "How long each mechanism's tail is: pingpong at 64 B from p50 to max, polling and "
                         "sleeping apart; a steep rise to the right is a tail (wake-ups, preemption).",
     "x_floor": "How far each mechanism is from the hardware: pingpong at 64 B, p50 round trip over the run's "

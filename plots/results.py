@@ -32,7 +32,7 @@ MAX_BYTES = 64 << 20
 COUNTERS = ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns", "msgs_per_s",
             "bytes_per_s", "capacity_effective", "verified", "errors",
             "latency_samples", "measured_msgs", "real_time", "offered_msgs_per_s", "saturated",
-            "x_floor", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx")
+            "x_floor", "x_transport", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx")
 
 
 class InputError(Exception):
