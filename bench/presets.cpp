@@ -20,6 +20,7 @@ const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128
 // rings of 16 MiB slots within the 256 MiB channel limit.
 const Grid kZeroCopySweep = {.name = "zero_copy",
                              .mechanisms = {"shm_ring", "shm_ring_zc"},
+                             .families = {},
                              .patterns = {Pattern::pingpong, Pattern::stream},
                              .sizes = {64, 4 * KiB, 64 * KiB, 1 * MiB, 4 * MiB, 16 * MiB},
                              .capacities = {4},
@@ -30,6 +31,7 @@ const Grid kZeroCopySweep = {.name = "zero_copy",
 // Every wait mode of the ring side by side, with what each costs in CPU.
 const Grid kWaitSweep = {.name = "wait",
                          .mechanisms = {"shm_ring"},
+                         .families = {},
                          .patterns = {Pattern::pingpong, Pattern::stream},
                          .sizes = {64},
                          .capacities = {16},
@@ -38,18 +40,38 @@ const Grid kWaitSweep = {.name = "wait",
                          .rates_msgs_per_s = {},
                          .repetitions = 5,
                          .case_seconds = 0.06};
+// The kernel primitives and what is built straight on them (RPC, gRPC): the main grid
+// of quick and default, at every size. The messaging libraries (ZeroMQ, nng, D-Bus,
+// iceoryx: threads, a daemon, seconds to set up) run in their own `libraries` sweep at
+// the sizes users choose them for, so both presets keep their time budget; full runs
+// every mechanism in its main grid.
+const std::vector<std::string_view> kPrimitiveFamilies = {
+    kFamilySharedMemory, kFamilyByteStream, kFamilyMessage, kFamilyNetwork, kFamilyRpc};
+Grid libraries_sweep(std::vector<std::size_t> sizes, int repetitions, double case_seconds) {
+  return {.name = "libraries",
+          .mechanisms = {},
+          .families = {kFamilyLibrary},
+          .patterns = {Pattern::pingpong, Pattern::stream},
+          .sizes = std::move(sizes),
+          .capacities = {16},
+          .waits = {WaitMode::block, WaitMode::spin},
+          .rates_msgs_per_s = {},
+          .repetitions = repetitions,
+          .case_seconds = case_seconds};
+}
 const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
-// default's and full's main grid: every mechanism, both patterns and the two wait modes
-// every mechanism has, capacity 16, five repetitions of 0.1 s: five is the least at
-// which `ipcbench compare` can call a change between two runs significant (5 against
-// 5 reach p = 0.008; 3 against 3 never get below 0.10). 0.1 s keeps the default run
-// within 5 minutes on 2 vCPUs with 16 mechanisms (each repetition costs about its
-// case time x 1.25 for the warm-up, plus ~30 ms to fork and reap a pair).
-Grid main_grid(std::vector<std::size_t> sizes) {
+// default's and full's main grid: the mechanisms of `families` (every one when empty), both
+// patterns and the two wait modes every mechanism has, capacity 16, five repetitions of 0.1 s: five
+// is the least at which `ipcbench compare` can call a change between two runs significant (5
+// against 5 reach p = 0.008; 3 against 3 never get below 0.10). 0.1 s keeps the default run within
+// 5 minutes on 2 vCPUs with 16 mechanisms (each repetition costs about its case time x 1.25 for the
+// warm-up, plus ~30 ms to fork and reap a pair).
+Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> families) {
   return {.name = "main",
           .mechanisms = {},
+          .families = std::move(families),
           .patterns = {Pattern::pingpong, Pattern::stream},
           .sizes = std::move(sizes),
           .capacities = {16},
@@ -65,6 +87,7 @@ const std::array<Preset, 3> kPresets = {{
               "no sweeps (120 cases, about 20 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
+              .families = kPrimitiveFamilies,
               .patterns = {Pattern::pingpong, Pattern::stream},
               .sizes = {64, 64 * KiB},
               .capacities = {16},
@@ -72,7 +95,7 @@ const std::array<Preset, 3> kPresets = {{
               .rates_msgs_per_s = kRates,
               .repetitions = 1,
               .case_seconds = 0.08},
-     .sweeps = {}},
+     .sweeps = {libraries_sweep({64, 64 * KiB}, 1, 0.08)}},
     {.name = "default",
      .about =
          "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.1 s per case; and "
@@ -80,9 +103,10 @@ const std::array<Preset, 3> kPresets = {{
          "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
          "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (874 cases, "
          "about 4.5 min on 2 vCPUs)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kPrimitiveFamilies),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
+                 .families = {},
                  .patterns = {Pattern::stream},
                  .sizes = {64, 64 * KiB},
                  .capacities = kCapacities1To1024,
@@ -92,6 +116,7 @@ const std::array<Preset, 3> kPresets = {{
                  .case_seconds = 0.04},
                 {.name = "rate",
                  .mechanisms = {},
+                 .families = kPrimitiveFamilies,
                  .patterns = {Pattern::rate},
                  .sizes = {64},
                  .capacities = {16},
@@ -99,6 +124,7 @@ const std::array<Preset, 3> kPresets = {{
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
                  .case_seconds = 0.08},
+                libraries_sweep({64, 4 * KiB, 64 * KiB}, 5, 0.1),
                 kZeroCopySweep,
                 kWaitSweep}},
     {.name = "full",
@@ -106,9 +132,10 @@ const std::array<Preset, 3> kPresets = {{
               "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
               "zero_copy and wait sweeps as in default (1,728 cases, about 10 min on 2 vCPUs: "
               "watch the ETA)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
+                 .families = {},
                  .patterns = {Pattern::stream},
                  .sizes = {64, 4 * KiB, 64 * KiB, 1 * MiB},
                  .capacities = kCapacities1To1024,
@@ -118,6 +145,7 @@ const std::array<Preset, 3> kPresets = {{
                  .case_seconds = 0.1},
                 {.name = "rate",
                  .mechanisms = {},
+                 .families = {},
                  .patterns = {Pattern::rate},
                  .sizes = {64, 4 * KiB},
                  .capacities = {16},

@@ -18,6 +18,9 @@ namespace ipcbench {
 struct Grid {
   std::string_view name;                     // "main", or the sweep's name
   std::vector<std::string_view> mechanisms;  // empty: every registered mechanism
+  // Of those, the families that run (Mechanism::family); empty: every family. In the main
+  // grid, mechanisms named with --mechanisms run whatever their family.
+  std::vector<std::string_view> families;
   std::vector<Pattern> patterns;
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;

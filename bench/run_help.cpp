@@ -213,13 +213,31 @@ std::string options_help() {
 )";
 }
 
+// A grid's families as a reader takes them in: "every messaging library mechanism", or
+// by what it leaves out when that is shorter ("every mechanism but the messaging
+// library ones").
+std::string families_text(const std::vector<std::string_view>& families) {
+  const auto text = [](std::string_view n) { return std::string(n); };
+  std::vector<std::string_view> left_out;
+  for (const Mechanism* m : mechanisms()) {
+    if (std::find(families.begin(), families.end(), m->family) == families.end() &&
+        std::find(left_out.begin(), left_out.end(), m->family) == left_out.end())
+      left_out.push_back(m->family);
+  }
+  if (left_out.empty()) return "every mechanism";
+  if (left_out.size() < families.size())
+    return "every mechanism but the " + join_values(left_out, text, ", ") + " ones";
+  return "every " + join_values(families, text, ", ") + " mechanism";
+}
+
 // One sweep of a preset, in one wrapped paragraph.
 std::string sweep_help(const Grid& g) {
   const std::string mechs =
-      g.mechanisms.empty()
-          ? std::string("every mechanism")
-          : join_values(
-                g.mechanisms, [](std::string_view n) { return std::string(n); }, ", ");
+      !g.mechanisms.empty()
+          ? join_values(
+                g.mechanisms, [](std::string_view n) { return std::string(n); }, ", ")
+      : !g.families.empty() ? families_text(g.families)
+                            : std::string("every mechanism");
   const bool rate_only = g.patterns == std::vector<Pattern>{Pattern::rate};
   return std::string(12, ' ') +
          wrap("sweep " + std::string(g.name) + ": " + join_values(g.patterns, show_pattern) + ", " +

@@ -284,16 +284,22 @@ bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
   return true;
 }
 
-// A grid of the preset, with its own mechanisms narrowed to --mechanisms when given.
-GridPlan grid_plan(const Grid& g, const Choices& c) {
+template <typename T, typename V>
+bool contains(const std::vector<T>& list, const V& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// A grid of the preset, with its own mechanisms narrowed to --mechanisms when given. The
+// main grid's families give way to --mechanisms: a mechanism the user named runs there.
+GridPlan grid_plan(const Grid& g, const Choices& c, bool main) {
   GridPlan plan;
   plan.name = g.name;
   for (const Mechanism* m : mechanisms()) {
-    const bool in_grid = g.mechanisms.empty() || std::find(g.mechanisms.begin(), g.mechanisms.end(),
-                                                           m->name) != g.mechanisms.end();
-    const bool chosen =
-        !c.mechs || std::find(c.mechs->begin(), c.mechs->end(), m) != c.mechs->end();
-    if (in_grid && chosen) plan.mechanisms.push_back(m);
+    const bool in_grid = g.mechanisms.empty() || contains(g.mechanisms, m->name);
+    const bool in_family =
+        g.families.empty() || contains(g.families, m->family) || (main && c.mechs);
+    const bool chosen = !c.mechs || contains(*c.mechs, m);
+    if (in_grid && in_family && chosen) plan.mechanisms.push_back(m);
   }
   plan.patterns = g.patterns;
   plan.sizes = g.sizes;
@@ -309,7 +315,7 @@ GridPlan grid_plan(const Grid& g, const Choices& c) {
 // --sweeps is not given).
 std::vector<GridPlan> resolve_grids(const Choices& c) {
   std::vector<GridPlan> grids;
-  GridPlan main_grid = grid_plan(c.preset->main, c);
+  GridPlan main_grid = grid_plan(c.preset->main, c, true);
   main_grid.patterns = c.patterns.value_or(main_grid.patterns);
   main_grid.sizes = c.sizes.value_or(main_grid.sizes);
   main_grid.capacities = c.capacities.value_or(main_grid.capacities);
@@ -329,7 +335,7 @@ std::vector<GridPlan> resolve_grids(const Choices& c) {
       throw UsageError("--sweeps: unknown sweep '" + name + "' (known: " + sweep_names() +
                        ", or none)");
     }
-    grids.push_back(grid_plan(*g, c));
+    grids.push_back(grid_plan(*g, c, false));
   }
   return grids;
 }
