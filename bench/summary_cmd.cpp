@@ -126,8 +126,9 @@ struct CaseSummary {
   }
 };
 
-const char* const kCounters[] = {"p50_ns",  "p99_ns",     "msgs_per_s",        "bytes_per_s",
-                                 "x_floor", "x_floor_bw", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx"};
+const char* const kCounters[] = {
+    "p50_ns",     "p99_ns",      "msgs_per_s",        "bytes_per_s",      "x_floor",
+    "x_floor_bw", "x_transport", "cpu_ns_per_msg_tx", "cpu_ns_per_msg_rx"};
 
 std::vector<CaseSummary> gather_cases(const nlohmann::json& benchmarks) {
   std::vector<CaseSummary> cases;
@@ -167,12 +168,13 @@ std::string show_x(double x) {
 using Table = std::vector<std::vector<std::string>>;  // first row: the header
 
 Table cases_table(const std::vector<CaseSummary>& cases) {
-  Table t = {
-      {"case", "p50", "p99", "msgs/s", "bytes/s", "x floor", "cpu/msg a", "cpu/msg b", "error"}};
+  Table t = {{"case", "p50", "p99", "msgs/s", "bytes/s", "x floor", "x transport", "cpu/msg a",
+              "cpu/msg b", "error"}};
   for (const CaseSummary& c : cases) {
     t.push_back({c.name, format_metric(c.at("p50_ns"), "ns"), format_metric(c.at("p99_ns"), "ns"),
                  format_metric(c.at("msgs_per_s"), ""), format_metric(c.at("bytes_per_s"), "B/s"),
-                 show_x(x_floor(c)), format_metric(c.at("cpu_ns_per_msg_tx"), "ns"),
+                 show_x(x_floor(c)), show_x(c.at("x_transport")),
+                 format_metric(c.at("cpu_ns_per_msg_tx"), "ns"),
                  format_metric(c.at("cpu_ns_per_msg_rx"), "ns"), c.error});
   }
   return t;

@@ -90,6 +90,10 @@ COLUMNS = [
     ("xfloor", "x floor", True, "pingpong: p50 round trip / the run's latency floor (cache line for "
                                 "polling waits, wake-up for sleeping ones); stream (bw): memcpy bandwidth at "
                                 "this size / achieved bandwidth. 1x is the hardware"),
+    ("xtransport", "x transport", True, "a mechanism that rides on another (a library on its socket, RPC on its "
+                                        "stream, zero-copy on the copying ring): pingpong p50, or the stream's "
+                                        "bandwidth inverted, over its transport's in the same run. Lower is better; "
+                                        "1x costs nothing"),
     ("cpu_a", "cpu/msg a", True, "CPU time side a (sender) spent per message, user + system"),
     ("cpu_b", "cpu/msg b", True, "CPU time side b (receiver) spent per message, user + system"),
     ("reps", "reps", True, "repetitions measured"),
@@ -619,6 +623,10 @@ def verdict_html(verdicts, by_name):
 
 # ------------------------------------------------------------------------------ table
 
+def xt_text(x):
+    return "" if x is None else f"{x:.2f}x"
+
+
 def cell(text, v=None, cls=None, title=None):
     attrs = ""
     if v is not None or cls == "n":
@@ -670,6 +678,7 @@ def table_html(rows):
             "msgs": cell(fmt_si(g("msgs_per_s")), num(g("msgs_per_s")), "n"),
             "bytes": cell(fmt_si(g("bytes_per_s"), "B/s"), num(g("bytes_per_s")), "n"),
             "xfloor": cell(xtext, xv, "n"),
+            "xtransport": cell(xt_text(num(g("x_transport"))), num(g("x_transport")), "n"),
             "cpu_a": cell(fmt_ns(g("cpu_ns_per_msg_tx")), num(g("cpu_ns_per_msg_tx")), "n"),
             "cpu_b": cell(fmt_ns(g("cpu_ns_per_msg_rx")), num(g("cpu_ns_per_msg_rx")), "n"),
             "reps": cell("" if r.reps is None else f"{r.reps:g}", r.reps, "n"),
