@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -13,7 +15,32 @@
 
 namespace ipcbench {
 
-Child fork_child(const char* name, const std::function<void()>& fn) {
+SideOutput::SideOutput() : fd_(::memfd_create("ipcbench-side-output", MFD_CLOEXEC)) {
+  if (fd_.get() < 0) throw SysError("memfd_create", "the sides' output");
+  // A memfd's mode is 0777 whatever the umask: owner-only, as every object of ours.
+  if (::fchmod(fd_.get(), 0600) < 0) throw SysError("fchmod", "the sides' output");
+}
+
+std::string SideOutput::tail(std::size_t max_bytes) const {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) < 0 || st.st_size <= 0) return "";
+  const auto size = static_cast<std::size_t>(st.st_size);
+  const std::size_t from = size > max_bytes ? size - max_bytes : 0;
+  std::string text(size - from, '\0');
+  const ssize_t n = ::pread(fd_.get(), text.data(), text.size(), static_cast<off_t>(from));
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::string joined;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (end > at) joined += (joined.empty() ? "" : " | ") + text.substr(at, end - at);
+    at = end + 1;
+  }
+  return joined;
+}
+
+Child fork_child(const char* name, const std::function<void()>& fn, int output_fd) {
   int death[2];
   if (::pipe2(death, O_CLOEXEC) < 0) throw SysError("pipe2", "death pipe");
   UniqueFd death_read(death[0]), death_write(death[1]);
@@ -25,6 +52,10 @@ Child fork_child(const char* name, const std::function<void()>& fn) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(3);  // the parent died before prctl took effect
     ::prctl(PR_SET_NAME, name);
+    if (output_fd >= 0) {
+      ::dup2(output_fd, STDOUT_FILENO);
+      ::dup2(output_fd, STDERR_FILENO);
+    }
     try {
       fn();
     } catch (...) {

@@ -87,11 +87,29 @@ class Child {
   int status_ = 0;
 };
 
+// Where the sides of a case write their stdout and stderr instead of the terminal: an
+// anonymous file (a memfd, 0600) of the orchestrator's. A library that logs on its own
+// (gRPC, iceoryx) would otherwise write into the progress line. What the sides wrote is
+// shown only when their case fails (a library's complaint, a sanitizer's report), as
+// the tail of the failure.
+class SideOutput {
+ public:
+  SideOutput();  // throws SysError
+  int fd() const noexcept { return fd_.get(); }
+  // The end of what was written (at most max_bytes), its lines joined by " | "; "" when
+  // nothing was.
+  std::string tail(std::size_t max_bytes = 600) const;
+
+ private:
+  UniqueFd fd_;
+};
+
 // Forks a child named `name` (ps, top; at most 15 characters) that runs fn() and
 // leaves with _exit(0), or _exit(1) when fn throws.
 // It dies with the caller (PR_SET_PDEATHSIG) and holds the only write end of its death
-// pipe. Throws SysError when pipe2 or fork fails.
-Child fork_child(const char* name, const std::function<void()>& fn);
+// pipe. With output_fd (a SideOutput's), its stdout and stderr go there. Throws SysError
+// when pipe2 or fork fails.
+Child fork_child(const char* name, const std::function<void()>& fn, int output_fd = -1);
 
 // Waits until every child has ended or `ns` have passed; reaps those that ended and
 // leaves the others running. True when none is left running.

@@ -218,13 +218,14 @@ WatchEnd watch(const PairSpec& spec, Channel& channel, PairShared& shared) {
   // _exit, but flushing first keeps that true even for stdio buffers.
   std::fflush(nullptr);
   std::cout.flush();
+  SideOutput output;
   Child children[2];
   for (int i = 0; i < 2; ++i) {
     // "ipcb-producer" in ps and top, and for the fault tests to find each side. A
     // throw (pipe2, fork) leaves ~Child to kill and reap a child already forked.
     const std::string name = std::string("ipcb-") + role_name(spec.config.pattern, i);
-    children[i] =
-        fork_child(name.c_str(), [&, i] { child_main(i, channel, spec, shared, children); });
+    children[i] = fork_child(
+        name.c_str(), [&, i] { child_main(i, channel, spec, shared, children); }, output.fd());
   }
   channel.forked();
   WatchEnd end = wait_for_sides(children, spec, shared);
@@ -239,6 +240,8 @@ WatchEnd watch(const PairSpec& spec, Channel& channel, PairShared& shared) {
       end.failure += "; " + role + " failed: " + rep.error;
     }
   }
+  if (const std::string said = output.tail(); !end.failure.empty() && !said.empty())
+    end.failure += "; the sides wrote: " + said;
   return end;
 }
 

@@ -80,6 +80,8 @@ class Watch:
         st = os.stat(path)  # follows the magic link to the object, unlinked or not
         if target.startswith("pipe:"):
             kind = "pipe"
+        elif target.startswith("/memfd:ipcbench-side-output"):
+            kind = "side output"  # the sides' stdout and stderr (harness/child.hpp), not a channel's
         elif target.startswith("/memfd:"):
             kind = "memfd"
         elif st.st_dev == self.mq_dev:
