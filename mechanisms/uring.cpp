@@ -22,16 +22,22 @@
 //
 // uring_unix_sqpoll: the same with IORING_SETUP_SQPOLL: a kernel thread per ring
 // (iou-sqp-<pid>) polls the submission ring, so submitting is a store, with no system
-// call while that thread is awake. The thread is not pinned (no IORING_SETUP_SQ_AFF):
-// the kernel lets it run on any online CPU, and it sleeps after kSqThreadIdleMs without
-// submissions. Two sides make two such pollers; spinning sides add two more, so spin
-// needs four CPUs and is not runnable on fewer.
+// call while that thread is awake (it sleeps after kSqThreadIdleMs without work).
+// Which CPU it takes: in block mode none of its own: it is not pinned (no
+// IORING_SETUP_SQ_AFF) and inherits its side's affinity, so it shares the side's CPU
+// (the side sleeps while it polls) and the case uses the same two CPUs as unix_stream.
+// In spin mode each side already polls its CPU, so each SQ thread is pinned
+// (IORING_SETUP_SQ_AFF) to a CPU of its own, counted from the end of the allowed CPUs
+// (the harness places the sides at the start): four pollers need four CPUs, and on
+// fewer spin is not runnable.
 #include <liburing.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "harness/clock.hpp"
 #include "harness/environment.hpp"
@@ -42,9 +48,11 @@
 namespace ipcbench {
 namespace {
 
-constexpr unsigned kRingEntries = 4;       // one operation is ever in flight
-constexpr unsigned kSqThreadIdleMs = 100;  // SQPOLL thread sleeps after this long idle
-constexpr int kFixedSocket = 0;            // the socket's index among registered files
+constexpr unsigned kRingEntries = 4;        // one operation is ever in flight
+constexpr unsigned kSqThreadIdleMs = 100;   // SQPOLL thread sleeps after this long idle
+constexpr int kFixedSocket = 0;             // the socket's index among registered files
+constexpr int kNoSqpoll = -2;               // UringEndpoint's sq_cpu: no SQPOLL thread
+constexpr int kSqUnpinned = -1;             //   an SQPOLL thread with the side's affinity
 constexpr std::size_t kSqpollSpinCpus = 4;  // two spinning sides + two SQPOLL threads
 
 // Why io_uring cannot be used on this machine, or empty when it can: a ring is tried
@@ -67,12 +75,18 @@ std::string uring_unavailable() {
 
 class UringEndpoint final : public Endpoint {
  public:
-  UringEndpoint(UniqueFd socket, WaitMode wait, bool sqpoll)
+  // sq_cpu: kNoSqpoll, kSqUnpinned, or the CPU the SQPOLL thread is pinned to.
+  UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu)
       : socket_(std::move(socket)), spin_(wait == WaitMode::spin) {
+    const bool sqpoll = sq_cpu != kNoSqpoll;
     io_uring_params params{};
     if (sqpoll) {
       params.flags = IORING_SETUP_SQPOLL;
       params.sq_thread_idle = kSqThreadIdleMs;
+    }
+    if (sq_cpu >= 0) {
+      params.flags |= IORING_SETUP_SQ_AFF;
+      params.sq_thread_cpu = static_cast<unsigned>(sq_cpu);
     }
     if (const int r = io_uring_queue_init_params(kRingEntries, &ring_, &params); r < 0)
       throw SysError("io_uring_queue_init", sqpoll ? "SQPOLL" : "", -r);
@@ -125,8 +139,9 @@ class UringEndpoint final : public Endpoint {
     if (sqe == nullptr) throw SysError("io_uring_get_sqe", "submission ring full", EBUSY);
     return sqe;
   }
-  // Submits the prepared operation on the registered socket, waits for its completion as the wait mode says and
-  // returns its result: bytes moved, or -1 when it was interrupted and must be retried.
+  // Submits the prepared operation on the registered socket, waits for its completion as the wait
+  // mode says and returns its result: bytes moved, or -1 when it was interrupted and must be
+  // retried.
   int complete(io_uring_sqe* sqe, const char* call) {
     io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);  // after prep, which clears the flags
     io_uring_cqe* cqe = nullptr;
@@ -165,24 +180,43 @@ class UringChannel final : public FdPairChannel {
  public:
   UringChannel(const ChannelConfig& cfg, bool sqpoll) : FdPairChannel(cfg.wait), sqpoll_(sqpoll) {
     if (std::string why = uring_unavailable(); !why.empty()) throw NotRunnable(why);
-    if (sqpoll && cfg.wait == WaitMode::spin && allowed_cpus().size() < kSqpollSpinCpus) {
-      throw NotRunnable("uring_unix_sqpoll spin needs " + std::to_string(kSqpollSpinCpus) +
-                        " CPUs (two spinning sides and two SQPOLL kernel threads); " +
-                        std::to_string(allowed_cpus().size()) + " allowed here");
+    if (sqpoll && cfg.wait == WaitMode::spin) {
+      sq_cpus_ = allowed_cpus();
+      if (sq_cpus_.size() < kSqpollSpinCpus) {
+        throw NotRunnable("uring_unix_sqpoll spin needs " + std::to_string(kSqpollSpinCpus) +
+                          " CPUs (two spinning sides, two SQPOLL kernel threads); " +
+                          std::to_string(sq_cpus_.size()) + " allowed here");
+      }
     }
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
       throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
     a_.reset(fds[0]);
     b_.reset(fds[1]);
+    a_fd_ = fds[0];
     granted_ = fit_socket_buffers(cfg);
   }
 
  private:
+  // Child only: its descriptor number is the one it had before fork, so it says the side.
   std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
-    return std::make_unique<UringEndpoint>(std::move(socket), wait_, sqpoll_);
+    const int side = socket.get() == a_fd_ ? 0 : 1;
+    const int sq_cpu = !sqpoll_ ? kNoSqpoll : sq_cpus_.empty() ? kSqUnpinned : own_sq_cpu(side);
+    return std::make_unique<UringEndpoint>(std::move(socket), wait_, sq_cpu);
+  }
+  // A spinning side's SQPOLL CPU: side a takes the last allowed CPU that is not its
+  // own, side b the one before it.
+  int own_sq_cpu(int side) const {
+    const int mine = ::sched_getcpu();
+    std::vector<int> others;
+    for (int c : sq_cpus_) {
+      if (c != mine) others.push_back(c);
+    }
+    return others[others.size() - 1 - static_cast<std::size_t>(side)];
   }
   bool sqpoll_;
+  int a_fd_ = -1;
+  std::vector<int> sq_cpus_;  // spin only: the CPUs the SQPOLL threads may take
 };
 
 constexpr std::string_view kCapacityKnob =
