@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -76,60 +77,13 @@ std::string uring_unavailable() {
 class UringEndpoint final : public Endpoint {
  public:
   // sq_cpu: kNoSqpoll, kSqUnpinned, or the CPU the SQPOLL thread is pinned to.
-  UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu)
-      : socket_(std::move(socket)), spin_(wait == WaitMode::spin) {
-    const bool sqpoll = sq_cpu != kNoSqpoll;
-    io_uring_params params{};
-    if (sqpoll) {
-      params.flags = IORING_SETUP_SQPOLL;
-      params.sq_thread_idle = kSqThreadIdleMs;
-    }
-    if (sq_cpu >= 0) {
-      params.flags |= IORING_SETUP_SQ_AFF;
-      params.sq_thread_cpu = static_cast<unsigned>(sq_cpu);
-    }
-    if (const int r = io_uring_queue_init_params(kRingEntries, &ring_, &params); r < 0)
-      throw SysError("io_uring_queue_init", sqpoll ? "SQPOLL" : "", -r);
-    const int fd = socket_.get();
-    if (const int r = io_uring_register_files(&ring_, &fd, 1); r < 0) {
-      io_uring_queue_exit(&ring_);
-      throw SysError("io_uring_register_files", "socket", -r);
-    }
-    io_uring_register_ring_fd(&ring_);  // optional (5.18+): saves a lookup per enter
-  }
+  UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu);
   ~UringEndpoint() override { io_uring_queue_exit(&ring_); }
   UringEndpoint(const UringEndpoint&) = delete;
   UringEndpoint& operator=(const UringEndpoint&) = delete;
 
-  void send(std::span<const std::byte> msg) override {
-    const std::byte* p = msg.data();
-    std::size_t left = msg.size();
-    while (left > 0) {
-      io_uring_sqe* sqe = next_sqe();
-      io_uring_prep_send(sqe, kFixedSocket, p, left, MSG_NOSIGNAL);
-      const int n = complete(sqe, "io_uring send");
-      if (n > 0) {
-        p += n;
-        left -= static_cast<std::size_t>(n);
-      }
-    }
-  }
-
-  std::size_t recv(std::span<std::byte> buf) override {
-    std::byte* p = buf.data();
-    std::size_t left = buf.size();
-    while (left > 0) {
-      io_uring_sqe* sqe = next_sqe();
-      io_uring_prep_recv(sqe, kFixedSocket, p, left, 0);
-      const int n = complete(sqe, "io_uring recv");
-      if (n == 0) throw peer_gone_at_eof("io_uring recv");
-      if (n > 0) {
-        p += n;
-        left -= static_cast<std::size_t>(n);
-      }
-    }
-    return buf.size();
-  }
+  void send(std::span<const std::byte> msg) override;
+  std::size_t recv(std::span<std::byte> buf) override;
 
  private:
   // The next submission entry. One operation is in flight at a time, so the ring
@@ -139,20 +93,10 @@ class UringEndpoint final : public Endpoint {
     if (sqe == nullptr) throw SysError("io_uring_get_sqe", "submission ring full", EBUSY);
     return sqe;
   }
-  // Submits the prepared operation on the registered socket, waits for its completion as the wait
-  // mode says and returns its result: bytes moved, or -1 when it was interrupted and must be
-  // retried.
-  int complete(io_uring_sqe* sqe, const char* call) {
-    io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);  // after prep, which clears the flags
-    io_uring_cqe* cqe = nullptr;
-    int r = spin_ ? submit_and_poll(&cqe) : submit_and_wait(&cqe);
-    if (r < 0) throw SysError(spin_ ? "io_uring_submit" : "io_uring_submit_and_wait", call, -r);
-    r = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
-    if (r == -EINTR || r == -EAGAIN) return -1;
-    if (r < 0) throw_io_error(call, "socket", -r);
-    return r;
-  }
+  // Submits the prepared operation on the registered socket, waits for its completion
+  // as the wait mode says and returns its result: bytes moved, or -1 when it was
+  // interrupted and must be retried.
+  int complete(io_uring_sqe* sqe, const char* call);
   int submit_and_wait(io_uring_cqe** cqe) {
     int r;
     do r = io_uring_submit_and_wait(&ring_, 1);
@@ -175,6 +119,70 @@ class UringEndpoint final : public Endpoint {
   UniqueFd socket_;
   bool spin_;
 };
+
+UringEndpoint::UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu)
+    : socket_(std::move(socket)), spin_(wait == WaitMode::spin) {
+  const bool sqpoll = sq_cpu != kNoSqpoll;
+  io_uring_params params{};
+  if (sqpoll) {
+    params.flags = IORING_SETUP_SQPOLL;
+    params.sq_thread_idle = kSqThreadIdleMs;
+  }
+  if (sq_cpu >= 0) {
+    params.flags |= IORING_SETUP_SQ_AFF;
+    params.sq_thread_cpu = static_cast<unsigned>(sq_cpu);
+  }
+  if (const int r = io_uring_queue_init_params(kRingEntries, &ring_, &params); r < 0)
+    throw SysError("io_uring_queue_init", sqpoll ? "SQPOLL" : "", -r);
+  const int fd = socket_.get();
+  if (const int r = io_uring_register_files(&ring_, &fd, 1); r < 0) {
+    io_uring_queue_exit(&ring_);
+    throw SysError("io_uring_register_files", "socket", -r);
+  }
+  io_uring_register_ring_fd(&ring_);  // optional (5.18+): saves a lookup per enter
+}
+
+void UringEndpoint::send(std::span<const std::byte> msg) {
+  const std::byte* p = msg.data();
+  std::size_t left = msg.size();
+  while (left > 0) {
+    io_uring_sqe* sqe = next_sqe();
+    io_uring_prep_send(sqe, kFixedSocket, p, left, MSG_NOSIGNAL);
+    const int n = complete(sqe, "io_uring send");
+    if (n > 0) {
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+}
+
+std::size_t UringEndpoint::recv(std::span<std::byte> buf) {
+  std::byte* p = buf.data();
+  std::size_t left = buf.size();
+  while (left > 0) {
+    io_uring_sqe* sqe = next_sqe();
+    io_uring_prep_recv(sqe, kFixedSocket, p, left, 0);
+    const int n = complete(sqe, "io_uring recv");
+    if (n == 0) throw peer_gone_at_eof("io_uring recv");
+    if (n > 0) {
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  return buf.size();
+}
+
+int UringEndpoint::complete(io_uring_sqe* sqe, const char* call) {
+  io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);  // after prep, which clears the flags
+  io_uring_cqe* cqe = nullptr;
+  int r = spin_ ? submit_and_poll(&cqe) : submit_and_wait(&cqe);
+  if (r < 0) throw SysError(spin_ ? "io_uring_submit" : "io_uring_submit_and_wait", call, -r);
+  r = cqe->res;
+  io_uring_cqe_seen(&ring_, cqe);
+  if (r == -EINTR || r == -EAGAIN) return -1;
+  if (r < 0) throw_io_error(call, "socket", -r);
+  return r;
+}
 
 class UringChannel final : public FdPairChannel {
  public:
