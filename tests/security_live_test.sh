@@ -83,6 +83,7 @@ case "$what" in
           posix_mq/*) kinds=mqueue ;;
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;
+          uring_unix*/*) kinds=socket ;;  # the socketpair; the ring is an anonymous inode
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac
