@@ -84,6 +84,8 @@ case "$what" in
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;
           uring_unix*/*) kinds=socket ;;  # the socketpair; the ring is an anonymous inode
+          grpc_unix/*) kinds="socket,socket file" ;;
+          grpc_tcp/*) kinds=socket ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac
