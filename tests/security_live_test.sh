@@ -4,7 +4,7 @@
 #   modes     every mechanism (the ring on every backing): every IPC object the
 #             orchestrator and its children hold, by descriptor, mapping, name or SysV
 #             id, is owner-only (0600, directories 0700), socket files are bound 0600;
-#   loopback  tcp, udp, rpc_tcp, rpc_unix: every IP socket of the run's processes in
+#   loopback  tcp, udp, rpc_tcp, rpc_unix, grpc_tcp: every IP socket of the run's processes in
 #             /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address, and every
 #             bind and listen (audit_preload.so, LD_PRELOAD) is on loopback.
 # tests/security_live.py samples and judges; tests/security_test.cpp checks the same
@@ -28,6 +28,12 @@ fi
 if [ ! -r "/proc/$$/task/$$/children" ]; then
   echo "SKIP: the kernel has no /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN) to find the run's children"
   exit 77
+fi
+if [ ! -f "$preload" ]; then
+  # A missing preload is only a warning to ld.so: the run would go on unaudited and the
+  # bind and listen checks would judge nothing.
+  echo "FAIL: no audit preload at $preload (build the ipcbench_audit_preload target)"
+  exit 1
 fi
 tmp=$(mktemp -d /tmp/ipcbench_security_live.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -98,6 +104,7 @@ case "$what" in
     check udp udp posix_shm socket bind
     check rpc_tcp rpc_tcp posix_shm socket listen
     check rpc_unix rpc_unix posix_shm "socket,socket file" none
+    check grpc_tcp grpc_tcp posix_shm socket listen
     ;;
   *)
     echo "usage: $0 modes|loopback IPCBENCH_BINARY AUDIT_PRELOAD_SO [MECHANISM...]" >&2
