@@ -28,15 +28,17 @@ const Grid kZeroCopySweep = {.name = "zero_copy",
                              .rates_msgs_per_s = {},
                              .repetitions = 1,
                              .case_seconds = 0.1};
-// Every wait mode of the ring side by side, with what each costs in CPU.
+// Every wait mode of the ring side by side, with what each costs in CPU; and io_uring's
+// submission polling (the main grid has its block and spin).
 const Grid kWaitSweep = {.name = "wait",
-                         .mechanisms = {"shm_ring"},
+                         .mechanisms = {"shm_ring", "uring_unix"},
                          .families = {},
                          .patterns = {Pattern::pingpong, Pattern::stream},
                          .sizes = {64},
                          .capacities = {16},
                          .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
-                                   WaitMode::block, WaitMode::eventfd, WaitMode::sem},
+                                   WaitMode::block, WaitMode::eventfd, WaitMode::sem,
+                                   WaitMode::sqpoll},
                          .rates_msgs_per_s = {},
                          .repetitions = 5,
                          .case_seconds = 0.06};

@@ -96,6 +96,8 @@ std::string_view wait_mode_about(WaitMode w) {
       return "sleep in read() on an eventfd";
     case WaitMode::sem:
       return "process-shared POSIX semaphores";
+    case WaitMode::sqpoll:
+      return "io_uring's kernel thread polls, the side sleeps";
   }
   return "";
 }

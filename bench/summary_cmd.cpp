@@ -22,12 +22,13 @@ namespace ipcbench {
 const char* const kSummaryHelp = R"(usage: ipcbench summary RESULTS.json [options]
 
 Prints a results file's verdict, as the run printed it: for each pattern,
-message size and way of waiting (polling: spin, spin_yield, adaptive; sleeping:
-block, eventfd, sem), the fastest mechanism's median and spread (median absolute
-deviation) across repetitions, and how many times faster it is than the
-runner-up. pingpong is ranked by one-way p50, stream by messages/s; only the
-main grid's capacity counts, and rate cases are not ranked. With --all, every
-case instead: p50, p99, messages/s, bytes/s, x floor, CPU per message.
+message size and way of waiting (polling: spin, spin_yield, adaptive, sqpoll;
+sleeping: block, eventfd, sem), the fastest mechanism's median and spread
+(median absolute deviation) across repetitions, and how many times faster it is
+than the runner-up. pingpong is ranked by one-way p50, stream by messages/s;
+only the main grid's capacity counts, and rate cases are not ranked. With
+--all, every case instead: p50, p99, messages/s, bytes/s, x floor, x transport,
+CPU per message.
 
 options:
   --format F           table, markdown, csv or json                  [table]

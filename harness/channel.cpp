@@ -32,6 +32,8 @@ std::string_view to_string(WaitMode w) noexcept {
       return "eventfd";
     case WaitMode::sem:
       return "sem";
+    case WaitMode::sqpoll:
+      return "sqpoll";
   }
   return "?";
 }

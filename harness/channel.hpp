@@ -33,11 +33,14 @@ enum class Pattern { pingpong, stream, rate };
 //   adaptive    poll for a bounded time, then sleep as block does
 //   eventfd     sleep in read() on an eventfd; the peer wakes us with write()
 //   sem         process-shared POSIX semaphores counting ready messages and free slots
-enum class WaitMode : std::uint8_t { block, spin, spin_yield, adaptive, eventfd, sem };
+//   sqpoll      io_uring's submission-polling kernel thread polls on the side's CPU
+//               while the side sleeps for its completions: the CPU never idles, so it
+//               counts as polling (uring_unix)
+enum class WaitMode : std::uint8_t { block, spin, spin_yield, adaptive, eventfd, sem, sqpoll };
 // Every wait mode, in the order `ipcbench list` and --help show them.
-inline constexpr WaitMode kWaitModes[] = {WaitMode::block,      WaitMode::spin,
-                                          WaitMode::spin_yield, WaitMode::adaptive,
-                                          WaitMode::eventfd,    WaitMode::sem};
+inline constexpr WaitMode kWaitModes[] = {
+    WaitMode::block,   WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
+    WaitMode::eventfd, WaitMode::sem,  WaitMode::sqpoll};
 
 // A set of wait modes (a bitmask): what a mechanism supports.
 class WaitModes {
@@ -54,10 +57,11 @@ class WaitModes {
 inline constexpr WaitModes kBlockAndSpin{WaitMode::block, WaitMode::spin};
 
 // True for the modes that wait on the CPU rather than in the kernel (adaptive polls
-// first, and on a quick peer never sleeps): their latency floor is the cache-line round
-// trip, not a wake-up.
+// first, and on a quick peer never sleeps; sqpoll's kernel thread polls for the side):
+// their latency floor is the cache-line round trip, not a wake-up.
 constexpr bool polls(WaitMode w) noexcept {
-  return w == WaitMode::spin || w == WaitMode::spin_yield || w == WaitMode::adaptive;
+  return w == WaitMode::spin || w == WaitMode::spin_yield || w == WaitMode::adaptive ||
+         w == WaitMode::sqpoll;
 }
 // Where a shared-memory mechanism's region lives (harness/shared_region.hpp); mechanisms
 // that use no shared memory ignore it.

@@ -140,7 +140,9 @@ nlohmann::json verdict_entry(const std::string& pattern, std::uint64_t size,
 }  // namespace
 
 std::string waiting_of(const std::string& wait_mode) {
-  if (wait_mode == "spin" || wait_mode == "spin_yield" || wait_mode == "adaptive") return "polling";
+  if (wait_mode == "spin" || wait_mode == "spin_yield" || wait_mode == "adaptive" ||
+      wait_mode == "sqpoll")
+    return "polling";
   if (wait_mode == "block" || wait_mode == "eventfd" || wait_mode == "sem") return "sleeping";
   return "";
 }

@@ -12,8 +12,8 @@
 //  - Only the main grid's capacity counts: per pattern, the capacity most cases have
 //    (a sweep spreads its points over many capacities, each with fewer cases). Ties go
 //    to the smaller capacity.
-//  - waiting "polling" is spin, spin_yield and adaptive; "sleeping" is block, eventfd
-//    and sem. A mechanism's figure is its best case of that way of waiting.
+//  - waiting "polling" is spin, spin_yield, adaptive and sqpoll; "sleeping" is block,
+//    eventfd and sem. A mechanism's figure is its best case of that way of waiting.
 //  - value is the median of the repetitions, spread their median absolute deviation.
 //    ratio is how many times better the best is than the runner-up (>= 1), and
 //    ratio_spread propagates the two relative spreads (hyperfine's "± x times");
@@ -41,7 +41,7 @@ struct VerdictReport {
 // untrusted files validates them first (harness/compare.hpp's load_run).
 VerdictReport compute_verdicts(const nlohmann::json& benchmarks);
 
-// "polling" for spin, spin_yield, adaptive; "sleeping" for block, eventfd, sem; "" else.
+// "polling" for spin, spin_yield, adaptive, sqpoll; "sleeping" for block, eventfd, sem; "" else.
 std::string waiting_of(const std::string& wait_mode);
 
 // The verdict block printed after a run and by `ipcbench summary`: two lines per

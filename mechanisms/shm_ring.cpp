@@ -256,6 +256,7 @@ void Producer::publish_waiting(std::atomic<std::uint32_t>& seq_word, std::uint32
   switch (wait) {
     case WaitMode::spin:
     case WaitMode::spin_yield:
+    case WaitMode::sqpoll:  // io_uring's, not the ring's: never planned here
       // release: len and payload are visible before the consumer sees seq.
       seq_word.store(seq, std::memory_order_release);
       return;
@@ -382,6 +383,7 @@ void Consumer::release_waiting(WaitMode wait) noexcept {
   switch (wait) {
     case WaitMode::spin:
     case WaitMode::spin_yield:
+    case WaitMode::sqpoll:  // io_uring's, not the ring's: never planned here
       // release: the copy out is done before the producer may reuse the slot.
       ring_->head.store(head_, std::memory_order_release);
       return;

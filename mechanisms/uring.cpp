@@ -1,4 +1,4 @@
-// uring_unix, uring_unix_sqpoll: the unix_stream socket pair (socketpair AF_UNIX
+// uring_unix: the unix_stream socket pair (socketpair AF_UNIX
 // SOCK_STREAM, one socket per side), driven through io_uring (liburing): each send and
 // recv is one IORING_OP_SEND / IORING_OP_RECV submitted to the side's own ring, and its
 // completion reaped from the completion ring. Compared with unix_stream, the figures
@@ -24,28 +24,24 @@
 // io_uring_enter. Measured on the 2-CPU VM of docs/mechanisms.md: 64 B pingpong spin
 // p50 15.6 us with the IPI, 2.6 us without. (SQPOLL rings refuse these flags.)
 //
-// uring_unix_sqpoll: the same with IORING_SETUP_SQPOLL: a kernel thread per ring
-// (iou-sqp-<pid>) polls the submission ring, so submitting is a store, with no system
-// call while that thread is awake (it sleeps after kSqThreadIdleMs without work).
-// Which CPU it takes: in block mode none of its own: it is not pinned (no
-// IORING_SETUP_SQ_AFF) and inherits its side's affinity, so it shares the side's CPU
-// (the side sleeps while it polls) and the case uses the same two CPUs as unix_stream.
-// In spin mode each side already polls its CPU, so each SQ thread is pinned
-// (IORING_SETUP_SQ_AFF) to a CPU of its own, counted from the end of the allowed CPUs
-// (the harness places the sides at the start): four pollers need four CPUs, and on
-// fewer spin is not runnable.
+// sqpoll: the ring is IORING_SETUP_SQPOLL: a kernel thread per ring (iou-sqp-<pid>)
+// polls the submission ring, so submitting is a store, with no system call while that
+// thread is awake (it sleeps after kSqThreadIdleMs without work); the side sleeps for
+// its completion as block does. The thread is not pinned (no IORING_SETUP_SQ_AFF): it
+// inherits its side's affinity and polls on the side's CPU, which therefore never
+// idles. So sqpoll counts as polling (its floor is the cache-line round trip, the
+// verdict ranks it among the polling modes), and a case still takes two CPUs. The
+// SQPOLL thread with a spinning side as well would need four CPUs (two sides, two
+// threads) and is not offered.
 #include <liburing.h>
-#include <sched.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <vector>
 
 #include "harness/clock.hpp"
-#include "harness/environment.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"
@@ -53,12 +49,9 @@
 namespace ipcbench {
 namespace {
 
-constexpr unsigned kRingEntries = 4;        // one operation is ever in flight
-constexpr unsigned kSqThreadIdleMs = 100;   // SQPOLL thread sleeps after this long idle
-constexpr int kFixedSocket = 0;             // the socket's index among registered files
-constexpr int kNoSqpoll = -2;               // UringEndpoint's sq_cpu: no SQPOLL thread
-constexpr int kSqUnpinned = -1;             //   an SQPOLL thread with the side's affinity
-constexpr std::size_t kSqpollSpinCpus = 4;  // two spinning sides + two SQPOLL threads
+constexpr unsigned kRingEntries = 4;       // one operation is ever in flight
+constexpr unsigned kSqThreadIdleMs = 100;  // SQPOLL thread sleeps after this long idle
+constexpr int kFixedSocket = 0;            // the socket's index among registered files
 
 // Why io_uring cannot be used on this machine, or empty when it can: a ring is tried
 // (and closed at once) in the orchestrator, so the case is refused before any fork.
@@ -80,8 +73,7 @@ std::string uring_unavailable() {
 
 class UringEndpoint final : public Endpoint {
  public:
-  // sq_cpu: kNoSqpoll, kSqUnpinned, or the CPU the SQPOLL thread is pinned to.
-  UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu);
+  UringEndpoint(UniqueFd socket, WaitMode wait);
   ~UringEndpoint() override { io_uring_queue_exit(&ring_); }
   UringEndpoint(const UringEndpoint&) = delete;
   UringEndpoint& operator=(const UringEndpoint&) = delete;
@@ -124,18 +116,15 @@ class UringEndpoint final : public Endpoint {
   bool spin_;
 };
 
-UringEndpoint::UringEndpoint(UniqueFd socket, WaitMode wait, int sq_cpu)
+UringEndpoint::UringEndpoint(UniqueFd socket, WaitMode wait)
     : socket_(std::move(socket)), spin_(wait == WaitMode::spin) {
-  const bool sqpoll = sq_cpu != kNoSqpoll;
+  const bool sqpoll = wait == WaitMode::sqpoll;
   io_uring_params params{};
   if (sqpoll) {
     params.flags = IORING_SETUP_SQPOLL;
     params.sq_thread_idle = kSqThreadIdleMs;
-  }
-  if (!sqpoll) params.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  if (sq_cpu >= 0) {
-    params.flags |= IORING_SETUP_SQ_AFF;
-    params.sq_thread_cpu = static_cast<unsigned>(sq_cpu);
+  } else {
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
   }
   if (const int r = io_uring_queue_init_params(kRingEntries, &ring_, &params); r < 0)
     throw SysError("io_uring_queue_init", sqpoll ? "SQPOLL" : "", -r);
@@ -191,45 +180,20 @@ int UringEndpoint::complete(io_uring_sqe* sqe, const char* call) {
 
 class UringChannel final : public FdPairChannel {
  public:
-  UringChannel(const ChannelConfig& cfg, bool sqpoll) : FdPairChannel(cfg.wait), sqpoll_(sqpoll) {
+  explicit UringChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     if (std::string why = uring_unavailable(); !why.empty()) throw NotRunnable(why);
-    if (sqpoll && cfg.wait == WaitMode::spin) {
-      sq_cpus_ = allowed_cpus();
-      if (sq_cpus_.size() < kSqpollSpinCpus) {
-        throw NotRunnable("uring_unix_sqpoll spin needs " + std::to_string(kSqpollSpinCpus) +
-                          " CPUs (two spinning sides, two SQPOLL kernel threads); " +
-                          std::to_string(sq_cpus_.size()) + " allowed here");
-      }
-    }
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
       throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
     a_.reset(fds[0]);
     b_.reset(fds[1]);
-    a_fd_ = fds[0];
     granted_ = fit_socket_buffers(cfg);
   }
 
  private:
-  // Child only: its descriptor number is the one it had before fork, so it says the side.
   std::unique_ptr<Endpoint> make_endpoint(UniqueFd socket) override {
-    const int side = socket.get() == a_fd_ ? 0 : 1;
-    const int sq_cpu = !sqpoll_ ? kNoSqpoll : sq_cpus_.empty() ? kSqUnpinned : own_sq_cpu(side);
-    return std::make_unique<UringEndpoint>(std::move(socket), wait_, sq_cpu);
+    return std::make_unique<UringEndpoint>(std::move(socket), wait_);
   }
-  // A spinning side's SQPOLL CPU: side a takes the last allowed CPU that is not its
-  // own, side b the one before it.
-  int own_sq_cpu(int side) const {
-    const int mine = ::sched_getcpu();
-    std::vector<int> others;
-    for (int c : sq_cpus_) {
-      if (c != mine) others.push_back(c);
-    }
-    return others[others.size() - 1 - static_cast<std::size_t>(side)];
-  }
-  bool sqpoll_;
-  int a_fd_ = -1;
-  std::vector<int> sq_cpus_;  // spin only: the CPUs the SQPOLL threads may take
 };
 
 constexpr std::string_view kCapacityKnob =
@@ -240,24 +204,14 @@ constexpr std::string_view kCapacityKnob =
 
 const Mechanism kUringUnix{
     .name = "uring_unix",
-    .summary = "unix_stream socketpair, send/recv through io_uring (liburing)",
+    .summary = "unix_stream socketpair, send/recv through io_uring (liburing); sqpoll: SQPOLL ring",
     .capacity_knob = kCapacityKnob,
     .order = 230,
     .family = kFamilyByteStream,
     .transport = "unix_stream",
-    .create = create_channel<UringChannel, false>,
+    .waits = WaitModes{WaitMode::block, WaitMode::spin, WaitMode::sqpoll},
+    .create = create_channel<UringChannel>,
 };
 const Registration kUringUnixRegistration{kUringUnix};
-
-const Mechanism kUringUnixSqpoll{
-    .name = "uring_unix_sqpoll",
-    .summary = "uring_unix with IORING_SETUP_SQPOLL: a kernel thread per side polls submissions",
-    .capacity_knob = kCapacityKnob,
-    .order = 235,
-    .family = kFamilyByteStream,
-    .transport = "unix_stream",
-    .create = create_channel<UringChannel, true>,
-};
-const Registration kUringUnixSqpollRegistration{kUringUnixSqpoll};
 
 }  // namespace ipcbench

@@ -700,7 +700,7 @@ def wait_cost(cv, size=64):
         print(f"plot.py: note: no CPU counters at {size} B, skipping wait_cost", file=sys.stderr)
         return
     fig, ax = cv.plt.subplots(figsize=(9, 5.5), layout="constrained")
-    markers = {"spin": "o", "spin_yield": "v", "adaptive": "D", "block": "s", "eventfd": "^", "sem": "P"}
+    markers = {"spin": "o", "spin_yield": "v", "adaptive": "D", "block": "s", "eventfd": "^", "sem": "P", "sqpoll": "X"}
     # Points labelled with their wait mode where a mechanism has more modes than block
     # and spin (the rings'): the legend alone would not tell six markers apart.
     waits = {}

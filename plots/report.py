@@ -617,7 +617,7 @@ def verdict_html(verdicts, by_name):
     chart = figure_html(ANSWER, by_name[ANSWER], inline=True) if "png" in by_name.get(ANSWER, {}) else ""
     return (f"<h2>Verdict: the fastest mechanism per message size and way of waiting</h2>"
             f"<div class=vtables>{''.join(tables)}</div>{chart}"
-            "<p class=dim>polling: spin, spin_yield, adaptive; sleeping: block, eventfd, sem. Main grid's cases "
+            "<p class=dim>polling: spin, spin_yield, adaptive, sqpoll; sleeping: block, eventfd, sem. Main grid's cases "
             "only; every case is in the table below.</p>")
 
 

@@ -364,7 +364,7 @@ def mechanism_order(facts):
 # ------------------------------------------------------------------------------ verdicts
 
 # The two ways of waiting a verdict tells apart, and the wait modes of each.
-WAITING = {"polling": ("spin", "spin_yield", "adaptive"), "sleeping": ("block", "eventfd", "sem")}
+WAITING = {"polling": ("spin", "spin_yield", "adaptive", "sqpoll"), "sleeping": ("block", "eventfd", "sem")}
 # What a verdict ranks by, per pattern: (metric, unit, better).
 VERDICT_METRIC = {"pingpong": ("p50_ns", "ns", "lower"), "stream": ("msgs_per_s", "msgs/s", "higher")}
 

@@ -108,7 +108,7 @@ for m in items:
     assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
     assert set(m["patterns"]) <= {"pingpong", "stream", "rate"} and m["patterns"]
     assert ("rate" in m["patterns"]) == ("stream" in m["patterns"]), m
-    assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem"}, m
+    assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem", "sqpoll"}, m
     assert "block" in m["wait_modes"], m
 names = {m["name"] for m in items}
 assert {"pipe", "unix_stream", "shm_ring"} <= names, names
@@ -141,7 +141,7 @@ assert set(ctx["floor_memcpy_bytes_per_s"]) == {"1", "64", "4096"}, ctx["floor_m
 runs = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
 # 3 mechanisms x 2 patterns x 2 waits x 3 sizes, 2 repetitions each
 assert len(runs) == 3 * 2 * 2 * 3 * 2, len(runs)
-name_re = re.compile(r"^(pingpong|stream)/[a-z_]+/size:\d+/capacity:\d+/wait:(block|spin|spin_yield|adaptive|eventfd|sem)$")
+name_re = re.compile(r"^(pingpong|stream)/[a-z_]+/size:\d+/capacity:\d+/wait:(block|spin|spin_yield|adaptive|eventfd|sem|sqpoll)$")
 for b in runs:
     assert name_re.match(b["name"]), b["name"]
     assert b["time_unit"] == "ns" and not b.get("error_occurred"), b

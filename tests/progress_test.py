@@ -93,8 +93,8 @@ def quiet(tmp):
 
 def recomputed_verdicts(benchmarks):
     """Per (pattern, size, waiting): each mechanism's best median, best first."""
-    waiting = {"spin": "polling", "spin_yield": "polling", "adaptive": "polling", "block": "sleeping",
-               "eventfd": "sleeping", "sem": "sleeping"}
+    waiting = {"spin": "polling", "spin_yield": "polling", "adaptive": "polling", "sqpoll": "polling",
+               "block": "sleeping", "eventfd": "sleeping", "sem": "sleeping"}
     values = {}
     for b in benchmarks:
         if b.get("run_type") != "iteration" or b.get("error_occurred"):

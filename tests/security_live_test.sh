@@ -89,7 +89,7 @@ case "$what" in
           posix_mq/*) kinds=mqueue ;;
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;
-          uring_unix*/*) kinds=socket ;;  # the socketpair; the ring is an anonymous inode
+          uring_unix/*) kinds=socket ;;  # the socketpair; the ring is an anonymous inode
           grpc_unix/*) kinds="socket,socket file" ;;
           grpc_tcp/*) kinds=socket ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
