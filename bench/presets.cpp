@@ -30,18 +30,18 @@ const Grid kZeroCopySweep = {.name = "zero_copy",
                              .case_seconds = 0.1};
 // Every wait mode of the ring side by side, with what each costs in CPU; and io_uring's
 // submission polling (the main grid has its block and spin).
-const Grid kWaitSweep = {.name = "wait",
-                         .mechanisms = {"shm_ring", "uring_unix"},
-                         .families = {},
-                         .patterns = {Pattern::pingpong, Pattern::stream},
-                         .sizes = {64},
-                         .capacities = {16},
-                         .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive,
-                                   WaitMode::block, WaitMode::eventfd, WaitMode::sem,
-                                   WaitMode::sqpoll},
-                         .rates_msgs_per_s = {},
-                         .repetitions = 5,
-                         .case_seconds = 0.06};
+const Grid kWaitSweep = {
+    .name = "wait",
+    .mechanisms = {"shm_ring", "uring_unix"},
+    .families = {},
+    .patterns = {Pattern::pingpong, Pattern::stream},
+    .sizes = {64},
+    .capacities = {16},
+    .waits = {WaitMode::spin, WaitMode::spin_yield, WaitMode::adaptive, WaitMode::block,
+              WaitMode::eventfd, WaitMode::sem, WaitMode::sqpoll},
+    .rates_msgs_per_s = {},
+    .repetitions = 5,
+    .case_seconds = 0.06};
 // The kernel primitives and what is built straight on them (RPC, gRPC): the main grid
 // of quick and default, at every size. The messaging libraries (ZeroMQ, nng, D-Bus,
 // iceoryx: threads, a daemon, seconds to set up) run in their own `libraries` sweep at
