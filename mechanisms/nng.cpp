@@ -15,8 +15,10 @@
 // of 0177, so it is 0600 from its creation), side a dials in the background, nng
 // retrying every few ms until b listens. Before listening, b refuses any name already
 // there: nng's listener would unlink a "stale" one (anything a connect() is refused
-// by) and bind over it. The orchestrator's Channel removes the socket file, then the
-// directory, after both children have exited.
+// by) and bind over it. Having found the name free, b says so in a flag in a shared
+// anonymous page, then listens. After both children have exited, the orchestrator's
+// Channel removes the socket file if that flag is set (a name b refused stays as it
+// was), then the directory.
 //
 // Capacity: NNG_OPT_SENDBUF and NNG_OPT_RECVBUF, in messages, both = capacity on both
 // sockets (nng accepts 0..8192; more is not runnable). They are PAIR1's own queues
@@ -53,6 +55,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -132,14 +135,16 @@ struct MsgOwner {
 // One side's PAIR1 socket. Child process only, after fork (see the design note).
 class NngEndpoint final : public Endpoint {
  public:
-  NngEndpoint(Side side, const std::string& path, const ChannelConfig& cfg);
+  // bound: set by side b once the socket file's name is found free, before it binds.
+  NngEndpoint(Side side, const std::string& path, const ChannelConfig& cfg,
+              std::atomic<std::uint32_t>& bound);
 
   void send(std::span<const std::byte> msg) override;
   std::size_t recv(std::span<std::byte> buf) override;
 
  private:
   void configure(const ChannelConfig& cfg);
-  void listen(const std::string& path, const std::string& url);
+  void listen(const std::string& path, const std::string& url, std::atomic<std::uint32_t>& bound);
   static void on_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void* self) noexcept;
   // Starts one operation on aio and waits for it; returns its result.
   int run(nng_aio* aio, void (*op)(nng_socket, nng_aio*)) noexcept;
@@ -158,7 +163,8 @@ class NngEndpoint final : public Endpoint {
   std::atomic<bool> peer_gone_{false};
 };
 
-NngEndpoint::NngEndpoint(Side side, const std::string& path, const ChannelConfig& cfg)
+NngEndpoint::NngEndpoint(Side side, const std::string& path, const ChannelConfig& cfg,
+                         std::atomic<std::uint32_t>& bound)
     : spin_(cfg.wait == WaitMode::spin) {
   check(::nng_pair1_open(&sock_.s), "nng_pair1_open");
   sock_.open = true;
@@ -170,7 +176,7 @@ NngEndpoint::NngEndpoint(Side side, const std::string& path, const ChannelConfig
   check(::nng_pipe_notify(sock_.s, NNG_PIPE_EV_REM_POST, on_pipe_event, this), "nng_pipe_notify");
   const std::string url = "ipc://" + path;
   if (side == Side::b) {
-    listen(path, url);
+    listen(path, url, bound);
   } else {
     // In the background: b may not listen yet; nng retries until it does.
     check(::nng_dial(sock_.s, url.c_str(), nullptr, NNG_FLAG_NONBLOCK), "nng_dial", url);
@@ -195,13 +201,14 @@ void NngEndpoint::configure(const ChannelConfig& cfg) {
   check(::nng_socket_set_ms(sock_.s, NNG_OPT_RECONNMAXT, kReconnectMaxMs), "nng_socket_set_ms");
 }
 
-void NngEndpoint::listen(const std::string& path, const std::string& url) {
+void NngEndpoint::listen(const std::string& path, const std::string& url,
+                         std::atomic<std::uint32_t>& bound) {
   // nng's listener unlinks a name that refuses connections (a non-socket, a symlink to
   // one, a dead socket) and binds over it: refuse whatever is there instead. Only our
   // user or root can put anything in the 0700 directory.
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0)
-    throw std::runtime_error("nng_listen " + path + ": something is already there; refused");
+  if (::lstat(path.c_str(), &st) == 0) throw SysError("nng_listen", path, EEXIST);
+  bound.store(1, std::memory_order_release);  // from here the name is ours to remove
   // bind() gives the socket file 0777 & ~umask. This child creates no other file, and
   // nng's threads create none, so the umask is narrowed around the listen alone.
   const mode_t old_umask = ::umask(0177);
@@ -288,6 +295,9 @@ class NngChannel final : public Channel {
       throw NotRunnable("nng_ipc: capacity " + std::to_string(cfg.capacity_msgs) +
                         " is over nng's NNG_OPT_SENDBUF/RECVBUF limit of 8192 messages");
     }
+    static_assert(std::atomic<std::uint32_t>::is_always_lock_free);  // shared across processes
+    bound_map_ = map_shared(sizeof(std::atomic<std::uint32_t>));
+    new (bound_map_.get()) std::atomic<std::uint32_t>(0);  // not bound
     std::string dir = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-XXXXXX";
     if (::mkdtemp(dir.data()) == nullptr) throw SysError("mkdtemp", dir);  // mode 0700
     dir_ = OwnedName(dir, ::rmdir);
@@ -297,13 +307,24 @@ class NngChannel final : public Channel {
     granted_.capacity_bytes = cfg.capacity_msgs * cfg.msg_bytes;
   }
 
+  ~NngChannel() override {
+    if (bound().load(std::memory_order_acquire) == 0) sock_.release();  // not b's to remove
+  }
+  NngChannel(const NngChannel&) = delete;
+  NngChannel& operator=(const NngChannel&) = delete;
+
   std::unique_ptr<Endpoint> open(Side side) override {
-    return std::make_unique<NngEndpoint>(side, sock_.str(), cfg_);
+    return std::make_unique<NngEndpoint>(side, sock_.str(), cfg_, bound());
   }
   void forked() override {}  // nothing is held before the children open their sockets
 
  private:
+  std::atomic<std::uint32_t>& bound() const noexcept {
+    return *static_cast<std::atomic<std::uint32_t>*>(bound_map_.get());
+  }
+
   ChannelConfig cfg_;
+  Mapping bound_map_;     // shared with the children: side b found the name free
   OwnedName dir_, sock_;  // destroyed in reverse: the socket file, then the directory
 };
 
