@@ -92,6 +92,7 @@ case "$what" in
           uring_unix/*) kinds=socket ;;  # the socketpair; the ring is an anonymous inode
           grpc_unix/*) kinds="socket,socket file" ;;
           grpc_tcp/*) kinds=socket ;;
+          nng_ipc/*) kinds="socket,socket file,dir" ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac

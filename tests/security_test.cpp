@@ -570,6 +570,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "sysv_msg") return {"sysv msg"};
   if (m == "rpc_unix") return {"dir", "socket"};
   if (m == "grpc_unix") return {"dir"};  // its socket file is bound later, by the server child
+  if (m == "nng_ipc") return {"dir"};    // the socket file is bound later, by a child
   if (m == "pty") return {"pty"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
@@ -821,6 +822,8 @@ std::vector<PlantParam> plant_params() {
     out.push_back(
         {"rpc_unix", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "rpc.sock", k});
     out.push_back({"shm_ring", Pattern::stream, Backing::file, Where::in_private_dir, "region", k});
+    out.push_back(
+        {"nng_ipc", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "nng.sock", k});
   }
   // mq_open names: only queues can exist in the mqueue filesystem.
   for (Pattern p : {Pattern::stream, Pattern::pingpong}) {
@@ -834,7 +837,10 @@ std::string plant_param_name(const ::testing::TestParamInfo<PlantParam>& info) {
   std::string name = std::string(p.mechanism) + "_" + std::string(to_string(p.pattern)) + "_";
   if (p.backing == Backing::file) name += "file_";
   if (p.leaf != nullptr)
-    name += std::string(p.leaf == std::string("rpc.sock") ? "rpcsock" : p.leaf) + "_";
+    name += std::string(p.leaf == std::string("rpc.sock")   ? "rpcsock"
+                        : p.leaf == std::string("nng.sock") ? "nngsock"
+                                                            : p.leaf) +
+            "_";
   return name + to_string(p.kind);
 }
 
