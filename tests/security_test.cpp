@@ -824,6 +824,8 @@ std::vector<PlantParam> plant_params() {
     out.push_back({"shm_ring", Pattern::stream, Backing::file, Where::in_private_dir, "region", k});
     out.push_back(
         {"nng_ipc", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "nng.sock", k});
+    out.push_back(
+        {"grpc_unix", Pattern::stream, Backing::posix_shm, Where::in_private_dir, "grpc.sock", k});
   }
   // mq_open names: only queues can exist in the mqueue filesystem.
   for (Pattern p : {Pattern::stream, Pattern::pingpong}) {
@@ -837,9 +839,10 @@ std::string plant_param_name(const ::testing::TestParamInfo<PlantParam>& info) {
   std::string name = std::string(p.mechanism) + "_" + std::string(to_string(p.pattern)) + "_";
   if (p.backing == Backing::file) name += "file_";
   if (p.leaf != nullptr)
-    name += std::string(p.leaf == std::string("rpc.sock")   ? "rpcsock"
-                        : p.leaf == std::string("nng.sock") ? "nngsock"
-                                                            : p.leaf) +
+    name += std::string(p.leaf == std::string("rpc.sock")    ? "rpcsock"
+                        : p.leaf == std::string("nng.sock")  ? "nngsock"
+                        : p.leaf == std::string("grpc.sock") ? "grpcsock"
+                                                             : p.leaf) +
             "_";
   return name + to_string(p.kind);
 }
