@@ -65,7 +65,7 @@ namespace {
 // Messages up to this size go inline: below it, a copy through the socket costs less
 // than the extra frame (the ack) of the shared-memory path.
 constexpr std::size_t kInlineMaxBytes = 256;
-constexpr std::size_t kSlotAlignBytes = 64;      // a cache line
+constexpr std::size_t kSlotAlignBytes = 64;       // a cache line
 constexpr std::size_t kStagingBytes = 64 * 1024;  // one read takes this much at most
 constexpr std::uint32_t kInline = 0xffffffffu;
 constexpr std::uint32_t kAck = 0xfffffffeu;
@@ -205,8 +205,7 @@ class MemfdEndpoint final : public Endpoint {
   std::size_t begin_ = 0, end_ = 0;  // staged, unread bytes
 };
 
-MemfdEndpoint::MemfdEndpoint(UniqueFd sock, Mapping region, Layout layout, Side side,
-                             WaitMode wait)
+MemfdEndpoint::MemfdEndpoint(UniqueFd sock, Mapping region, Layout layout, Side side, WaitMode wait)
     : sock_(std::move(sock)),
       region_(std::move(region)),
       layout_(layout),
@@ -260,7 +259,8 @@ void MemfdEndpoint::fill() {
       return;
     }
     if (n == 0) throw peer_gone_at_eof("recv");
-    if (errno != EAGAIN && errno != EINTR) throw_io_error("recv", "fd " + std::to_string(sock_.get()));
+    if (errno != EAGAIN && errno != EINTR)
+      throw_io_error("recv", "fd " + std::to_string(sock_.get()));
   }
 }
 
