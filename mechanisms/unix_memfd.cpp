@@ -13,9 +13,13 @@
 //                   (cumulative, mod 2^32); one ack per large message, sent after the
 //                   copy out of the slot, in the other direction
 //   tag kSetup      once, at setup, with the memfd attached (SCM_RIGHTS)
-// Slots are used round-robin: slot = (large messages sent) % slots, and a slot is
-// written only when sent - acked < slots, so never before its last message's ack has
-// arrived. The sender reads acks lazily, only when every slot is taken, so one read
+// A slot is the sender's from its message's ack until it takes the slot again: the
+// receiver consumes in order, so an ack count names the slots of the messages sent
+// that far back (the sender keeps them in a FIFO). Free slots are a stack, the one
+// freed last taken first, so pingpong keeps reusing one slot, warm in the caches;
+// taken round-robin, 1 MiB pingpongs at capacity 16 cycled through 16 MiB of slots
+// and took 182 us one way (p50) against 106 us at capacity 1 (spin, the 2-vCPU VM,
+// 4 MiB of L2). The sender reads acks lazily, only when no slot is free, so one read
 // usually takes several. A data frame met while waiting for an ack is a protocol
 // error: a side waits for a slot only in a stream, where data flows one way (in
 // pingpong the peer acks before it replies, so the ack is read first).
@@ -192,7 +196,8 @@ class MemfdEndpoint final : public Endpoint {
   void fill();  // reads what the socket has into staging_ (at least 1 byte)
   Frame next_frame();
   void take_payload(std::span<std::byte> out);  // an inline payload: staged, then the socket
-  void wait_for_slot();
+  std::uint32_t take_slot();                    // a free slot, waiting for an ack when none is
+  void on_ack(std::uint32_t acked);             // frees the slots of the newly acked messages
 
   UniqueFd sock_;
   Mapping region_;
@@ -201,6 +206,8 @@ class MemfdEndpoint final : public Endpoint {
   const std::byte* rx_slots_;  // the area the peer writes
   int flags_;                  // MSG_DONTWAIT when spinning
   std::uint32_t sent_large_ = 0, acked_large_ = 0, received_large_ = 0;
+  std::vector<std::uint32_t> in_flight_;  // slot of large message n at n % slots, until acked
+  std::vector<std::uint32_t> free_;       // a stack: the slot freed last is used first
   std::vector<std::byte> staging_;
   std::size_t begin_ = 0, end_ = 0;  // staged, unread bytes
 };
@@ -217,6 +224,9 @@ MemfdEndpoint::MemfdEndpoint(UniqueFd sock, Mapping region, Layout layout, Side 
   tx_slots_ = side == Side::a ? base : base + layout_.area_bytes();
   rx_slots_ = side == Side::a ? base + layout_.area_bytes() : base;
   std::fill(staging_.begin(), staging_.end(), std::byte{0});  // touched before measuring
+  in_flight_.assign(layout_.slots, 0);
+  free_.reserve(layout_.slots);  // never more than slots: no allocation while measuring
+  for (std::uint32_t s = layout_.slots; s > 0; --s) free_.push_back(s - 1);
 }
 
 void MemfdEndpoint::send_frame(Frame f, std::span<const std::byte> payload) {
@@ -288,14 +298,27 @@ void MemfdEndpoint::take_payload(std::span<std::byte> out) {
   }
 }
 
-void MemfdEndpoint::wait_for_slot() {
-  while (sent_large_ - acked_large_ >= layout_.slots) {
+void MemfdEndpoint::on_ack(std::uint32_t acked) {
+  if (acked - acked_large_ > sent_large_ - acked_large_) {
+    throw PeerError("unix_memfd: ack for " + std::to_string(acked) + " large messages, only " +
+                    std::to_string(sent_large_) + " sent (corrupt peer?)");
+  }
+  for (; acked_large_ != acked; ++acked_large_)
+    free_.push_back(in_flight_[acked_large_ % layout_.slots]);
+}
+
+std::uint32_t MemfdEndpoint::take_slot() {
+  while (free_.empty()) {
     const Frame f = next_frame();
     if (f.tag != kAck) {
       throw PeerError("unix_memfd: a message arrived while this side waited for a slot's ack");
     }
-    acked_large_ = f.bytes;
+    on_ack(f.bytes);
   }
+  const std::uint32_t slot = free_.back();
+  free_.pop_back();
+  in_flight_[sent_large_ % layout_.slots] = slot;
+  return slot;
 }
 
 void MemfdEndpoint::send(std::span<const std::byte> msg) {
@@ -306,8 +329,7 @@ void MemfdEndpoint::send(std::span<const std::byte> msg) {
   if (msg.size() > layout_.slot_bytes) {
     throw SysError("unix_memfd send", std::to_string(msg.size()) + " B message", EMSGSIZE);
   }
-  wait_for_slot();
-  const std::uint32_t slot = sent_large_ % layout_.slots;
+  const std::uint32_t slot = take_slot();
   std::memcpy(tx_slots_ + std::size_t{slot} * layout_.slot_bytes, msg.data(), msg.size());
   // The sendmsg below orders the copy before the frame: the receiver's recv of the
   // frame happens after it (the socket's lock), so it sees the whole slot.
@@ -319,7 +341,7 @@ std::size_t MemfdEndpoint::recv(std::span<std::byte> buf) {
   for (;;) {
     const Frame f = next_frame();
     if (f.tag == kAck) {  // for this side's own large messages (pingpong)
-      acked_large_ = f.bytes;
+      on_ack(f.bytes);
       continue;
     }
     if (f.bytes > buf.size()) {
@@ -330,10 +352,9 @@ std::size_t MemfdEndpoint::recv(std::span<std::byte> buf) {
       take_payload(buf.first(f.bytes));
       return f.bytes;
     }
-    if (layout_.slots == 0 || f.tag != received_large_ % layout_.slots ||
-        f.bytes > layout_.slot_bytes) {
-      throw PeerError("unix_memfd: frame names slot " + std::to_string(f.tag) + ", expected " +
-                      std::to_string(layout_.slots == 0 ? 0 : received_large_ % layout_.slots));
+    if (f.tag >= layout_.slots || f.bytes > layout_.slot_bytes) {
+      throw PeerError("unix_memfd: frame names slot " + std::to_string(f.tag) + " of " +
+                      std::to_string(layout_.slots) + " (corrupt peer?)");
     }
     std::memcpy(buf.data(), rx_slots_ + std::size_t{f.tag} * layout_.slot_bytes, f.bytes);
     send_frame({kAck, ++received_large_}, {});  // the slot is the sender's again
