@@ -15,11 +15,14 @@
 //   tag kSetup      once, at setup, with the memfd attached (SCM_RIGHTS)
 // A slot is the sender's from its message's ack until it takes the slot again: the
 // receiver consumes in order, so an ack count names the slots of the messages sent
-// that far back (the sender keeps them in a FIFO). Free slots are a stack, the one
-// freed last taken first, so pingpong keeps reusing one slot, warm in the caches;
-// taken round-robin, 1 MiB pingpongs at capacity 16 cycled through 16 MiB of slots
-// and took 182 us one way (p50) against 106 us at capacity 1 (spin, the 2-vCPU VM,
-// 4 MiB of L2). The sender reads acks lazily, only when no slot is free, so one read
+// that far back (the sender keeps them in a FIFO). Which free slot is taken next
+// matters for pingpong, which has one message in flight: slots that fit in
+// kRotateMaxBytes (1 MiB, half of one core's L2) are taken round-robin, larger ones
+// last-freed-first, so pingpong stays in one slot. Pingpong at capacity 16, spin, on
+// the 2-vCPU VM (4 MiB of L2), p50 one way, round-robin / last-freed-first: 64 KiB
+// 8.8 / 11.9 us (likely: writing lines the peer still caches costs more than lines
+// it has dropped), 1 MiB 145 / 112 us (16 MiB of slots no longer fit the caches).
+// The sender reads acks lazily, only when no slot is free, so one read
 // usually takes several. A data frame met while waiting for an ack is a protocol
 // error: a side waits for a slot only in a stream, where data flows one way (in
 // pingpong the peer acks before it replies, so the ack is read first).
@@ -71,6 +74,9 @@ namespace {
 constexpr std::size_t kInlineMaxBytes = 256;
 constexpr std::size_t kSlotAlignBytes = 64;       // a cache line
 constexpr std::size_t kStagingBytes = 64 * 1024;  // one read takes this much at most
+// A sender's slots up to this many bytes are taken round-robin, beyond it the slot
+// freed last is taken first (the design note says why).
+constexpr std::size_t kRotateMaxBytes = 1 << 20;
 constexpr std::uint32_t kInline = 0xffffffffu;
 constexpr std::uint32_t kAck = 0xfffffffeu;
 constexpr std::uint32_t kSetup = 0xfffffffdu;
@@ -207,7 +213,11 @@ class MemfdEndpoint final : public Endpoint {
   int flags_;                  // MSG_DONTWAIT when spinning
   std::uint32_t sent_large_ = 0, acked_large_ = 0, received_large_ = 0;
   std::vector<std::uint32_t> in_flight_;  // slot of large message n at n % slots, until acked
-  std::vector<std::uint32_t> free_;       // a stack: the slot freed last is used first
+  // Free slots, in the order they were freed: taken from the front (round-robin) or,
+  // when rotate_ is false, from the back (the slot freed last).
+  std::vector<std::uint32_t> free_;
+  std::uint32_t free_head_ = 0, free_count_ = 0;
+  bool rotate_;
   std::vector<std::byte> staging_;
   std::size_t begin_ = 0, end_ = 0;  // staged, unread bytes
 };
@@ -225,8 +235,10 @@ MemfdEndpoint::MemfdEndpoint(UniqueFd sock, Mapping region, Layout layout, Side 
   rx_slots_ = side == Side::a ? base + layout_.area_bytes() : base;
   std::fill(staging_.begin(), staging_.end(), std::byte{0});  // touched before measuring
   in_flight_.assign(layout_.slots, 0);
-  free_.reserve(layout_.slots);  // never more than slots: no allocation while measuring
-  for (std::uint32_t s = layout_.slots; s > 0; --s) free_.push_back(s - 1);
+  free_.resize(layout_.slots);
+  for (std::uint32_t s = 0; s < layout_.slots; ++s) free_[s] = s;
+  free_count_ = layout_.slots;
+  rotate_ = layout_.area_bytes() <= kRotateMaxBytes;
 }
 
 void MemfdEndpoint::send_frame(Frame f, std::span<const std::byte> payload) {
@@ -304,19 +316,25 @@ void MemfdEndpoint::on_ack(std::uint32_t acked) {
                     std::to_string(sent_large_) + " sent (corrupt peer?)");
   }
   for (; acked_large_ != acked; ++acked_large_)
-    free_.push_back(in_flight_[acked_large_ % layout_.slots]);
+    free_[(free_head_ + free_count_++) % layout_.slots] = in_flight_[acked_large_ % layout_.slots];
 }
 
 std::uint32_t MemfdEndpoint::take_slot() {
-  while (free_.empty()) {
+  while (free_count_ == 0) {
     const Frame f = next_frame();
     if (f.tag != kAck) {
       throw PeerError("unix_memfd: a message arrived while this side waited for a slot's ack");
     }
     on_ack(f.bytes);
   }
-  const std::uint32_t slot = free_.back();
-  free_.pop_back();
+  std::uint32_t slot;
+  if (rotate_) {
+    slot = free_[free_head_];
+    free_head_ = (free_head_ + 1) % layout_.slots;
+  } else {
+    slot = free_[(free_head_ + free_count_ - 1) % layout_.slots];
+  }
+  --free_count_;
   in_flight_[sent_large_ % layout_.slots] = slot;
   return slot;
 }
