@@ -17,32 +17,41 @@
 namespace ipcbench {
 namespace {
 
-constexpr std::size_t kBytes = 4096;  // past the 256 B inline limit: slots
 constexpr std::size_t kSlots = 2;
 
-std::unique_ptr<Channel> make_channel() {
+// Past the 256 B inline limit, so in slots: 4 KiB slots are taken round-robin, 1 MiB
+// ones (2 MiB a direction, past 1 MiB) last-freed-first.
+class UnixMemfd : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  std::size_t bytes() const { return GetParam(); }
+  std::vector<std::byte> message(int n) const {
+    return std::vector<std::byte>(bytes(), std::byte(n));
+  }
+  std::unique_ptr<Channel> make_channel() const;
+  [[noreturn]] void consumer(Channel& channel, int go, int count) const;
+};
+
+std::unique_ptr<Channel> UnixMemfd::make_channel() const {
   const Mechanism* m = find_mechanism("unix_memfd");
   if (m == nullptr) return nullptr;
   return m->create({.pattern = Pattern::stream,
-                    .msg_bytes = kBytes,
+                    .msg_bytes = bytes(),
                     .capacity_msgs = kSlots,
                     .wait = WaitMode::block});
 }
 
-std::vector<std::byte> message(int n) { return std::vector<std::byte>(kBytes, std::byte(n)); }
-
 // Side b: waits for a byte on `go`, then receives `count` messages and checks that
 // message i is all byte i + 1. Exit status 0 when every one was intact.
-[[noreturn]] void consumer(Channel& channel, int go, int count) {
+void UnixMemfd::consumer(Channel& channel, int go, int count) const {
   int status = 1;
   try {
     std::unique_ptr<Endpoint> ep = channel.open(Side::b);
     char c;
     if (::read(go, &c, 1) != 1) ::_exit(2);
-    std::vector<std::byte> buf(kBytes);
+    std::vector<std::byte> buf(bytes());
     status = 0;
     for (int i = 0; i < count; ++i) {
-      if (ep->recv(buf) != kBytes || buf != message(i + 1)) status = 3 + i;
+      if (ep->recv(buf) != bytes() || buf != message(i + 1)) status = 3 + i;
     }
   } catch (...) {
     status = 1;
@@ -50,7 +59,7 @@ std::vector<std::byte> message(int n) { return std::vector<std::byte>(kBytes, st
   ::_exit(status);
 }
 
-TEST(UnixMemfd, SlotIsWrittenAgainOnlyAfterItsMessageIsAcknowledged) {
+TEST_P(UnixMemfd, SlotIsWrittenAgainOnlyAfterItsMessageIsAcknowledged) {
   std::unique_ptr<Channel> channel = make_channel();
   ASSERT_NE(channel, nullptr);
   EXPECT_EQ(channel->granted().capacity_msgs, kSlots);
@@ -79,7 +88,7 @@ TEST(UnixMemfd, SlotIsWrittenAgainOnlyAfterItsMessageIsAcknowledged) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "message " << WEXITSTATUS(status) - 2 << " was overwritten";
 }
 
-TEST(UnixMemfd, ReceiverDeadWhileTheSenderWaitsForAnAckIsPeerError) {
+TEST_P(UnixMemfd, ReceiverDeadWhileTheSenderWaitsForAnAckIsPeerError) {
   std::unique_ptr<Channel> channel = make_channel();
   ASSERT_NE(channel, nullptr);
   int die[2];
@@ -104,6 +113,8 @@ TEST(UnixMemfd, ReceiverDeadWhileTheSenderWaitsForAnAckIsPeerError) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sizes, UnixMemfd, ::testing::Values(4096, 1 << 20));
 
 }  // namespace
 }  // namespace ipcbench
