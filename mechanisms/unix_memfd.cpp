@@ -211,7 +211,10 @@ class MemfdEndpoint final : public Endpoint {
   std::byte* tx_slots_;        // the area this side writes
   const std::byte* rx_slots_;  // the area the peer writes
   int flags_;                  // MSG_DONTWAIT when spinning
-  std::uint32_t sent_large_ = 0, acked_large_ = 0, received_large_ = 0;
+  // Large messages sent and acked (64-bit, so n % slots never jumps at a wrap; acks
+  // carry the low 32 bits), and received (as acks carry it).
+  std::uint64_t sent_large_ = 0, acked_large_ = 0;
+  std::uint32_t received_large_ = 0;
   std::vector<std::uint32_t> in_flight_;  // slot of large message n at n % slots, until acked
   // Free slots, in the order they were freed: taken from the front (round-robin) or,
   // when rotate_ is false, from the back (the slot freed last).
@@ -311,11 +314,12 @@ void MemfdEndpoint::take_payload(std::span<std::byte> out) {
 }
 
 void MemfdEndpoint::on_ack(std::uint32_t acked) {
-  if (acked - acked_large_ > sent_large_ - acked_large_) {
-    throw PeerError("unix_memfd: ack for " + std::to_string(acked) + " large messages, only " +
-                    std::to_string(sent_large_) + " sent (corrupt peer?)");
+  const std::uint32_t newly = acked - static_cast<std::uint32_t>(acked_large_);
+  if (newly > sent_large_ - acked_large_) {
+    throw PeerError("unix_memfd: ack for " + std::to_string(newly) + " more large messages, " +
+                    std::to_string(sent_large_ - acked_large_) + " in flight (corrupt peer?)");
   }
-  for (; acked_large_ != acked; ++acked_large_)
+  for (const std::uint64_t until = acked_large_ + newly; acked_large_ != until; ++acked_large_)
     free_[(free_head_ + free_count_++) % layout_.slots] = in_flight_[acked_large_ % layout_.slots];
 }
 
