@@ -86,6 +86,7 @@ case "$what" in
           pipe/*) kinds=pipe ;;
           fifo/*) kinds=fifo ;;
           pty/*) kinds=pty ;;
+          unix_memfd/*) kinds="socket,memfd" ;;
           posix_mq/*) kinds=mqueue ;;
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;

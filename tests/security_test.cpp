@@ -572,6 +572,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "grpc_unix") return {"dir"};  // its socket file is bound later, by the server child
   if (m == "nng_ipc") return {"dir"};    // the socket file is bound later, by a child
   if (m == "pty") return {"pty"};
+  if (m == "unix_memfd") return {"memfd"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
 
