@@ -264,7 +264,8 @@ iox::capro::ServiceDescription topic(const std::string& tag, const std::string& 
 
 IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
     : wait_(s.wait), msg_bytes_(s.msg_bytes), peer_death_fd_(s.peer_death_fd) {
-  iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff);
+  iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff,
+                                                        iox::log::LogLevelOutput::kHideLogLevel);
   iox::runtime::PoshRuntime::initRuntime(
       iox::RuntimeName_t(iox::cxx::TruncateToCapacity, s.runtime));
   make_owner_only("/tmp/" + s.runtime);
