@@ -19,10 +19,11 @@
 // RouDi of the user's) is not runnable, with that reason. All the names are recorded
 // (RecordedGlobalNames, harness/stale.hpp) before RouDi starts, so a killed run's are
 // swept by the next one.
-// Modes: RouDi makes its segments and socket 0660 (the segment also gets an ACL for
-// the group) whatever the umask; create() chmods them 0600 once RouDi is ready, and
-// each side its own socket after registering. Between creation and chmod (a few ms)
-// they are group-accessible: iceoryx 2.0 has no setting for it.
+// Modes: iceoryx creates its segments and sockets 0660 under umask(0), which it sets
+// itself, so no umask of ours helps, and gives the payload segment an ACL for the
+// group; no setting of 2.0 changes that. create() chmods RouDi's 0600 as they appear
+// (polled every 0.2 ms) and again once RouDi is ready; each side chmods its own socket
+// after registering. Until then (a few ms) they are group-readable and -writable.
 // Pattern: stream = one topic a -> b; pingpong = two topics (a -> b, b -> a). The
 // publisher loans a chunk (loan), the harness writes the message in it, publish()
 // hands it over; the subscriber takes it (peek) and gives it back (release). The
@@ -194,13 +195,21 @@ void Roudi::await_ready(const std::string& segment, const std::string& log) {
       pid_ = -1;
       throw NotRunnable("iceoryx: iox-roudi exited at start (" + last_line(log) + ")");
     }
+    // Owner-only as soon as each appears, to shorten the time they are 0660; again
+    // once all are there (RouDi sets the segment's ACL, which restores 0660, after
+    // creating it).
+    for (const std::string& path : {std::string(kMgmtSegment), segment, std::string(kRoudiSocket)})
+      make_owner_only(path);
     struct stat st {};
     if (::lstat(kRoudiSocket, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0)
+        ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0) {
+      for (const std::string& path : {std::string(kMgmtSegment), segment})
+        make_owner_only(path);
       return;
+    }
     if (std::chrono::steady_clock::now() > deadline)
       throw NotRunnable("iceoryx: iox-roudi did not make its socket within 10 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }
 
@@ -468,8 +477,6 @@ void IceoryxChannel::start_roudi(const std::string& segment) {
   OwnedName log(dir.str() + "/roudi.log", ::unlink);
   roudi_ = Roudi(binary, config.str(), log.str());
   roudi_.await_ready(segment, log.str());
-  for (const std::string& path : {std::string(kMgmtSegment), segment, std::string(kRoudiSocket)})
-    make_owner_only(path);
 }
 
 std::unique_ptr<Endpoint> IceoryxChannel::open(Side side) {
