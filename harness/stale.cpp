@@ -171,8 +171,7 @@ bool removable_path(const std::string& path) {
   for (const std::string_view dir : {"/dev/shm/", "/tmp/"}) {
     if (!path.starts_with(dir)) continue;
     const std::string_view leaf = std::string_view(path).substr(dir.size());
-    return !leaf.empty() && leaf.find('/') == std::string_view::npos && leaf != "." &&
-           leaf != "..";
+    return !leaf.empty() && leaf.find('/') == std::string_view::npos && leaf != "." && leaf != "..";
   }
   return false;
 }

@@ -203,8 +203,7 @@ void Roudi::await_ready(const std::string& segment, const std::string& log) {
     struct stat st {};
     if (::lstat(kRoudiSocket, &st) == 0 && S_ISSOCK(st.st_mode) &&
         ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0) {
-      for (const std::string& path : {std::string(kMgmtSegment), segment})
-        make_owner_only(path);
+      for (const std::string& path : {std::string(kMgmtSegment), segment}) make_owner_only(path);
       return;
     }
     if (std::chrono::steady_clock::now() > deadline)
@@ -274,7 +273,7 @@ iox::capro::ServiceDescription topic(const std::string& tag, const std::string& 
 IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
     : wait_(s.wait), msg_bytes_(s.msg_bytes), peer_death_fd_(s.peer_death_fd) {
   iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff,
-                                                        iox::log::LogLevelOutput::kHideLogLevel);
+                                                           iox::log::LogLevelOutput::kHideLogLevel);
   iox::runtime::PoshRuntime::initRuntime(
       iox::RuntimeName_t(iox::cxx::TruncateToCapacity, s.runtime));
   make_owner_only("/tmp/" + s.runtime);
@@ -305,8 +304,7 @@ void IceoryxEndpoint::await_matched() {
   const auto deadline = std::chrono::steady_clock::now() + kMatchTimeout;
   for (;;) {
     const bool tx_ok = !pub_ || pub_->hasSubscribers();
-    const bool rx_ok =
-        !sub_ || sub_->getSubscriptionState() == iox::SubscribeState::SUBSCRIBED;
+    const bool rx_ok = !sub_ || sub_->getSubscriptionState() == iox::SubscribeState::SUBSCRIBED;
     if (tx_ok && rx_ok) return;
     if (peer_gone()) throw_peer_gone();
     if (std::chrono::steady_clock::now() > deadline)
@@ -337,7 +335,8 @@ std::span<std::byte> IceoryxEndpoint::loan() {
 }
 
 void IceoryxEndpoint::publish(std::size_t bytes) {
-  auto* header = static_cast<LengthHeader*>(iox::mepoo::ChunkHeader::fromUserPayload(loaned_)->userHeader());
+  auto* header =
+      static_cast<LengthHeader*>(iox::mepoo::ChunkHeader::fromUserPayload(loaned_)->userHeader());
   header->bytes = bytes;
   pub_->publish(loaned_);
   loaned_ = nullptr;
@@ -507,8 +506,9 @@ const Mechanism kIceoryx{
     .summary =
         "Eclipse iceoryx 2.0 zero-copy publish/subscribe (loan/publish, take/release), private "
         "RouDi per channel",
-    .capacity_knob = "subscriber queueCapacity = capacity (history 0, producer blocks when "
-                     "full), at most 256",
+    .capacity_knob =
+        "subscriber queueCapacity = capacity (history 0, producer blocks when "
+        "full), at most 256",
     .order = 640,
     .family = kFamilyLibrary,
     .transport = "shm_ring_zc",
