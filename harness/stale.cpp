@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/random.h>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "harness/error.hpp"
@@ -25,6 +27,7 @@ namespace ipcbench {
 namespace {
 
 constexpr const char* kRecordSuffix = ".sysv";
+constexpr const char* kNamesSuffix = ".names";
 
 const char* kind_name(RecordedSysvObject::Kind k) {
   return k == RecordedSysvObject::Kind::msg ? "msg" : "shm";
@@ -153,6 +156,63 @@ bool remove_private_dir(const std::string& path, const struct stat& seen, std::s
   return true;
 }
 
+// True when nobody holds `lock` with flock() (or it does not exist): no live daemon
+// owns the shared names. Our probe's own lock goes with the descriptor.
+bool lock_free(const std::string& lock) {
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);
+  return free;
+}
+
+// A recorded name ipcbench may remove: directly under /dev/shm/ or /tmp/.
+bool removable_path(const std::string& path) {
+  for (const std::string_view dir : {"/dev/shm/", "/tmp/"}) {
+    if (!path.starts_with(dir)) continue;
+    const std::string_view leaf = std::string_view(path).substr(dir.size());
+    return !leaf.empty() && leaf.find('/') == std::string_view::npos && leaf != "." && leaf != "..";
+  }
+  return false;
+}
+
+// Removes one recorded name if it is this user's and not a directory; returns whether
+// it removed it.
+bool remove_recorded(const std::string& path) {
+  struct stat st {};
+  if (!removable_path(path) || ::lstat(path.c_str(), &st) < 0 || st.st_uid != ::geteuid() ||
+      S_ISDIR(st.st_mode))
+    return false;
+  if (path.starts_with("/dev/shm/")) return ::shm_unlink(path.c_str() + 8) == 0;
+  return ::unlink(path.c_str()) == 0;
+}
+
+void remove_recorded_names(const std::string& lock, const std::vector<std::string>& shared,
+                           const std::vector<std::string>& own, std::vector<std::string>* removed) {
+  std::vector<std::string> all = own;
+  if (lock_free(lock)) all.insert(all.end(), shared.begin(), shared.end());
+  for (const std::string& path : all) {
+    if (remove_recorded(path) && removed != nullptr) removed->push_back(path);
+  }
+}
+
+// Removes the names a RecordedGlobalNames record of a dead run lists.
+void sweep_names_record(const std::string& path, SweepResult& out) {
+  std::ifstream in(path);
+  std::string kind, name, lock;
+  std::vector<std::string> shared, own;
+  while (in >> kind >> name) {
+    if (kind == "lock") lock = name;
+    if (kind == "shared") shared.push_back(name);
+    if (kind == "own") own.push_back(name);
+  }
+  if (lock.empty() && !shared.empty()) {
+    out.errors.push_back(path + ": shared names but no lock (left alone)");
+    shared.clear();
+  }
+  remove_recorded_names(lock, shared, own, &out.removed);
+}
+
 enum class Namespace { shm, mqueue, tmp };
 
 void sweep_dir(const char* dir, Namespace ns, SweepResult& out) {
@@ -178,6 +238,7 @@ void sweep_dir(const char* dir, Namespace ns, SweepResult& out) {
       continue;
     }
     if (ns == Namespace::shm && name.ends_with(kRecordSuffix)) sweep_record(path, out);
+    if (ns == Namespace::shm && name.ends_with(kNamesSuffix)) sweep_names_record(path, out);
     const int rc = ns == Namespace::shm ? ::shm_unlink(("/" + name).c_str())
                                         : ::mq_unlink(("/" + name).c_str());
     if (rc == 0)
@@ -267,6 +328,45 @@ void RecordedSysvObject::remove() noexcept {
 
 void RecordedSysvObject::object_removed() noexcept {
   id_ = -1;
+  record_.remove_now();
+}
+
+RecordedGlobalNames::RecordedGlobalNames(std::string lock, std::vector<std::string> shared,
+                                         std::vector<std::string> own)
+    : lock_(std::move(lock)), shared_(std::move(shared)), own_(std::move(own)) {
+  std::string text = "lock " + lock_ + "\n";
+  for (const std::string& s : shared_) text += "shared " + s + "\n";
+  for (const std::string& s : own_) text += "own " + s + "\n";
+  const std::string name = unique_ipc_name() + kNamesSuffix;
+  UniqueFd fd(::shm_open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) throw SysError("shm_open", "/dev/shm" + name);
+  record_ = OwnedName(name, ::shm_unlink);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw SysError("write", "/dev/shm" + name);
+  armed_ = true;
+}
+
+RecordedGlobalNames& RecordedGlobalNames::operator=(RecordedGlobalNames&& o) noexcept {
+  if (this != &o) {
+    remove();
+    lock_ = std::move(o.lock_);
+    shared_ = std::move(o.shared_);
+    own_ = std::move(o.own_);
+    record_ = std::move(o.record_);
+    armed_ = std::exchange(o.armed_, false);
+  }
+  return *this;
+}
+
+void RecordedGlobalNames::remove() noexcept {
+  if (!armed_) return;
+  armed_ = false;
+  try {
+    remove_recorded_names(lock_, shared_, own_, nullptr);
+  } catch (...) {  // allocation only: the record stays for the next run's sweep
+    record_.release();
+    return;
+  }
   record_.remove_now();
 }
 

@@ -10,7 +10,9 @@
 //   /tmp/ipcbench-<pid>-<random>/         private directories (FIFOs, sockets, files)
 // SysV objects have no name, only a key: each is created under a random key that is
 // first written to a record in /dev/shm named like the rest, so a record outliving its
-// pid points at the object to remove.
+// pid points at the object to remove. A library that insists on fixed, machine-global
+// names (iceoryx 2.0's RouDi: /dev/shm/iceoryx_mgmt, /tmp/roudi, ...) gets the same: a
+// record (RecordedGlobalNames) listing them, written before they exist.
 //
 // sweep_stale() removes the objects whose pid is gone, and only ours (same owner uid,
 // a regular file / directory / SysV object of mode 0600 as this code makes them). A
@@ -55,6 +57,35 @@ class RecordedSysvObject {
   Kind kind_ = Kind::msg;
   int id_ = -1;
   OwnedName record_;
+};
+
+// Names a library makes outside ipcbench's naming, recorded in
+// /dev/shm/ipcbench-<pid>-<random>.names before they exist, so that a killed run's are
+// swept too. `lock` is a file the library's live daemon holds with flock(): `shared`
+// names (fixed ones any instance of the library would use) are removed only while
+// nobody holds it, since a live daemon has made them its own; `own` names (unique to
+// this run) always. Only names under /dev/shm/ and /tmp/ (no subdirectory), owned by
+// this user and not directories, are ever removed. Destroying it removes the names and
+// then the record.
+class RecordedGlobalNames {
+ public:
+  RecordedGlobalNames() = default;
+  // Writes the record (0600, O_EXCL). Throws SysError.
+  RecordedGlobalNames(std::string lock, std::vector<std::string> shared,
+                      std::vector<std::string> own);
+  RecordedGlobalNames(RecordedGlobalNames&& o) noexcept { *this = std::move(o); }
+  RecordedGlobalNames& operator=(RecordedGlobalNames&& o) noexcept;
+  RecordedGlobalNames(const RecordedGlobalNames&) = delete;
+  RecordedGlobalNames& operator=(const RecordedGlobalNames&) = delete;
+  ~RecordedGlobalNames() { remove(); }
+  // Removes the names (as above) and the record now; idempotent.
+  void remove() noexcept;
+
+ private:
+  std::string lock_;
+  std::vector<std::string> shared_, own_;
+  OwnedName record_;
+  bool armed_ = false;  // false: moved from, or removed
 };
 
 struct SweepResult {

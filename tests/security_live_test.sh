@@ -94,6 +94,7 @@ case "$what" in
           grpc_unix/*) kinds="socket,socket file" ;;
           grpc_tcp/*) kinds=socket ;;
           nng_ipc/*) kinds="socket,socket file,dir" ;;
+          iceoryx/*) kinds="shm,socket,socket file" ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac

@@ -573,6 +573,9 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "nng_ipc") return {"dir"};    // the socket file is bound later, by a child
   if (m == "pty") return {"pty"};
   if (m == "unix_memfd") return {"memfd"};
+  // Our stale record (shm), the config directory and files; RouDi's segments, socket
+  // and lock files, seen as the destructor removes them after killing RouDi.
+  if (m == "iceoryx") return {"shm", "dir", "file", "socket"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
 

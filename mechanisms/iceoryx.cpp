@@ -1,0 +1,520 @@
+// iceoryx: Eclipse iceoryx 2.0 zero-copy publish/subscribe over shared memory, with a
+// private RouDi daemon (iox-roudi) started for each channel.
+//
+// RouDi: create() writes a config (one segment, one mempool fitted to the case: chunks
+// of the message size plus headers, enough of them for every queue, loan and held
+// sample) into a private 0700 mkdtemp directory, starts iox-roudi on it (its own
+// process group, SIGKILLed when the orchestrator dies, umask 077, stdout/stderr to a
+// log in that directory) and waits until its socket exists, then removes the
+// directory. The children register with it (PoshRuntime::initRuntime, after fork, one
+// unique runtime name per side); the Channel destructor SIGKILLs it (its graceful stop
+// would SIGTERM the registered pids, by then reaped and free for reuse) and removes
+// what it made.
+// Global names: iceoryx 2.0 compiles its names in. RouDi makes /dev/shm/iceoryx_mgmt
+// (management, ~65 MB), /dev/shm/<group> (the payload segment, named after the
+// effective group), /tmp/roudi (its socket), /tmp/roudi.lock and
+// /tmp/iox-unique-roudi.lock (flock()ed while it lives); each runtime makes
+// /tmp/<runtime name> and /tmp/<runtime name>.lock. So only one RouDi, and one
+// iceoryx channel, can exist on a machine at a time: a second channel (--pairs, or a
+// RouDi of the user's) is not runnable, with that reason. All the names are recorded
+// (RecordedGlobalNames, harness/stale.hpp) before RouDi starts, so a killed run's are
+// swept by the next one.
+// Modes: iceoryx creates its segments and sockets 0660 under umask(0), which it sets
+// itself, so no umask of ours helps, and gives the payload segment an ACL for the
+// group; no setting of 2.0 changes that. create() chmods RouDi's 0600 as they appear
+// (polled every 0.2 ms) and again once RouDi is ready; each side chmods its own socket
+// after registering. Until then (a few ms) they are group-readable and -writable.
+// Pattern: stream = one topic a -> b; pingpong = two topics (a -> b, b -> a). The
+// publisher loans a chunk (loan), the harness writes the message in it, publish()
+// hands it over; the subscriber takes it (peek) and gives it back (release). The
+// length travels in an 8-byte user header.
+// Capacity: the subscriber's queue (queueCapacity = capacity, history 0), lossless:
+// BLOCK_PRODUCER / WAIT_FOR_CONSUMER. iceoryx caps the queue at 256: granted =
+// min(capacity, 256). A full queue makes publish() wait inside iceoryx, polling with
+// sched_yield() in either wait mode (2.0 has no sleeping producer).
+// Wait: spin = polling take(); block = a WaitSet on the subscriber's HAS_DATA state.
+// A dead peer: each side holds the write end of a pipe whose read end its peer polls
+// when idle (every 50 ms in block, every 16384 empty polls in spin); EOF there and an
+// empty queue is a PeerError.
+// Timed: loan, the harness's write, publish (queue push, wake-up), take, release.
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "harness/error.hpp"
+#include "harness/owners.hpp"
+#include "harness/registry.hpp"
+#include "harness/stale.hpp"
+#include "iceoryx_hoofs/log/logmanager.hpp"
+#include "iceoryx_posh/mepoo/chunk_header.hpp"
+#include "iceoryx_posh/popo/untyped_publisher.hpp"
+#include "iceoryx_posh/popo/untyped_subscriber.hpp"
+#include "iceoryx_posh/popo/wait_set.hpp"
+#include "iceoryx_posh/runtime/posh_runtime.hpp"
+
+namespace ipcbench {
+namespace {
+
+constexpr const char* kRoudiLock = "/tmp/iox-unique-roudi.lock";
+constexpr const char* kRoudiSocket = "/tmp/roudi";
+constexpr const char* kMgmtSegment = "/dev/shm/iceoryx_mgmt";
+constexpr std::uint64_t kMaxQueueMsgs = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;  // 256 in 2.0
+// Chunks a topic may use beyond its queue: the publisher's loan, the one it keeps as
+// its last chunk, the subscriber's held sample, one spare.
+constexpr std::uint64_t kChunksBeyondQueue = 4;
+// Bytes a chunk adds to its payload: iceoryx's chunk header, our length header and
+// alignment, generously.
+constexpr std::uint64_t kChunkOverheadBytes = 128;
+constexpr auto kRoudiStartTimeout = std::chrono::seconds(10);
+constexpr auto kMatchTimeout = std::chrono::seconds(10);
+constexpr std::uint32_t kSpinPollsPerPeerCheck = 1u << 14;
+constexpr std::int64_t kBlockPeerCheckMs = 50;
+
+// The payload segment is named after the effective group.
+std::string group_segment() {
+  std::vector<char> buf(16384);
+  group g{};
+  group* found = nullptr;
+  if (::getgrgid_r(::getegid(), &g, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+    throw NotRunnable("iceoryx: the effective group has no name (RouDi names its segment so)");
+  return std::string("/dev/shm/") + found->gr_name;
+}
+
+std::string find_roudi() {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  for (std::size_t at = 0; at <= dirs.size();) {
+    const std::size_t end = std::min(dirs.find(':', at), dirs.size());
+    const std::string candidate = dirs.substr(at, end - at) + "/iox-roudi";
+    if (end > at && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    at = end + 1;
+  }
+  throw NotRunnable("iceoryx: iox-roudi (the RouDi daemon, package iceoryx) is not in PATH");
+}
+
+// A live RouDi holds its lock file with flock().
+bool roudi_running() {
+  UniqueFd fd(::open(kRoudiLock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return false;
+  return ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) throw SysError("open", path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw SysError("write", path);
+}
+
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "no output" : last;
+}
+
+// Owner-only, if it is ours and not a link (RouDi makes these 0660).
+void make_owner_only(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && st.st_uid == ::geteuid() && !S_ISLNK(st.st_mode))
+    ::chmod(path.c_str(), 0600);
+}
+
+// The RouDi daemon, as a child of the orchestrator. Destroying it SIGKILLs and reaps it.
+class Roudi {
+ public:
+  Roudi() = default;
+  Roudi(const std::string& binary, const std::string& config, const std::string& log);
+  Roudi(Roudi&& o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
+  Roudi& operator=(Roudi&& o) noexcept {
+    if (this != &o) {
+      stop();
+      pid_ = std::exchange(o.pid_, -1);
+    }
+    return *this;
+  }
+  Roudi(const Roudi&) = delete;
+  Roudi& operator=(const Roudi&) = delete;
+  ~Roudi() { stop(); }
+  // Waits until RouDi's socket and segments exist; NotRunnable when RouDi exits first.
+  void await_ready(const std::string& segment, const std::string& log);
+  void stop() noexcept;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+Roudi::Roudi(const std::string& binary, const std::string& config, const std::string& log) {
+  // Everything the child needs is made before fork: it only calls async-signal-safe
+  // functions until exec.
+  const char* argv[] = {"iox-roudi", "-c", config.c_str(), "-l", "warning", "-m", "on", nullptr};
+  const pid_t parent = ::getpid();
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (log_fd < 0) throw SysError("open", log);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no RouDi outlives its orchestrator
+    if (::getppid() != parent) ::_exit(127);
+    ::setpgid(0, 0);  // the terminal's Ctrl-C is the orchestrator's to handle
+    ::umask(077);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::close_range(3, ~0u, 0);
+    ::execv(binary.c_str(), const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(log_fd);
+  if (null_fd >= 0) ::close(null_fd);
+  if (pid_ < 0) throw SysError("fork", "iox-roudi", fork_errno);
+}
+
+void Roudi::await_ready(const std::string& segment, const std::string& log) {
+  const auto deadline = std::chrono::steady_clock::now() + kRoudiStartTimeout;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw NotRunnable("iceoryx: iox-roudi exited at start (" + last_line(log) + ")");
+    }
+    // Owner-only as soon as each appears, to shorten the time they are 0660; again
+    // once all are there (RouDi sets the segment's ACL, which restores 0660, after
+    // creating it).
+    for (const std::string& path : {std::string(kMgmtSegment), segment, std::string(kRoudiSocket)})
+      make_owner_only(path);
+    struct stat st {};
+    if (::lstat(kRoudiSocket, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0) {
+      for (const std::string& path : {std::string(kMgmtSegment), segment}) make_owner_only(path);
+      return;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw NotRunnable("iceoryx: iox-roudi did not make its socket within 10 s");
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+void Roudi::stop() noexcept {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+// The length of a message, in the chunk's user header.
+struct LengthHeader {
+  std::uint64_t bytes;
+};
+
+// What a side needs to open its end.
+struct SideSetup {
+  std::string runtime;
+  std::string tag;  // the channel's topics: ("ipcbench", tag, "ab" | "ba")
+  std::optional<std::string> tx_topic, rx_topic;
+  std::uint64_t queue_msgs;
+  std::size_t msg_bytes;
+  WaitMode wait;
+  int peer_death_fd;
+};
+
+class IceoryxEndpoint final : public Endpoint {
+ public:
+  explicit IceoryxEndpoint(const SideSetup& s);
+  void send(std::span<const std::byte> msg) override;
+  std::size_t recv(std::span<std::byte> buf) override;
+  std::span<std::byte> loan() override;
+  void publish(std::size_t bytes) override;
+  std::span<const std::byte> peek() override;
+  void release() override;
+
+ private:
+  bool try_take();
+  void await_matched();
+  bool peer_gone() const noexcept;
+  [[noreturn]] void throw_peer_gone() const;
+
+  WaitMode wait_;
+  std::size_t msg_bytes_;
+  int peer_death_fd_;
+  std::optional<iox::popo::UntypedPublisher> pub_;
+  std::optional<iox::popo::UntypedSubscriber> sub_;
+  std::optional<iox::popo::WaitSet<>> waitset_;  // block mode, with a subscriber
+  void* loaned_ = nullptr;
+  const void* held_ = nullptr;
+  std::size_t held_bytes_ = 0;
+};
+
+// (std::string overloads: GCC's -Warray-bounds misreads the const char* ones.)
+iox::capro::ServiceDescription topic(const std::string& tag, const std::string& direction) {
+  return {iox::capro::IdString_t(iox::cxx::TruncateToCapacity, std::string("ipcbench")),
+          iox::capro::IdString_t(iox::cxx::TruncateToCapacity, tag),
+          iox::capro::IdString_t(iox::cxx::TruncateToCapacity, direction)};
+}
+
+IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
+    : wait_(s.wait), msg_bytes_(s.msg_bytes), peer_death_fd_(s.peer_death_fd) {
+  iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff,
+                                                           iox::log::LogLevelOutput::kHideLogLevel);
+  iox::runtime::PoshRuntime::initRuntime(
+      iox::RuntimeName_t(iox::cxx::TruncateToCapacity, s.runtime));
+  make_owner_only("/tmp/" + s.runtime);
+  if (s.tx_topic) {
+    iox::popo::PublisherOptions o;
+    o.historyCapacity = 0;
+    o.subscriberTooSlowPolicy = iox::popo::ConsumerTooSlowPolicy::WAIT_FOR_CONSUMER;
+    pub_.emplace(topic(s.tag, *s.tx_topic), o);
+  }
+  if (s.rx_topic) {
+    iox::popo::SubscriberOptions o;
+    o.queueCapacity = s.queue_msgs;
+    o.historyRequest = 0;
+    o.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
+    sub_.emplace(topic(s.tag, *s.rx_topic), o);
+    if (wait_ == WaitMode::block) {
+      waitset_.emplace();
+      if (waitset_->attachState(*sub_, iox::popo::SubscriberState::HAS_DATA).has_error())
+        throw std::runtime_error("iceoryx: WaitSet::attachState failed");
+    }
+  }
+  await_matched();
+}
+
+// Publishing before the subscriber's queue is connected (RouDi's discovery, every
+// 100 ms) would drop messages: wait until both directions are connected.
+void IceoryxEndpoint::await_matched() {
+  const auto deadline = std::chrono::steady_clock::now() + kMatchTimeout;
+  for (;;) {
+    const bool tx_ok = !pub_ || pub_->hasSubscribers();
+    const bool rx_ok = !sub_ || sub_->getSubscriptionState() == iox::SubscribeState::SUBSCRIBED;
+    if (tx_ok && rx_ok) return;
+    if (peer_gone()) throw_peer_gone();
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("iceoryx: publisher and subscriber not connected within 10 s");
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+bool IceoryxEndpoint::peer_gone() const noexcept {
+  pollfd p{peer_death_fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;  // EOF (POLLHUP): the peer's write end closed with it
+}
+
+void IceoryxEndpoint::throw_peer_gone() const {
+  throw ipcbench::peer_gone("iceoryx: the peer process exited");
+}
+
+std::span<std::byte> IceoryxEndpoint::loan() {
+  auto r = pub_->loan(static_cast<std::uint32_t>(msg_bytes_), alignof(std::max_align_t),
+                      sizeof(LengthHeader), alignof(LengthHeader));
+  if (r.has_error()) {
+    throw std::runtime_error("iceoryx: loan of " + std::to_string(msg_bytes_) +
+                             " bytes failed (mempool exhausted?), error " +
+                             std::to_string(static_cast<int>(r.get_error())));
+  }
+  loaned_ = r.value();
+  return {static_cast<std::byte*>(loaned_), msg_bytes_};
+}
+
+void IceoryxEndpoint::publish(std::size_t bytes) {
+  auto* header =
+      static_cast<LengthHeader*>(iox::mepoo::ChunkHeader::fromUserPayload(loaned_)->userHeader());
+  header->bytes = bytes;
+  pub_->publish(loaned_);
+  loaned_ = nullptr;
+}
+
+bool IceoryxEndpoint::try_take() {
+  auto r = sub_->take();
+  if (r.has_error()) {
+    if (r.get_error() == iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) return false;
+    throw std::runtime_error("iceoryx: take failed (too many samples held)");
+  }
+  held_ = r.value();
+  const auto* header = static_cast<const LengthHeader*>(
+      iox::mepoo::ChunkHeader::fromUserPayload(held_)->userHeader());
+  if (header->bytes > msg_bytes_) {
+    throw PeerError("iceoryx: a sample says " + std::to_string(header->bytes) +
+                    " bytes, over the " + std::to_string(msg_bytes_) + "-byte chunk");
+  }
+  held_bytes_ = header->bytes;
+  return true;
+}
+
+std::span<const std::byte> IceoryxEndpoint::peek() {
+  for (std::uint32_t polls = 0; !try_take();) {
+    if (wait_ == WaitMode::block) {
+      // Returns at once while the queue holds data (a state, not an event).
+      if (!waitset_->timedWait(iox::units::Duration::fromMilliseconds(kBlockPeerCheckMs)).empty())
+        continue;
+    } else if (++polls % kSpinPollsPerPeerCheck != 0) {
+      continue;
+    }
+    // Idle for a while: is the peer gone? It may have left its last message queued.
+    if (peer_gone()) {
+      if (try_take()) break;
+      throw_peer_gone();
+    }
+  }
+  return {static_cast<const std::byte*>(held_), held_bytes_};
+}
+
+void IceoryxEndpoint::release() {
+  sub_->release(held_);
+  held_ = nullptr;
+}
+
+void IceoryxEndpoint::send(std::span<const std::byte> msg) {
+  const std::span<std::byte> room = loan();
+  std::memcpy(room.data(), msg.data(), msg.size());
+  publish(msg.size());
+}
+
+std::size_t IceoryxEndpoint::recv(std::span<std::byte> buf) {
+  const std::span<const std::byte> msg = peek();
+  if (msg.size() > buf.size()) {
+    release();
+    throw PeerError("iceoryx: a " + std::to_string(msg.size()) + "-byte sample exceeds the " +
+                    std::to_string(buf.size()) + "-byte buffer");
+  }
+  std::memcpy(buf.data(), msg.data(), msg.size());
+  release();
+  return msg.size();
+}
+
+// Side a's and side b's death pipes: each side keeps its own write end (closed by the
+// kernel when it dies) and its peer's read end.
+struct DeathPipe {
+  UniqueFd read, write;
+};
+
+DeathPipe make_death_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) throw SysError("pipe2", "iceoryx death pipe");
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+class IceoryxChannel final : public Channel {
+ public:
+  explicit IceoryxChannel(const ChannelConfig& cfg);
+  std::unique_ptr<Endpoint> open(Side side) override;
+  void forked() override {
+    for (DeathPipe& p : death_) p = DeathPipe{};
+  }
+
+ private:
+  void start_roudi(const std::string& segment);
+  std::string config_text() const;
+
+  ChannelConfig cfg_;
+  std::string tag_;  // "ipcbench-<pid>-<random>": runtime names and topics derive from it
+  std::uint64_t queue_msgs_;
+  std::uint64_t chunk_bytes_;
+  RecordedGlobalNames names_;  // declared before roudi_: removed after it is dead
+  Roudi roudi_;
+  DeathPipe death_[2];  // [0]: side a's, [1]: side b's
+};
+
+IceoryxChannel::IceoryxChannel(const ChannelConfig& cfg)
+    : cfg_(cfg),
+      tag_(unique_ipc_name().substr(1)),
+      queue_msgs_(std::clamp<std::uint64_t>(cfg.capacity_msgs, 1, kMaxQueueMsgs)),
+      chunk_bytes_((cfg.msg_bytes + kChunkOverheadBytes + 7) / 8 * 8) {
+  if (cfg.msg_bytes > UINT32_MAX - kChunkOverheadBytes)
+    throw NotRunnable("iceoryx: a chunk holds at most 4 GiB (a 32-bit payload size)");
+  const std::string segment = group_segment();
+  if (roudi_running()) {
+    throw NotRunnable(
+        "iceoryx: a RouDi is already running (it holds /tmp/iox-unique-roudi.lock): iceoryx "
+        "2.0's names are machine-global, so only one iceoryx channel can exist at a time");
+  }
+  std::vector<std::string> own;
+  for (const char* side : {"-a", "-b"}) {
+    own.push_back("/tmp/" + tag_ + side);
+    own.push_back("/tmp/" + tag_ + side + ".lock");
+  }
+  names_ = RecordedGlobalNames(
+      kRoudiLock, {kMgmtSegment, segment, kRoudiSocket, "/tmp/roudi.lock", kRoudiLock}, own);
+  start_roudi(segment);
+  for (DeathPipe& p : death_) p = make_death_pipe();
+  granted_.capacity_msgs = queue_msgs_;
+  granted_.capacity_bytes = queue_msgs_ * chunk_bytes_;
+}
+
+std::string IceoryxChannel::config_text() const {
+  const int topics = cfg_.pattern == Pattern::pingpong ? 2 : 1;
+  const std::uint64_t chunks = topics * (queue_msgs_ + kChunksBeyondQueue);
+  return "[general]\nversion = 1\n\n[[segment]]\n\n[[segment.mempool]]\nsize = " +
+         std::to_string(chunk_bytes_) + "\ncount = " + std::to_string(chunks) + "\n";
+}
+
+void IceoryxChannel::start_roudi(const std::string& segment) {
+  const std::string binary = find_roudi();
+  std::string dir_template = "/tmp/" + tag_ + "-XXXXXX";
+  if (::mkdtemp(dir_template.data()) == nullptr) throw SysError("mkdtemp", dir_template);
+  OwnedName dir(dir_template, ::rmdir);  // 0700; removed with its files when this returns
+  OwnedName config(dir.str() + "/roudi.toml", ::unlink);
+  write_file(config.str(), config_text());
+  OwnedName log(dir.str() + "/roudi.log", ::unlink);
+  roudi_ = Roudi(binary, config.str(), log.str());
+  roudi_.await_ready(segment, log.str());
+}
+
+std::unique_ptr<Endpoint> IceoryxChannel::open(Side side) {
+  const int me = side == Side::a ? 0 : 1;
+  // Keep this side's write end and the peer's read end.
+  death_[me].read.reset();
+  death_[1 - me].write.reset();
+  SideSetup s{.runtime = tag_ + (side == Side::a ? "-a" : "-b"),
+              .tag = tag_,
+              .tx_topic = {},
+              .rx_topic = {},
+              .queue_msgs = queue_msgs_,
+              .msg_bytes = cfg_.msg_bytes,
+              .wait = cfg_.wait,
+              .peer_death_fd = death_[1 - me].read.release()};
+  death_[me].write.release();  // held until this process exits
+  if (side == Side::a || cfg_.pattern == Pattern::pingpong)
+    s.tx_topic = side == Side::a ? "ab" : "ba";
+  if (side == Side::b || cfg_.pattern == Pattern::pingpong)
+    s.rx_topic = side == Side::a ? "ba" : "ab";
+  return std::make_unique<IceoryxEndpoint>(s);
+}
+
+}  // namespace
+
+const Mechanism kIceoryx{
+    .name = "iceoryx",
+    .summary =
+        "Eclipse iceoryx 2.0 zero-copy publish/subscribe (loan/publish, take/release), private "
+        "RouDi per channel",
+    .capacity_knob =
+        "subscriber queueCapacity = capacity (history 0, producer blocks when "
+        "full), at most 256",
+    .order = 640,
+    .family = kFamilyLibrary,
+    .transport = "shm_ring_zc",
+    .zero_copy = true,
+    .create = create_channel<IceoryxChannel>,
+};
+const Registration kIceoryxRegistration{kIceoryx};
+
+}  // namespace ipcbench
