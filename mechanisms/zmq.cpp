@@ -25,7 +25,13 @@
 // Capacity: ZMQ_SNDHWM = ZMQ_RCVHWM = capacity on both sockets (granted as asked:
 // libzmq takes any value; a HWM of 0 would mean "no limit", so capacity 0 is refused).
 // Messages in flight can exceed it: the sender's pipe, the receiver's pipe and the
-// kernel socket buffers in between each hold some.
+// kernel socket buffers in between each hold some. One exception: the REP's send HWM
+// is 0 (no limit). REP is a ROUTER inside, and a ROUTER silently DROPS a message whose
+// pipe looks full; the writer learns what its reader took from commands it processes
+// only when it waits or every 100 receives, so a REP that finds each request already
+// waiting (a slow check of a large message) sees its reply pipe "full" after `capacity`
+// replies and drops the next reply: both sides then wait for ever (seen at capacity 1
+// and 4, 63 B to 1 MiB). REQ/REP hold one request or reply at a time anyway.
 // Wait: block = blocking zmq_send/zmq_recv; spin = ZMQ_DONTWAIT, retrying EAGAIN
 // (libzmq checks its command mailbox with a zero-timeout poll() on each try).
 // A dead peer: ZeroMQ hides disconnects (a REQ waits for its reply for ever). Each side
@@ -92,6 +98,7 @@ struct ZmqSocket {
 struct EndpointConfig {
   int type;  // ZMQ_REQ, ZMQ_REP, ZMQ_PUSH, ZMQ_PULL
   int hwm_msgs;
+  int send_hwm_msgs;  // hwm_msgs, but 0 (no limit) for REP: see the capacity note above
   WaitMode wait;
   std::string endpoint;  // "ipc://<path>", "tcp://127.0.0.1:<port>"
 };
@@ -131,7 +138,7 @@ ZmqEndpoint::ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd 
       flags_(cfg.wait == WaitMode::spin ? ZMQ_DONTWAIT : 0),
       endpoint_(cfg.endpoint) {
   set_int(zmq_.socket, ZMQ_LINGER, 0, "ZMQ_LINGER");
-  set_int(zmq_.socket, ZMQ_SNDHWM, cfg.hwm_msgs, "ZMQ_SNDHWM");
+  set_int(zmq_.socket, ZMQ_SNDHWM, cfg.send_hwm_msgs, "ZMQ_SNDHWM");
   set_int(zmq_.socket, ZMQ_RCVHWM, cfg.hwm_msgs, "ZMQ_RCVHWM");
   if (cfg.wait == WaitMode::block) {
     set_int(zmq_.socket, ZMQ_SNDTIMEO, kPeerCheckMs, "ZMQ_SNDTIMEO");
@@ -184,9 +191,11 @@ class ZmqChannel final : public Channel {
   std::unique_ptr<Endpoint> open(Side side) override {
     const bool a = side == Side::a;
     const bool pingpong = pattern_ == Pattern::pingpong;
+    const int type = a ? (pingpong ? ZMQ_REQ : ZMQ_PUSH) : (pingpong ? ZMQ_REP : ZMQ_PULL);
     const EndpointConfig cfg{
-        .type = a ? (pingpong ? ZMQ_REQ : ZMQ_PUSH) : (pingpong ? ZMQ_REP : ZMQ_PULL),
+        .type = type,
         .hwm_msgs = hwm_msgs_,
+        .send_hwm_msgs = type == ZMQ_REP ? 0 : hwm_msgs_,
         .wait = wait_,
         .endpoint = endpoint_};
     UniqueFd listener = a ? UniqueFd() : std::move(listener_);
