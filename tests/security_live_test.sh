@@ -83,6 +83,8 @@ case "$what" in
           posix_mq/*) kinds=mqueue ;;
           sysv_msg/*) kinds="sysv msg" ;;
           rpc_unix/*) kinds="socket,socket file" ;;
+          zmq_ipc/*) kinds="socket,socket file" ;;
+          zmq_tcp/*) kinds=socket ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac

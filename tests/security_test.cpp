@@ -569,6 +569,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "posix_mq") return {"mqueue"};
   if (m == "sysv_msg") return {"sysv msg"};
   if (m == "rpc_unix") return {"dir", "socket"};
+  if (m == "zmq_ipc") return {"dir", "socket"};
   if (m == "pty") return {"pty"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
