@@ -174,8 +174,9 @@ void ZmqEndpoint::failed(const char* call) {
 
 int checked_hwm(const ChannelConfig& cfg) {
   if (cfg.capacity_msgs == 0)
-    throw NotRunnable("zmq: capacity 0 would be a high-water mark of 0, which ZeroMQ reads as "
-                      "no limit; ask for at least 1");
+    throw NotRunnable(
+        "zmq: capacity 0 would be a high-water mark of 0, which ZeroMQ reads as "
+        "no limit; ask for at least 1");
   if (cfg.capacity_msgs > INT_MAX)
     throw NotRunnable("zmq: capacity " + std::to_string(cfg.capacity_msgs) +
                       " is over ZeroMQ's high-water mark limit (INT_MAX)");
@@ -192,12 +193,11 @@ class ZmqChannel final : public Channel {
     const bool a = side == Side::a;
     const bool pingpong = pattern_ == Pattern::pingpong;
     const int type = a ? (pingpong ? ZMQ_REQ : ZMQ_PUSH) : (pingpong ? ZMQ_REP : ZMQ_PULL);
-    const EndpointConfig cfg{
-        .type = type,
-        .hwm_msgs = hwm_msgs_,
-        .send_hwm_msgs = type == ZMQ_REP ? 0 : hwm_msgs_,
-        .wait = wait_,
-        .endpoint = endpoint_};
+    const EndpointConfig cfg{.type = type,
+                             .hwm_msgs = hwm_msgs_,
+                             .send_hwm_msgs = type == ZMQ_REP ? 0 : hwm_msgs_,
+                             .wait = wait_,
+                             .endpoint = endpoint_};
     UniqueFd listener = a ? UniqueFd() : std::move(listener_);
     UniqueFd alive = std::move(a ? alive_a_ : alive_b_);
     forked();  // the other side's liveness end (and, for side a, the listener)
