@@ -110,7 +110,10 @@ class ZmqEndpoint final : public Endpoint {
   ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd alive);
 
   void send(std::span<const std::byte> msg) override {
-    while (::zmq_send(zmq_.socket, msg.data(), msg.size(), flags_) < 0) waited("zmq_send");
+    while (::zmq_send(zmq_.socket, msg.data(), msg.size(), flags_) < 0) {
+      waited("zmq_send");
+      if (flags_ == ZMQ_DONTWAIT) take_commands();
+    }
   }
 
   std::size_t recv(std::span<std::byte> buf) override {
@@ -124,6 +127,15 @@ class ZmqEndpoint final : public Endpoint {
   // checks now and then that the peer lives; EINTR retries; anything else throws.
   void waited(const char* call);
   [[noreturn]] void failed(const char* call);
+  // A full pipe may only look full: the sender learns what the receiver took from
+  // commands, and a non-blocking zmq_send reads them at most once a millisecond
+  // (libzmq's max_command_delay), which capped a spinning stream at ~7k msgs/s.
+  // Reading ZMQ_EVENTS processes them now, as zmq_poll does; it never sleeps.
+  void take_commands() {
+    int events = 0;
+    std::size_t len = sizeof events;
+    if (::zmq_getsockopt(zmq_.socket, ZMQ_EVENTS, &events, &len) != 0) failed("ZMQ_EVENTS");
+  }
 
   ZmqSocket zmq_;
   UniqueFd alive_;
