@@ -46,9 +46,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <cerrno>
 #include <climits>
-#include <cstdlib>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
@@ -61,7 +63,7 @@ namespace {
 enum class Transport { ipc, tcp };
 
 // How long a blocked call waits before it checks that the peer lives.
-constexpr int kPeerCheckMs = 100;
+constexpr int kPeerCheckMs = 50;
 // Failed non-blocking tries between two such checks (a try is ~1 us: two system calls).
 constexpr unsigned kSpinsPerCheck = 1u << 14;
 
