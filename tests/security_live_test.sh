@@ -4,7 +4,7 @@
 #   modes     every mechanism (the ring on every backing): every IPC object the
 #             orchestrator and its children hold, by descriptor, mapping, name or SysV
 #             id, is owner-only (0600, directories 0700), socket files are bound 0600;
-#   loopback  tcp, udp, rpc_tcp, rpc_unix, grpc_tcp: every IP socket of the run's processes in
+#   loopback  tcp, udp, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the run's processes in
 #             /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address, and every
 #             bind and listen (audit_preload.so, LD_PRELOAD) is on loopback.
 # tests/security_live.py samples and judges; tests/security_test.cpp checks the same
@@ -95,6 +95,8 @@ case "$what" in
           grpc_tcp/*) kinds=socket ;;
           nng_ipc/*) kinds="socket,socket file,dir" ;;
           iceoryx/*) kinds="shm,socket,socket file" ;;
+          zmq_ipc/*) kinds="socket,socket file" ;;
+          zmq_tcp/*) kinds=socket ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac
@@ -108,6 +110,7 @@ case "$what" in
     check rpc_tcp rpc_tcp posix_shm socket listen
     check rpc_unix rpc_unix posix_shm "socket,socket file" none
     check grpc_tcp grpc_tcp posix_shm socket listen
+    check zmq_tcp zmq_tcp posix_shm socket listen
     ;;
   *)
     echo "usage: $0 modes|loopback IPCBENCH_BINARY AUDIT_PRELOAD_SO [MECHANISM...]" >&2

@@ -571,6 +571,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "rpc_unix") return {"dir", "socket"};
   if (m == "grpc_unix") return {"dir"};  // its socket file is bound later, by the server child
   if (m == "nng_ipc") return {"dir"};    // the socket file is bound later, by a child
+  if (m == "zmq_ipc") return {"dir", "socket"};
   if (m == "pty") return {"pty"};
   if (m == "unix_memfd") return {"memfd"};
   // Our stale record (shm), the config directory and files; RouDi's segments, socket
@@ -988,7 +989,7 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
   }
   // Not vacuous: what each mechanism must have shown.
   const std::string n = name;
-  if (n == "tcp" || n == "rpc_tcp") {
+  if (n == "tcp" || n == "rpc_tcp" || n == "zmq_tcp") {
     EXPECT_GE(count["bind"], 1) << all;
     EXPECT_GE(count["listen"], 1) << all;
     EXPECT_GE(count["connect"], 1) << all;
@@ -1003,7 +1004,7 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
 
 std::vector<NetParam> net_params() {
   std::vector<NetParam> out;
-  for (const char* name : {"tcp", "udp", "rpc_tcp", "rpc_unix"}) {
+  for (const char* name : {"tcp", "udp", "rpc_tcp", "rpc_unix", "zmq_tcp", "zmq_ipc"}) {
     for (Pattern p : {Pattern::pingpong, Pattern::stream}) out.push_back({name, p});
   }
   return out;
