@@ -19,11 +19,12 @@
 // RouDi of the user's) is not runnable, with that reason. All the names are recorded
 // (RecordedGlobalNames, harness/stale.hpp) before RouDi starts, so a killed run's are
 // swept by the next one.
-// Modes: iceoryx creates its segments and sockets 0660 under umask(0), which it sets
-// itself, so no umask of ours helps, and gives the payload segment an ACL for the
-// group; no setting of 2.0 changes that. create() chmods RouDi's 0600 as they appear
-// (polled every 0.2 ms) and again once RouDi is ready; each side chmods its own socket
-// after registering. Until then (a few ms) they are group-readable and -writable.
+// Modes: iceoryx creates its segments and sockets 0660, under a umask it sets itself
+// around each creation, and gives the payload segment an ACL for the group; no setting
+// of 2.0 changes that. So iox-roudi runs with a preload of ours
+// (iceoryx/owner_only_preload.cpp: its umask keeps group and other masked, its ACLs are
+// not applied), and in a side, after fork, this file's umask() does the same for the
+// runtime's own socket and lock: every object is owner-only from its first moment.
 // Pattern: stream = one topic a -> b; pingpong = two topics (a -> b, b -> a). The
 // publisher loans a chunk (loan), the harness writes the message in it, publish()
 // hands it over; the subscriber takes it (peek) and gives it back (release). The
@@ -44,6 +45,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +85,11 @@ constexpr auto kRoudiStartTimeout = std::chrono::seconds(10);
 constexpr auto kMatchTimeout = std::chrono::seconds(10);
 constexpr std::uint32_t kSpinPollsPerPeerCheck = 1u << 14;
 constexpr std::int64_t kBlockPeerCheckMs = 50;
+
+// Set in a side's child before it starts its iceoryx runtime: from then on every umask
+// (iceoryx's own calls included) keeps the group and other bits masked. Unset in every
+// other process, where umask() below is the system call itself.
+bool g_owner_only_umask = false;
 
 // The payload segment is named after the effective group.
 std::string group_segment() {
@@ -129,11 +136,23 @@ std::string last_line(const std::string& path) {
   return last.empty() ? "no output" : last;
 }
 
-// Owner-only, if it is ours and not a link (RouDi makes these 0660).
-void make_owner_only(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && st.st_uid == ::geteuid() && !S_ISLNK(st.st_mode))
-    ::chmod(path.c_str(), 0600);
+// RouDi's environment: ours, with the owner-only preload first in LD_PRELOAD (see the
+// file's note). NotRunnable without the preload: RouDi would make its objects 0660.
+std::vector<std::string> roudi_environment() {
+  const std::string preload = IPCBENCH_IOX_OWNER_ONLY_SO;
+  if (::access(preload.c_str(), R_OK) != 0)
+    throw NotRunnable("iceoryx: " + preload + " (built with ipcbench) is missing: rebuild");
+  std::vector<std::string> env;
+  std::string others;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "LD_PRELOAD=", 11) == 0) {
+      others = std::string(":") + (*e + 11);
+    } else {
+      env.emplace_back(*e);
+    }
+  }
+  env.push_back("LD_PRELOAD=" + preload + (others == ":" ? "" : others));
+  return env;
 }
 
 // The RouDi daemon, as a child of the orchestrator. Destroying it SIGKILLs and reaps it.
@@ -164,6 +183,10 @@ Roudi::Roudi(const std::string& binary, const std::string& config, const std::st
   // Everything the child needs is made before fork: it only calls async-signal-safe
   // functions until exec.
   const char* argv[] = {"iox-roudi", "-c", config.c_str(), "-l", "warning", "-m", "on", nullptr};
+  const std::vector<std::string> env_text = roudi_environment();
+  std::vector<const char*> envp;
+  for (const std::string& e : env_text) envp.push_back(e.c_str());
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (log_fd < 0) throw SysError("open", log);
@@ -178,7 +201,7 @@ Roudi::Roudi(const std::string& binary, const std::string& config, const std::st
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::close_range(3, ~0u, 0);
-    ::execv(binary.c_str(), const_cast<char* const*>(argv));
+    ::execve(binary.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp.data()));
     ::_exit(127);
   }
   const int fork_errno = errno;
@@ -195,17 +218,10 @@ void Roudi::await_ready(const std::string& segment, const std::string& log) {
       pid_ = -1;
       throw NotRunnable("iceoryx: iox-roudi exited at start (" + last_line(log) + ")");
     }
-    // Owner-only as soon as each appears, to shorten the time they are 0660; again
-    // once all are there (RouDi sets the segment's ACL, which restores 0660, after
-    // creating it).
-    for (const std::string& path : {std::string(kMgmtSegment), segment, std::string(kRoudiSocket)})
-      make_owner_only(path);
     struct stat st {};
     if (::lstat(kRoudiSocket, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0) {
-      for (const std::string& path : {std::string(kMgmtSegment), segment}) make_owner_only(path);
+        ::access(segment.c_str(), F_OK) == 0 && ::access(kMgmtSegment, F_OK) == 0)
       return;
-    }
     if (std::chrono::steady_clock::now() > deadline)
       throw NotRunnable("iceoryx: iox-roudi did not make its socket within 10 s");
     std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -274,9 +290,9 @@ IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
     : wait_(s.wait), msg_bytes_(s.msg_bytes), peer_death_fd_(s.peer_death_fd) {
   iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff,
                                                            iox::log::LogLevelOutput::kHideLogLevel);
+  g_owner_only_umask = true;  // this child's process only: see umask() below
   iox::runtime::PoshRuntime::initRuntime(
       iox::RuntimeName_t(iox::cxx::TruncateToCapacity, s.runtime));
-  make_owner_only("/tmp/" + s.runtime);
   if (s.tx_topic) {
     iox::popo::PublisherOptions o;
     o.historyCapacity = 0;
@@ -518,3 +534,13 @@ const Mechanism kIceoryx{
 const Registration kIceoryxRegistration{kIceoryx};
 
 }  // namespace ipcbench
+
+// umask for every process of this program: the system call, except in an iceoryx side
+// after it set g_owner_only_umask, where the group and other bits stay masked whatever
+// iceoryx asks (iceoryx creates its runtime's socket and lock under a umask of its own
+// that leaves them 0660). Defined in the executable, it is the umask the iceoryx
+// libraries call.
+extern "C" mode_t umask(mode_t mask) noexcept {
+  return static_cast<mode_t>(
+      ::syscall(SYS_umask, ipcbench::g_owner_only_umask ? mask | 077 : mask));
+}
