@@ -15,12 +15,14 @@ namespace ipcbench {
 
 const char* const kListHelp = R"(usage: ipcbench list [options]
 
-Lists each registered mechanism with the patterns and wait modes it supports
-and how a case's capacity maps onto its own knob.
+Lists each registered mechanism with the mechanism it rides on (its transport,
+which x_transport divides by), the patterns and wait modes it supports and how
+a case's capacity maps onto its own knob.
 
 options:
-  --json               print a JSON array of objects with keys name,
-                       patterns, wait_modes, capacity_knob and summary
+  --json               print a JSON array of objects with keys name, family,
+                       transport, patterns, wait_modes, capacity_knob and
+                       summary
   -h, --help           this help
 
 examples:
@@ -41,6 +43,8 @@ nlohmann::json describe_all() {
       if (m->supports(w)) waits.push_back(to_string(w));
     }
     all.push_back({{"name", m->name},
+                   {"family", m->family},
+                   {"transport", m->transport},
                    {"patterns", patterns},
                    {"wait_modes", waits},
                    {"capacity_knob", m->capacity_knob},
@@ -62,10 +66,12 @@ void print_table(const nlohmann::json& all) {
     name_width = std::max(name_width, static_cast<int>(m["name"].get<std::string>().size()));
     waits_width = std::max(waits_width, static_cast<int>(join(m["wait_modes"]).size()));
   }
-  std::printf("%-*s %-22s %-*s %s\n", name_width, "mechanism", "patterns", waits_width,
-              "wait modes", "capacity knob");
+  std::printf("%-*s %-*s %-22s %-*s %s\n", name_width, "mechanism", name_width, "rides on",
+              "patterns", waits_width, "wait modes", "capacity knob");
   for (const auto& m : all) {
-    std::printf("%-*s %-22s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(),
+    const std::string transport = m["transport"].get<std::string>();
+    std::printf("%-*s %-*s %-22s %-*s %s\n", name_width, m["name"].get<std::string>().c_str(),
+                name_width, transport.empty() ? "-" : transport.c_str(),
                 join(m["patterns"]).c_str(), waits_width, join(m["wait_modes"]).c_str(),
                 m["capacity_knob"].get<std::string>().c_str());
   }

@@ -115,6 +115,11 @@ assert {"pipe", "unix_stream", "shm_ring"} <= names, names
 modes = {m["name"]: m["wait_modes"] for m in items}
 assert modes["shm_ring"] == ["block", "spin", "spin_yield", "adaptive", "eventfd", "sem"], modes
 assert modes["pipe"] == ["block", "spin"] and modes["rpc_tcp"] == ["block"], modes
+# Each transport is a listed mechanism; the primitives ride on nothing.
+for m in items:
+    assert m["transport"] in names | {""} and m["transport"] != m["name"], m
+transports = {m["name"]: m["transport"] for m in items}
+assert transports["rpc_unix"] == "unix_stream" and transports["pipe"] == "", transports
 PY
 "$bin" list | grep -q shm_ring && ok || fail "list"
 
