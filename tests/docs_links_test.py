@@ -35,7 +35,7 @@ def prose_lines(text):
 
 def slug(heading):
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
-    text = re.sub(r"[`*_]|<[^>]*>", "", heading.strip().lower())
+    text = re.sub(r"[`*]|<[^>]*>", "", heading.strip().lower())  # "_" stays: GitHub keeps it (io_uring)
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
