@@ -16,6 +16,8 @@ const std::vector<std::string_view> kCapacityMechanisms = {
     "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram",
     "tcp",      "udp",  "posix_mq",    "sysv_msg",       "boost_mq"};
 const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+// default's: every other power of four, the same span at half the cases.
+const std::vector<std::size_t> kCapacitiesBy4 = {1, 4, 16, 64, 256, 1024};
 // Copy against zero-copy, past the main grid's 1 MiB: capacity 4 keeps a pingpong's two
 // rings of 16 MiB slots within the 256 MiB channel limit.
 const Grid kZeroCopySweep = {.name = "zero_copy",
@@ -42,17 +44,18 @@ const Grid kWaitSweep = {
     .rates_msgs_per_s = {},
     .repetitions = 5,
     .case_seconds = 0.06};
-// The kernel primitives and what is built straight on them (RPC, gRPC): the main grid
-// of quick and default, at every size. The messaging libraries (ZeroMQ, nng, D-Bus,
-// iceoryx: threads, a daemon, seconds to set up) run in their own `libraries` sweep at
-// the sizes users choose them for, so both presets keep their time budget; full runs
-// every mechanism in its main grid.
-const std::vector<std::string_view> kPrimitiveFamilies = {
-    kFamilySharedMemory, kFamilyByteStream, kFamilyMessage, kFamilyNetwork, kFamilyRpc};
+// The kernel's mechanisms and what ipcbench builds on them itself (the rings, zero-copy,
+// the memfd hybrid, io_uring): the main grid of quick and default, at every size. RPC
+// frameworks and messaging libraries (ONC RPC, gRPC, ZeroMQ, nng, D-Bus, iceoryx:
+// threads, daemons, start-up in tens of ms) run in the `libraries` sweep, at the sizes
+// users choose them for and with fewer repetitions, so that both presets keep their
+// time budget; full runs every mechanism in its main grid.
+const std::vector<std::string_view> kKernelFamilies = {kFamilySharedMemory, kFamilyByteStream,
+                                                       kFamilyMessage, kFamilyNetwork};
 Grid libraries_sweep(std::vector<std::size_t> sizes, int repetitions, double case_seconds) {
   return {.name = "libraries",
           .mechanisms = {},
-          .families = {kFamilyLibrary},
+          .families = {kFamilyRpc, kFamilyLibrary},
           .patterns = {Pattern::pingpong, Pattern::stream},
           .sizes = std::move(sizes),
           .capacities = {16},
@@ -65,12 +68,13 @@ const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
 // default's and full's main grid: the mechanisms of `families` (every one when empty), both
-// patterns and the two wait modes every mechanism has, capacity 16, five repetitions of 0.1 s: five
-// is the least at which `ipcbench compare` can call a change between two runs significant (5
-// against 5 reach p = 0.008; 3 against 3 never get below 0.10). 0.1 s keeps the default run within
-// 5 minutes on 2 vCPUs with 16 mechanisms (each repetition costs about its case time x 1.25 for the
-// warm-up, plus ~30 ms to fork and reap a pair).
-Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> families) {
+// patterns and the two wait modes every mechanism has, capacity 16, five repetitions: five is the
+// least at which `ipcbench compare` can call a change between two runs significant (5 against 5
+// reach p = 0.008; 3 against 3 never get below 0.10). default's 0.08 s keeps its run within 5
+// minutes on 2 vCPUs with 16 mechanisms in the main grid (each repetition costs about its case
+// time x 1.25 for the warm-up, plus ~30 ms to fork and reap a pair).
+Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> families,
+               double case_seconds) {
   return {.name = "main",
           .mechanisms = {},
           .families = std::move(families),
@@ -80,7 +84,7 @@ Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> fam
           .waits = {WaitMode::block, WaitMode::spin},
           .rates_msgs_per_s = kRates,
           .repetitions = 5,
-          .case_seconds = 0.1};
+          .case_seconds = case_seconds};
 }
 
 const std::array<Preset, 3> kPresets = {{
@@ -89,7 +93,7 @@ const std::array<Preset, 3> kPresets = {{
               "no sweeps (120 cases, about 20 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
-              .families = kPrimitiveFamilies,
+              .families = kKernelFamilies,
               .patterns = {Pattern::pingpong, Pattern::stream},
               .sizes = {64, 64 * KiB},
               .capacities = {16},
@@ -105,20 +109,20 @@ const std::array<Preset, 3> kPresets = {{
          "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
          "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (874 cases, "
          "about 4.5 min on 2 vCPUs)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kPrimitiveFamilies),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, 0.08),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .families = {},
                  .patterns = {Pattern::stream},
                  .sizes = {64, 64 * KiB},
-                 .capacities = kCapacities1To1024,
+                 .capacities = kCapacitiesBy4,
                  .waits = {WaitMode::block, WaitMode::spin},
                  .rates_msgs_per_s = {},
                  .repetitions = 1,
                  .case_seconds = 0.04},
                 {.name = "rate",
                  .mechanisms = {},
-                 .families = kPrimitiveFamilies,
+                 .families = kKernelFamilies,
                  .patterns = {Pattern::rate},
                  .sizes = {64},
                  .capacities = {16},
@@ -126,7 +130,7 @@ const std::array<Preset, 3> kPresets = {{
                  .rates_msgs_per_s = kRates,
                  .repetitions = 1,
                  .case_seconds = 0.08},
-                libraries_sweep({64, 4 * KiB, 64 * KiB}, 5, 0.1),
+                libraries_sweep({64, 4 * KiB, 64 * KiB}, 3, 0.08),
                 kZeroCopySweep,
                 kWaitSweep}},
     {.name = "full",
@@ -134,7 +138,7 @@ const std::array<Preset, 3> kPresets = {{
               "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
               "zero_copy and wait sweeps as in default (1,728 cases, about 10 min on 2 vCPUs: "
               "watch the ETA)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, 0.1),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .families = {},
