@@ -12,6 +12,17 @@
 
 namespace ipcbench {
 
+std::pair<UniqueFd, UniqueFd> unix_socket_pair(int type) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) {
+    throw SysError("socketpair", type == SOCK_STREAM      ? "AF_UNIX SOCK_STREAM"
+                                 : type == SOCK_DGRAM     ? "AF_UNIX SOCK_DGRAM"
+                                 : type == SOCK_SEQPACKET ? "AF_UNIX SOCK_SEQPACKET"
+                                                          : "AF_UNIX");
+  }
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 sockaddr_un bind_unix_owner_only(int fd, const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -3,8 +3,15 @@
 #include <sys/un.h>
 
 #include <string>
+#include <utility>
+
+#include "harness/owners.hpp"
 
 namespace ipcbench {
+
+// socketpair(AF_UNIX, type | SOCK_CLOEXEC): side a's end and side b's. SysError when it
+// fails, naming the type.
+std::pair<UniqueFd, UniqueFd> unix_socket_pair(int type);
 
 // Binds an AF_UNIX socket to `path` with the socket file owner-only (0600) whatever
 // the process's umask, and returns the address (for connect). Linux gives the new

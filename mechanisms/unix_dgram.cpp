@@ -23,10 +23,13 @@
 // Nothing named: nothing to leak.
 #include <sys/socket.h>
 
+#include <tuple>
+
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"
+#include "harness/sockets.hpp"
 #include "harness/sysctl.hpp"
 
 namespace ipcbench {
@@ -54,13 +57,7 @@ std::string shortfall_reason(int type, const ChannelConfig& cfg, const Granted& 
 class UnixMessageChannel final : public FdPairChannel {
  public:
   UnixMessageChannel(const ChannelConfig& cfg, int type) : FdPairChannel(cfg.wait) {
-    int fds[2];
-    if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) {
-      throw SysError("socketpair",
-                     type == SOCK_DGRAM ? "AF_UNIX SOCK_DGRAM" : "AF_UNIX SOCK_SEQPACKET");
-    }
-    a_.reset(fds[0]);
-    b_.reset(fds[1]);
+    std::tie(a_, b_) = unix_socket_pair(type);
     granted_ = fit_capacity(
         cfg,
         [&](std::uint64_t bytes) {

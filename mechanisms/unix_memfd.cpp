@@ -60,12 +60,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
+#include "harness/sockets.hpp"
 
 namespace ipcbench {
 namespace {
@@ -408,11 +410,7 @@ class UnixMemfdChannel final : public Channel {
 
 UnixMemfdChannel::UnixMemfdChannel(const ChannelConfig& cfg)
     : pattern_(cfg.pattern), wait_(cfg.wait) {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-    throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
-  a_.reset(fds[0]);
-  b_.reset(fds[1]);
+  std::tie(a_, b_) = unix_socket_pair(SOCK_STREAM);
   if (cfg.msg_bytes > kInlineMaxBytes) {
     layout_.slot_bytes = (cfg.msg_bytes + kSlotAlignBytes - 1) / kSlotAlignBytes * kSlotAlignBytes;
     layout_.slots = static_cast<std::uint32_t>(cfg.capacity_msgs);

@@ -13,9 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <tuple>
+
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"
+#include "harness/sockets.hpp"
 
 namespace ipcbench {
 namespace {
@@ -23,11 +26,7 @@ namespace {
 class UnixStreamChannel final : public FdPairChannel {
  public:
   explicit UnixStreamChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-      throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
-    a_.reset(fds[0]);
-    b_.reset(fds[1]);
+    std::tie(a_, b_) = unix_socket_pair(SOCK_STREAM);
     granted_ = fit_socket_buffers(cfg);
   }
 

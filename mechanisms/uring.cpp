@@ -40,11 +40,13 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/registry.hpp"
+#include "harness/sockets.hpp"
 
 namespace ipcbench {
 namespace {
@@ -182,11 +184,7 @@ class UringChannel final : public FdPairChannel {
  public:
   explicit UringChannel(const ChannelConfig& cfg) : FdPairChannel(cfg.wait) {
     if (std::string why = uring_unavailable(); !why.empty()) throw NotRunnable(why);
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-      throw SysError("socketpair", "AF_UNIX SOCK_STREAM");
-    a_.reset(fds[0]);
-    b_.reset(fds[1]);
+    std::tie(a_, b_) = unix_socket_pair(SOCK_STREAM);
     granted_ = fit_socket_buffers(cfg);
   }
 
