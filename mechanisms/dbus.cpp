@@ -54,6 +54,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -69,6 +70,7 @@
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
+#include "harness/sockets.hpp"
 
 namespace ipcbench {
 namespace {
@@ -349,13 +351,17 @@ struct Listener {
   DBusConnection* accepted = nullptr;
 };
 
-DBusServer* listen_p2p(const std::string& address, Listener& l) {
+DBusServer* listen_p2p(const std::string& path, Listener& l) {
   Error err;
-  const mode_t old = ::umask(0177);  // the socket file 0600 (this child has one thread)
+  const std::string address = "unix:path=" + path;
+  const mode_t old = ::umask(0177);  // the socket file bound 0600 (this child has one thread)
   DBusServer* server = dbus_server_listen(address.c_str(), &err.e);
   ::umask(old);
   if (server == nullptr)
     throw std::runtime_error("dbus_server_listen " + address + ": " + err.describe());
+  // libdbus opens the socket file to 0777 once it listens ("we rely on the
+  // authentication"); owner-only again, before anyone is told it is there.
+  if (::chmod(path.c_str(), 0600) < 0) throw SysError("chmod 0600", path);
   const char* external_only[] = {"EXTERNAL", nullptr};
   check_alloc(dbus_server_set_auth_mechanisms(server, external_only));
   dbus_server_set_new_connection_function(
@@ -428,13 +434,12 @@ UniqueFd create_private_file(const std::string& path) {
   return fd;
 }
 
-std::string bus_config(const std::string& socket_path) {
+std::string bus_config() {
   return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=)" +
-         socket_path + R"(</listen>
+  <listen>systemd:</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -460,19 +465,53 @@ std::string find_dbus_daemon() {
   throw NotRunnable("dbus: no dbus-daemon in PATH (Debian package dbus-daemon)");
 }
 
-// Runs between fork and exec: async-signal-safe calls only.
-[[noreturn]] void exec_daemon(pid_t parent, int null_fd, int log_fd, int address_fd,
-                              char* const* argv) {
+// What the daemon's exec needs, all prepared before fork (after fork, until exec, only
+// async-signal-safe calls): argv, and the environment with systemd's socket-activation
+// variables, LISTEN_PID filled in by the child (sd_listen_fds checks it is its own pid).
+struct DaemonExec {
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;
+  char* pid_digits = nullptr;  // inside env's "LISTEN_PID=" entry, room for 20 digits
+};
+
+DaemonExec daemon_exec(const std::string& config) {
+  DaemonExec x;
+  x.args = {find_dbus_daemon(), "--config-file=" + config, "--nofork", "--nopidfile",
+            "--nosyslog", "--print-address=4"};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with("LISTEN_")) x.env.emplace_back(*e);
+  }
+  x.env.emplace_back("LISTEN_FDS=1");
+  x.env.emplace_back("LISTEN_PID=" + std::string(20, '\0'));
+  for (std::string& a : x.args) x.argv.push_back(a.data());
+  for (std::string& e : x.env) x.envp.push_back(e.data());
+  x.argv.push_back(nullptr);
+  x.envp.push_back(nullptr);
+  x.pid_digits = x.env.back().data() + std::strlen("LISTEN_PID=");
+  return x;
+}
+
+// Runs between fork and exec: async-signal-safe calls only. fds: stdin, stdout and
+// stderr, the listening socket (3, SD_LISTEN_FDS_START), the address pipe (4).
+[[noreturn]] void exec_daemon(pid_t parent, const int (&fds)[5], DaemonExec& x) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(126);  // the orchestrator died before prctl
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::umask(0177);  // its socket file 0600
-  if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) ::_exit(126);
-  if (address_fd == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(address_fd, 3) < 0) ::_exit(126);
-  ::syscall(SYS_close_range, 4u, ~0u, 0u);  // nothing else of ours in the daemon
-  ::execv(argv[0], argv);
+  int high[5];  // out of the way first, so that no dup2 below overwrites a source
+  for (int i = 0; i < 5; ++i) {
+    if ((high[i] = ::fcntl(fds[i], F_DUPFD, 10)) < 0) ::_exit(126);
+  }
+  for (int i = 0; i < 5; ++i) {
+    if (::dup2(high[i], i) < 0) ::_exit(126);
+  }
+  ::syscall(SYS_close_range, 5u, ~0u, 0u);  // nothing else of ours in the daemon
+  char digits[20];
+  int n = 0;
+  for (pid_t pid = ::getpid(); pid > 0; pid /= 10) digits[n++] = static_cast<char>('0' + pid % 10);
+  for (int i = 0; i < n; ++i) x.pid_digits[i] = digits[n - 1 - i];
+  ::execve(x.argv[0], x.argv.data(), x.envp.data());
   ::_exit(127);
 }
 
@@ -510,13 +549,11 @@ struct Started {
   std::string address;
 };
 
-// Starts dbus-daemon on `config`, its output in `log`; returns once it listens.
-Started start_daemon(const std::string& config, const std::string& log) {
-  const std::string exe = find_dbus_daemon();
-  std::string args[] = {exe, "--config-file=" + config, "--nofork", "--nopidfile", "--nosyslog",
-                        "--print-address=3"};
-  char* argv[std::size(args) + 1] = {};
-  for (std::size_t i = 0; i < std::size(args); ++i) argv[i] = args[i].data();
+// Starts dbus-daemon on `config`, listening on `socket` (systemd socket activation:
+// the socket is ours, bound 0600; libdbus would chmod a socket it binds itself to 0777),
+// its output in `log`; returns once it is ready.
+Started start_daemon(const std::string& config, int socket, const std::string& log) {
+  DaemonExec x = daemon_exec(config);
   UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null_fd) throw SysError("open", "/dev/null");
   UniqueFd log_fd = create_private_file(log);
@@ -526,7 +563,10 @@ Started start_daemon(const std::string& config, const std::string& log) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw SysError("fork", "dbus-daemon");
-  if (pid == 0) exec_daemon(parent, null_fd.get(), log_fd.get(), address_write.get(), argv);
+  if (pid == 0) {
+    const int fds[5] = {null_fd.get(), log_fd.get(), log_fd.get(), socket, address_write.get()};
+    exec_daemon(parent, fds, x);
+  }
   Started s{Daemon(pid), {}};
   address_write.reset();
   s.address = read_address(address_read.get());
@@ -576,16 +616,22 @@ DbusChannel::DbusChannel(const ChannelConfig& cfg, Variant variant)
   std::string dir = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-XXXXXX";
   if (::mkdtemp(dir.data()) == nullptr) throw SysError("mkdtemp", dir);  // mode 0700
   dir_ = OwnedName(dir, ::rmdir);
-  socket_ = OwnedName(dir + (variant == Variant::bus ? "/bus" : "/p2p"), ::unlink);
-  address_ = "unix:path=" + socket_.str();
+  const std::string socket = dir + (variant == Variant::bus ? "/bus" : "/p2p");
+  address_ = "unix:path=" + socket;
+  if (variant == Variant::p2p) socket_ = OwnedName(socket, ::unlink);  // the server binds it
   if (variant == Variant::bus) {
     config_ = OwnedName(dir + "/bus.conf", ::unlink);
-    const std::string text = bus_config(socket_.str());
+    const std::string text = bus_config();
     UniqueFd fd = create_private_file(config_.str());
     if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
       throw SysError("write", config_.str());
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listener) throw SysError("socket", "AF_UNIX SOCK_STREAM");
+    bind_unix_owner_only(listener.get(), socket);  // refuses a name already there
+    socket_ = OwnedName(socket, ::unlink);
+    if (::listen(listener.get(), SOMAXCONN) < 0) throw SysError("listen", socket);
     log_ = OwnedName(dir + "/daemon.log", ::unlink);
-    Started s = start_daemon(config_.str(), log_.str());
+    Started s = start_daemon(config_.str(), listener.get(), log_.str());
     daemon_ = std::move(s.daemon);
     address_ = s.address;
   }
@@ -612,7 +658,7 @@ std::unique_ptr<Endpoint> DbusChannel::open_server() {
     return std::make_unique<ServerEndpoint>(std::move(conn), nullptr);
   }
   auto listener = std::make_unique<Listener>();  // libdbus keeps its address
-  DBusServer* server = listen_p2p(address_, *listener);
+  DBusServer* server = listen_p2p(socket_.str(), *listener);
   const char ready = 1;
   if (::write(ready_write_.get(), &ready, 1) != 1) throw SysError("write", "dbus ready pipe");
   Connection conn = accept_p2p(*listener);

@@ -569,6 +569,8 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "posix_mq") return {"mqueue"};
   if (m == "sysv_msg") return {"sysv msg"};
   if (m == "rpc_unix") return {"dir", "socket"};
+  if (m == "dbus") return {"dir", "file", "socket"};  // bus.conf, daemon.log; the bus socket
+  if (m == "dbus_p2p") return {"dir"};  // the server child binds the socket after create()
   if (m == "pty") return {"pty"};
   return {};  // socketpairs, TCP, UDP, anonymous mappings: nothing with a mode that matters
 }
