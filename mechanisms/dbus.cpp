@@ -82,8 +82,8 @@ constexpr const char* kObjectPath = "/org/ipcbench/Bench";
 // Fixed names: the bus is private to one channel, so nobody else can take them.
 constexpr const char* kServerName = "org.ipcbench.Server";
 constexpr const char* kClientName = "org.ipcbench.Client";
-constexpr std::size_t kMaxPayloadBytes = DBUS_MAXIMUM_ARRAY_LENGTH;   // 64 MiB
-constexpr long kMaxMessageBytes = DBUS_MAXIMUM_MESSAGE_LENGTH;        // 128 MiB
+constexpr std::size_t kMaxPayloadBytes = DBUS_MAXIMUM_ARRAY_LENGTH;  // 64 MiB
+constexpr long kMaxMessageBytes = DBUS_MAXIMUM_MESSAGE_LENGTH;       // 128 MiB
 constexpr int kDaemonStartMs = 10'000;  // the daemon prints its address within this
 
 // ---- libdbus helpers ----
@@ -335,9 +335,9 @@ Connection join_bus(const std::string& address, const char* name) {
 // The server's bus connection, watching the client's name leave.
 Connection serve_on_bus(const std::string& address) {
   Connection conn = join_bus(address, kServerName);
-  const std::string rule =
-      std::string("type='signal',sender='") + DBUS_SERVICE_DBUS + "',interface='" +
-      DBUS_INTERFACE_DBUS + "',member='NameOwnerChanged',arg0='" + kClientName + "'";
+  const std::string rule = std::string("type='signal',sender='") + DBUS_SERVICE_DBUS +
+                           "',interface='" + DBUS_INTERFACE_DBUS +
+                           "',member='NameOwnerChanged',arg0='" + kClientName + "'";
   Error err;
   dbus_bus_add_match(conn.get(), rule.c_str(), &err.e);
   if (dbus_error_is_set(&err.e)) throw std::runtime_error("dbus_bus_add_match: " + err.describe());
@@ -477,7 +477,7 @@ struct DaemonExec {
 DaemonExec daemon_exec(const std::string& config) {
   DaemonExec x;
   x.args = {find_dbus_daemon(), "--config-file=" + config, "--nofork", "--nopidfile",
-            "--nosyslog", "--print-address=4"};
+            "--nosyslog",       "--print-address=4"};
   for (char** e = environ; *e != nullptr; ++e) {
     if (!std::string_view(*e).starts_with("LISTEN_")) x.env.emplace_back(*e);
   }
