@@ -9,15 +9,18 @@
 //             (dbus_server_listen) and the client connects; one hop each way.
 //
 // Set-up (orchestrator, create()): a private 0700 mkdtemp directory. dbus: a bus
-// configuration written there (0600), then `dbus-daemon --config-file=... --nofork
-// --print-address=3` forked and exec'd with PR_SET_PDEATHSIG (it dies with the
-// orchestrator; the next run's sweep removes the directory), umask 0177 (its socket file
-// <dir>/bus is bound 0600) and its output in <dir>/daemon.log (0600, read back for an
-// error). create() returns once the daemon has printed its address, i.e. listens. The
+// configuration written there (0600), the bus socket <dir>/bus bound by us (0600, a name
+// already there refused) and listening, then `dbus-daemon --config-file=... --nofork
+// --print-address=4` forked and exec'd with that socket as fd 3 (systemd socket
+// activation: <listen>systemd:</listen>, LISTEN_FDS=1, LISTEN_PID; a socket libdbus binds
+// itself it chmods to 0777), with PR_SET_PDEATHSIG (it dies with the orchestrator; the
+// next run's sweep removes the directory) and its output in <dir>/daemon.log (0600, read
+// back for an error). create() returns once the daemon has printed its address. The
 // policy lets any connection own any name and send anything; only our own uid can
 // connect (no <allow user>: dbus-daemon's default is the uid that runs it; the
 // directory is 0700 too). dbus_p2p: only the directory; the server child binds
-// <dir>/p2p (umask 0177, so 0600) and listens, accepting EXTERNAL auth (same uid) only.
+// <dir>/p2p (umask 0177, then chmod 0600 again after libdbus's chmod 0777) and listens,
+// accepting EXTERNAL auth (same uid) only.
 // A ready pipe orders the children: the server writes one byte once it is reachable
 // (owns org.ipcbench.Server on the bus, or listens), the client reads it before it
 // connects (EOF: the server died first). The Channel destructor kills (SIGKILL) and
@@ -45,6 +48,8 @@
 // (dbus_message_new_*) and the receiving side (its loader), and copies the payload into
 // and out of it; freed messages up to 10 KiB are kept in a cache of five and reused,
 // larger ones are malloc'd and freed each time. That is the library's cost, measured.
+// libdbus also reads at most 2 KiB per recvmsg (max_bytes_read_per_iteration), which
+// dominates large messages.
 // A dead peer: dbus_p2p sees the socket close ("Disconnected"). On the bus the
 // daemon answers a call to a vanished server with an error (NoReply, ServiceUnknown),
 // and the server watches NameOwnerChanged for org.ipcbench.Client, the name the client
@@ -61,7 +66,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
