@@ -97,6 +97,7 @@ case "$what" in
           iceoryx/*) kinds="shm,socket,socket file" ;;
           zmq_ipc/*) kinds="socket,socket file" ;;
           zmq_tcp/*) kinds=socket ;;
+          dbus/* | dbus_p2p/*) kinds="socket,socket file" ;;
           unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac

@@ -572,6 +572,8 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "grpc_unix") return {"dir"};  // its socket file is bound later, by the server child
   if (m == "nng_ipc") return {"dir"};    // the socket file is bound later, by a child
   if (m == "zmq_ipc") return {"dir", "socket"};
+  if (m == "dbus") return {"dir", "file", "socket"};  // bus.conf, daemon.log; the bus socket
+  if (m == "dbus_p2p") return {"dir"};  // the server child binds the socket after create()
   if (m == "pty") return {"pty"};
   if (m == "unix_memfd") return {"memfd"};
   // Our stale record (shm), the config directory and files; RouDi's segments, socket
