@@ -89,8 +89,9 @@ Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> fam
 
 const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
-     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.08 s per case; "
-              "no sweeps (120 cases, about 20 s on 2 vCPUs)",
+     .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.08 s per case: "
+              "the kernel's in the main grid, RPC and messaging libraries in the libraries sweep; "
+              "no other sweep (192 cases, about 21 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .families = kKernelFamilies,
@@ -104,11 +105,14 @@ const std::array<Preset, 3> kPresets = {{
      .sweeps = {libraries_sweep({64, 64 * KiB}, 1, 0.08)}},
     {.name = "default",
      .about =
-         "every mechanism, 1 B to 1 MiB, capacity 16, five repetitions of 0.1 s per case; and "
-         "sweeps of short points (a point on a curve is read against its neighbours): capacity in "
-         "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
-         "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode (874 cases, "
-         "about 4.5 min on 2 vCPUs)",
+         "the kernel's mechanisms (and the rings, io_uring and the memfd hybrid built on them), 1 "
+         "B "
+         "to 1 MiB, capacity 16, five repetitions of 0.08 s per case; RPC and messaging libraries "
+         "at 64 B, 4 KiB and 64 KiB, three repetitions; and sweeps of short points (a point on a "
+         "curve is read against its neighbours): capacity in both wait modes (spinning shows the "
+         "buffer alone, blocking adds the wake-ups it saves), rate in block mode, copy against "
+         "zero-copy to 16 MiB, every ring wait mode and io_uring's sqpoll (792 cases, about 4.5 "
+         "min on 2 vCPUs)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, 0.08),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
@@ -136,8 +140,8 @@ const std::array<Preset, 3> kPresets = {{
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
               "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
-              "zero_copy and wait sweeps as in default (1,728 cases, about 10 min on 2 vCPUs: "
-              "watch the ETA)",
+              "zero_copy and wait sweeps as in default (2,270 cases, the longest preset: watch the "
+              "ETA)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, 0.1),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,

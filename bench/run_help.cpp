@@ -215,11 +215,20 @@ std::string options_help() {
 )";
 }
 
-// A grid's families as a reader takes them in: "every messaging library mechanism", or
-// by what it leaves out when that is shorter ("every mechanism but the messaging
-// library ones").
+// "a", "a and b", "a, b and c" ("or" for `word` "or").
+std::string spoken_list(const std::vector<std::string_view>& items, const char* word) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? std::string(" ") + word + " " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// A grid's families as a reader takes them in: "every RPC or messaging library
+// mechanism", or by what it leaves out when that is shorter ("every mechanism but the
+// RPC and messaging library ones").
 std::string families_text(const std::vector<std::string_view>& families) {
-  const auto text = [](std::string_view n) { return std::string(n); };
   std::vector<std::string_view> left_out;
   for (const Mechanism* m : mechanisms()) {
     if (std::find(families.begin(), families.end(), m->family) == families.end() &&
@@ -228,8 +237,8 @@ std::string families_text(const std::vector<std::string_view>& families) {
   }
   if (left_out.empty()) return "every mechanism";
   if (left_out.size() < families.size())
-    return "every mechanism but the " + join_values(left_out, text, ", ") + " ones";
-  return "every " + join_values(families, text, ", ") + " mechanism";
+    return "every mechanism but the " + spoken_list(left_out, "and") + " ones";
+  return "every " + spoken_list(families, "or") + " mechanism";
 }
 
 // One sweep of a preset, in one wrapped paragraph.

@@ -139,8 +139,10 @@ def mechanism_colours(plt, facts, mechanisms):
     every run (and in the trend): its place in the registry's order (facts from
     results.mechanism_facts; every registered mechanism when the file names them), with
     mechanisms the facts do not know after them by name. tab10's distinct hues first;
-    tab20's light shades only past ten mechanisms."""
-    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
+    tab20's light shades only past ten mechanisms, tab20b's and tab20c's past twenty (a
+    colour is never reused below forty)."""
+    palette = (list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
+               + list(plt.get_cmap("tab20b").colors[::2]) + list(plt.get_cmap("tab20c").colors[::2]))
     order = results.mechanism_order(facts)
     order += sorted(m for m in mechanisms if m not in facts)
     return {m: palette[i % len(palette)] for i, m in enumerate(order)}
