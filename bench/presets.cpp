@@ -168,6 +168,13 @@ const std::array<Preset, 3> kPresets = {{
 }};
 }  // namespace
 
+bool grid_has(const Grid& g, const Mechanism& m) {
+  const auto listed = [](const std::vector<std::string_view>& list, std::string_view v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return listed(g.mechanisms, m.name) && listed(g.families, m.family);
+}
+
 std::span<const Preset> presets() { return kPresets; }
 
 const Preset* find_preset(std::string_view name) {

@@ -37,6 +37,10 @@ struct Preset {
   std::vector<Grid> sweeps;
 };
 
+// Whether grid `g` runs mechanism `m`: one of its mechanisms (all when it names none)
+// and of its families (all when it names none).
+bool grid_has(const Grid& g, const Mechanism& m);
+
 std::span<const Preset> presets();
 const Preset* find_preset(std::string_view name);
 // The sweep `name` of `preset`, or else of the default preset; nullptr if neither has it.

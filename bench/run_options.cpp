@@ -284,22 +284,17 @@ bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
   return true;
 }
 
-template <typename T, typename V>
-bool contains(const std::vector<T>& list, const V& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
 // A grid of the preset, with its own mechanisms narrowed to --mechanisms when given. The
 // main grid's families give way to --mechanisms: a mechanism the user named runs there.
 GridPlan grid_plan(const Grid& g, const Choices& c, bool main) {
   GridPlan plan;
   plan.name = g.name;
   for (const Mechanism* m : mechanisms()) {
-    const bool in_grid = g.mechanisms.empty() || contains(g.mechanisms, m->name);
-    const bool in_family =
-        g.families.empty() || contains(g.families, m->family) || (main && c.mechs);
-    const bool chosen = !c.mechs || contains(*c.mechs, m);
-    if (in_grid && in_family && chosen) plan.mechanisms.push_back(m);
+    const bool chosen =
+        !c.mechs || std::find(c.mechs->begin(), c.mechs->end(), m) != c.mechs->end();
+    Grid own = g;
+    if (main && c.mechs) own.families.clear();
+    if (chosen && grid_has(own, *m)) plan.mechanisms.push_back(m);
   }
   plan.patterns = g.patterns;
   plan.sizes = g.sizes;
