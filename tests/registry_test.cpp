@@ -38,7 +38,7 @@ TEST(Registry, NamesAreUniqueAndFound) {
 // The family is the one its order's hundred stands for, and a transport is a mechanism.
 TEST(Registry, FamilyMatchesOrderAndTransportExists) {
   const std::string_view families[] = {kFamilySharedMemory, kFamilyByteStream, kFamilyMessage,
-                                       kFamilyNetwork, kFamilyRpc, kFamilyLibrary};
+                                       kFamilyNetwork,      kFamilyRpc,        kFamilyLibrary};
   for (const Mechanism* m : mechanisms()) {
     const int hundred = m->order / 100;
     ASSERT_TRUE(hundred >= 1 && hundred <= 6) << m->name << ": order " << m->order;
