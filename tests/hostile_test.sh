@@ -135,9 +135,12 @@ sleeper=$!
 bash -c 'exit 0' &
 dead=$!
 wait $dead
-mkdir -m 0700 "/tmp/ipcbench-$sleeper-planted1" "/tmp/ipcbench-$dead-planted2" "/tmp/ipcbench-$dead-planted3"
+mkdir -m 0700 "/tmp/ipcbench-$sleeper-planted1" "/tmp/ipcbench-$dead-planted2"
 : >"/tmp/ipcbench-$dead-planted2/file"
-chown nobody "/tmp/ipcbench-$dead-planted3"
+# Another user's directory appears under its name already owned by that user (renamed
+# into place): the live run's own start-up sweep may run at any moment here, and
+# would rightly take a dead pid's directory of ours.
+mkdir -m 0700 "$tmp/planted3" && chown nobody "$tmp/planted3" && mv "$tmp/planted3" "/tmp/ipcbench-$dead-planted3"
 install -m 0600 /dev/null "/dev/shm/ipcbench-$sleeper-0000000000000001"
 install -m 0600 /dev/null "/dev/shm/ipcbench-$dead-0000000000000002"
 echo keep >"$tmp/target"
