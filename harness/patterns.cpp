@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include "harness/clock.hpp"
 #include "harness/futex.hpp"
@@ -466,6 +467,9 @@ void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared)
       // The consumer is the stream's: the stamps it reads are due times.
       a ? rate_producer(ep, spec, shared, rep) : stream_consumer(ep, spec, shared, rep);
       break;
+    case Pattern::fanout:
+    case Pattern::fanin:
+      throw std::logic_error("fanout and fanin run as a group (harness/group.hpp), not a pair");
   }
 }
 
