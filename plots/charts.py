@@ -65,7 +65,7 @@ def size_capacities(cases, pattern):
     main grid's). A sweep's extra capacities, run for a few mechanisms or sizes only,
     have their own charts."""
     count = {}
-    for c in cases.values():
+    for c in results.plain_cases(cases).values():
         if c["pattern"] == pattern:
             count[c["capacity"]] = count.get(c["capacity"], 0) + 1
     top = max(count.values(), default=0)
@@ -74,11 +74,12 @@ def size_capacities(cases, pattern):
 
 def series(cases, pattern, metric, scale=1.0):
     """{(mechanism, wait, capacity): [(size, y, lo, hi, repetitions)]} for one pattern
-    at the main grid's capacity: y the median over repetitions, lo..hi their range.
+    at the main grid's capacity, one pair (no group: results.plain_cases): y the
+    median over repetitions, lo..hi their range.
     Points without a positive value are dropped (log axes)."""
     out = {}
     caps = size_capacities(cases, pattern)
-    for c in cases.values():
+    for c in results.plain_cases(cases).values():
         if c["pattern"] != pattern or c["size"] <= 0 or c["capacity"] not in caps:
             continue
         y = c["get"](metric)
@@ -160,16 +161,20 @@ def draw_all(cv):
     spectrum(cv)
     floor_multiple(cv)
     wait_cost(cv)
+    fan(cv)
+    pairs(cv)
 
 
 class Canvas:
-    """What every chart shares: pyplot and its ticker, the cases, a colour per mechanism
-    and a marker per capacity, and the files written so far."""
+    """What every chart shares: pyplot and its ticker, the cases (cases: one pair's,
+    which every chart but fan and pairs draws; all_cases: groups too), a colour per
+    mechanism and a marker per capacity, and the files written so far."""
 
     def __init__(self, plt, ticker, ctx, cases, outdir, facts):
         self.plt, self.ticker, self.outdir = plt, ticker, outdir
         self.note = footnote(ctx)
-        self.cases = cases
+        self.all_cases = cases
+        self.cases = results.plain_cases(cases)
         self.facts = facts
         self.colour = mechanism_colours(plt, facts, {c["mechanism"] for c in cases.values()})
         caps = sorted(size_capacities(cases, "pingpong") | size_capacities(cases, "stream"), key=cap_order)
@@ -224,14 +229,15 @@ class Canvas:
 
 
 
-def draw_series(cv, ax, data, better, label=None):
+def draw_series(cv, ax, data, better, label=None, marker=None):
     """Each series of data {key: [(x, y, lo, hi, repetitions)]}, key (mechanism, wait,
-    ...): the HIGHLIGHT best in their mechanism's colour, a dot at the median with the
-    repetitions' range as a bar, hollow where there was one repetition (no spread);
-    the others thin and grey, without a legend entry. Returns (handles, labels, the
-    highlighted keys)."""
+    ...): the HIGHLIGHT best in their mechanism's colour, a dot (or marker(key)) at the
+    median with the repetitions' range as a bar, hollow where there was one repetition
+    (no spread); the others thin and grey, without a legend entry. Returns (handles,
+    labels, the highlighted keys)."""
     from matplotlib.lines import Line2D
     label = label or (lambda k: f"{k[0]}, {k[1]}")
+    marker = marker or (lambda k: "o")
     top = highlighted(data, better)
     handles, labels, single = [], [], False
     for key, pts in data.items():
@@ -241,13 +247,13 @@ def draw_series(cv, ax, data, better, label=None):
             continue
         colour = cv.colour.get(key[0], "0.4")
         line, = ax.plot(xs, ys, color=colour, linestyle=LINESTYLES.get(key[1], ":"), linewidth=1.4,
-                        marker="o", markersize=4.5, zorder=3)
+                        marker=marker(key), markersize=4.5, zorder=3)
         ax.errorbar(xs, ys, yerr=[[max(0, y - v) for y, v in zip(ys, lo)], [max(0, v - y) for y, v in zip(ys, hi)]],
                     fmt="none", ecolor=colour, elinewidth=1, capsize=2, zorder=3)
         one = [(x, y) for x, y, n in zip(xs, ys, reps) if n <= 1]
         if one:
             single = True
-            ax.plot(*zip(*one), linestyle="none", marker="o", markersize=4.5, markerfacecolor="white",
+            ax.plot(*zip(*one), linestyle="none", marker=marker(key), markersize=4.5, markerfacecolor="white",
                     markeredgecolor=colour, zorder=4)
         handles.append(line)
         labels.append(label(key))
@@ -648,21 +654,24 @@ def verdict_text(v):
 
 def best_mechanism(cv):
     """The answer: per pattern x way of waiting (rows) and message size (columns), the
-    best mechanism, its figure and how far ahead of the runner-up, in its colour."""
+    best mechanism, its figure and how far ahead of the runner-up, in its colour. One
+    pair's verdicts: a group's (3 consumers, 2 pairs) are in the verdict table and the
+    fan and pairs charts, and drawn here only when the run has no others."""
     verdicts = [v for v in cv.verdicts if v["waiting"] in results.WAITING]
+    verdicts = [v for v in verdicts if not v.get("shape")] or verdicts
     if not verdicts:
         print("plot.py: note: no verdicts (no pingpong or stream cases of the main grid), skipping "
               "best_mechanism", file=sys.stderr)
         return
-    rows = list(dict.fromkeys((v["pattern"], v["waiting"]) for v in verdicts))
+    rows = list(dict.fromkeys((v["pattern"], v.get("shape") or "", v["waiting"]) for v in verdicts))
     sizes = sorted({v["size"] for v in verdicts})
-    cell = {(v["pattern"], v["waiting"], v["size"]): v for v in verdicts}
+    cell = {(v["pattern"], v.get("shape") or "", v["waiting"], v["size"]): v for v in verdicts}
     fig, ax = cv.plt.subplots(figsize=(2.2 + 1.75 * len(sizes), 0.9 + 0.85 * len(rows)), layout="constrained")
     from matplotlib.colors import to_rgba
     from matplotlib.patches import Rectangle
-    for i, (pattern, way) in enumerate(rows):
+    for i, row in enumerate(rows):
         for j, size in enumerate(sizes):
-            v = cell.get((pattern, way, size))
+            v = cell.get(row + (size,))
             colour = to_rgba(cv.colour.get(v["best"], "0.8"), 0.38) if v else (1, 1, 1, 1)
             ax.add_patch(Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white", linewidth=2))
             if not v:
@@ -675,9 +684,11 @@ def best_mechanism(cv):
     ax.set_xlim(0, len(sizes))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(sizes))], [human_bytes(s) for s in sizes])
-    metric = {"pingpong": "p50, lower", "stream": "msgs/s, higher"}
+    metric = {"pingpong": "p50, lower", "stream": "msgs/s, higher", "fanout": "msgs/s, higher",
+              "fanin": "msgs/s, higher"}
     ax.set_yticks([i + 0.5 for i in range(len(rows))],
-                  [f"{p} ({metric.get(p, 'best')})\n{way}" for p, way in rows], fontsize=10)
+                  [f"{p} ({metric.get(p, 'best')})\n{shape + ', ' if shape else ''}{way}" for p, shape, way in rows],
+                  fontsize=10)
     ax.tick_params(length=0)
     ax.xaxis.tick_top()
     for spine in ax.spines.values():
@@ -734,3 +745,166 @@ def wait_cost(cv, size=64):
     ax.grid(True, which="major", alpha=0.3)
     cv.simple_legend(ax, (list(handles.values()), list(handles)), "mechanism, wait")
     cv.save(fig, "wait_cost", f"pingpong, {human_bytes(size)}: what does each way of waiting cost in CPU?")
+
+
+# ------------------------------------------------------------------------------ groups
+
+# What a group's count is, per pattern (harness/group.hpp): the x of the fan and
+# pairs charts.
+GROUP_COUNT = {"fanout": "consumers", "fanin": "producers", "pingpong": "pairs", "stream": "pairs"}
+OVERSUBSCRIBED_NOTE = "grey band: oversubscribed (more processes than CPUs: members took turns)"
+
+
+def group_grid(cases, pattern):
+    """The cases of one pattern that carry its group count, at the (size, capacity)
+    most of them ran (a group sweep runs one): ([cases], size, capacity)."""
+    mine = [c for c in cases.values() if c["pattern"] == pattern and c.get(GROUP_COUNT[pattern]) is not None]
+    count = {}
+    for c in mine:
+        count[(c["size"], c["capacity"])] = count.get((c["size"], c["capacity"]), 0) + 1
+    if not count:
+        return [], None, None
+    size, cap = max(count, key=lambda k: (count[k], -k[0], cap_order(k[1])))
+    return [c for c in mine if (c["size"], c["capacity"]) == (size, cap)], size, cap
+
+
+def group_series(grid, count, metric, variant=lambda c: ()):
+    """({(mechanism, wait, *variant(c)): [(N, y, lo, hi, repetitions)]}, the N whose
+    cases ran oversubscribed) of grid's cases against their count N. A series of one N
+    (a polling wait, not runnable past the CPUs) shows no scaling and is left out."""
+    out, over = {}, set()
+    for c in grid:
+        y = c["get"](metric)
+        if y is None or not y > 0:
+            continue
+        out.setdefault((c["mechanism"], c["wait"]) + variant(c), []).append(point(c, c[count], metric))
+        if c["get"]("oversubscribed"):
+            over.add(c[count])
+    return {k: sorted(v) for k, v in sorted(out.items()) if len(v) >= 2}, over
+
+
+def count_axis(cv, ax, ns, over, label):
+    """Log2 x axis of a group's count N, ticks at the measured N; the oversubscribed
+    N (from the smallest on: more processes stay oversubscribed) shaded grey."""
+    ns = sorted(ns)
+    pad = 2 ** 0.25
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(ns[0] / pad, ns[-1] * pad)
+    ax.xaxis.set_major_locator(cv.ticker.FixedLocator(ns))
+    ax.xaxis.set_major_formatter(cv.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(cv.ticker.NullLocator())
+    if over:
+        ax.axvspan(min(over) / pad ** 0.5, ns[-1] * pad, color="0.9", zorder=0)
+    ax.set_xlabel(label)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def over_handle(handles, labels, over):
+    """The legend's entry for the grey band, when a panel has one."""
+    from matplotlib.patches import Patch
+    if over:
+        handles.append(Patch(color="0.9"))
+        labels.append(OVERSUBSCRIBED_NOTE)
+
+
+def fan_variant(c):
+    """A fanout's way of fanning out (its broadcast counter); nothing for a fanin."""
+    if c["pattern"] != "fanout":
+        return ()
+    return ("broadcast",) if c["get"]("broadcast") else ("copies",)
+
+
+def fan_panels(cv, row, pattern, grid):
+    """One row of the fan chart: msgs/s (left) and p99 (right) against N, broadcast
+    a diamond and copies a dot; the slowest consumer's (producer's) p99 a dash."""
+    from matplotlib.lines import Line2D
+    count = GROUP_COUNT[pattern]
+    label = lambda k: ", ".join(k)
+    marker = lambda k: "D" if k[2:] == ("broadcast",) else "o"
+    who = "consumer" if pattern == "fanout" else "producer"
+    for ax, metric, fmt, ylabel, better in (
+            (row[0], "msgs_per_s", fmt_rate, "msgs/s (every consumer's)" if pattern == "fanout"
+             else "msgs/s (all producers together)", "higher"),
+            (row[1], "p99_ns", fmt_ns, "p99 one-way latency, all deliveries", "lower")):
+        data, over = group_series(grid, count, metric, fan_variant)
+        handles, labels, top = draw_series(cv, ax, data, better, label, marker)
+        if metric == "p99_ns":
+            slow, _ = group_series(grid, count, "slowest_p99_ns", fan_variant)
+            for key in top & set(slow):
+                ax.plot([p[0] for p in slow[key]], [p[1] for p in slow[key]], linestyle="none", marker="_",
+                        markersize=11, markeredgewidth=1.6, color=cv.colour.get(key[0], "0.4"), zorder=4)
+            if slow:
+                handles.append(Line2D([], [], color="0.3", marker="_", markersize=11, linestyle="none"))
+                labels.append(f"dash: the slowest {who}'s p99")
+        count_axis(cv, ax, {p[0] for pts in data.values() for p in pts}, over, f"{count} (N)")
+        ax.set_yscale("log")
+        cv.y_ticks(ax, fmt)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{pattern}: {'throughput' if better == 'higher' else 'latency'} against N "
+                     f"{count}", fontsize=10)
+        over_handle(handles, labels, over)
+        panel_legend(ax, handles, labels)
+
+
+def fan(cv):
+    """Fan-out and fan-in against N (consumers, producers): a row per pattern,
+    throughput and p99 latency side by side, a line per mechanism and wait mode."""
+    rows = []
+    for pattern in ("fanout", "fanin"):
+        grid, size, cap = group_grid(cv.all_cases, pattern)
+        if len({c[GROUP_COUNT[pattern]] for c in grid if c["get"]("msgs_per_s")}) >= 2:
+            rows.append((pattern, grid, size, cap))
+    if not rows:
+        print("plot.py: note: no fanout or fanin at two or more counts, skipping fan", file=sys.stderr)
+        return
+    fig, axes = cv.plt.subplots(len(rows), 2, figsize=(12, 5.6 * len(rows)), layout="constrained", squeeze=False)
+    for row, (pattern, grid, *_) in zip(axes, rows):
+        fan_panels(cv, row, pattern, grid)
+    at = "; ".join(f"{p} {human_bytes(size)}, capacity {cap}" for p, _, size, cap in rows)
+    cv.save(fig, "fan", f"Fan-out and fan-in: how does each mechanism scale with N? ({at})\n" + SPREAD_NOTE)
+
+
+def pairs_panel(cv, ax, pattern, grid):
+    """Aggregate msgs/s against the number of pairs, a line per mechanism and wait
+    mode, each highlighted one with its ideal: N x its 1-pair rate, thin and dotted."""
+    from matplotlib.lines import Line2D
+    data, over = group_series(grid, "pairs", "msgs_per_s")
+    handles, labels, top = draw_series(cv, ax, data, "higher")
+    ns = sorted({p[0] for pts in data.values() for p in pts})
+    ideal = False
+    for key in sorted(top):
+        one = [p[1] for p in data[key] if p[0] == 1]
+        if one:
+            ideal = True
+            ax.plot(ns, [n * one[0] for n in ns], color=cv.colour.get(key[0], "0.4"), linestyle=":",
+                    linewidth=0.9, alpha=0.6, zorder=2)
+    if ideal:
+        handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=0.9))
+        labels.append("thin dotted: N \u00d7 the 1-pair rate (ideal scaling)")
+    count_axis(cv, ax, ns, over, "pairs at once (N)")
+    ax.set_yscale("log")
+    cv.y_ticks(ax, fmt_rate)
+    ax.set_ylabel("round trips/s, sum over the pairs" if pattern == "pingpong" else "msgs/s, sum over the pairs")
+    ax.set_title(pattern, fontsize=10)
+    over_handle(handles, labels, over)
+    panel_legend(ax, handles, labels)
+
+
+def pairs(cv):
+    """--pairs N: the aggregate message rate against N, pingpong and stream side by
+    side, against ideal scaling."""
+    panels = []
+    for pattern in ("pingpong", "stream"):
+        grid, size, cap = group_grid(cv.all_cases, pattern)
+        if len({c["pairs"] for c in grid if c["get"]("msgs_per_s")}) >= 2:
+            panels.append((pattern, grid, size, cap))
+    if not panels:
+        print("plot.py: note: no pingpong or stream at two or more --pairs counts, skipping pairs", file=sys.stderr)
+        return
+    fig, axes = cv.plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.6), layout="constrained",
+                                squeeze=False)
+    for ax, (pattern, grid, *_) in zip(axes[0], panels):
+        pairs_panel(cv, ax, pattern, grid)
+    at = "; ".join(f"{p} {human_bytes(size)}, capacity {cap}" for p, _, size, cap in panels)
+    cv.save(fig, "pairs", f"Aggregate throughput against the number of pairs: does it scale? ({at})\n"
+            + SPREAD_NOTE)

@@ -4,9 +4,13 @@ plot.py, report.py, trend.py and scripts/bench_ci.py all read results through th
 module, so they accept and refuse the same files with the same one-line messages:
 - load(): strict JSON (no NaN or Infinity, no number past a double), at most MAX_BYTES,
   the context's and each benchmark's fields of the types the readers use;
-- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]';
+- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]'
+  and a group's '/consumers:N', '/producers:N' or '/pairs:N' (any other key:value
+  field, a placement say, passes through as text);
 - collect(): the entries grouped by case, with medians over repetitions;
-- verdicts(): the best mechanism per pattern x size x way of waiting, from
+- shape_of() / is_group() / plain_cases(): what a case adds to its grid point (N
+  consumers, N pairs, ...), and the cases of one plain pair that the size charts draw;
+- verdicts(): the best mechanism per pattern x size x shape x way of waiting, from
   context.verdicts (ipcbench writes it) or, for a file without it, computed here the
   same way from the main grid's cases;
 - machine_kind(): the kind of machine a run was measured on (CPU model and kernel
@@ -144,7 +148,7 @@ def _is_str(v):
 # A context.verdicts entry: the fields the readers use, each of its type (null allowed
 # where ipcbench writes null: no runner-up, no spread).
 _VERDICT_TYPES = {"pattern": _is_str, "waiting": _is_str, "best": _is_str, "size": is_num, "value": is_num}
-_VERDICT_OPTIONAL = {"metric": _is_str, "unit": _is_str, "better": _is_str, "best_case": _is_str,
+_VERDICT_OPTIONAL = {"shape": _is_str, "metric": _is_str, "unit": _is_str, "better": _is_str, "best_case": _is_str,
                      "runner_up": _is_str, "spread": is_num, "runner_up_value": is_num, "ratio": is_num,
                      "ratio_spread": is_num, "repetitions": is_num, "candidates": is_num}
 
@@ -281,21 +285,69 @@ def split_name(run):
     return parts[0], parts[1] if len(parts) > 1 else "", params
 
 
+# A group's counts in a case name (harness/group.hpp): consumers of a fanout,
+# producers of a fanin, pairs at once (--pairs); None when the name has none.
+GROUP_FIELDS = ("consumers", "producers", "pairs")
+FAN_PATTERNS = ("fanout", "fanin")
+
+
+def _count(params, key, low, high=1 << 62):
+    """params[key] as an int in [low, high], None when absent; ValueError otherwise.
+    Bounded so that every chart can take it as a double on a log axis."""
+    if key not in params:
+        return None
+    v = int(params[key])
+    if not low <= v <= high:
+        raise ValueError
+    return v
+
+
 def parse_name(name):
-    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]' -> dict of its parts."""
+    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N][/consumers:N|producers:N|
+    pairs:N][/KEY:VALUE...]' -> dict of its parts: the known ones parsed, any other
+    field (a placement, say) as its text."""
     pattern, mechanism, params = split_name(name)
     try:
         if name.count("/") < 2:
             raise ValueError
-        size, cap = int(params["size"]), params.get("capacity", "")
-        rate = int(params["rate"]) if "rate" in params else None
-        # Bounded so that every chart can take them as doubles on a log axis.
-        if not 0 <= size <= 1 << 62 or (rate is not None and not 0 <= rate <= 1 << 62):
-            raise ValueError
+        size, rate = _count(params, "size", 0), _count(params, "rate", 0)
+        if size is None:
+            raise KeyError("size")
+        counts = {key: _count(params, key, 1, 1 << 20) for key in GROUP_FIELDS}
     except (KeyError, ValueError):
         raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
-    return {"pattern": pattern, "mechanism": mechanism, "size": size,
-            "capacity": cap, "wait": params.get("wait", ""), "rate": rate}
+    return dict(params, pattern=pattern, mechanism=mechanism, size=size, capacity=params.get("capacity", ""),
+                wait=params.get("wait", ""), rate=rate, **counts)
+
+
+def shape_of(c):
+    """What a case adds to its grid point beyond size, capacity and waiting, as
+    harness/verdict.cpp's shape_of() says it: "3 consumers", "2 pairs" (one pair is no
+    shape), a placement; "" for a plain pair. Cases of different shapes do not compete."""
+    parts = [f"{c[key]} {key[:-1] if c[key] == 1 else key}" for key in ("consumers", "producers")
+             if c.get(key) is not None]
+    if (c.get("pairs") or 1) > 1:
+        parts.append(f"{c['pairs']} pairs")
+    if c.get("placement"):
+        parts.append(c["placement"])
+    return ", ".join(parts)
+
+
+def is_group(c):
+    """True for a case of more than one producer and one consumer: a fanout, a fanin
+    or several pairs at once."""
+    return c["pattern"] in FAN_PATTERNS or (c.get("pairs") or 1) > 1
+
+
+def plain_cases(cases):
+    """The cases of one pair, for the charts that draw mechanisms against size,
+    capacity or rate: no group, and no pairs sweep's 'pairs:1' twin of a case that also
+    ran without --pairs (the main grid's, with more repetitions)."""
+    plain = {run: c for run, c in cases.items() if not is_group(c)}
+    bare = {(c["pattern"], c["mechanism"], c["size"], c["capacity"], c["wait"], c["rate"])
+            for c in plain.values() if c.get("pairs") is None}
+    return {run: c for run, c in plain.items() if c.get("pairs") is None
+            or (c["pattern"], c["mechanism"], c["size"], c["capacity"], c["wait"], c["rate"]) not in bare}
 
 
 def collect(benchmarks):
@@ -367,7 +419,10 @@ def mechanism_order(facts):
 # The two ways of waiting a verdict tells apart, and the wait modes of each.
 WAITING = {"polling": ("spin", "spin_yield", "adaptive", "sqpoll"), "sleeping": ("block", "eventfd", "sem")}
 # What a verdict ranks by, per pattern: (metric, unit, better).
-VERDICT_METRIC = {"pingpong": ("p50_ns", "ns", "lower"), "stream": ("msgs_per_s", "msgs/s", "higher")}
+VERDICT_METRIC = {"pingpong": ("p50_ns", "ns", "lower"), "stream": ("msgs_per_s", "msgs/s", "higher"),
+                  "fanout": ("msgs_per_s", "msgs/s", "higher"), "fanin": ("msgs_per_s", "msgs/s", "higher")}
+# The verdict's order of patterns (harness/verdict.cpp's pattern_rank).
+PATTERN_ORDER = ("pingpong", "stream", "fanout", "fanin")
 
 
 def waiting_of(wait):
@@ -403,16 +458,18 @@ def _spread(vals):
     return statistics.median(abs(v - mid) for v in vals)
 
 
-def _verdict(pattern, size, waiting, ranked, better):
+def _verdict(pattern, size, shape, waiting, ranked, better):
     """One verdict entry from [(value, spread, case)] sorted best first."""
     (value, spread, best), runner = ranked[0], ranked[1] if len(ranked) > 1 else None
     ratio = ratio_spread = None
     if runner is not None and value > 0 and runner[0] > 0:
         ratio = runner[0] / value if better == "lower" else value / runner[0]
-        # First-order error of a quotient: relative spreads add.
-        ratio_spread = ratio * (spread / value + runner[1] / runner[0])
+        # As harness/verdict.cpp: independent relative spreads add in quadrature, and
+        # one repetition on either side has no spread to add.
+        if best["repetitions"] >= 2 and runner[2]["repetitions"] >= 2:
+            ratio_spread = ratio * math.hypot(spread / value, runner[1] / runner[0])
     metric, unit, _ = VERDICT_METRIC[pattern]
-    return {"pattern": pattern, "size": size, "waiting": waiting, "metric": metric, "unit": unit,
+    return {"pattern": pattern, "size": size, "shape": shape, "waiting": waiting, "metric": metric, "unit": unit,
             "better": better, "best": best["mechanism"], "best_case": best["run"], "value": value,
             "spread": spread, "runner_up": runner[2]["mechanism"] if runner else None,
             "runner_up_value": runner[0] if runner else None, "ratio": ratio, "ratio_spread": ratio_spread,
@@ -421,9 +478,11 @@ def _verdict(pattern, size, waiting, ranked, better):
 
 def compute_verdicts(cases):
     """The verdicts of a file without context.verdicts, as ipcbench computes them: per
-    pattern x size x way of waiting, over the main grid's cases, each mechanism's best
-    wait mode by the median over repetitions (p50 for pingpong, lower is better;
-    msgs/s for stream, higher is better); the best mechanism and the runner-up."""
+    pattern x size x shape x way of waiting, over the main grid's cases, each
+    mechanism's best wait mode by the median over repetitions (p50 for pingpong, lower
+    is better; msgs/s for stream, fanout and fanin, higher is better); the best
+    mechanism and the runner-up. Only cases of one shape (shape_of: 3 consumers, 2
+    pairs) compete."""
     groups = {}
     for run in main_grid(cases):
         c = cases[run]
@@ -435,23 +494,31 @@ def compute_verdicts(cases):
         value = statistics.median(vals) if vals else c["get"](metric)
         if value is None or not value > 0:
             continue
-        per_mech = groups.setdefault((c["pattern"], c["size"], waiting), {})
+        per_mech = groups.setdefault((c["pattern"], c["size"], shape_of(c), waiting), {})
         sign = 1 if better == "lower" else -1
         old = per_mech.get(c["mechanism"])
         if old is None or sign * value < sign * old[0]:
             per_mech[c["mechanism"]] = (value, _spread(vals), dict(c, run=run))
     out = []
-    for (pattern, size, waiting), per_mech in groups.items():
+    for (pattern, size, shape, waiting), per_mech in groups.items():
         better = VERDICT_METRIC[pattern][2]
         ranked = sorted(per_mech.values(), key=lambda r: (r[0] if better == "lower" else -r[0], r[2]["mechanism"]))
-        out.append(_verdict(pattern, size, waiting, ranked, better))
+        out.append(_verdict(pattern, size, shape, waiting, ranked, better))
     return sort_verdicts(out)
 
 
+def _natural(text):
+    """A key that orders "2 consumers" before "10 consumers"."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text or "")]
+
+
 def sort_verdicts(verdicts):
-    order = {"pingpong": 0, "stream": 1, "rate": 2}
-    return sorted(verdicts, key=lambda v: (order.get(v["pattern"], 3), v["pattern"],
-                                           0 if v["waiting"] == "polling" else 1, v["size"]))
+    """Patterns in the verdict's order, then shape (none first, then by count), way of
+    waiting (polling first) and size."""
+    order = {p: i for i, p in enumerate(PATTERN_ORDER)}
+    return sorted(verdicts, key=lambda v: (order.get(v["pattern"], len(order)), v["pattern"],
+                                           _natural(v.get("shape")), 0 if v["waiting"] == "polling" else 1,
+                                           v["size"]))
 
 
 def verdicts(ctx, cases):
