@@ -58,6 +58,11 @@ CHARTS = {
                "each ranked on its own; 1x is the hardware.",
     "wait_cost": "What each way of waiting costs: pingpong at 64 B, p50 latency against the CPU both sides "
                  "burn per round trip; bottom left is best.",
+    "fan": "How fan-out and fan-in scale with N: msgs/s (left) and p99 latency (right) against N consumers "
+           "(fanout) or producers (fanin), a line per mechanism and wait mode; a diamond fans out by broadcast, "
+           "a dot by a copy per consumer; a dash is the slowest consumer's p99; grey: oversubscribed.",
+    "pairs": "Whether N pairs at once get N times the rate: the sum of the pairs' msgs/s against N, pingpong "
+             "and stream, each line with its ideal (N x its 1-pair rate, thin dotted); grey: oversubscribed.",
 }
 
 # Context keys the environment table shows, in order, with a label; only those present.
@@ -578,7 +583,10 @@ def verdict_value(v, key):
     return fmt_ns(x) if v.get("unit") == "ns" else fmt_si(x)  # the other units are in the caption
 
 
-def verdict_row(v):
+DASH = "\u2013"
+
+
+def verdict_row(v, shaped=False):
     spread_ = num(v.get("spread"))
     value = verdict_value(v, "value") + (f" \u00b1 {verdict_value(v, 'spread')}" if spread_ else "")
     reps = v.get("repetitions")
@@ -592,28 +600,36 @@ def verdict_row(v):
     runner = esc(v.get("runner_up") or "\u2013")
     if v.get("runner_up_value") is not None:
         runner += f" <span class=dim>{esc(verdict_value(v, 'runner_up_value'))}</span>"
-    return (f"<tr><td class=n>{esc(fmt_bytes(v['size']))}</td><td>{esc(v['waiting'])}</td>"
+    # A pingpong or stream without a shape is one pair.
+    plain = "1 pair" if v["pattern"] in ("pingpong", "stream") else DASH
+    shape = f"<td>{esc(v.get('shape') or plain)}</td>" if shaped else ""
+    return (f"<tr><td class=n>{esc(fmt_bytes(v['size']))}</td>{shape}<td>{esc(v['waiting'])}</td>"
             f"<td title='{esc(v.get('best_case') or '')}'><b>{esc(v['best'])}</b></td>"
             f"<td class=n>{esc(value)}{one}</td><td>{runner}</td><td class=n>{times}</td></tr>")
 
 
 def verdict_html(verdicts, by_name):
-    """The answer: a table per pattern (size, way of waiting, best mechanism with its
-    median and spread, runner-up, how many times faster) and the answer chart."""
+    """The answer: a table per pattern (size, the group's shape when any, way of
+    waiting, best mechanism with its median and spread, runner-up, how many times
+    faster) and the answer chart."""
     what = {"pingpong": "p50 one-way latency, lower is better", "stream": "messages/s, higher is better",
-            "rate": "higher is better"}
+            "fanout": "messages/s every consumer received, higher is better",
+            "fanin": "messages/s from all producers together, higher is better", "rate": "higher is better"}
     tables = []
     for pattern in dict.fromkeys(v["pattern"] for v in verdicts):
-        rows = "".join(verdict_row(v) for v in verdicts if v["pattern"] == pattern)
         mine = [v for v in verdicts if v["pattern"] == pattern]
+        shaped = any(v.get("shape") for v in mine)
+        rows = "".join(verdict_row(v, shaped) for v in mine)
         about = what.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
+        shape = ("<th title='what the case adds: consumers, producers, pairs at once; "
+                 "only cases of one shape are compared'>shape</th>" if shaped else "")
         tables.append(f"<table class=verdict><caption><b>{esc(pattern)}</b>: {esc(about)}"
-                      "</caption><thead><tr><th>size</th><th>waiting</th><th>best</th>"
+                      f"</caption><thead><tr><th>size</th>{shape}<th>waiting</th><th>best</th>"
                       "<th title='median over the repetitions \u00b1 their spread'>value \u00b1 spread</th>"
                       "<th>runner-up</th><th title='runner-up / best (lower is better) or best / runner-up'>"
                       f"times faster</th></tr></thead><tbody>{rows}</tbody></table>")
     if not tables:
-        tables.append("<p>No verdict: the run has no pingpong or stream case of the main grid.</p>")
+        tables.append("<p>No verdict: the run has no pingpong, stream, fanout or fanin case of the main grid.</p>")
     chart = figure_html(ANSWER, by_name[ANSWER], inline=True) if "png" in by_name.get(ANSWER, {}) else ""
     return (f"<h2>Verdict: the fastest mechanism per message size and way of waiting</h2>"
             f"<div class=vtables>{''.join(tables)}</div>{chart}"

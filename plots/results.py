@@ -450,6 +450,18 @@ def main_grid(cases):
     return out
 
 
+def verdict_capacities(cases):
+    """{pattern: the capacity the verdict ranks at}: the one most of the pattern's cases
+    ran, a tie to the smaller (harness/verdict.cpp's main_capacities). Unlike
+    main_grid, every wait mode at it competes: a mechanism's best one is its figure."""
+    count = {}
+    for c in cases.values():
+        per = count.setdefault(c["pattern"], {})
+        per[c["capacity"]] = per.get(c["capacity"], 0) + 1
+    return {p: min(per, key=lambda cap: (-per[cap], int(cap) if cap.isdigit() else 0, cap))
+            for p, per in count.items()}
+
+
 def _spread(vals):
     """Median absolute deviation of the repetitions (0 for one)."""
     if len(vals) < 2:
@@ -478,16 +490,16 @@ def _verdict(pattern, size, shape, waiting, ranked, better):
 
 def compute_verdicts(cases):
     """The verdicts of a file without context.verdicts, as ipcbench computes them: per
-    pattern x size x shape x way of waiting, over the main grid's cases, each
-    mechanism's best wait mode by the median over repetitions (p50 for pingpong, lower
+    pattern x size x shape x way of waiting, over the cases at the pattern's most run
+    capacity (verdict_capacities), each mechanism's best wait mode by the median over repetitions (p50 for pingpong, lower
     is better; msgs/s for stream, fanout and fanin, higher is better); the best
     mechanism and the runner-up. Only cases of one shape (shape_of: 3 consumers, 2
     pairs) compete."""
     groups = {}
-    for run in main_grid(cases):
-        c = cases[run]
+    capacity = verdict_capacities(cases)
+    for run, c in cases.items():
         waiting = waiting_of(c["wait"])
-        if c["pattern"] not in VERDICT_METRIC or waiting is None:
+        if c["pattern"] not in VERDICT_METRIC or waiting is None or c["capacity"] != capacity[c["pattern"]]:
             continue
         metric, _, better = VERDICT_METRIC[c["pattern"]]
         vals = c["values"](metric)

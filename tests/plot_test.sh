@@ -19,7 +19,7 @@ fail() { echo "plot_test: FAIL: $*" >&2; exit 1; }
 
 # 1. The sample results produce every chart as PNG and SVG, plus not_run.txt.
 out="$tmp/out"
-"$py" "$plot" "$root/tests/data/sample_results.json" --out "$out" >"$tmp/stdout" \
+"$py" "$plot" "$root/tests/data/sample_results.json" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr1" \
   || fail "plot.py exited $? on the sample results"
 for chart in best_mechanism latency_vs_size throughput_vs_size throughput_vs_capacity load_latency latency_spectrum; do
   for ext in png svg; do
@@ -28,6 +28,11 @@ for chart in best_mechanism latency_vs_size throughput_vs_size throughput_vs_cap
   done
 done
 [[ ! -e "$out/stream_latency_vs_size.png" ]] || fail "stream_latency_vs_size is drawn (bimodal noise; dropped)"
+# No group cases in the sample: no fan or pairs chart, and a note saying so.
+for chart in fan pairs; do
+  [[ ! -e "$out/$chart.png" ]] || fail "$chart.png drawn from results without group cases"
+done
+grep -q 'skipping fan$' "$tmp/stderr1" || fail "no note that fan is skipped"
 [[ -f "$out/not_run.txt" ]] || fail "not_run.txt missing"
 [[ -s "$out/report.html" ]] || fail "report.html missing or empty"
 grep -qxF "$out/report.html" "$tmp/stdout" || fail "report.html not printed on stdout"
@@ -345,6 +350,81 @@ for v in verdicts:
 PY
 "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); d["context"]["verdicts"] = [{"pattern": "pingpong", "size": "64"}]
 json.dump(d, open(sys.argv[2], "w"))' "$root/tests/data/sample_results.json" "$tmp/badverdicts.json"
+
+# 3g. Groups: tests/data/group_results.json is a real run (pipe, shm_ring, posix_mq at
+# 64 B; fanout to 1-3 consumers, fanin from 1-3 producers (pipe, built with
+# many_writers), pingpong and stream with --pairs 1,2; block and spin, 2 repetitions),
+# merged here with the sample's plain cases, and shm_ring's fan-out marked as a
+# broadcast. The fan and pairs charts are drawn; the other charts draw the plain cases
+# exactly as without the groups; the verdict keeps each shape apart, as ipcbench's.
+"$py" - "$root/tests/data/sample_results.json" "$root/tests/data/group_results.json" "$tmp/groups.json" <<'PY'
+import json, sys
+plain, groups = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for b in groups["benchmarks"]:
+    if b.get("run_name", "").startswith("fanout/shm_ring/") and "broadcast" in b:
+        b["broadcast"] = 1.0
+plain["benchmarks"] += groups["benchmarks"]
+json.dump(plain, open(sys.argv[3], "w"))
+PY
+"$py" "$plot" "$tmp/groups.json" --out "$tmp/outg" >/dev/null 2>"$tmp/stderrg" || fail "plot.py failed on group cases"
+for chart in fan pairs best_mechanism latency_vs_size throughput_vs_size; do
+  [[ -s "$tmp/outg/$chart.png" && -s "$tmp/outg/$chart.svg" ]] || fail "with groups: $chart missing ($(cat "$tmp/stderrg"))"
+done
+check_report "$tmp/outg" "$tmp/groups.json" || fail "report.html with group cases"
+for text in "fanout: throughput against N consumers" "fanin: throughput against N producers" \
+  "shm_ring, block, broadcast" "pipe, block, copies" "oversubscribed" "the slowest consumer's p99"; do
+  grep -qF -- "$text" "$tmp/outg/fan.svg" || fail "fan.svg lacks \"$text\""
+done
+for text in "N × the 1-pair rate" "sum over the pairs" "oversubscribed"; do
+  grep -qF -- "$text" "$tmp/outg/pairs.svg" || fail "pairs.svg lacks \"$text\""
+done
+"$py" - "$root/plots" "$root/tests/data/sample_results.json" "$root/tests/data/group_results.json" "$tmp/groups.json" \
+  "$tmp/outg/report.html" <<'PY' || fail "group cases in the size charts or the verdict"
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import charts, results
+load = lambda path: results.collect(results.load(path)[1])[0]
+plain, merged = load(sys.argv[2]), load(sys.argv[4])
+# The size charts: the same series with and without the groups (a fanout, 2 pairs and a
+# pairs:1 twin of a plain case are not points of theirs).
+for pattern, metric in (("pingpong", "p50_ns"), ("stream", "bytes_per_s"), ("stream", "msgs_per_s")):
+    assert charts.series(merged, pattern, metric) == charts.series(plain, pattern, metric), (pattern, metric)
+assert not any(results.is_group(c) for c in results.plain_cases(merged).values())
+# Names: the group counts parsed, any other field passed through, a bad count refused.
+c = results.parse_name("fanout/pipe/size:64/capacity:16/wait:block/consumers:3/placement:same_l3")
+assert (c["consumers"], c["producers"], c["pairs"], c["placement"]) == (3, None, None, "same_l3"), c
+assert results.shape_of(c) == "3 consumers, same_l3", results.shape_of(c)
+assert results.shape_of(results.parse_name("stream/pipe/size:64/capacity:16/wait:block/pairs:1")) == ""
+for bad in ("consumers:0", "pairs:x", "producers:-1"):
+    try:
+        results.parse_name(f"fanin/pipe/size:64/capacity:16/wait:block/{bad}")
+        raise AssertionError(f"{bad} accepted")
+    except results.InputError:
+        pass
+# The verdict computed here is ipcbench's (context.verdicts of the same run).
+ctx, benchmarks = results.load(sys.argv[3])
+mine = results.compute_verdicts(results.collect(benchmarks)[0])
+fields = ("pattern", "size", "shape", "waiting", "best", "runner_up", "candidates")
+assert [tuple(v[k] for k in fields) for v in mine] == \
+    [tuple(v[k] for k in fields) for v in results.sort_verdicts(ctx["verdicts"])], mine
+assert all(abs(a["value"] - b["value"]) <= 1e-9 * b["value"] for a, b in zip(mine, results.sort_verdicts(ctx["verdicts"])))
+shapes = {(v["pattern"], v["shape"]) for v in mine}
+assert {("fanout", "3 consumers"), ("fanin", "2 producers"), ("stream", "2 pairs"), ("stream", "")} <= shapes, shapes
+# Shapes apart: a 1-consumer fan-out made the fastest by far still wins only its own shape.
+cases = results.collect(benchmarks)[0]
+fast = cases["fanout/posix_mq/size:64/capacity:16/wait:block/consumers:1"]
+fast["values"] = lambda key, v=fast["values"]: [x * 1000 for x in v(key)]
+for v in results.compute_verdicts(cases):
+    assert results.shape_of(cases[v["best_case"]]) == v["shape"], v
+    assert (v["best"] == "posix_mq") >= (v["pattern"] == "fanout" and v["shape"] == "1 consumer" and
+                                         v["waiting"] == "sleeping"), v
+# The report's verdict tables say each row's shape.
+page = open(sys.argv[5], encoding="utf-8").read()
+verdict = re.search(r"<section id=verdict>(.*?)</section>", page, re.S).group(1)
+fanout = re.search(r"<caption><b>fanout</b>.*?</table>", verdict, re.S).group(0)
+assert ">shape</th>" in fanout and "<td>3 consumers</td><td>sleeping</td>" in fanout, fanout[:400]
+assert "<td>2 pairs</td><td>sleeping</td>" in verdict and "<td>1 pair</td>" in verdict
+PY
 
 # 3f. A real run's page (a committed baseline) stays small: the answer chart inline,
 # the other charts linked, not inlined.
