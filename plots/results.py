@@ -489,12 +489,12 @@ def _verdict(pattern, size, shape, waiting, ranked, better):
 
 
 def compute_verdicts(cases):
-    """The verdicts of a file without context.verdicts, as ipcbench computes them: per
-    pattern x size x shape x way of waiting, over the cases at the pattern's most run
-    capacity (verdict_capacities), each mechanism's best wait mode by the median over repetitions (p50 for pingpong, lower
-    is better; msgs/s for stream, fanout and fanin, higher is better); the best
-    mechanism and the runner-up. Only cases of one shape (shape_of: 3 consumers, 2
-    pairs) compete."""
+    """The verdicts of a file without context.verdicts, as ipcbench computes them
+    (harness/verdict.cpp): per pattern x size x shape x way of waiting, over the cases
+    at the pattern's most run capacity (verdict_capacities), each mechanism's best
+    wait mode by the median over repetitions (p50 for pingpong, lower is better;
+    msgs/s for stream, fanout and fanin, higher is better); the best mechanism and the
+    runner-up. Only cases of one shape (shape_of: 3 consumers, 2 pairs) compete."""
     groups = {}
     capacity = verdict_capacities(cases)
     for run, c in cases.items():
