@@ -814,34 +814,42 @@ def fan_variant(c):
     return ("broadcast",) if c["get"]("broadcast") else ("copies",)
 
 
+def slowest_dashes(cv, ax, grid, count, top, who):
+    """The slowest consumer's (producer's) p99 as a dash at each point of the top
+    series; returns its legend entry, or None when no case has one."""
+    from matplotlib.lines import Line2D
+    slow, _ = group_series(grid, count, "slowest_p99_ns", fan_variant)
+    for key in top & set(slow):
+        ax.plot([p[0] for p in slow[key]], [p[1] for p in slow[key]], linestyle="none", marker="_",
+                markersize=11, markeredgewidth=1.6, color=cv.colour.get(key[0], "0.4"), zorder=4)
+    if not slow:
+        return None
+    return Line2D([], [], color="0.3", marker="_", markersize=11, linestyle="none"), f"dash: the slowest {who}'s p99"
+
+
 def fan_panels(cv, row, pattern, grid):
     """One row of the fan chart: msgs/s (left) and p99 (right) against N, broadcast
     a diamond and copies a dot; the slowest consumer's (producer's) p99 a dash."""
-    from matplotlib.lines import Line2D
     count = GROUP_COUNT[pattern]
-    label = lambda k: ", ".join(k)
-    marker = lambda k: "D" if k[2:] == ("broadcast",) else "o"
-    who = "consumer" if pattern == "fanout" else "producer"
-    for ax, metric, fmt, ylabel, better in (
-            (row[0], "msgs_per_s", fmt_rate, "msgs/s (every consumer's)" if pattern == "fanout"
-             else "msgs/s (all producers together)", "higher"),
-            (row[1], "p99_ns", fmt_ns, "p99 one-way latency, all deliveries", "lower")):
+    rate = "msgs/s (every consumer's)" if pattern == "fanout" else "msgs/s (all producers together)"
+    for ax, metric, fmt, ylabel, better in ((row[0], "msgs_per_s", fmt_rate, rate, "higher"),
+                                            (row[1], "p99_ns", fmt_ns, "p99 one-way latency, all deliveries", "lower")):
+        ax.set_title(f"{pattern}: {'throughput' if better == 'higher' else 'latency'} against N {count}", fontsize=10)
         data, over = group_series(grid, count, metric, fan_variant)
-        handles, labels, top = draw_series(cv, ax, data, better, label, marker)
-        if metric == "p99_ns":
-            slow, _ = group_series(grid, count, "slowest_p99_ns", fan_variant)
-            for key in top & set(slow):
-                ax.plot([p[0] for p in slow[key]], [p[1] for p in slow[key]], linestyle="none", marker="_",
-                        markersize=11, markeredgewidth=1.6, color=cv.colour.get(key[0], "0.4"), zorder=4)
-            if slow:
-                handles.append(Line2D([], [], color="0.3", marker="_", markersize=11, linestyle="none"))
-                labels.append(f"dash: the slowest {who}'s p99")
+        if not data:
+            ax.text(0.5, 0.5, "no series at two or more N", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
+        handles, labels, top = draw_series(cv, ax, data, better, lambda k: ", ".join(k),
+                                           lambda k: "D" if k[2:] == ("broadcast",) else "o")
+        dash = slowest_dashes(cv, ax, grid, count, top, count[:-1]) if metric == "p99_ns" else None
+        if dash:
+            handles.append(dash[0])
+            labels.append(dash[1])
         count_axis(cv, ax, {p[0] for pts in data.values() for p in pts}, over, f"{count} (N)")
         ax.set_yscale("log")
         cv.y_ticks(ax, fmt)
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{pattern}: {'throughput' if better == 'higher' else 'latency'} against N "
-                     f"{count}", fontsize=10)
         over_handle(handles, labels, over)
         panel_legend(ax, handles, labels)
 
@@ -852,7 +860,7 @@ def fan(cv):
     rows = []
     for pattern in ("fanout", "fanin"):
         grid, size, cap = group_grid(cv.all_cases, pattern)
-        if len({c[GROUP_COUNT[pattern]] for c in grid if c["get"]("msgs_per_s")}) >= 2:
+        if group_series(grid, GROUP_COUNT[pattern], "msgs_per_s")[0]:
             rows.append((pattern, grid, size, cap))
     if not rows:
         print("plot.py: note: no fanout or fanin at two or more counts, skipping fan", file=sys.stderr)
@@ -896,7 +904,7 @@ def pairs(cv):
     panels = []
     for pattern in ("pingpong", "stream"):
         grid, size, cap = group_grid(cv.all_cases, pattern)
-        if len({c["pairs"] for c in grid if c["get"]("msgs_per_s")}) >= 2:
+        if group_series(grid, "pairs", "msgs_per_s")[0]:
             panels.append((pattern, grid, size, cap))
     if not panels:
         print("plot.py: note: no pingpong or stream at two or more --pairs counts, skipping pairs", file=sys.stderr)
