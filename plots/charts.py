@@ -752,7 +752,7 @@ def wait_cost(cv, size=64):
 # What a group's count is, per pattern (harness/group.hpp): the x of the fan and
 # pairs charts.
 GROUP_COUNT = {"fanout": "consumers", "fanin": "producers", "pingpong": "pairs", "stream": "pairs"}
-OVERSUBSCRIBED_NOTE = "grey band: oversubscribed (more processes than CPUs: members took turns)"
+OVERSUBSCRIBED_NOTE = "grey: oversubscribed (more processes than CPUs, taking turns)"
 
 
 def group_grid(cases, pattern):
