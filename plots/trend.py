@@ -254,7 +254,9 @@ def draw_cases(ax, group, metric, fmt, runs, colour):
             continue
         mid = statistics.median(p[1] for p in pts)
         pts = [(x, 100 * y / mid, r) for x, y, r in pts]
-        label = f"{c['pattern']} {c['mechanism']}, {c['wait']}, {charts.human_bytes(c['size'])} (median {fmt(mid)})"
+        shape = results.shape_of(c)  # "3 consumers", "2 pairs": a group's case apart from the pair's
+        label = (f"{c['pattern']} {c['mechanism']}, {c['wait']}, {charts.human_bytes(c['size'])}"
+                 f"{', ' + shape if shape else ''} (median {fmt(mid)})")
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour[c["mechanism"]],
                 linestyle=charts.LINESTYLES.get(c["wait"], ":"), marker="o", markersize=4, label=label)
         # Hollow markers: the CPUs moved mid-run, spinning figures are suspect.
