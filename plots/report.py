@@ -80,7 +80,9 @@ ENV_KEYS = [
 # The all-cases table: key (for #sort=KEY), header, numeric?, header tooltip.
 COLUMNS = [
     ("pattern", "pattern", False, "pingpong: request/echo, one message in flight; stream: as fast as the "
-                                  "channel accepts; rate: open loop at a fixed offered rate"),
+                                  "channel accepts; rate: open loop at a fixed offered rate; fanout: one "
+                                  "producer, N consumers; fanin: N producers, one consumer; a group's shape "
+                                  "(3 consumers, 2 pairs) follows the pattern"),
     ("mechanism", "mechanism", False, ""),
     ("size", "size", True, "payload bytes per message"),
     ("capacity", "capacity", True, "messages in flight requested (hover: what the kernel granted)"),
@@ -186,6 +188,8 @@ class Case:
         self.size = as_int(params.get("size"))
         self.capacity, self.wait = params.get("capacity", ""), params.get("wait", "")
         self.rate = as_int(params.get("rate"))
+        # A group's shape ("3 consumers", "2 pairs"), read as leniently as the rest.
+        self.shape = results.shape_of(dict(params, **{k: as_int(params.get(k)) for k in results.GROUP_FIELDS}))
         self.get = case["get"] if case else (lambda key: None)
         entries = case.get("entries", []) if case else []
         iters = [b for b in entries if b.get("run_type", "iteration") == "iteration"]
@@ -681,7 +685,7 @@ def table_html(rows):
         xtext = "" if xv is None else (f"{xv:.1f}x" if xv < 10 else f"{xv:.0f}x") + (" bw" if x is None else "")
         status, scls = r.status()
         values = {
-            "pattern": cell(r.pattern),
+            "pattern": cell(f"{r.pattern}, {r.shape}" if r.shape else r.pattern),
             "mechanism": cell(r.mechanism, cls="mech", title=mechanism_title(r.facts)),
             "size": cell(fmt_bytes(r.size), r.size, "n"),
             "capacity": cell(r.capacity, cap, "n", cap_title),

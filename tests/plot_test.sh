@@ -424,6 +424,8 @@ verdict = re.search(r"<section id=verdict>(.*?)</section>", page, re.S).group(1)
 fanout = re.search(r"<caption><b>fanout</b>.*?</table>", verdict, re.S).group(0)
 assert ">shape</th>" in fanout and "<td>3 consumers</td><td>sleeping</td>" in fanout, fanout[:400]
 assert "<td>2 pairs</td><td>sleeping</td>" in verdict and "<td>1 pair</td>" in verdict
+# The table's pattern cell names a group's shape.
+assert '<tr data-k="fanin/pipe/size:64/capacity:16/wait:block/producers:2"><td>fanin, 2 producers</td>' in page
 PY
 
 # 3f. A real run's page (a committed baseline) stays small: the answer chart inline,
