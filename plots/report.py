@@ -81,8 +81,8 @@ ENV_KEYS = [
 COLUMNS = [
     ("pattern", "pattern", False, "pingpong: request/echo, one message in flight; stream: as fast as the "
                                   "channel accepts; rate: open loop at a fixed offered rate; fanout: one "
-                                  "producer, N consumers; fanin: N producers, one consumer; a group's shape "
-                                  "(3 consumers, 2 pairs) follows the pattern"),
+                                  "producer, N consumers; fanin: N producers, one consumer; \u00d7N: N "
+                                  "consumers, producers or pairs at once (hover the cell)"),
     ("mechanism", "mechanism", False, ""),
     ("size", "size", True, "payload bytes per message"),
     ("capacity", "capacity", True, "messages in flight requested (hover: what the kernel granted)"),
@@ -189,7 +189,10 @@ class Case:
         self.capacity, self.wait = params.get("capacity", ""), params.get("wait", "")
         self.rate = as_int(params.get("rate"))
         # A group's shape ("3 consumers", "2 pairs"), read as leniently as the rest.
-        self.shape = results.shape_of(dict(params, **{k: as_int(params.get(k)) for k in results.GROUP_FIELDS}))
+        counts = {k: as_int(params.get(k)) for k in results.GROUP_FIELDS}
+        self.shape = results.shape_of(dict(params, **counts))
+        # The table's pattern cell: "fanout \u00d73" for 3 consumers, "stream \u00d72" for 2 pairs.
+        self.count = next((n for k, n in counts.items() if n is not None and (k != "pairs" or n > 1)), None)
         self.get = case["get"] if case else (lambda key: None)
         entries = case.get("entries", []) if case else []
         iters = [b for b in entries if b.get("run_type", "iteration") == "iteration"]
@@ -604,27 +607,25 @@ def verdict_row(v, shaped=False):
     runner = esc(v.get("runner_up") or "\u2013")
     if v.get("runner_up_value") is not None:
         runner += f" <span class=dim>{esc(verdict_value(v, 'runner_up_value'))}</span>"
-    # A pingpong or stream without a shape is one pair.
-    plain = "1 pair" if v["pattern"] in ("pingpong", "stream") else DASH
-    shape = f"<td>{esc(v.get('shape') or plain)}</td>" if shaped else ""
+    shape = f"<td>{esc(v.get('shape') or DASH)}</td>" if shaped else ""
     return (f"<tr><td class=n>{esc(fmt_bytes(v['size']))}</td>{shape}<td>{esc(v['waiting'])}</td>"
             f"<td title='{esc(v.get('best_case') or '')}'><b>{esc(v['best'])}</b></td>"
             f"<td class=n>{esc(value)}{one}</td><td>{runner}</td><td class=n>{times}</td></tr>")
 
 
-def verdict_html(verdicts, by_name):
-    """The answer: a table per pattern (size, the group's shape when any, way of
-    waiting, best mechanism with its median and spread, runner-up, how many times
-    faster) and the answer chart."""
-    what = {"pingpong": "p50 one-way latency, lower is better", "stream": "messages/s, higher is better",
-            "fanout": "messages/s every consumer received, higher is better",
-            "fanin": "messages/s from all producers together, higher is better", "rate": "higher is better"}
+VERDICT_WHAT = {"pingpong": "p50 one-way latency, lower is better", "stream": "messages/s, higher is better",
+                "fanout": "messages/s every consumer received, higher is better",
+                "fanin": "messages/s from all producers together, higher is better", "rate": "higher is better"}
+
+
+def verdict_tables(verdicts, shaped):
+    """A table per pattern of verdicts (size, the shape when shaped, way of waiting,
+    best mechanism with its median and spread, runner-up, how many times faster)."""
     tables = []
     for pattern in dict.fromkeys(v["pattern"] for v in verdicts):
         mine = [v for v in verdicts if v["pattern"] == pattern]
-        shaped = any(v.get("shape") for v in mine)
         rows = "".join(verdict_row(v, shaped) for v in mine)
-        about = what.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
+        about = VERDICT_WHAT.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
         shape = ("<th title='what the case adds: consumers, producers, pairs at once; "
                  "only cases of one shape are compared'>shape</th>" if shaped else "")
         tables.append(f"<table class=verdict><caption><b>{esc(pattern)}</b>: {esc(about)}"
@@ -632,11 +633,24 @@ def verdict_html(verdicts, by_name):
                       "<th title='median over the repetitions \u00b1 their spread'>value \u00b1 spread</th>"
                       "<th>runner-up</th><th title='runner-up / best (lower is better) or best / runner-up'>"
                       f"times faster</th></tr></thead><tbody>{rows}</tbody></table>")
-    if not tables:
-        tables.append("<p>No verdict: the run has no pingpong, stream, fanout or fanin case of the main grid.</p>")
+    return f"<div class=vtables>{''.join(tables)}</div>" if tables else ""
+
+
+def verdict_html(verdicts, by_name):
+    """The answer: one pair's verdict tables and the answer chart first; then the
+    verdicts of a shape (3 consumers, 2 pairs), each shape ranked on its own."""
+    plain = [v for v in verdicts if not v.get("shape")]
+    shaped = [v for v in verdicts if v.get("shape")]
+    tables = verdict_tables(plain, False)
+    if not verdicts:
+        tables = "<p>No verdict: the run has no pingpong, stream, fanout or fanin case of the main grid.</p>"
     chart = figure_html(ANSWER, by_name[ANSWER], inline=True) if "png" in by_name.get(ANSWER, {}) else ""
-    return (f"<h2>Verdict: the fastest mechanism per message size and way of waiting</h2>"
-            f"<div class=vtables>{''.join(tables)}</div>{chart}"
+    groups = ""
+    if shaped:
+        groups = ("<h3 id=verdict-groups>Groups: fan-out, fan-in, pairs at once</h3><p class=dim>Each shape is "
+                  "ranked on its own (the fan and pairs charts show them against N).</p>"
+                  + verdict_tables(shaped, True))
+    return (f"<h2>Verdict: the fastest mechanism per message size and way of waiting</h2>{tables}{chart}{groups}"
             "<p class=dim>polling: spin, spin_yield, adaptive, sqpoll; sleeping: block, eventfd, sem. Main grid's cases "
             "only; every case is in the table below.</p>")
 
@@ -685,7 +699,7 @@ def table_html(rows):
         xtext = "" if xv is None else (f"{xv:.1f}x" if xv < 10 else f"{xv:.0f}x") + (" bw" if x is None else "")
         status, scls = r.status()
         values = {
-            "pattern": cell(f"{r.pattern}, {r.shape}" if r.shape else r.pattern),
+            "pattern": cell(f"{r.pattern} \u00d7{r.count}" if r.count else r.pattern, title=r.shape or None),
             "mechanism": cell(r.mechanism, cls="mech", title=mechanism_title(r.facts)),
             "size": cell(fmt_bytes(r.size), r.size, "n"),
             "capacity": cell(r.capacity, cap, "n", cap_title),

@@ -418,14 +418,19 @@ for v in results.compute_verdicts(cases):
     assert results.shape_of(cases[v["best_case"]]) == v["shape"], v
     assert (v["best"] == "posix_mq") >= (v["pattern"] == "fanout" and v["shape"] == "1 consumer" and
                                          v["waiting"] == "sleeping"), v
-# The report's verdict tables say each row's shape.
+# The report's verdict: one pair's tables and the answer chart first, without a shape
+# column; then the groups' tables, each row naming its shape.
 page = open(sys.argv[5], encoding="utf-8").read()
 verdict = re.search(r"<section id=verdict>(.*?)</section>", page, re.S).group(1)
-fanout = re.search(r"<caption><b>fanout</b>.*?</table>", verdict, re.S).group(0)
+first, _, groups = verdict.partition("<h3 id=verdict-groups>")
+assert groups and "<figure id='chart-best_mechanism'>" in first and ">shape</th>" not in first, first[:400]
+assert "<caption><b>fanout</b>" not in first and "<td>2 pairs</td>" not in first
+fanout = re.search(r"<caption><b>fanout</b>.*?</table>", groups, re.S).group(0)
 assert ">shape</th>" in fanout and "<td>3 consumers</td><td>sleeping</td>" in fanout, fanout[:400]
-assert "<td>2 pairs</td><td>sleeping</td>" in verdict and "<td>1 pair</td>" in verdict
-# The table's pattern cell names a group's shape.
-assert '<tr data-k="fanin/pipe/size:64/capacity:16/wait:block/producers:2"><td>fanin, 2 producers</td>' in page
+assert "<td>2 pairs</td><td>sleeping</td>" in groups
+# The table's pattern cell: the group's count, its shape on hover.
+assert '<tr data-k="fanin/pipe/size:64/capacity:16/wait:block/producers:2"><td title="2 producers">fanin \u00d72</td>' \
+    in page
 PY
 
 # 3f. A real run's page (a committed baseline) stays small: the answer chart inline,
@@ -493,8 +498,9 @@ ring64 = shown("shm_ring/size:64")
 assert ring64 and all("/shm_ring/size:64/" in k for k in ring64), sorted(ring64)
 PY
   # The first screen at 1280x800: the page's probe writes where the verdict and the
-  # answer chart start, and how far the table overflows its box, on body.
-  for dir in "$out" ${bytes:+"$tmp/outb"}; do
+  # answer chart start, and how far the table overflows its box, on body. The groups'
+  # verdicts come after the answer chart, and their table fits too.
+  for dir in "$out" ${bytes:+"$tmp/outb"} "$tmp/outg"; do
     chrome "file://$dir/report.html" --virtual-time-budget=5000 --dump-dom >"$tmp/dom-layout.html" \
       || fail "chromium could not load $dir/report.html"
     chrome "file://$dir/report.html" --hide-scrollbars --screenshot="$dir/first_screen.png" >/dev/null \
