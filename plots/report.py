@@ -56,6 +56,9 @@ CHARTS = {
     "x_floor": "How far each mechanism is from the hardware: pingpong at 64 B, p50 round trip over the run's "
                "own floor, polling against the cache-line round trip and sleeping against the wake-up one, "
                "each ranked on its own; 1x is the hardware.",
+    "distance": "The cost of distance: pingpong at 64 B, p50 one-way latency with the two sides on one CPU, "
+                "SMT siblings, one L3, two L3s and two NUMA nodes (those the run measured, from "
+                "--placement), polling and sleeping apart. Lower is better.",
     "wait_cost": "What each way of waiting costs: pingpong at 64 B, p50 latency against the CPU both sides "
                  "burn per round trip; bottom left is best.",
 }
