@@ -38,6 +38,8 @@ OPTIONS = {
                                 "1k,1000", "1k,1k", "1e3"]),
     ("run", "--wait"): ("block", ["sometimes", "", "spin,spin", "Spin", "spin,", "0"]),
     ("run", "--backing"): ("memfd", ["tmpfs", "", "posix_shm,memfd", "MEMFD"]),
+    ("run", "--placement"): ("same_cpu", ["nowhere", "", "same_cpu,same_cpu", "all,same_cpu", "same_cpu,",
+                                          ",all", "SAME_CPU", "same-cpu", "0,1"]),
     ("run", "--cpus"): ("0,0", ["0", "0,99999", "a,b", "0,1,0", ",1", "0,-1", "0K,1", "18446744073709551616,0",
                                HUGE + ",0", "", "0.5,1", " 0,1", "0,", "nan,inf"]),
     ("run", "--repetitions"): ("1", ["0", "-1", "1.5", "1001", HUGE, "", "nan", "abc", "1e400"]),
