@@ -532,6 +532,22 @@ def floors_html(ctx):
             f"<table class=mini><tr><th>copy size</th><th>bandwidth</th></tr>{inner}</table>",
             "one core copying warm buffers of each message size: the bandwidth floor for anything that copies; "
             "a stream's x floor (bw) is this over its achieved bytes/s")
+    placements = ctx.get("placements")
+    if isinstance(placements, dict) and len(placements) > 1:
+        inner = ""
+        for name, p in placements.items():
+            if not isinstance(p, dict):
+                continue
+            cpus = p.get("cpus")
+            where = ",".join(str(c) for c in cpus) if isinstance(cpus, list) else "not offered"
+            cl, wake = num(p.get("floor_cacheline_rtt_ns")), num(p.get("floor_wake_rtt_ns"))
+            inner += (f"<tr><td>{esc(name)}</td><td>{esc(where)}</td><td class=n>{fmt_ns(cl) if cl else '-'}</td>"
+                      f"<td class=n>{fmt_ns(wake) if wake else '-'}</td></tr>")
+        row("per placement", "placements",
+            "<table class=mini><tr><th>placement</th><th>CPUs</th><th>cache line</th><th>wake-up</th></tr>"
+            f"{inner}</table>",
+            "a --placement run: each placement's CPU pair and round-trip floors, which its cases are read against "
+            "(the rows above are those of the run's own CPUs)")
     if not rows:
         return "<p>no floors recorded (results from an older ipcbench)</p>"
     return f"<table class='kv floors'>{''.join(rows)}</table>"

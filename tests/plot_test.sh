@@ -190,6 +190,8 @@ PY
   || fail "plot.py failed on a --placement sweep: $(cat "$tmp/stderrplaced")"
 [[ -s "$tmp/outplaced/distance.png" && -s "$tmp/outplaced/distance.svg" ]] \
   || fail "distance missing for three placements ($(cat "$tmp/stderrplaced"))"
+grep -q '<td>cross_numa</td><td>0,16</td>' "$tmp/outplaced/report.html" \
+  || fail "report.html's floors do not list each placement's CPUs"
 "$py" - "$root/plots" "$tmp/placed.json" <<'PY' || fail "the distance chart's points or the other charts' placement"
 import sys
 sys.path.insert(0, sys.argv[1])
