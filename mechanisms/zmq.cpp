@@ -55,24 +55,36 @@
 // not wait. A receiver that finds the end closed waits kPeerCheckMs more for messages
 // still on their way (a producer that sent its last one and exited) before it fails.
 // Closing: ZeroMQ queues in the sender's own process, and a socket closed with linger 0
-// drops that queue. The sending side of a stream lingers up to kLingerMs, so a
-// producer that exits right after its last send (as a fan-in producer may) still
-// delivers it; every other socket, and a sender whose peer is gone, closes with
-// linger 0, so a destruction on an error never waits. A producer killed outright loses
-// what its process still held (up to its HWM).
+// drops that queue. Worse, a receiver that has stopped reading (its RCVHWM reached)
+// and sees its connection hang up drops what is still unread in the kernel (libzmq's
+// stream engine: an input event while input is stopped marks an I/O error). So the
+// sending side of a stream (PUSH, XPUB), on an orderly close, lingers up to kLingerMs
+// to write out its queue and keeps a duplicate of each connection's descriptor (from
+// a socket monitor) open until the receiver has read it all: a producer that exits
+// right after its last send (as a fan-in producer may) still delivers it. Every
+// other socket, and a sender whose peer is gone, closes with linger 0, so a
+// destruction on an error never waits. A producer killed outright loses what its
+// process still held (up to its HWM) and what its receiver had not read.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "harness/error.hpp"
 #include "harness/owners.hpp"
@@ -112,15 +124,75 @@ struct ZmqSocket {
       zmq_fail("zmq_socket", "");
     }
   }
-  ~ZmqSocket() {
+  ~ZmqSocket() { close(); }
+  // Waits (up to the socket's linger) until libzmq has written out what it queues.
+  void close() noexcept {
+    if (ctx == nullptr) return;
     ::zmq_close(socket);
     ::zmq_ctx_term(ctx);
+    ctx = nullptr;
   }
   ZmqSocket(const ZmqSocket&) = delete;
   ZmqSocket& operator=(const ZmqSocket&) = delete;
 
   void* ctx;
   void* socket = nullptr;
+};
+
+// A stream sender's connections, seen through a socket monitor (each connection's
+// descriptor comes with its ZMQ_EVENT_CONNECTED or ZMQ_EVENT_ACCEPTED event). Only
+// for closing: see hold().
+class ConnectionWatch {
+ public:
+  // Before the socket connects or binds, so no event is missed.
+  ConnectionWatch(void* ctx, void* socket) {
+    const std::string address = "inproc://connections";
+    constexpr int kEvents = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED;
+    if (::zmq_socket_monitor(socket, address.c_str(), kEvents) != 0)
+      zmq_fail("zmq_socket_monitor", address);
+    pair_ = ::zmq_socket(ctx, ZMQ_PAIR);
+    if (pair_ == nullptr) zmq_fail("zmq_socket", "ZMQ_PAIR");
+    set_int(pair_, ZMQ_LINGER, 0, "ZMQ_LINGER");
+    if (::zmq_connect(pair_, address.c_str()) != 0) zmq_fail("zmq_connect", address);
+  }
+  ~ConnectionWatch() { stop(); }
+  ConnectionWatch(const ConnectionWatch&) = delete;
+  ConnectionWatch& operator=(const ConnectionWatch&) = delete;
+
+  // A duplicate of each live connection's descriptor. Held while libzmq closes its own,
+  // it keeps the connection open: libzmq drops whatever a receiver has not yet read
+  // from the kernel when its connection hangs up while it has stopped reading (its
+  // RCVHWM reached), so the sender closes only once the receiver has read it all.
+  std::vector<UniqueFd> hold() {
+    std::vector<int> live;
+    unsigned char event[6];  // uint16 event, uint32 value (the descriptor)
+    char address[256];
+    while (::zmq_recv(pair_, event, sizeof event, ZMQ_DONTWAIT) == sizeof event) {
+      ::zmq_recv(pair_, address, sizeof address, ZMQ_DONTWAIT);  // the endpoint: unused
+      std::uint16_t what = 0;
+      std::int32_t fd = -1;
+      std::memcpy(&what, event, sizeof what);
+      std::memcpy(&fd, event + 2, sizeof fd);
+      if (what == ZMQ_EVENT_DISCONNECTED) {
+        std::erase(live, fd);
+      } else {
+        live.push_back(fd);
+      }
+    }
+    std::vector<UniqueFd> held;
+    for (int fd : live) {
+      UniqueFd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+      if (dup) held.push_back(std::move(dup));
+    }
+    return held;
+  }
+  void stop() noexcept {
+    if (pair_ != nullptr) ::zmq_close(pair_);
+    pair_ = nullptr;
+  }
+
+ private:
+  void* pair_ = nullptr;
 };
 
 struct EndpointConfig {
@@ -137,10 +209,7 @@ class ZmqEndpoint final : public Endpoint {
   // listener: side b's listening socket (handed to libzmq); empty for side a, which
   // connects. alive: this side's end of the liveness socketpair.
   ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd alive);
-  ~ZmqEndpoint() override {
-    if (draining_ && !peer_closed())
-      ::zmq_setsockopt(zmq_.socket, ZMQ_LINGER, &kLingerMs, sizeof kLingerMs);
-  }
+  ~ZmqEndpoint() override;
 
   void send(std::span<const std::byte> msg) override {
     while (::zmq_send(zmq_.socket, msg.data(), msg.size(), flags_) < 0) {
@@ -182,8 +251,9 @@ class ZmqEndpoint final : public Endpoint {
   UniqueFd alive_;
   int flags_;
   unsigned spins_ = 0;
-  bool draining_;  // a stream's sender: lingers on an orderly close
+  bool draining_;  // a stream's sender: hands over its queue on an orderly close
   std::string endpoint_;
+  std::optional<ConnectionWatch> watch_;  // draining_ only; closed before zmq_
 };
 
 ZmqEndpoint::ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd alive)
@@ -200,6 +270,7 @@ ZmqEndpoint::ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd 
     set_int(zmq_.socket, ZMQ_RCVTIMEO, kPeerCheckMs, "ZMQ_RCVTIMEO");
   }
   set_pubsub_options(cfg.type);
+  if (draining_) watch_.emplace(zmq_.ctx, zmq_.socket);
   if (!listener) {
     if (::zmq_connect(zmq_.socket, endpoint_.c_str()) != 0) zmq_fail("zmq_connect", endpoint_);
   } else {
@@ -208,6 +279,29 @@ ZmqEndpoint::ZmqEndpoint(const EndpointConfig& cfg, UniqueFd listener, UniqueFd 
     listener.release();  // the socket's listener closes it
   }
   if (cfg.type == ZMQ_XPUB) await_subscriptions(cfg.subscribers);
+}
+
+// An orderly close of a stream's sender: libzmq writes out its queue (linger), then
+// the held connections stay open until each receiver has read everything from the
+// kernel (SIOCOUTQ: bytes sent and not yet read on AF_UNIX, not yet acknowledged on
+// TCP), the peer is gone, or kLingerMs has passed.
+ZmqEndpoint::~ZmqEndpoint() {
+  if (!draining_ || peer_closed()) return;  // linger 0: nothing waits on an error
+  std::vector<UniqueFd> held;
+  try {
+    held = watch_->hold();
+  } catch (...) {  // no memory: close at once
+  }
+  watch_.reset();
+  ::zmq_setsockopt(zmq_.socket, ZMQ_LINGER, &kLingerMs, sizeof kLingerMs);
+  zmq_.close();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
+  for (const UniqueFd& fd : held) {
+    int unread = 0;
+    while (::ioctl(fd.get(), SIOCOUTQ, &unread) == 0 && unread > 0 && !peer_closed() &&
+           std::chrono::steady_clock::now() < deadline)
+      ::usleep(200);
+  }
 }
 
 void ZmqEndpoint::set_pubsub_options(int type) {
