@@ -14,8 +14,9 @@
 //      ever exists in the host's namespace. No dependency on the `ip` binary.
 //   3. in each namespace: lo and the veth end up, an address from 169.254.77.0/30
 //      (.1 for side a, .2 for side b) and the peer's Ethernet address as a permanent
-//      neighbour (no ARP during set-up or a run). IPv6 is off on the veth (no DAD, router
-//      solicitations or MLD crossing it during a run).
+//      neighbour (no ARP during set-up or a run); then it waits until both ends are
+//      operationally up (the kernel drops what is sent before: wait_until_up). IPv6 is off on the
+//      veth (no DAD, router solicitations or MLD crossing it during a run).
 //   4. each side's sockets are made by a thread that setns()es into its namespace: a
 //      socket keeps the namespace it was made in, so the orchestrator then connects,
 //      accepts and probes the capacity as tcp and udp do, on the very sockets the
@@ -33,14 +34,11 @@
 // Needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for setns): without it, NotRunnable.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,6 +61,8 @@ constexpr const char* kNeedsNetAdmin =
 // namespace is new and private, so the index is free).
 constexpr int kVethIndex = 100;
 constexpr int kLoopbackIndex = 1;
+// IF_OPER_UP (linux/if.h, which cannot be included beside net/if.h): RFC 2863 "up".
+constexpr unsigned kOperUp = 6;
 constexpr std::uint32_t kAddrA = 0xA9FE4D01;  // 169.254.77.1: link-local, never routed
 constexpr std::uint32_t kAddrB = 0xA9FE4D02;  // 169.254.77.2
 constexpr unsigned char kPrefixBits = 30;
@@ -165,8 +165,15 @@ class NlRequest {
   }
   // Sends the request on `rtnl` and waits for the kernel's acknowledgement.
   void run(int rtnl, const char* what) const;
+  // Sends the request on `rtnl`, asking for no acknowledgement (a query: the answer is
+  // the reply).
+  void ask(int rtnl, const char* what) {
+    header()->nlmsg_flags &= ~NLM_F_ACK;
+    send(rtnl, what);
+  }
 
  private:
+  void send(int rtnl, const char* what) const;
   nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_); }
   const nlmsghdr* header() const { return reinterpret_cast<const nlmsghdr*>(buf_); }
   void append(const void* data, std::size_t bytes) {
@@ -179,12 +186,16 @@ class NlRequest {
   alignas(nlmsghdr) char buf_[512] = {};
 };
 
-void NlRequest::run(int rtnl, const char* what) const {
+void NlRequest::send(int rtnl, const char* what) const {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   if (::sendto(rtnl, buf_, header()->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
                sizeof kernel) < 0)
     fail("sendto (rtnetlink)", what, errno);
+}
+
+void NlRequest::run(int rtnl, const char* what) const {
+  send(rtnl, what);
   alignas(nlmsghdr) char reply[1024];
   const ssize_t n = ::recv(rtnl, reply, sizeof reply, 0);
   if (n < 0) fail("recv (rtnetlink)", what, errno);
@@ -245,17 +256,37 @@ void add_address(const Netns& n, std::uint32_t host_order) {
   req.run(n.rtnl.get(), "RTM_NEWADDR");
 }
 
-// GRO off on the veth end. With GRO on, veth delivers through a NAPI ring and stops its
-// transmit queue while the ring is full; a noqueue device with a stopped queue drops
-// everything, and on this kernel (6.18) the queue was seen to stay stopped after udp's
-// capacity probe overfilled it: every later datagram dropped (QDISC_DROP). Without
-// GRO, veth hands each packet straight to the peer's backlog, as loopback does.
-void gro_off(const Netns& n, const char* ifname) {
-  ethtool_value off{.cmd = ETHTOOL_SGRO, .data = 0};
-  ifreq req{};
-  std::strncpy(req.ifr_name, ifname, IFNAMSIZ - 1);
-  req.ifr_data = reinterpret_cast<char*>(&off);
-  if (::ioctl(n.rtnl.get(), SIOCETHTOOL, &req) < 0) fail("ioctl ETHTOOL_SGRO", ifname, errno);
+// The veth end's operational state (IFLA_OPERSTATE) as the kernel reports it now.
+unsigned veth_operstate(const Netns& n) {
+  NlRequest req(RTM_GETLINK, 0);
+  req.put(link_msg(kVethIndex));
+  req.ask(n.rtnl.get(), "RTM_GETLINK");
+  alignas(nlmsghdr) char reply[4096];
+  const ssize_t len = ::recv(n.rtnl.get(), reply, sizeof reply, 0);
+  if (len < 0) fail("recv (rtnetlink)", "RTM_GETLINK", errno);
+  const auto* h = reinterpret_cast<const nlmsghdr*>(reply);
+  if (!NLMSG_OK(h, static_cast<unsigned>(len)) || h->nlmsg_type != RTM_NEWLINK)
+    throw std::runtime_error("rtnetlink RTM_GETLINK: no answer");
+  int left = static_cast<int>(IFLA_PAYLOAD(h));
+  const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+  for (const rtattr* a = IFLA_RTA(info); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == IFLA_OPERSTATE) return *static_cast<const unsigned char*>(RTA_DATA(a));
+  }
+  return 0;  // IF_OPER_UNKNOWN
+}
+
+// Waits until the veth end is operationally up. The kernel turns the carrier on when
+// both ends are up, but activates the transmit queue later, from its link-watch work
+// (asynchronous, up to a second): until then every packet sent is dropped (QDISC_DROP),
+// and a UDP pingpong whose first message is dropped waits for ever. TCP would hide it
+// in a retransmission; udp_netns cannot.
+void wait_until_up(const Netns& n) {
+  constexpr int kTries = 3000;  // 1 ms apart: 3 s, past link-watch's 1 s delay
+  for (int i = 0; i < kTries; ++i) {
+    if (veth_operstate(n) == kOperUp) return;
+    ::usleep(1000);
+  }
+  throw std::runtime_error("veth did not come up within 3 s (operstate)");
 }
 
 // The peer at `host_order` has Ethernet address `mac`, for good (NUD_PERMANENT).
@@ -281,10 +312,10 @@ class NetnsPair {
       link_up(*n, kLoopbackIndex);
       const bool is_a = n == &a_;
       add_address(*n, is_a ? kAddrA : kAddrB);
-      gro_off(*n, is_a ? "veth_a" : "veth_b");
       link_up(*n, kVethIndex);
       add_neighbour(*n, is_a ? kAddrB : kAddrA, is_a ? kMacB : kMacA);
     }
+    for (const Netns* n : {&a_, &b_}) wait_until_up(*n);
   }
   InetSides sides() const {
     InetSides s{.socket_a = [ns = a_.ns.get()](int type) { return socket_in(ns, type); },
