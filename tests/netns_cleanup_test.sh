@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tcp_netns leaves nothing behind: after a normal run and after its orchestrator is
 # SIGKILLed mid-case, no network namespace of the run is left (no process or descriptor
-# holds one, and, where iproute2 can give it an id in the host's namespace, `ip netns
-# set /proc/PID/ns/net auto`, which holds no reference, the kernel has destroyed it), and the host's namespace
+# holds one, and the kernel has destroyed it: the id the host gave it, which holds no
+# reference, is gone), and the host's namespace
 # has the same links as before (no veth). Needs root (skipped otherwise).
 # Usage: netns_cleanup_test.sh IPCBENCH_BINARY
 set -uo pipefail
@@ -22,6 +22,24 @@ nsids() { ip netns list-id 2>/dev/null | awk '{print $2}' | sort; }
 links_before=$(host_links)
 veths_before=$(veth_count)
 
+# Gives the network namespaces at paths $@ an id in the host's namespace (RTM_NEWNSID,
+# what `ip netns set` does for a named one). An id holds no reference: the kernel
+# removes it when it destroys the namespace, so a vanished id proves the destruction.
+give_ids() {
+  /usr/bin/python3 - "$@" <<'PY'
+import os, socket, struct, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    attrs = struct.pack("=HHi", 8, 1, -1) + struct.pack("=HHI", 8, 3, fd)  # NETNSA_NSID: any, NETNSA_FD
+    body = struct.pack("=Bxxx", socket.AF_UNSPEC) + attrs
+    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    nl.send(struct.pack("=IHHII", 16 + len(body), 88, 0x1 | 0x4, 1, 0) + body)  # RTM_NEWNSID, ACK
+    err = struct.unpack("=i", nl.recv(4096)[16:20])[0]
+    os.close(fd)
+    if err: sys.exit(f"RTM_NEWNSID {path}: {os.strerror(-err)}")
+PY
+}
+
 # Starts a tcp_netns pingpong case of $1 seconds; waits for its two children, records
 # their namespaces (which must be new) and gives each an id in the host's namespace.
 start_case() {
@@ -39,20 +57,18 @@ start_case() {
   [ "$(echo $ns | wc -w)" = 2 ] || fail "the two sides do not have two namespaces: $ns"
   echo "$ns" | grep -qx "$(readlink /proc/self/ns/net)" && fail "a side runs in the host's namespace"
   ids_before=$(nsids)
-  for k in $kids; do ip netns set /proc/$k/ns/net auto 2>/dev/null; done
+  give_ids $(for k in $kids; do echo /proc/$k/ns/net; done) || fail "RTM_NEWNSID refused"
   ids=$(comm -13 <(echo "$ids_before") <(nsids))
-  # Where iproute2 cannot name a namespace by path, the processes and descriptors
-  # checked below are the evidence.
-  [ -n "$ids" ] || echo "note: no namespace ids (ip netns set PATH auto refused); checking holders only"
+  [ "$(echo $ids | wc -w)" = 2 ] || fail "the case's namespaces did not get two ids (test premise): $ids"
 }
 
 # Checks, within 5 s, that nothing of the case is left.
 check_gone() {
-  local what=$1 left
-  for _ in $(seq 250); do
+  local what=$1 left deadline=$((SECONDS + 5))
+  while :; do
     left=$(comm -12 <(echo "$ns") <(held_netns); comm -12 <(echo "$ids") <(nsids))
-    [ -z "$left" ] && break
-    sleep 0.02
+    [ -z "$left" ] || [ $SECONDS -ge $deadline ] && break
+    sleep 0.05
   done
   [ -z "$left" ] || fail "$what: namespaces (or their ids) left: $left"
   [ "$(host_links)" = "$links_before" ] || fail "$what: host links changed: $(host_links | tr '\n' ' ')"
