@@ -13,20 +13,20 @@
 //      IFLA_NET_NS_FD): made in namespace a with its peer in namespace b, so neither end
 //      ever exists in the host's namespace. No dependency on the `ip` binary.
 //   3. in each namespace: lo and the veth end up, an address from 169.254.77.0/30
-//      (.1 for side a, .2 for side b) and the peer's Ethernet address as a permanent
-//      neighbour (no ARP during set-up or a run); then it waits until both ends are
-//      operationally up (the kernel drops what is sent before: wait_until_up). IPv6 is off on the
-//      veth (no DAD, router solicitations or MLD crossing it during a run).
+//      (.1 for side a, .2 for side b), the peer's Ethernet address as a permanent
+//      neighbour (no ARP during set-up or a run), IPv6 off on the veth (no DAD, router
+//      solicitations or MLD crossing it); then it waits until both ends are
+//      operationally up (the kernel drops what is sent before: wait_until_up).
 //   4. each side's sockets are made by a thread that setns()es into its namespace: a
 //      socket keeps the namespace it was made in, so the orchestrator then connects,
 //      accepts and probes the capacity as tcp and udp do, on the very sockets the
-//      children will use.
-// Clean-up: create() closes the namespace and netlink descriptors before it returns; from
-// then on the two namespaces are held only by the channel's sockets, and after forked()
-// only by the two children, which die with the orchestrator (PR_SET_PDEATHSIG). The
-// kernel destroys a namespace with its last holder, and with it its veth end, which
-// destroys the peer: a SIGKILLed orchestrator leaves no namespace, veth or address
-// (tests/netns_cleanup_test.sh checks it).
+//      children will use. Each child joins its namespace (setns) before it takes its end.
+// Clean-up: create() closes the netlink sockets before it returns, and forked() the
+// orchestrator's namespace handles and sockets: from then on the namespaces are held
+// only by the two children (their sockets and their own namespace), which die with the
+// orchestrator (PR_SET_PDEATHSIG). The kernel destroys a namespace with its last holder,
+// and with it its veth end, which destroys the peer: a SIGKILLed orchestrator leaves no
+// namespace, veth or address (tests/netns_cleanup_test.sh checks it).
 // Loopback only: the sockets bind to 169.254.77.x inside the two private namespaces.
 // No interface in the host's namespace has those addresses or a route to them, and no
 // end of the veth is in the host's namespace, so nothing here is reachable from the
@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <exception>
 #include <string>
