@@ -15,6 +15,10 @@ std::string_view to_string(Pattern p) noexcept {
       return "stream";
     case Pattern::rate:
       return "rate";
+    case Pattern::fanout:
+      return "fanout";
+    case Pattern::fanin:
+      return "fanin";
   }
   return "?";
 }

@@ -23,7 +23,13 @@ namespace ipcbench {
 
 // rate: an open-loop stream, sent on a fixed schedule (harness/patterns.cpp). It runs
 // over the same one-way channel as stream: create() is given Pattern::stream.
-enum class Pattern { pingpong, stream, rate };
+// fanout: one producer, ChannelConfig::consumers consumers, each receiving every
+// message: over one channel where the mechanism can broadcast (Mechanism::broadcast),
+// else over one stream channel per consumer, the producer sending each message once
+// to each. fanin: ChannelConfig::producers producers, one consumer, over one channel
+// that several writers share (Mechanism::many_writers). Both are one-way, so create()
+// is given Pattern::stream for them too, with the counts set.
+enum class Pattern { pingpong, stream, rate, fanout, fanin };
 // How a side that cannot go on (channel empty or full) waits. Every mechanism runs
 // block and (all but the RPC ones) spin; the others exist where a mechanism implements
 // them (shm_ring, shm_ring_zc).
@@ -75,12 +81,19 @@ std::string_view to_string(Backing b) noexcept;
 // "spin_yield" -> WaitMode::spin_yield; nullopt for any other text.
 std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept;
 
+// The most consumers of a fan-out, producers of a fan-in, or pairs at once.
+inline constexpr unsigned kMaxFan = 64;
+
 struct ChannelConfig {
   Pattern pattern = Pattern::pingpong;
   std::size_t msg_bytes = 64;     // every message of a case has this size
   std::size_t capacity_msgs = 1;  // messages the channel should hold in flight
   WaitMode wait = WaitMode::block;
   Backing backing = Backing::posix_shm;  // shared-memory mechanisms only
+  // How many processes will open(Side::b) this channel (a broadcast fan-out's
+  // consumers) and open(Side::a) it (a fan-in's producers). 1 and 1 but there.
+  unsigned consumers = 1;
+  unsigned producers = 1;
 };
 
 // What the kernel (or the ring) actually granted for the requested capacity.
@@ -172,14 +185,29 @@ struct Mechanism {
   // The endpoints implement loan/publish/peek/release, and the patterns use them
   // instead of send/recv: no copy into or out of the channel.
   bool zero_copy = false;
+  // Fan-in: up to ChannelConfig::producers processes may each open(Side::a) one
+  // channel and send at once, and every message arrives whole, never interleaved with
+  // another's (a pipe's writes of up to PIPE_BUF, a message queue's messages, a
+  // datagram). Without it, fanin is not offered.
+  bool many_writers = false;
+  // Fan-out: given ChannelConfig::consumers = N, one channel delivers every message
+  // to each of the N processes that open(Side::b) it, and send() waits while the
+  // slowest consumer has no room (a broadcast ring, multicast, publish/subscribe).
+  // Without it, fanout sends a copy of each message down one channel per consumer.
+  bool broadcast = false;
   // Orchestrator only, through open_channel() (harness/registry.hpp), which has
   // already refused a channel over the per-channel limit. Usually
   // create_channel<XChannel>. Throws NotRunnable (with the reason) for a configuration
   // this mechanism or machine cannot run, SysError when a call fails.
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
 
-  // rate needs nothing beyond a stream's channel.
-  bool supports(Pattern p) const noexcept { return p == Pattern::pingpong ? pingpong : stream; }
+  // rate and fanout need nothing beyond a stream's channel (fanout without broadcast
+  // opens one per consumer); fanin needs a channel that many writers may share.
+  bool supports(Pattern p) const noexcept {
+    if (p == Pattern::pingpong) return pingpong;
+    if (p == Pattern::fanin) return stream && many_writers;
+    return stream;
+  }
   bool supports(WaitMode w) const noexcept { return waits.contains(w); }
 };
 
