@@ -43,7 +43,8 @@ PY
 # Starts a tcp_netns pingpong case of $1 seconds; waits for its two children, records
 # their namespaces (which must be new) and gives each an id in the host's namespace.
 start_case() {
-  "$bin" run --mechanisms tcp_netns --patterns pingpong --sizes 64 --capacities 4 --wait block \
+  # The full preset: quick and default run tcp_netns in their boundary sweep only.
+  "$bin" run --preset full --mechanisms tcp_netns --patterns pingpong --sizes 64 --capacities 4 --wait block \
     --sweeps none --repetitions 1 --case-time "$1" --out "$tmp/out.json" >"$tmp/out" 2>&1 &
   pid=$!
   kids=""
