@@ -42,7 +42,9 @@ case_children() {
 }
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
 # 64 B x 4 fits every mechanism's default kernel limits (mqueue msg_max 10, msgmnb 16 KiB).
-run_bg() { "$bin" run --sweeps none --repetitions 1 --sizes 64 --capacities 4 --wait block "$@" >"$tmp/out" 2>&1 & }
+# The full preset: its main grid has every mechanism (quick and default run some, such as
+# tcp_netns and shm_mpsc, only in sweeps of their own, which --sweeps none leaves out).
+run_bg() { "$bin" run --preset full --sweeps none --repetitions 1 --sizes 64 --capacities 4 --wait block "$@" >"$tmp/out" 2>&1 & }
 
 mechanisms=$("$bin" list --json | $py -c 'import json,sys; print(" ".join(m["name"] for m in json.load(sys.stdin)))')
 
