@@ -163,20 +163,31 @@ def draw_all(cv):
     wait_cost(cv)
     fan(cv)
     pairs(cv)
+    distance(cv)
 
 
 class Canvas:
-    """What every chart shares: pyplot and its ticker, the cases (cases: one pair's,
-    which every chart but fan and pairs draws; all_cases: groups too), a colour per
-    mechanism and a marker per capacity, and the files written so far."""
+    """What every chart shares: pyplot and its ticker, the cases (all_cases: every
+    placement's, for distance; run_cases: the run's placement, groups included, for
+    fan and pairs; cases: of those, one pair's, for the rest), a colour per mechanism
+    and a marker per capacity, and the files written so far."""
 
     def __init__(self, plt, ticker, ctx, cases, outdir, facts):
         self.plt, self.ticker, self.outdir = plt, ticker, outdir
         self.note = footnote(ctx)
+        # A --placement sweep: the distance chart draws every placement, the others the
+        # one on the run's own CPUs (so no chart joins points of different placements).
         self.all_cases = cases
+        self.placement = run_placement(ctx, cases)
+        if self.placement:
+            cases = {k: c for k, c in cases.items() if c["placement"] == self.placement}
+            self.note += f"; placement {self.placement} (the distance chart: every placement)"
+        # Groups (fanout, fanin, --pairs) only in the fan and pairs charts: the others
+        # draw one pair's cases.
+        self.run_cases = cases
         self.cases = results.plain_cases(cases)
         self.facts = facts
-        self.colour = mechanism_colours(plt, facts, {c["mechanism"] for c in cases.values()})
+        self.colour = mechanism_colours(plt, facts, {c["mechanism"] for c in self.all_cases.values()})
         caps = sorted(size_capacities(cases, "pingpong") | size_capacities(cases, "stream"), key=cap_order)
         self.multi_cap = len(caps) > 1
         self.marker = {cap: MARKERS[i % len(MARKERS)] for i, cap in enumerate(caps)}
@@ -227,6 +238,59 @@ class Canvas:
         return [c for c in self.cases.values()
                 if c["pattern"] == pattern and c["size"] == size and c["capacity"] in caps]
 
+
+
+PLACEMENTS = ("same_cpu", "smt_sibling", "same_l3", "cross_l3", "cross_numa")  # nearest first
+
+
+def run_placement(ctx, cases):
+    """The placement the charts other than distance draw when the cases hold several:
+    the one on the run's own CPUs (context.cpu_pinning), else the nearest with cases;
+    "" when the cases hold one placement or none."""
+    present = {c["placement"] for c in cases.values()}
+    if len(present) < 2:
+        return ""
+    pinned = ctx.get("cpu_pinning")
+    for name, p in (ctx.get("placements") or {}).items():
+        if isinstance(p, dict) and p.get("cpus") == pinned and name in present:
+            return name
+    return next(p for p in PLACEMENTS + tuple(sorted(present)) if p in present)
+
+
+def distance(cv, size=64):
+    """The cost of distance: pingpong p50 one-way latency at one size per placement (x:
+    nearest to farthest), a series per mechanism and wait mode, polling and sleeping
+    apart, the repetitions' range as bars. Drawn when the results hold several placements."""
+    chosen = {k: c for k, c in results.plain_cases(cv.all_cases).items()
+              if c["pattern"] == "pingpong" and c["size"] == size and c["placement"]}
+    cases = list(chosen.values())
+    order = [p for p in PLACEMENTS if any(c["placement"] == p for c in cases)]
+    order += sorted({c["placement"] for c in cases} - set(order))
+    caps = size_capacities(chosen, "pingpong")
+    data = {}
+    for c in cases:
+        if c["capacity"] in caps and (c["get"]("p50_ns") or 0) > 0:
+            data.setdefault((c["mechanism"], c["wait"]), []).append(point(c, order.index(c["placement"]), "p50_ns"))
+    split = by_waiting(data)
+    if len(order) < 2 or not any(split.values()):
+        print(f"plot.py: note: no {size} B pingpong at two placements or more, skipping distance", file=sys.stderr)
+        return
+    fig, axes = cv.plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
+    for ax, (way, part) in zip(axes, split.items()):
+        ax.set_title(waiting_title(way), fontsize=10)
+        if not part:
+            ax.set_axis_off()
+            continue
+        handles, labels, _ = draw_series(cv, ax, part, "lower")
+        ax.set_xticks(range(len(order)), [p.replace("_", " ") for p in order])
+        ax.set_xlim(-0.5, len(order) - 0.5)
+        ax.set_yscale("log")
+        cv.y_ticks(ax, fmt_ns)
+        ax.set_xlabel("placement of the two sides (nearest to farthest)")
+        ax.set_ylabel("p50 one-way latency (round trip / 2)")
+        ax.grid(True, which="major", alpha=0.3)
+        panel_legend(ax, handles, labels)
+    cv.save(fig, "distance", f"pingpong, {human_bytes(size)}: the cost of distance between the two sides")
 
 
 def draw_series(cv, ax, data, better, label=None, marker=None):
@@ -658,7 +722,7 @@ def best_mechanism(cv):
     pair's verdicts: a group's (3 consumers, 2 pairs) are in the verdict table and the
     fan and pairs charts, and drawn here only when the run has no others."""
     verdicts = [v for v in cv.verdicts if v["waiting"] in results.WAITING]
-    verdicts = [v for v in verdicts if not v.get("shape")] or verdicts
+    verdicts = [v for v in verdicts if not results.is_group_shape(v.get("shape"))] or verdicts
     if not verdicts:
         print("plot.py: note: no verdicts (no pingpong or stream cases of the main grid), skipping "
               "best_mechanism", file=sys.stderr)
@@ -859,7 +923,7 @@ def fan(cv):
     throughput and p99 latency side by side, a line per mechanism and wait mode."""
     rows = []
     for pattern in ("fanout", "fanin"):
-        grid, size, cap = group_grid(cv.all_cases, pattern)
+        grid, size, cap = group_grid(cv.run_cases, pattern)
         if group_series(grid, GROUP_COUNT[pattern], "msgs_per_s")[0]:
             rows.append((pattern, grid, size, cap))
     if not rows:
@@ -903,7 +967,7 @@ def pairs(cv):
     side, against ideal scaling."""
     panels = []
     for pattern in ("pingpong", "stream"):
-        grid, size, cap = group_grid(cv.all_cases, pattern)
+        grid, size, cap = group_grid(cv.run_cases, pattern)
         if group_series(grid, "pairs", "msgs_per_s")[0]:
             panels.append((pattern, grid, size, cap))
     if not panels:

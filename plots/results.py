@@ -4,9 +4,9 @@ plot.py, report.py, trend.py and scripts/bench_ci.py all read results through th
 module, so they accept and refuse the same files with the same one-line messages:
 - load(): strict JSON (no NaN or Infinity, no number past a double), at most MAX_BYTES,
   the context's and each benchmark's fields of the types the readers use;
-- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]'
-  and a group's '/consumers:N', '/producers:N' or '/pairs:N' (any other key:value
-  field, a placement say, passes through as text);
+- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W
+  [/placement:P][/rate:N]' and a group's '/consumers:N', '/producers:N' or '/pairs:N'
+  (any other key:value field passes through as text);
 - collect(): the entries grouped by case, with medians over repetitions;
 - shape_of() / is_group() / plain_cases(): what a case adds to its grid point (N
   consumers, N pairs, ...), and the cases of one plain pair that the size charts draw;
@@ -303,9 +303,9 @@ def _count(params, key, low, high=1 << 62):
 
 
 def parse_name(name):
-    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N][/consumers:N|producers:N|
-    pairs:N][/KEY:VALUE...]' -> dict of its parts: the known ones parsed, any other
-    field (a placement, say) as its text."""
+    """'pattern/mechanism/size:N/capacity:N/wait:W[/placement:P][/rate:N][/consumers:N|
+    producers:N|pairs:N][/KEY:VALUE...]' -> dict of its parts: the known ones parsed
+    ("placement" is "" for a run without --placement), any other field as its text."""
     pattern, mechanism, params = split_name(name)
     try:
         if name.count("/") < 2:
@@ -317,7 +317,7 @@ def parse_name(name):
     except (KeyError, ValueError):
         raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
     return dict(params, pattern=pattern, mechanism=mechanism, size=size, capacity=params.get("capacity", ""),
-                wait=params.get("wait", ""), rate=rate, **counts)
+                wait=params.get("wait", ""), rate=rate, placement=params.get("placement", ""), **counts)
 
 
 def shape_of(c):
@@ -333,6 +333,12 @@ def shape_of(c):
     return ", ".join(parts)
 
 
+def is_group_shape(shape):
+    """True for a verdict's shape that names a group ("3 consumers", "2 pairs, same_l3"),
+    false for none or a placement alone."""
+    return any(re.fullmatch(r"\d+ (consumers?|producers?|pairs)", part) for part in (shape or "").split(", "))
+
+
 def is_group(c):
     """True for a case of more than one producer and one consumer: a fanout, a fanin
     or several pairs at once."""
@@ -344,10 +350,11 @@ def plain_cases(cases):
     capacity or rate: no group, and no pairs sweep's 'pairs:1' twin of a case that also
     ran without --pairs (the main grid's, with more repetitions)."""
     plain = {run: c for run, c in cases.items() if not is_group(c)}
-    bare = {(c["pattern"], c["mechanism"], c["size"], c["capacity"], c["wait"], c["rate"])
-            for c in plain.values() if c.get("pairs") is None}
-    return {run: c for run, c in plain.items() if c.get("pairs") is None
-            or (c["pattern"], c["mechanism"], c["size"], c["capacity"], c["wait"], c["rate"]) not in bare}
+    def point(c):
+        return c["pattern"], c["mechanism"], c["size"], c["capacity"], c["wait"], c["rate"], c.get("placement")
+
+    bare = {point(c) for c in plain.values() if c.get("pairs") is None}
+    return {run: c for run, c in plain.items() if c.get("pairs") is None or point(c) not in bare}
 
 
 def collect(benchmarks):

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -255,11 +256,17 @@ TEST(Plan, DefaultHasTheCapacityAndRateSweepsAndACaseInTwoGridsRunsOnceWithTheFi
     last_rate[series] = c.spec.offered_msgs_per_s;
     EXPECT_EQ(c.name, series + "/rate:" + std::to_string(c.spec.offered_msgs_per_s));
   }
+  // Every streaming mechanism of the kernel families, but those the rate grid excepts
+  // (made for a group or one question: they run in sweeps of their own).
+  const Grid* rate_grid = find_sweep(d, "rate");
+  ASSERT_NE(rate_grid, nullptr);
   std::size_t streaming = 0;
   for (const Mechanism* m : mechanisms()) {
     const bool layer = m->family == kFamilyRpc || m->family == kFamilyLibrary;
-    streaming += m->stream && !layer ? 1 : 0;
-    if (layer) {
+    const bool own_sweep = std::find(rate_grid->except.begin(), rate_grid->except.end(), m->name) !=
+                           rate_grid->except.end();
+    streaming += m->stream && !layer && !own_sweep ? 1 : 0;
+    if (layer || own_sweep) {
       EXPECT_FALSE(rate_mechs.contains(std::string(m->name))) << m->name;
     }
   }
@@ -292,6 +299,44 @@ TEST(Plan, GridsAreFilteredOneByOneAndAnEmptyGridPlansNothing) {
     EXPECT_EQ(c.repetitions, 2);
     EXPECT_DOUBLE_EQ(c.spec.target_seconds, 0.3);
   }
+}
+
+TEST(Plan, EachCaseRunsOncePerPlacementOnItsPair) {
+  RunPlan plan;
+  GridPlan g;
+  g.name = "main";
+  g.mechanisms = {find_mechanism("pipe")};
+  g.patterns = {Pattern::pingpong, Pattern::rate};
+  g.sizes = {64};
+  g.capacities = {4};
+  g.waits = {WaitMode::block};
+  g.rates_msgs_per_s = {1'000, 2'000};
+  plan.grids.push_back(g);
+  plan.cpus = {0, 1};
+  plan.placements = {
+      {.placement = Placement::same_cpu, .cpus = {3, 3}, .not_offered = ""},
+      {.placement = Placement::cross_numa, .cpus = {-1, -1}, .not_offered = "no NUMA"}};
+  const std::vector<Case> cases = plan_cases(plan, 20, 1);
+  ASSERT_EQ(cases.size(), 6u);
+  EXPECT_EQ(cases[0].name, "pingpong/pipe/size:64/capacity:4/wait:block/placement:same_cpu");
+  EXPECT_EQ(cases[1].name, "pingpong/pipe/size:64/capacity:4/wait:block/placement:cross_numa");
+  // Before /rate:N, so each placement's rates are a series of their own, in order.
+  EXPECT_EQ(cases[2].name, "rate/pipe/size:64/capacity:4/wait:block/placement:same_cpu/rate:1000");
+  EXPECT_EQ(rate_series(cases[2].name),
+            "rate/pipe/size:64/capacity:4/wait:block/placement:same_cpu");
+  EXPECT_EQ(cases[5].name,
+            "rate/pipe/size:64/capacity:4/wait:block/placement:cross_numa/rate:2000");
+  EXPECT_EQ(cases[0].spec.cpus, (std::array<int, 2>{3, 3}));
+  EXPECT_EQ(cases[0].placement, "same_cpu");
+  EXPECT_TRUE(cases[0].not_offered.empty());
+  EXPECT_EQ(cases[1].not_offered, "no NUMA");
+  // Without placements, the names and CPUs are the run's own.
+  plan.placements.clear();
+  const std::vector<Case> plain = plan_cases(plan, 20, 1);
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[0].name, "pingpong/pipe/size:64/capacity:4/wait:block");
+  EXPECT_EQ(plain[0].spec.cpus, (std::array<int, 2>{0, 1}));
+  EXPECT_TRUE(plain[0].placement.empty());
 }
 
 TEST(Plan, SweepsResolveInThePresetThenInDefault) {
