@@ -645,7 +645,7 @@ def verdict_tables(verdicts, shaped):
         mine = [v for v in verdicts if v["pattern"] == pattern]
         rows = "".join(verdict_row(v, shaped) for v in mine)
         about = VERDICT_WHAT.get(pattern) or f"{mine[0].get('unit') or ''}, {mine[0].get('better') or '?'} is better"
-        shape = ("<th title='what the case adds: consumers, producers, pairs at once; "
+        shape = ("<th title='what the case adds: consumers, producers, pairs at once, a placement; "
                  "only cases of one shape are compared'>shape</th>" if shaped else "")
         tables.append(f"<table class=verdict><caption><b>{esc(pattern)}</b>: {esc(about)}"
                       f"</caption><thead><tr><th>size</th>{shape}<th>waiting</th><th>best</th>"

@@ -437,6 +437,9 @@ c = results.parse_name("fanout/pipe/size:64/capacity:16/wait:block/consumers:3/p
 assert (c["consumers"], c["producers"], c["pairs"], c["placement"]) == (3, None, None, "same_l3"), c
 assert results.shape_of(c) == "3 consumers, same_l3", results.shape_of(c)
 assert results.shape_of(results.parse_name("stream/pipe/size:64/capacity:16/wait:block/pairs:1")) == ""
+# A verdict of a placement alone is one pair's (its table comes first); a group's is not.
+assert results.is_group_shape("3 consumers, same_l3") and results.is_group_shape("2 pairs")
+assert not results.is_group_shape("same_l3") and not results.is_group_shape("")
 for bad in ("consumers:0", "pairs:x", "producers:-1"):
     try:
         results.parse_name(f"fanin/pipe/size:64/capacity:16/wait:block/{bad}")
