@@ -108,6 +108,7 @@ const Mechanism kUdp{
     .order = 410,
     .family = kFamilyNetwork,
     .may_lose = true,
+    .many_writers = true,
     .create = create_channel<UdpChannel>,
 };
 const Registration kUdpRegistration{kUdp};

@@ -9,7 +9,8 @@
 // behind. Children report through their exit status and one line on stderr; the test
 // process enforces a deadline on every run and kills what is still alive at it.
 //
-// Message format (kMsgBytes = 64): [0..4) producer id, [4..12) seq, [12..64) bytes
+// Message format (64 B, and PIPE_BUF = 4096 B for byte streams, whose several writers
+// stay apart only through atomic writes): [0..4) producer id, [4..12) seq, then bytes
 // derived from (id, seq), so a message that is torn, interleaved with another or
 // delivered to the wrong place fails the comparison.
 #include <gtest/gtest.h>
@@ -19,7 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -27,6 +27,7 @@
 #include <cstring>
 #include <ostream>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,7 @@ namespace ipcbench {
 namespace {
 
 constexpr std::size_t kMsgBytes = 64;
+constexpr std::size_t kHeaderBytes = 12;
 constexpr std::size_t kCapacityMsgs = 16;
 constexpr unsigned kFanCount = 3;  // producers (fanin) or consumers (broadcast)
 // Spinning runs put 4 pollers on what may be 2 CPUs, where each message can cost a
@@ -62,17 +64,20 @@ std::uint64_t msgs_per_producer(WaitMode wait) {
 struct Param {
   const Mechanism* mechanism;
   WaitMode wait;
+  std::size_t msg_bytes = kMsgBytes;
 };
 
 void PrintTo(const Param& p, std::ostream* os) {
-  *os << p.mechanism->name << "/" << to_string(p.wait);
+  *os << p.mechanism->name << "/" << to_string(p.wait) << "/" << p.msg_bytes;
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  return std::string(info.param.mechanism->name) + "_" + std::string(to_string(info.param.wait));
+  return std::string(info.param.mechanism->name) + "_" + std::string(to_string(info.param.wait)) +
+         "_" + std::to_string(info.param.msg_bytes);
 }
 
-// Mechanisms with `flag`, in block and (where supported) spin.
+// Mechanisms with `flag`, in block and (where supported) spin; byte streams also with
+// messages of PIPE_BUF, the largest their writers keep whole.
 std::vector<Param> params(bool Mechanism::*flag) {
   std::vector<Param> out;
   for (const Mechanism* m : mechanisms()) {
@@ -80,32 +85,34 @@ std::vector<Param> params(bool Mechanism::*flag) {
     for (WaitMode w : {WaitMode::block, WaitMode::spin}) {
       if (m->supports(w)) out.push_back({m, w});
     }
+    if (m->family == kFamilyByteStream) out.push_back({m, WaitMode::block, PIPE_BUF});
   }
   return out;
 }
 
 // The bytes of message (id, seq) past the header: splitmix64 of both.
-void fill_payload(std::byte* msg, std::uint32_t id, std::uint64_t seq) {
+void fill_payload(std::span<std::byte> msg, std::uint32_t id, std::uint64_t seq) {
   std::uint64_t x = (std::uint64_t{id} << 56) ^ seq;
-  for (std::size_t off = 12; off < kMsgBytes; off += 8) {
+  for (std::size_t off = kHeaderBytes; off < msg.size(); off += 8) {
     x += 0x9E3779B97F4A7C15ull;
     std::uint64_t z = x;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    std::memcpy(msg + off, &z, std::min<std::size_t>(8, kMsgBytes - off));
+    std::memcpy(msg.data() + off, &z, std::min<std::size_t>(8, msg.size() - off));
   }
 }
 
-void make_message(std::byte* msg, std::uint32_t id, std::uint64_t seq) {
-  std::memcpy(msg, &id, 4);
-  std::memcpy(msg + 4, &seq, 8);
+void make_message(std::span<std::byte> msg, std::uint32_t id, std::uint64_t seq) {
+  std::memcpy(msg.data(), &id, 4);
+  std::memcpy(msg.data() + 4, &seq, 8);
   fill_payload(msg, id, seq);
 }
 
 // State the children share (an anonymous shared mapping made before fork).
 struct Shared {
   std::atomic<std::uint32_t> consumers_done{0};
+  std::atomic<bool> victim_sent{false};  // the victim has sent all it will and stops
   // [consumer][producer]: the next seq the consumer waits for (may_lose only).
   std::atomic<std::uint64_t> next[kFanCount][kFanCount] = {};
 };
@@ -159,16 +166,19 @@ void await_window(const Shared& shared, std::uint32_t id, std::uint64_t seq, uns
 // Producer `id`: messages 0 .. count-1. A victim stops itself after them (SIGSTOP) and
 // is killed by the test there. Where the mechanism may lose, the last message is sent
 // again until every consumer is done, so a lost last message cannot hang them.
-int produce(Channel& ch, const Mechanism& m, const Shared& shared, std::uint32_t id,
-            std::uint64_t count, bool victim, unsigned consumers) {
+int produce(Channel& ch, const Mechanism& m, std::size_t msg_bytes, Shared& shared,
+            std::uint32_t id, std::uint64_t count, bool victim, unsigned consumers) {
   auto ep = ch.open(Side::a);
-  std::array<std::byte, kMsgBytes> msg{};
+  std::vector<std::byte> msg(msg_bytes);
   for (std::uint64_t seq = 0; seq < count; ++seq) {
     if (m.may_lose) await_window(shared, id, seq, consumers);
-    make_message(msg.data(), id, seq);
+    make_message(msg, id, seq);
     ep->send(msg);
   }
-  if (victim) ::raise(SIGSTOP);  // killed here
+  if (victim) {
+    shared.victim_sent.store(true);
+    ::raise(SIGSTOP);  // killed here
+  }
   // A repeat that races a consumer's exit may find its socket gone: that is the end.
   while (m.may_lose && shared.consumers_done.load() < consumers) {
     try {
@@ -183,20 +193,23 @@ int produce(Channel& ch, const Mechanism& m, const Shared& shared, std::uint32_t
 
 // What one consumer expects from each producer.
 struct Expect {
-  std::uint64_t count = 0;   // messages 0 .. count-1
-  bool wait_for_all = true;  // false: the consumer does not wait for them
+  std::uint64_t count = 0;  // messages 0 .. count-1
+  // false: the consumer does not wait for all of them (a lossy victim's), only until
+  // their producer has sent them (Shared::victim_sent)
+  bool wait_for_all = true;
 };
 
 // One consumer: every producer's messages whole and in order, all of them unless the
 // mechanism may lose (then at least half). Returns the exit status: 0 if all is well.
-int consume(Channel& ch, const Mechanism& m, Shared& shared, unsigned index,
+int consume(Channel& ch, const Mechanism& m, std::size_t msg_bytes, Shared& shared, unsigned index,
             const std::vector<Expect>& expect) {
   auto ep = ch.open(Side::b);
   std::vector<std::uint64_t> next(expect.size(), 0), got(expect.size(), 0);
-  std::array<std::byte, kMsgBytes> buf{}, want{};
+  std::vector<std::byte> buf(msg_bytes), want(msg_bytes);
   auto complete = [&] {
     for (std::size_t i = 0; i < expect.size(); ++i) {
-      if (expect[i].wait_for_all && next[i] < expect[i].count) return false;
+      if (expect[i].wait_for_all ? next[i] < expect[i].count : !shared.victim_sent.load())
+        return false;
     }
     return true;
   };
@@ -212,13 +225,13 @@ int consume(Channel& ch, const Mechanism& m, Shared& shared, unsigned index,
     std::uint64_t seq = 0;
     std::memcpy(&id, buf.data(), 4);
     std::memcpy(&seq, buf.data() + 4, 8);
-    if (n != kMsgBytes || id >= expect.size() || seq >= expect[id].count) {
+    if (n != msg_bytes || id >= expect.size() || seq >= expect[id].count) {
       fail("a message of " + std::to_string(n) + " B from producer " + std::to_string(id) +
            " seq " + std::to_string(seq) + ": torn or interleaved");
       break;
     }
-    make_message(want.data(), id, seq);
-    if (std::memcmp(buf.data(), want.data(), kMsgBytes) != 0) {
+    make_message(want, id, seq);
+    if (buf != want) {
       fail("producer " + std::to_string(id) + " seq " + std::to_string(seq) + " corrupted");
     } else if (seq < next[id]) {
       // The last message repeated after the end (may_lose) is the one allowed repeat.
@@ -280,7 +293,7 @@ bool exited_zero(int status) { return WIFEXITED(status) && WEXITSTATUS(status) =
 
 std::unique_ptr<Channel> make_channel(const Param& p, unsigned producers, unsigned consumers) {
   const ChannelConfig cfg{.pattern = Pattern::stream,
-                          .msg_bytes = kMsgBytes,
+                          .msg_bytes = p.msg_bytes,
                           .capacity_msgs = kCapacityMsgs,
                           .wait = p.wait,
                           .consumers = consumers,
@@ -318,11 +331,12 @@ TEST_P(ManyWriters, EveryProducersMessagesArriveWholeAndInOrder) {
   const std::uint64_t count = msgs_per_producer(p.wait);
   std::vector<pid_t> pids;
   for (std::uint32_t id = 0; id < kFanCount; ++id) {
-    pids.push_back(spawn(
-        [&] { return produce(*ch, *p.mechanism, *shared.operator->(), id, count, false, 1); }));
+    pids.push_back(spawn([&] {
+      return produce(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), id, count, false, 1);
+    }));
   }
   pids.push_back(spawn([&] {
-    return consume(*ch, *p.mechanism, *shared.operator->(), 0,
+    return consume(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), 0,
                    std::vector<Expect>(kFanCount, {count, true}));
   }));
   ch->forked();
@@ -355,11 +369,12 @@ TEST_P(ManyWriters, KilledProducerNeitherHangsTheConsumerNorLeaks) {
   std::vector<pid_t> pids;
   for (std::uint32_t id = 0; id < kFanCount; ++id) {
     pids.push_back(spawn([&] {
-      return produce(*ch, *p.mechanism, *shared.operator->(), id, expect[id].count, id == 0, 1);
+      return produce(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), id, expect[id].count,
+                     id == 0, 1);
     }));
   }
-  pids.push_back(
-      spawn([&] { return consume(*ch, *p.mechanism, *shared.operator->(), 0, expect); }));
+  pids.push_back(spawn(
+      [&] { return consume(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), 0, expect); }));
   ch->forked();
   int victim_status = 0;
   ASSERT_EQ(::waitpid(pids[0], &victim_status, WUNTRACED), pids[0]);
@@ -395,11 +410,12 @@ TEST_P(Broadcast, EveryConsumerReceivesEveryMessageInOrder) {
   const std::uint64_t count = msgs_per_producer(p.wait);
   std::vector<pid_t> pids;
   pids.push_back(spawn([&] {
-    return produce(*ch, *p.mechanism, *shared.operator->(), 0, count, false, kFanCount);
+    return produce(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), 0, count, false,
+                   kFanCount);
   }));
   for (unsigned c = 0; c < kFanCount; ++c) {
     pids.push_back(spawn([&] {
-      return consume(*ch, *p.mechanism, *shared.operator->(), c,
+      return consume(*ch, *p.mechanism, p.msg_bytes, *shared.operator->(), c,
                      std::vector<Expect>(1, {count, true}));
     }));
   }
