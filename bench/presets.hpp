@@ -21,6 +21,8 @@ struct Grid {
   // Of those, the families that run (Mechanism::family); empty: every family. In the main
   // grid, mechanisms named with --mechanisms run whatever their family.
   std::vector<std::string_view> families;
+  // Of those, the mechanisms that run elsewhere (a sweep of their own).
+  std::vector<std::string_view> except = {};
   std::vector<Pattern> patterns;
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;
@@ -28,6 +30,11 @@ struct Grid {
   std::vector<std::uint64_t> rates_msgs_per_s;  // offered rates, for the rate pattern only
   int repetitions;
   double case_seconds;
+  // fanout's consumers and fanin's producers: one case per count.
+  std::vector<unsigned> fan_counts = {2};
+  // Pairs at once (--pairs) for pingpong and stream; empty: one pair, and case names
+  // without /pairs:N.
+  std::vector<unsigned> pairs = {};
 };
 
 struct Preset {
@@ -38,7 +45,7 @@ struct Preset {
 };
 
 // Whether grid `g` runs mechanism `m`: one of its mechanisms (all when it names none)
-// and of its families (all when it names none).
+// and of its families (all when it names none), and not one it excepts.
 bool grid_has(const Grid& g, const Mechanism& m);
 
 std::span<const Preset> presets();
