@@ -36,9 +36,10 @@
 //
 // Cost under contention: every send is a CAS on the one tail line, so with N producers
 // sending flat out that line moves between their cores on nearly every send, and a
-// producer that loses the race retries; the slot lines alternate between the claiming
-// producer and the consumer as in shm_ring. One producer pays a CAS where shm_ring
-// pays a plain store, and the consumer never reads tail.
+// producer that loses the race retries. Even one producer pays more than shm_ring's: a
+// CAS where shm_ring stores, and a read of the slot's seq before each claim, on a line
+// the consumer wrote when it freed the slot, so each slot's first line goes to the
+// consumer and back once per message. The consumer never reads tail.
 //
 // Capacity: slots = capacity, exactly (as shm_ring); each slot holds one whole message.
 // Wait: spin = poll the slot (consumer) or the free slot at tail (producers) with a
