@@ -7,6 +7,9 @@
 #   loopback  tcp, udp, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the run's processes in
 #             /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address, and every
 #             bind and listen (audit_preload.so, LD_PRELOAD) is on loopback.
+# In every run, a bind or listen off loopback is allowed only in 169.254.77.0/30 on a
+# socket in another network namespace than the run's (tcp_netns, udp_netns: their two
+# private namespaces, which nothing in the host's reaches).
 # tests/security_live.py samples and judges; tests/security_test.cpp checks the same
 # promises on create() itself, including the names that live only inside it.
 # Usage: security_live_test.sh modes|loopback IPCBENCH_BINARY AUDIT_PRELOAD_SO [MECHANISM...]
