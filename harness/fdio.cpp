@@ -1,6 +1,7 @@
 #include "harness/fdio.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,6 +53,14 @@ void read_exact(int fd, std::span<std::byte> buf) {
       throw_io_error("read", "fd " + std::to_string(fd), err);
     }
   }
+}
+
+void require_atomic_writes(const ChannelConfig& cfg, std::string_view mechanism) {
+  if (cfg.producers <= 1 || cfg.msg_bytes <= PIPE_BUF) return;
+  throw NotRunnable(std::string(mechanism) + ": " + std::to_string(cfg.producers) +
+                    " writers share it only with messages of at most PIPE_BUF = " +
+                    std::to_string(PIPE_BUF) + " B (atomic writes); this case sends " +
+                    std::to_string(cfg.msg_bytes) + " B, which could be split and interleaved");
 }
 
 StreamFdEndpoint::StreamFdEndpoint(UniqueFd tx, UniqueFd rx, WaitMode wait)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "harness/capacity.hpp"
@@ -23,6 +24,12 @@ void set_nonblocking(int fd, bool on);
 void write_all(int fd, std::span<const std::byte> msg);
 // Reads exactly buf.size() bytes; PeerError on EOF or when the peer is gone.
 void read_exact(int fd, std::span<std::byte> buf);
+
+// Several writers (cfg.producers > 1) may share a pipe or FIFO only while every message
+// is one atomic write: POSIX makes a write of up to PIPE_BUF (4096) bytes atomic, and a
+// larger one may be split and interleaved with another writer's. Throws NotRunnable,
+// with the reason, for a larger message.
+void require_atomic_writes(const ChannelConfig& cfg, std::string_view mechanism);
 
 // An end over byte-stream descriptors: fixed-size messages are written whole and
 // read exactly (the receiver knows the size, so no framing is needed). tx and rx may

@@ -1,9 +1,10 @@
 // fifo: named pipes (mkfifo). One FIFO carries a -> b; pingpong adds a second for b -> a.
 //
 // Names: a private directory from mkdtemp ("/tmp/ipcbench-<pid>-XXXXXX", mode 0700)
-// holds the FIFOs (mode 0600). Each child opens its ends by name; the second child to
-// finish opening (a counter in a shared anonymous mapping tells which) unlinks the FIFOs
-// and the directory, so nothing named outlives the rendezvous. The Channel destructor
+// holds the FIFOs (mode 0600). Each child opens its ends by name; the last child to
+// finish opening (a counter in a shared anonymous mapping tells which: two children, or
+// a fan-in's producers and its consumer) unlinks the FIFOs and the directory, so
+// nothing named outlives the rendezvous. The Channel destructor
 // removes whatever is still there (a child died before opening) as a backstop.
 //
 // Capacity: F_SETPIPE_SZ, as for pipe, probed and grown by fit_capacity(). A FIFO's
@@ -15,6 +16,9 @@
 // opens a->b for reading, then b->a for writing: the order that cannot deadlock even
 // where the held O_RDWR would not make the opens return at once.
 // Messages larger than the pipe pass through in pieces (partial writes and reads).
+// Fan-in: each producer opens the a->b FIFO for writing by name; as for pipe, writes of
+// up to PIPE_BUF are atomic and larger messages from several producers are not
+// runnable (require_atomic_writes).
 // Wait: ends are opened blocking; block = ordinary blocking read/write; spin =
 // O_NONBLOCK set after the opens, retrying EAGAIN.
 // Timed: write(s) on one side and read(s) on the other.
@@ -37,7 +41,10 @@ namespace {
 class FifoChannel final : public Channel {
  public:
   explicit FifoChannel(const ChannelConfig& cfg)
-      : wait_(cfg.wait), opened_map_(map_shared(sizeof(std::atomic<std::uint32_t>))) {
+      : wait_(cfg.wait),
+        openers_(cfg.producers + 1),
+        opened_map_(map_shared(sizeof(std::atomic<std::uint32_t>))) {
+    require_atomic_writes(cfg, "fifo");
     opened_ = new (opened_map_.get()) std::atomic<std::uint32_t>(0);
     std::string dir = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-XXXXXX";
     if (::mkdtemp(dir.data()) == nullptr) throw SysError("mkdtemp", dir);
@@ -63,8 +70,8 @@ class FifoChannel final : public Channel {
       if (held_[1]) tx = open_end(1, O_WRONLY);
     }
     forked();  // our own ends hold the pipes now
-    // acq_rel: the second child's unlinks come after the first child's opens.
-    if (opened_->fetch_add(1, std::memory_order_acq_rel) + 1 == 2) {
+    // acq_rel: the last child's unlinks come after every other child's opens.
+    if (opened_->fetch_add(1, std::memory_order_acq_rel) + 1 == openers_) {
       for (OwnedName& name : fifos_) name.remove_now();
       dir_.remove_now();
     }
@@ -90,6 +97,7 @@ class FifoChannel final : public Channel {
   }
 
   WaitMode wait_;
+  std::uint32_t openers_;  // children that open an end: the producers and one consumer
   Mapping opened_map_;
   std::atomic<std::uint32_t>* opened_ = nullptr;  // children that have opened their ends
   // Declared before the FIFOs: destroyed after them, when the directory is empty.
@@ -108,6 +116,7 @@ const Mechanism kFifo{
         "at most fs.pipe-max-size",
     .order = 210,
     .family = kFamilyByteStream,
+    .many_writers = true,
     .create = create_channel<FifoChannel>,
 };
 const Registration kFifoRegistration{kFifo};

@@ -8,6 +8,11 @@
 // the fewer messages it holds. Messages larger than PIPE_BUF or than the pipe itself
 // pass through in pieces (partial writes and reads).
 // Wait: block = ordinary blocking read/write; spin = O_NONBLOCK, retrying EAGAIN.
+// Fan-in: every producer child inherits the write end and writes to it; writes of up
+// to PIPE_BUF are atomic, so messages never interleave and the consumer's exact reads
+// of the message size take them whole. Larger messages from several producers are not
+// runnable (require_atomic_writes). The consumer sees EOF only once every producer
+// has gone.
 // Timed: write(s) on one side and read(s) on the other. Nothing named: nothing to leak.
 #include <fcntl.h>
 #include <unistd.h>
@@ -33,6 +38,7 @@ PipeFds make_pipe() {
 class PipeChannel final : public Channel {
  public:
   explicit PipeChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
+    require_atomic_writes(cfg, "pipe");
     ab_ = make_pipe();
     if (cfg.pattern == Pattern::pingpong) ba_ = make_pipe();
     const int ba_write = ba_.write.get();
@@ -70,6 +76,7 @@ const Mechanism kPipe{
         "at most fs.pipe-max-size",
     .order = 200,
     .family = kFamilyByteStream,
+    .many_writers = true,
     .create = create_channel<PipeChannel>,
 };
 const Registration kPipeRegistration{kPipe};

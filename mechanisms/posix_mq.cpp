@@ -219,6 +219,7 @@ const Mechanism kPosixMq{
         "mq_maxmsg = capacity, mq_msgsize = size (fs.mqueue.msg_max, msgsize_max, RLIMIT_MSGQUEUE)",
     .order = 320,
     .family = kFamilyMessage,
+    .many_writers = true,
     .create = create_channel<PosixMqChannel>,
 };
 const Registration kPosixMqRegistration{kPosixMq};

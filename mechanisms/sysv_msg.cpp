@@ -214,6 +214,7 @@ const Mechanism kSysvMsg{
     .capacity_knob = "msg_qbytes = capacity x size bytes (kernel.msgmnb; size <= kernel.msgmax)",
     .order = 330,
     .family = kFamilyMessage,
+    .many_writers = true,
     .create = create_channel<SysvMsgChannel>,
 };
 const Registration kSysvMsgRegistration{kSysvMsg};

@@ -36,6 +36,7 @@ const Mechanism kUdp{
     .order = 410,
     .family = kFamilyNetwork,
     .may_lose = true,
+    .many_writers = true,
     .create = create_udp,
 };
 const Registration kUdpRegistration{kUdp};

@@ -91,6 +91,7 @@ const Mechanism kUnixDgram{
         "SO_SNDBUF = SO_RCVBUF >= capacity x size bytes (grown until capacity messages fit)",
     .order = 310,
     .family = kFamilyMessage,
+    .many_writers = true,
     .create = create_channel<UnixMessageChannel, SOCK_DGRAM>,
 };
 const Registration kUnixDgramRegistration{kUnixDgram};
