@@ -88,6 +88,31 @@ void cpu_counters(const PairResult& r, Counters& c) {
   }
 }
 
+// A group (fan-out, fan-in, --pairs): how many processes and in what shape, whether
+// they had a CPU each, and the slowest consumer's (pair's) p99 beside the p99 of all.
+void group_counters(const PairSpec& spec, const PairResult& r, double one_way, Counters& c,
+                    std::string& label) {
+  if (r.processes <= 2 && spec.pairs <= 1 && spec.config.pattern != Pattern::fanout &&
+      spec.config.pattern != Pattern::fanin)
+    return;
+  c["processes"] = r.processes;
+  c["pairs"] = spec.pairs;
+  if (spec.config.pattern == Pattern::fanout) {
+    c["consumers"] = spec.config.consumers;
+    c["broadcast"] = r.broadcast ? 1 : 0;
+    add_label(label, r.broadcast ? "fan-out by broadcast: one channel, every consumer reads it"
+                                 : "fan-out by copies: one channel a consumer, the producer "
+                                   "sends each message down each");
+  }
+  if (spec.config.pattern == Pattern::fanin) c["producers"] = spec.config.producers;
+  if (r.slowest_p99_ns > 0) c["slowest_p99_ns"] = r.slowest_p99_ns * one_way;
+  c["oversubscribed"] = r.oversubscribed ? 1 : 0;
+  if (r.oversubscribed) {
+    add_label(label, "oversubscribed: " + std::to_string(r.processes) +
+                         " processes took turns on fewer CPUs");
+  }
+}
+
 // Pingpong against the floor measured in this run (the model: pingpong_floor_rtt_ns):
 // the round trip over the matching latency floor (cache line for the polling modes,
 // wake-up for the sleeping ones) plus the message copied once each way. Polling modes
@@ -189,6 +214,7 @@ CaseCounters counters_for(const PairSpec& spec, const PairResult& r, const Floor
   verify_counters(spec, r, c, out.label);
   c["measured_msgs"] = static_cast<double>(r.measured_msgs);
   cpu_counters(r, c);
+  group_counters(spec, r, one_way, c, out.label);
   if (pingpong) {
     pingpong_floor_counters(spec, r, floors, c);
   } else {

@@ -28,6 +28,11 @@ struct Grid {
   std::vector<std::uint64_t> rates_msgs_per_s;  // offered rates, for the rate pattern only
   int repetitions;
   double case_seconds;
+  // fanout's consumers and fanin's producers: one case per count.
+  std::vector<unsigned> fan_counts = {2};
+  // Pairs at once (--pairs) for pingpong and stream; empty: one pair, and case names
+  // without /pairs:N.
+  std::vector<unsigned> pairs = {};
 };
 
 struct Preset {

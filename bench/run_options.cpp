@@ -36,6 +36,7 @@ struct Choices {
   std::optional<int> repetitions;
   std::optional<double> case_seconds;
   std::optional<std::vector<std::uint64_t>> rates;
+  std::optional<std::vector<unsigned>> consumers, producers, pairs;
   std::optional<std::vector<std::string>> sweeps;  // empty: none
 };
 
@@ -136,8 +137,10 @@ std::vector<Pattern> parse_patterns(const std::string& opt, const std::string& t
     if (p == "pingpong") return Pattern::pingpong;
     if (p == "stream") return Pattern::stream;
     if (p == "rate") return Pattern::rate;
+    if (p == "fanout") return Pattern::fanout;
+    if (p == "fanin") return Pattern::fanin;
     throw UsageError("--patterns: unknown pattern '" + p + "'" +
-                     hint_or_known(p, "pingpong, stream, rate"));
+                     hint_or_known(p, "pingpong, stream, rate, fanout, fanin"));
   });
 }
 
@@ -192,6 +195,11 @@ bool parse_grid_values(const std::string& opt, cli::Args& args, Choices& c) {
     const std::uint64_t n = cli::parse_count(opt, args.value());
     if (n > 1000) throw UsageError("--repetitions: at most 1000");
     c.repetitions = static_cast<int>(n);
+  } else if (opt == "--consumers" || opt == "--producers" || opt == "--pairs") {
+    std::vector<unsigned> counts;
+    for (std::size_t n : parse_counts(opt, args.value(), kMaxFan, "is out of range (1 to 64)"))
+      counts.push_back(static_cast<unsigned>(n));
+    (opt == "--consumers" ? c.consumers : opt == "--producers" ? c.producers : c.pairs) = counts;
   } else if (opt == "--case-time") {
     c.case_seconds = cli::parse_seconds(opt, args.value());
     if (*c.case_seconds > 3600) throw UsageError("--case-time: at most 3600 seconds");
@@ -303,6 +311,9 @@ GridPlan grid_plan(const Grid& g, const Choices& c, bool main) {
   plan.rates_msgs_per_s = c.rates.value_or(g.rates_msgs_per_s);
   plan.repetitions = g.repetitions;
   plan.case_seconds = g.case_seconds;
+  plan.consumers = c.consumers.value_or(g.fan_counts);
+  plan.producers = c.producers.value_or(g.fan_counts);
+  plan.pairs = c.pairs.value_or(g.pairs);
   return plan;
 }
 

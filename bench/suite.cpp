@@ -18,44 +18,86 @@ std::string rate_series(const std::string& case_name) {
   return at == std::string::npos ? case_name : case_name.substr(0, at);
 }
 
+namespace {
+
+// What a case adds to its grid point: an offered rate (rate), a count of consumers
+// (fanout) or producers (fanin), pairs at once (--pairs), and the name's suffix for it.
+struct Variant {
+  std::uint64_t rate = 0;
+  unsigned fan = 1;
+  unsigned pairs = 1;
+  std::string suffix;
+};
+
+std::vector<Variant> variants(const GridPlan& grid, Pattern pattern) {
+  std::vector<Variant> out;
+  if (pattern == Pattern::rate) {
+    // Ascending, so a series meets its saturation point before the rates beyond it.
+    std::vector<std::uint64_t> rates = grid.rates_msgs_per_s;
+    std::sort(rates.begin(), rates.end());
+    for (std::uint64_t r : rates)
+      out.push_back({.rate = r, .suffix = "/rate:" + std::to_string(r)});
+  } else if (pattern == Pattern::fanout || pattern == Pattern::fanin) {
+    const bool fanout = pattern == Pattern::fanout;
+    for (unsigned n : fanout ? grid.consumers : grid.producers) {
+      out.push_back(
+          {.fan = n, .suffix = (fanout ? "/consumers:" : "/producers:") + std::to_string(n)});
+    }
+  } else if (!grid.pairs.empty()) {
+    for (unsigned n : grid.pairs)
+      out.push_back({.pairs = n, .suffix = "/pairs:" + std::to_string(n)});
+  } else {
+    out.push_back({});
+  }
+  return out;
+}
+
+PairSpec case_spec(const RunPlan& plan, const GridPlan& grid, const Mechanism* m, Pattern pattern,
+                   WaitMode wait, std::size_t size, std::size_t capacity, const Variant& v) {
+  PairSpec spec;
+  spec.mechanism = m;
+  spec.config = {.pattern = pattern,
+                 .msg_bytes = size,
+                 .capacity_msgs = capacity,
+                 .wait = wait,
+                 .backing = plan.backing,
+                 .consumers = pattern == Pattern::fanout ? v.fan : 1,
+                 .producers = pattern == Pattern::fanin ? v.fan : 1};
+  spec.cpus = plan.cpus;
+  spec.target_seconds = grid.case_seconds;
+  spec.fixed_msgs = plan.fixed_msgs;
+  spec.verify = plan.verify;
+  spec.timeout_seconds = plan.timeout_seconds;
+  spec.offered_msgs_per_s = v.rate;
+  spec.pairs = v.pairs;
+  return spec;
+}
+
+}  // namespace
+
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed) {
   std::vector<Case> cases;
   std::set<std::string> planned;
   for (const GridPlan& grid : plan.grids) {
-    // Ascending, so a series meets its saturation point before the rates beyond it.
-    std::vector<std::uint64_t> rates = grid.rates_msgs_per_s;
-    std::sort(rates.begin(), rates.end());
-    const std::vector<std::uint64_t> no_rate = {0};
     for (Pattern pattern : grid.patterns) {
+      const std::vector<Variant> vs = variants(grid, pattern);
       for (const Mechanism* m : grid.mechanisms) {
         if (!m->supports(pattern)) continue;
         for (WaitMode wait : grid.waits) {
           if (!m->supports(wait)) continue;
           for (std::size_t size : grid.sizes) {
             for (std::size_t capacity : grid.capacities) {
-              for (std::uint64_t rate : pattern == Pattern::rate ? rates : no_rate) {
+              for (const Variant& v : vs) {
                 Case c;
                 c.name = std::string(to_string(pattern)) + "/" + std::string(m->name) +
                          "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
-                         "/wait:" + std::string(to_string(wait));
-                if (pattern == Pattern::rate) c.name += "/rate:" + std::to_string(rate);
+                         "/wait:" + std::string(to_string(wait)) + v.suffix;
                 if (!planned.insert(c.name).second) continue;  // an earlier grid has it
                 c.grid = grid.name;
                 c.repetitions = grid.repetitions;
-                c.spec.mechanism = m;
-                c.spec.config = {.pattern = pattern,
-                                 .msg_bytes = size,
-                                 .capacity_msgs = capacity,
-                                 .wait = wait,
-                                 .backing = plan.backing};
-                c.spec.cpus = plan.cpus;
-                c.spec.target_seconds = grid.case_seconds;
-                c.spec.fixed_msgs = plan.fixed_msgs;
-                c.spec.verify = plan.verify;
-                c.spec.timeout_seconds = plan.timeout_seconds;
+                c.spec = case_spec(plan, grid, m, pattern, wait, size, capacity, v);
                 c.spec.timer_cost_ns = timer_cost_ns;
                 c.spec.seed = seed + cases.size();
-                c.spec.offered_msgs_per_s = rate;
                 cases.push_back(std::move(c));
               }
             }

@@ -24,6 +24,9 @@ struct GridPlan {
   std::vector<std::size_t> capacities;
   std::vector<WaitMode> waits;
   std::vector<std::uint64_t> rates_msgs_per_s;  // the rate pattern's offered rates
+  std::vector<unsigned> consumers = {2};        // fanout's, one case each
+  std::vector<unsigned> producers = {2};        // fanin's, one case each
+  std::vector<unsigned> pairs;                  // --pairs; empty: one, not named
   int repetitions = 1;
   double case_seconds = 0.2;
 };
@@ -38,7 +41,8 @@ struct RunPlan {
 };
 
 struct Case {
-  // pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N for a rate case
+  // pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N for a rate case,
+  // /consumers:N for fanout, /producers:N for fanin, /pairs:N with --pairs
   std::string name;
   std::string grid;  // the grid that planned it (the first, when several did)
   int repetitions = 1;

@@ -81,6 +81,9 @@ std::string_view to_string(Backing b) noexcept;
 // "spin_yield" -> WaitMode::spin_yield; nullopt for any other text.
 std::optional<WaitMode> parse_wait_mode(std::string_view name) noexcept;
 
+// The most consumers of a fan-out, producers of a fan-in, or pairs at once.
+inline constexpr unsigned kMaxFan = 64;
+
 struct ChannelConfig {
   Pattern pattern = Pattern::pingpong;
   std::size_t msg_bytes = 64;     // every message of a case has this size

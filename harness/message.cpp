@@ -235,13 +235,14 @@ std::uint64_t Verifier::check(std::span<const std::byte> msg) noexcept {
   return seq;
 }
 
-Verifier::Verifier(const PayloadPool& pool, bool checksum_payload)
+Verifier::Verifier(const PayloadPool& pool, bool checksum_payload, std::uint64_t first_seq)
     : pool_(pool),
       checksum_payload_(checksum_payload),
       size_(pool.msg_bytes()),
       seq_bytes_(std::min<std::size_t>(size_, 4)),
       check_bytes_(size_ > 8 ? std::min<std::size_t>(size_ - 8, 4) : 0),
       seq_mask_(seq_bytes_ == 4 ? 0xFFFFFFFFull : (std::uint64_t{1} << (8 * seq_bytes_)) - 1),
-      check_mask_(check_bytes_ == 4 ? 0xFFFFFFFFu : (std::uint32_t{1} << (8 * check_bytes_)) - 1) {}
+      check_mask_(check_bytes_ == 4 ? 0xFFFFFFFFu : (std::uint32_t{1} << (8 * check_bytes_)) - 1),
+      expected_(first_seq) {}
 
 }  // namespace ipcbench

@@ -100,13 +100,14 @@ struct VerifyCounts {
   std::string describe() const;
 };
 
-// Checks a stream of received messages against the sequence 0, 1, 2, ...
+// Checks a stream of received messages against the sequence first_seq, first_seq + 1,
+// ... (a fan-in producer's sequence starts at its tag: harness/patterns.cpp).
 // Receiver process only. No allocation.
 class Verifier {
  public:
   // checksum_payload=false keeps the sequence checks (cheap) but skips the payload
   // checksum; the result records which.
-  Verifier(const PayloadPool& pool, bool checksum_payload);
+  Verifier(const PayloadPool& pool, bool checksum_payload, std::uint64_t first_seq = 0);
 
   // Checks one received message of `len` bytes; returns the full sequence number it
   // carries (rebuilt from the expected one where the message is too short to hold 32
@@ -123,7 +124,7 @@ class Verifier {
   std::size_t size_, seq_bytes_, check_bytes_;
   std::uint64_t seq_mask_;
   std::uint32_t check_mask_;
-  std::uint64_t expected_ = 0;
+  std::uint64_t expected_;
   VerifyCounts counts_;
 };
 

@@ -35,6 +35,10 @@ struct PairSpec {
   std::uint64_t seed = 1;       // payload content
   // Pattern::rate only: the producer's schedule, messages per second (> 0).
   std::uint64_t offered_msgs_per_s = 0;
+  // --pairs: this many independent pairs of the pattern run at once, each over its own
+  // channel (harness/group.hpp). Fan-out and fan-in take their counts from
+  // config.consumers and config.producers.
+  unsigned pairs = 1;
 };
 
 enum class Outcome { ok, not_runnable, failed, interrupted };
@@ -86,6 +90,18 @@ struct PairResult {
   std::uint64_t late_sends = 0;  // of them, started more than kLateSendNs late
   std::uint64_t max_send_lag_ns = 0;
   double mean_send_lag_ns = 0;
+  // A group (fan-out, fan-in, --pairs; harness/group.hpp). For a group, latency_ns
+  // holds every consumer's (every pair's) samples, measured_msgs / measured_seconds
+  // give the aggregate rate, and cpu[0] / cpu[1] sum the producers' / consumers' (the
+  // clients' / servers').
+  unsigned processes = 2;
+  // More processes than the CPUs this run may use: they took turns on them.
+  bool oversubscribed = false;
+  // Fan-out over one broadcast channel, rather than a copy down each consumer's own.
+  bool broadcast = false;
+  // The p99 of the slowest consumer (fan-out) or pair (--pairs), in the histogram's
+  // units (a pingpong's round trips); 0 when not a group.
+  double slowest_p99_ns = 0;
 };
 
 // Rate: a send that starts more than this after its intended time counts as late.

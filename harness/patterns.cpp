@@ -11,11 +11,22 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "harness/clock.hpp"
 #include "harness/futex.hpp"
 
 namespace ipcbench {
+
+void arrive_and_wait(std::atomic<std::uint32_t>& arrived, std::uint32_t parties) {
+  if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == parties) {
+    futex_wake_all(arrived);
+    return;
+  }
+  for (std::uint32_t seen; (seen = arrived.load(std::memory_order_acquire)) < parties;)
+    futex_wait(arrived, seen);
+}
+
 namespace {
 
 constexpr double kWarmupShare = 0.1;  // warm-up time / target time
@@ -56,14 +67,6 @@ CpuUse cpu_between(const CpuMark& from, const CpuMark& to, std::uint64_t msgs) n
           .involuntary_switches = to.nivcsw - from.nivcsw};
 }
 
-void arrive_and_wait(std::atomic<std::uint32_t>& arrived) {
-  if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == 2) {
-    futex_wake_all(arrived);
-    return;
-  }
-  while (arrived.load(std::memory_order_acquire) < 2) futex_wait(arrived, 1);
-}
-
 // Side a, after the warm-up of `warm_msgs` messages in `warm_ns`: how many to measure.
 std::uint64_t measured_count(const PairSpec& spec, std::uint64_t warm_msgs, std::uint64_t warm_ns) {
   if (spec.fixed_msgs > 0) return spec.fixed_msgs;
@@ -79,10 +82,11 @@ std::uint64_t measured_count(const PairSpec& spec, std::uint64_t warm_msgs, std:
 template <typename OneMessage>
 std::uint64_t warm_up(const PairSpec& spec, std::uint64_t& seq, OneMessage&& one) {
   const std::uint64_t start = now_ns();
+  const std::uint64_t first = seq;
   const auto warm_ns = static_cast<std::uint64_t>(spec.target_seconds * kWarmupShare * 1e9);
   for (;;) {
     one(seq++);
-    if (seq < kMinWarmupMsgs) continue;
+    if (seq - first < kMinWarmupMsgs) continue;
     if (spec.fixed_msgs > 0 || now_ns() - start >= warm_ns) break;
   }
   return now_ns() - start;
@@ -142,7 +146,7 @@ void send_message(Endpoint& ep, bool zero_copy, std::span<const std::byte> msg) 
 void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   Receiver r(spec);
   auto hist = std::make_unique<Histogram>();
-  arrive_and_wait(shared.arrived);
+  arrive_and_wait(shared.arrived, 2);
 
   std::uint64_t seq = 0;
   auto round_trip = [&](std::uint64_t s) {
@@ -202,7 +206,7 @@ void pingpong_client(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
 
 void pingpong_server(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
   Receiver r(spec);
-  arrive_and_wait(shared.arrived);
+  arrive_and_wait(shared.arrived, 2);
   // CPU window: from the first measured request echoed (the plan is visible by then)
   // to the last; the round trips in between are counted.
   CpuMark cpu_from;
@@ -238,42 +242,62 @@ std::uint64_t stamp_stride(const PairSpec& spec, std::uint64_t warm_msgs, std::u
   return std::bit_ceil(static_cast<std::uint64_t>(std::max(1.0, std::ceil(want))));
 }
 
-// A producer returns (and its end closes) only once the consumer has taken the last
+// A producer returns (and its end closes) only once its consumers have taken the last
 // message: closing some channels discards what they still hold (a pty's master end,
 // a socket closed with linger 0, a library transport torn down early). The wait comes
 // after the measured window. A mechanism that may lose messages may have dropped the
-// final one: it is repeated meanwhile (the watchdog bounds this if every repeat is
-// lost too). A consumer that dies never sets consumer_done: the orchestrator sees the
-// death and ends the case, killing this side.
-void wait_for_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, PayloadPool& pool,
-                       std::uint64_t last_seq) {
-  std::atomic<std::uint32_t>& done = shared.consumer_done;
+// final one: it is repeated meanwhile, down every endpoint (the watchdog bounds this if
+// every repeat is lost too). A consumer that dies never counts itself done: the
+// orchestrator sees the death and ends the case, killing this side.
+struct Finish {
+  std::atomic<std::uint32_t>& done;  // consumers done (futex word)
+  std::uint32_t consumers;           // how many there are
+};
+
+void wait_for_consumers(std::span<Endpoint* const> eps, const PairSpec& spec, const Finish& finish,
+                        PayloadPool& pool, std::uint64_t last_seq) {
+  std::atomic<std::uint32_t>& done = finish.done;
+  std::uint32_t seen;
   if (!spec.mechanism->may_lose) {
-    while (done.load(std::memory_order_acquire) == 0) futex_wait(done, 0);
+    while ((seen = done.load(std::memory_order_acquire)) < finish.consumers) futex_wait(done, seen);
     return;
   }
   const std::span<const std::byte> last = pool.message(last_seq);
-  while (done.load(std::memory_order_acquire) == 0) {
+  while (done.load(std::memory_order_acquire) < finish.consumers) {
     const timespec pause{0, 100'000};  // 100 us: quick, but no flood
     ::nanosleep(&pause, nullptr);
-    if (done.load(std::memory_order_acquire) == 0) {
-      send_message(ep, spec.mechanism->zero_copy, last);
-    }
+    if (done.load(std::memory_order_acquire) >= finish.consumers) break;
+    for (Endpoint* ep : eps) send_message(*ep, spec.mechanism->zero_copy, last);
   }
 }
 
-void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+// A stream producer's place in its group: a pair's, a fan-out's (every message down
+// each endpoint) or one of a fan-in's producers (its own plan, its sequence from its tag).
+struct ProducerRole {
+  std::span<Endpoint* const> eps;
+  Plan& plan;
+  std::atomic<std::uint32_t>& arrived;  // the start barrier
+  std::uint32_t parties;                // processes meeting there
+  Finish finish;
+  std::uint64_t first_seq = 0;
+  std::uint64_t max_measured = kMaxMeasuredMsgs;
+};
+
+void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
   PayloadPool pool(spec.config.msg_bytes, spec.seed);
   const bool zero_copy = spec.mechanism->zero_copy;
-  arrive_and_wait(shared.arrived);
+  arrive_and_wait(role.arrived, role.parties);
 
-  std::uint64_t seq = 0;
-  const std::uint64_t warm_ns =
-      warm_up(spec, seq, [&](std::uint64_t s) { send_message(ep, zero_copy, pool.message(s)); });
-  const std::uint64_t measured = measured_count(spec, seq, warm_ns);
-  const std::uint64_t stride = stamp_stride(spec, seq, warm_ns);
+  std::uint64_t seq = role.first_seq;
+  const std::uint64_t warm_ns = warm_up(spec, seq, [&](std::uint64_t s) {
+    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, pool.message(s));
+  });
+  const std::uint64_t warm_msgs = seq - role.first_seq;
+  const std::uint64_t measured =
+      std::min(measured_count(spec, warm_msgs, warm_ns), role.max_measured - warm_msgs);
+  const std::uint64_t stride = stamp_stride(spec, warm_msgs, warm_ns);
   const std::uint64_t from = seq;
-  publish(shared.plan, from, measured, stride);
+  publish(role.plan, from, measured, stride);
 
   const std::uint64_t mask = stride == 0 ? ~0ull : stride - 1;
   const bool stamping = stride != 0;
@@ -281,11 +305,21 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
   for (const std::uint64_t end = from + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
     if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, now_ns());
-    send_message(ep, zero_copy, msg);
+    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, msg);
   }
   rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
-  wait_for_consumer(ep, spec, shared, pool, seq - 1);
+  wait_for_consumers(role.eps, spec, role.finish, pool, seq - 1);
+}
+
+void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  Endpoint* const eps[] = {&ep};
+  produce({.eps = eps,
+           .plan = shared.plan,
+           .arrived = shared.arrived,
+           .parties = 2,
+           .finish = {shared.consumer_done, 1}},
+          spec, rep);
 }
 
 // Rate (open loop): message i is due at t0 + i / rate, whatever happened to the
@@ -340,7 +374,7 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
   const auto warm_limit_ns =
       static_cast<std::uint64_t>(kMaxStretch * static_cast<double>(warm) * period_ns);
   ::prctl(PR_SET_TIMERSLACK, 1UL);
-  arrive_and_wait(shared.arrived);
+  arrive_and_wait(shared.arrived, 2);
 
   const std::uint64_t t0 = now_ns();
   auto due = [&](std::uint64_t seq) {
@@ -388,13 +422,22 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
   rep.late_sends = late;
   rep.max_send_lag_ns = max_lag;
   rep.send_lag_ns_sum = lag_sum;
-  wait_for_consumer(ep, spec, shared, pool, seq - 1);
+  Endpoint* const eps[] = {&ep};
+  wait_for_consumers(eps, spec, {shared.consumer_done, 1}, pool, seq - 1);
 }
 
-void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+// A stream consumer's place in its group: a pair's, or one of a fan-out's consumers.
+struct ConsumerRole {
+  const Plan& plan;
+  std::atomic<std::uint32_t>& arrived;  // the start barrier
+  std::uint32_t parties;                // processes meeting there
+  std::atomic<std::uint32_t>& done;     // counts the consumers done (futex word)
+};
+
+void consume(const ConsumerRole& role, Endpoint& ep, const PairSpec& spec, SideReport& rep) {
   Receiver r(spec);
   auto hist = std::make_unique<Histogram>();
-  arrive_and_wait(shared.arrived);
+  arrive_and_wait(role.arrived, role.parties);
 
   std::uint64_t first_ns = 0, last_ns = 0;
   CpuMark cpu_from;
@@ -412,10 +455,10 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
       rep.verify_ns += now_ns() - v0;
       ++rep.verify_samples;
     }
-    const std::uint64_t total = shared.plan.total.load(std::memory_order_acquire);
+    const std::uint64_t total = role.plan.total.load(std::memory_order_acquire);
     if (total != UINT64_MAX) {
-      const std::uint64_t from = shared.plan.measure_from.load(std::memory_order_relaxed);
-      const std::uint64_t stride = shared.plan.stamp_stride.load(std::memory_order_relaxed);
+      const std::uint64_t from = role.plan.measure_from.load(std::memory_order_relaxed);
+      const std::uint64_t stride = role.plan.stamp_stride.load(std::memory_order_relaxed);
       if (seq >= from) {
         if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
           const auto sent = read_stamp(msg);
@@ -440,15 +483,23 @@ void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
     }
   }
   const CpuMark cpu_to = cpu_now();  // after the clock, for the same reason
-  shared.consumer_done.store(1, std::memory_order_release);
-  futex_wake_all(shared.consumer_done);  // the producer may sleep on it (wait_for_consumer)
+  role.done.fetch_add(1, std::memory_order_release);
+  futex_wake_all(role.done);  // the producers may sleep on it (wait_for_consumers)
   rep.cpu = cpu_between(cpu_from, cpu_to, received_measured - 1);
   rep.latency_ns = *hist;
   // Intervals between the first and last measured receipt, counting only messages
   // that arrived: a lossy mechanism's throughput is what it delivered.
   rep.measured_msgs = received_measured - 1;
   rep.measured_ns = last_ns - first_ns;
+  rep.first_ns = first_ns;
+  rep.last_ns = last_ns;
   rep.verify = r.verifier.counts();
+}
+
+void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
+  consume(
+      {.plan = shared.plan, .arrived = shared.arrived, .parties = 2, .done = shared.consumer_done},
+      ep, spec, rep);
 }
 
 }  // namespace
@@ -471,6 +522,122 @@ void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared)
     case Pattern::fanin:
       throw std::logic_error("fanout and fanin run as a group (harness/group.hpp), not a pair");
   }
+}
+
+// Fan-out and fan-in (harness/group.cpp forks the members).
+
+void run_fanout_producer(std::span<Endpoint* const> eps, const PairSpec& spec, FanShared& shared) {
+  const std::uint32_t consumers = spec.config.consumers;
+  produce({.eps = eps,
+           .plan = shared.plans[0],
+           .arrived = shared.arrived,
+           .parties = consumers + 1,
+           .finish = {shared.consumers_done, consumers}},
+          spec, shared.members[0]);
+}
+
+void run_fanout_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, FanShared& shared) {
+  consume({.plan = shared.plans[0],
+           .arrived = shared.arrived,
+           .parties = spec.config.consumers + 1,
+           .done = shared.consumers_done},
+          ep, spec, shared.members[1 + consumer]);
+}
+
+void run_fanin_producer(unsigned producer, Endpoint& ep, const PairSpec& spec, FanShared& shared) {
+  Endpoint* const eps[] = {&ep};
+  produce({.eps = eps,
+           .plan = shared.plans[producer],
+           .arrived = shared.arrived,
+           .parties = spec.config.producers + 1,
+           .finish = {shared.consumers_done, 1},
+           .first_seq = fanin_first_seq(producer),
+           // Its sequence must stay below the next producer's tag (and one repeat).
+           .max_measured = (std::uint64_t{1} << kFaninTagShift) - 2},
+          spec, shared.members[producer]);
+}
+
+namespace {
+
+// Which producer sent a fan-in message: the top byte of its 32-bit sequence number.
+// Messages are at least 4 bytes (group.cpp refuses smaller ones).
+unsigned fanin_producer_of(std::span<const std::byte> msg) noexcept {
+  std::uint32_t seq32 = 0;
+  std::memcpy(&seq32, msg.data(), sizeof seq32);
+  return seq32 >> kFaninTagShift;
+}
+
+// The fan-in consumer's view of one producer: its sequence, checked, and whether its
+// final message has come.
+struct ProducerTrack {
+  Verifier verifier;
+  bool finished = false;
+};
+
+}  // namespace
+
+// Messages of every producer interleave; each is checked against its own producer's
+// sequence. The measured window runs from the first measured message of any producer
+// to the last producer's final message, and counts every message received in it: a
+// producer still warming up fills the channel as much as one measuring.
+void run_fanin_consumer(Endpoint& ep, const PairSpec& spec, FanShared& shared) {
+  const unsigned producers = spec.config.producers;
+  SideReport& rep = shared.members[producers];
+  Receiver r(spec);
+  std::vector<ProducerTrack> tracks;
+  tracks.reserve(producers);
+  for (unsigned p = 0; p < producers; ++p)
+    tracks.push_back({.verifier = Verifier(r.pool, spec.verify, fanin_first_seq(p))});
+  auto hist = std::make_unique<Histogram>();
+  VerifyCounts strays;  // messages too short to name a producer, or naming none of ours
+  arrive_and_wait(shared.arrived, producers + 1);
+
+  std::uint64_t first_ns = 0, in_window = 0;
+  CpuMark cpu_from;
+  for (unsigned running = producers; running > 0;) {
+    const std::span<const std::byte> msg = r.receive(ep);
+    const unsigned p = msg.size() >= 4 ? fanin_producer_of(msg) : producers;
+    if (p >= producers || tracks[p].finished) {
+      // A repeat of a finished producer's final message (a mechanism that may lose
+      // one repeats it) is expected; anything else is an error.
+      if (p >= producers) ++(msg.size() >= 4 ? strays.corrupted : strays.truncated);
+      r.done(ep);
+      continue;
+    }
+    const std::uint64_t seq = tracks[p].verifier.check(msg);
+    const Plan& plan = shared.plans[p];
+    const std::uint64_t total = plan.total.load(std::memory_order_acquire);
+    const std::uint64_t from = plan.measure_from.load(std::memory_order_relaxed);
+    if (total != UINT64_MAX && seq >= from) {
+      const std::uint64_t stride = plan.stamp_stride.load(std::memory_order_relaxed);
+      if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
+        hist->record(
+            static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - read_stamp(msg)));
+      }
+      if (first_ns == 0) {
+        cpu_from = cpu_now();
+        first_ns = now_ns();
+      }
+    }
+    in_window += first_ns != 0 ? 1 : 0;
+    r.done(ep);
+    if (total != UINT64_MAX && seq + 1 >= total) {
+      tracks[p].finished = true;
+      --running;
+    }
+  }
+  const std::uint64_t last_ns = now_ns();
+  const CpuMark cpu_to = cpu_now();
+  shared.consumers_done.fetch_add(1, std::memory_order_release);
+  futex_wake_all(shared.consumers_done);
+  rep.cpu = cpu_between(cpu_from, cpu_to, in_window - 1);
+  rep.latency_ns = *hist;
+  rep.measured_msgs = in_window - 1;
+  rep.measured_ns = last_ns - first_ns;
+  rep.first_ns = first_ns;
+  rep.last_ns = last_ns;
+  rep.verify = strays;
+  for (const ProducerTrack& t : tracks) rep.verify += t.verifier.counts();
 }
 
 }  // namespace ipcbench

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "harness/cacheline.hpp"
 #include "harness/channel.hpp"
@@ -42,6 +43,10 @@ struct SideReport {
   Histogram batched_rtt_ns;
   std::uint64_t measured_msgs = 0;
   std::uint64_t measured_ns = 0;
+  // Stream consumer: its first and last measured receipt (CLOCK_MONOTONIC, which all
+  // processes share): a fan-out's window runs from the earliest first to the latest last.
+  std::uint64_t first_ns = 0;
+  std::uint64_t last_ns = 0;
   // Stream consumer: time spent verifying, measured on the latency-sampled messages.
   std::uint64_t verify_samples = 0;
   std::uint64_t verify_ns = 0;
@@ -66,7 +71,38 @@ struct PairShared {
   alignas(kCacheLineSeparation) SideReport side[2];
 };
 
+// The start barrier of `parties` processes: returns once all have arrived.
+void arrive_and_wait(std::atomic<std::uint32_t>& arrived, std::uint32_t parties);
+
 // Runs side `side` of spec's pattern over `ep`, filling shared.side[side].
 void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared);
+
+// A fan-in message
+// carries its producer in the top byte of its 32-bit sequence number (the low 24 bits
+// count its messages, so a fan-in producer sends fewer than 2^24).
+inline constexpr int kFaninTagShift = 24;
+constexpr std::uint64_t fanin_first_seq(unsigned producer) noexcept {
+  return std::uint64_t{producer} << kFaninTagShift;
+}
+
+// The memory a fan-out or fan-in group shares with the orchestrator. Members: the
+// producers first (one for fan-out), then the consumers (one for fan-in).
+struct FanShared {
+  std::atomic<std::uint32_t> arrived{0};  // start barrier of every member (futex word)
+  // Consumers that have received their last message (futex word): the producers
+  // leave only once it reaches the count of consumers (wait_for_consumer).
+  std::atomic<std::uint32_t> consumers_done{0};
+  alignas(kCacheLineSeparation) Plan plans[kMaxFan];  // fan-out: [0]; fan-in: one a producer
+  alignas(kCacheLineSeparation) SideReport members[kMaxFan + 1];
+};
+
+// Fan-out: the producer sends every message down each of `eps` (one broadcast
+// channel, or one channel per consumer), and each consumer receives all of them.
+void run_fanout_producer(std::span<Endpoint* const> eps, const PairSpec& spec, FanShared& shared);
+void run_fanout_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, FanShared& shared);
+// Fan-in: producer `producer` of config.producers sends its own sequence (tagged);
+// the consumer checks every producer's sequence.
+void run_fanin_producer(unsigned producer, Endpoint& ep, const PairSpec& spec, FanShared& shared);
+void run_fanin_consumer(Endpoint& ep, const PairSpec& spec, FanShared& shared);
 
 }  // namespace ipcbench

@@ -16,6 +16,7 @@ namespace {
 // One case of a results file, its repetitions gathered.
 struct CaseValues {
   std::string name, pattern, mechanism, wait;
+  std::string shape;  // "3 consumers", "2 pairs", a placement: only equal shapes compete
   std::uint64_t size = 0, capacity = 0;
   std::vector<double> values;  // the pattern's primary metric, one per repetition
   std::string error;
@@ -28,7 +29,31 @@ std::uint64_t number_field(const std::string& name, const std::string& key) {
 }
 
 const char* metric_of(const std::string& pattern) {
-  return pattern == "pingpong" ? "p50_ns" : pattern == "stream" ? "msgs_per_s" : nullptr;
+  if (pattern == "pingpong") return "p50_ns";
+  if (pattern == "stream" || pattern == "fanout" || pattern == "fanin") return "msgs_per_s";
+  return nullptr;
+}
+
+// The verdict's order of patterns.
+int pattern_rank(const std::string& pattern) {
+  for (int i = 0; const char* p : {"pingpong", "stream", "fanout", "fanin"}) {
+    if (pattern == p) return i;
+    ++i;
+  }
+  return 4;
+}
+
+// What else a case's name says of how it ran, beyond size, capacity and waiting:
+// "3 consumers", "2 pairs", "same_l3". Cases of different shapes are not compared.
+std::string shape_of(const std::string& name) {
+  std::string shape;
+  auto add = [&](const std::string& part) { shape += (shape.empty() ? "" : ", ") + part; };
+  for (const char* key : {"consumers", "producers"}) {
+    if (const std::string n = case_field(name, key); !n.empty()) add(n + " " + key);
+  }
+  if (const std::string n = case_field(name, "pairs"); !n.empty() && n != "1") add(n + " pairs");
+  if (const std::string where = case_field(name, "placement"); !where.empty()) add(where);
+  return shape;
 }
 
 // Every iteration entry with an ipcbench case name, by name, in file order.
@@ -52,6 +77,7 @@ std::vector<CaseValues> gather(const nlohmann::json& benchmarks) {
       c.wait = wait;
       c.size = number_field(name, "size");
       c.capacity = number_field(name, "capacity");
+      c.shape = shape_of(name);
       cases.push_back(std::move(c));
     }
     CaseValues& c = cases[it->second];
@@ -104,13 +130,15 @@ bool better(const Candidate& a, const Candidate& b, bool lower) {
 }
 
 nlohmann::json verdict_entry(const std::string& pattern, std::uint64_t size,
-                             const std::string& waiting, std::vector<Candidate> ranked) {
+                             const std::string& shape, const std::string& waiting,
+                             std::vector<Candidate> ranked) {
   const bool lower = pattern == "pingpong";
   std::sort(ranked.begin(), ranked.end(),
             [&](const Candidate& a, const Candidate& b) { return better(a, b, lower); });
   const Candidate& best = ranked[0];
   nlohmann::json v = {{"pattern", pattern},
                       {"size", size},
+                      {"shape", shape},
                       {"waiting", waiting},
                       {"metric", metric_of(pattern)},
                       {"unit", lower ? "ns" : "msgs/s"},
@@ -151,8 +179,8 @@ VerdictReport compute_verdicts(const nlohmann::json& benchmarks) {
   VerdictReport report;
   const std::vector<CaseValues> cases = gather(benchmarks);
   const std::map<std::string, std::uint64_t> capacity = main_capacities(cases);
-  // (pattern rank, size, waiting) -> mechanism -> its best case.
-  using Key = std::tuple<int, std::uint64_t, std::string>;
+  // (pattern rank, size, shape, waiting) -> mechanism -> its best case.
+  using Key = std::tuple<int, std::uint64_t, std::string, std::string>;
   std::map<Key, std::map<std::string, Candidate>> groups;
   for (const CaseValues& c : cases) {
     if (!c.error.empty()) {
@@ -169,15 +197,16 @@ VerdictReport compute_verdicts(const nlohmann::json& benchmarks) {
       continue;
     }
     const Candidate cand{&c, median(c.values), mad(c.values)};
-    auto& slot = groups[{c.pattern == "pingpong" ? 0 : 1, c.size, waiting}];
+    auto& slot = groups[{pattern_rank(c.pattern), c.size, c.shape, waiting}];
     auto [it, fresh] = slot.try_emplace(c.mechanism, cand);
     if (!fresh && better(cand, it->second, c.pattern == "pingpong")) it->second = cand;
   }
   for (const auto& [key, by_mechanism] : groups) {
     std::vector<Candidate> ranked;
     for (const auto& [mechanism, cand] : by_mechanism) ranked.push_back(cand);
-    const std::string pattern = std::get<0>(key) == 0 ? "pingpong" : "stream";
-    report.verdicts.push_back(verdict_entry(pattern, std::get<1>(key), std::get<2>(key), ranked));
+    const std::string& pattern = ranked.front().c->pattern;
+    report.verdicts.push_back(
+        verdict_entry(pattern, std::get<1>(key), std::get<2>(key), std::get<3>(key), ranked));
   }
   return report;
 }
@@ -224,9 +253,10 @@ std::string format_ratio(double r) {
 // "pingpong 64 B, polling:  shm_ring  p50 180 ns ± 3 ns" and the runner-up line.
 void format_entry(std::ostringstream& out, const nlohmann::json& v) {
   const std::string unit = v["unit"];
-  const std::string head = v["pattern"].get<std::string>() + " " +
-                           format_size(v["size"].get<std::uint64_t>()) + ", " +
-                           v["waiting"].get<std::string>() + ":";
+  const std::string shape = v.value("shape", "");
+  const std::string head =
+      v["pattern"].get<std::string>() + " " + format_size(v["size"].get<std::uint64_t>()) + ", " +
+      (shape.empty() ? "" : shape + ", ") + v["waiting"].get<std::string>() + ":";
   const std::string metric = v["pattern"] == "pingpong" ? "p50 " : "";
   constexpr int kHead = 27;
   out << head << std::string(head.size() < kHead ? kHead - head.size() : 1, ' ')
@@ -279,7 +309,8 @@ std::string format_verdicts(const VerdictReport& report) {
   std::ostringstream out;
   for (const nlohmann::json& v : report.verdicts) format_entry(out, v);
   if (report.verdicts.empty())
-    out << "no verdict: no pingpong or stream case ran (rate cases are not ranked)\n";
+    out << "no verdict: no pingpong, stream, fanout or fanin case ran (rate cases are not "
+           "ranked)\n";
   for (const auto& [key, group] : reason_groups(report.not_runnable)) {
     std::set<std::string> mechanisms;
     for (const std::string& n : group.names) {
