@@ -121,12 +121,18 @@ struct View {
   std::uint32_t slot_count;
   std::uint32_t consumers;
 
-  explicit View(std::byte* base) : control(reinterpret_cast<BroadcastControl*>(base)) {
+  // `region_bytes`: the mapping's size. The layout comes from the shared block, so it
+  // is checked against that before anything is read through it.
+  View(std::byte* base, std::size_t region_bytes)
+      : control(reinterpret_cast<BroadcastControl*>(base)) {
     if (control->magic != kMagic || control->version != kVersion)
       throw PeerError("shm_broadcast: mapping has a bad magic or version");
     slot_count = control->slot_count;
     consumers = control->consumers;
     const Layout layout{slot_count, consumers, control->max_msg_bytes};
+    if (layout.bytes() > region_bytes ||
+        control->slot_bytes != ring::slot_bytes_for(control->max_msg_bytes))
+      throw PeerError("shm_broadcast: the ring's layout does not fit its mapping (corrupt peer?)");
     cursors = reinterpret_cast<Cursor*>(base + layout.cursors_offset());
     slots = base + layout.slots_offset();
     slot_bytes = control->slot_bytes;
@@ -255,8 +261,8 @@ class Consumer {
 
 class BroadcastEndpoint final : public Endpoint {
  public:
-  BroadcastEndpoint(std::byte* base, Side side, WaitMode wait) {
-    const View v(base);
+  BroadcastEndpoint(std::byte* base, std::size_t region_bytes, Side side, WaitMode wait) {
+    const View v(base, region_bytes);
     if (side == Side::a) {
       tx_.emplace(v, wait);
     } else {
@@ -291,7 +297,8 @@ class BroadcastChannel final : public Channel {
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {
-    return std::make_unique<BroadcastEndpoint>(region_->attach(), side, wait_);
+    std::byte* base = region_->attach();
+    return std::make_unique<BroadcastEndpoint>(base, region_->size(), side, wait_);
   }
   void forked() override { region_->release(); }
 

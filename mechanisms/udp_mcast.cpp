@@ -21,7 +21,7 @@
 // setsockopt returns), and every consumer joins in open(), before the start barrier:
 // the first message already reaches all of them.
 // The port: create() binds a reservation socket to the group on port 0 (the kernel
-// picks a free port) and keeps it until every child has opened its end (each child
+// picks a port no socket holds) and keeps it until every child has opened its end (each child
 // drops its inherited copy only after binding its own socket), so no one else can take
 // the port meanwhile. It never joins and has IP_MULTICAST_ALL off, so it receives
 // nothing.
@@ -73,18 +73,22 @@ void set_ip_int(int fd, int option, int value, const char* what) {
   set_ip_option(fd, option, &value, sizeof value, what);
 }
 
-// A socket bound to the group (SO_REUSEADDR: every consumer binds the same one); the
-// port is group.sin_port, 0 for one the kernel picks (written back into `group`).
-// IP_MULTICAST_ALL off: a socket bound to a group it has not joined (the port's
-// reservation) would otherwise receive the group's datagrams as soon as any socket on
-// the host joined it.
-UniqueFd group_socket(sockaddr_in& group, std::uint64_t rcvbuf_request = 0) {
+void set_reuseaddr(int fd) {
+  const int on = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+    throw SysError("setsockopt", "SO_REUSEADDR");
+}
+
+// A socket bound to the group; the port is group.sin_port, 0 for one the kernel picks
+// (written back into `group`). `shared`: SO_REUSEADDR before the bind, so that every
+// member binds the same group and port. IP_MULTICAST_ALL off: a socket bound to a
+// group it has not joined (the port's reservation) would otherwise receive the
+// group's datagrams as soon as any socket on the host joined it.
+UniqueFd group_socket(sockaddr_in& group, bool shared, std::uint64_t rcvbuf_request = 0) {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd) throw SysError("socket", "AF_INET SOCK_DGRAM");
   set_ip_int(fd.get(), IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL");
-  const int on = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
-    throw SysError("setsockopt", "SO_REUSEADDR");
+  if (shared) set_reuseaddr(fd.get());
   // Before bind and join, so the first datagram already finds the full buffer.
   if (rcvbuf_request != 0) {
     const int fds[] = {fd.get()};
@@ -98,11 +102,20 @@ UniqueFd group_socket(sockaddr_in& group, std::uint64_t rcvbuf_request = 0) {
   return fd;
 }
 
+// The port's reservation: bound to the group on port 0 without SO_REUSEADDR, so the
+// kernel picks a port that no socket holds, shared or not; SO_REUSEADDR only then, so
+// that the members may bind it too.
+UniqueFd reserve_port(sockaddr_in& group) {
+  UniqueFd fd = group_socket(group, /*shared=*/false);
+  set_reuseaddr(fd.get());
+  return fd;
+}
+
 // A consumer's socket: bound to the group, joined on lo, and connected to the
 // producer so that only its datagrams are delivered.
 UniqueFd member_socket(sockaddr_in group, const sockaddr_in& producer,
                        std::uint64_t rcvbuf_request) {
-  UniqueFd fd = group_socket(group, rcvbuf_request);
+  UniqueFd fd = group_socket(group, /*shared=*/true, rcvbuf_request);
   ip_mreq join{};
   join.imr_multiaddr = group.sin_addr;
   join.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
@@ -130,7 +143,7 @@ class UdpMcastChannel final : public Channel {
   explicit UdpMcastChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
     check_datagram_fits(cfg.msg_bytes);
     group_ = random_group();
-    reservation_ = group_socket(group_);  // port 0: the kernel picks a free one
+    reservation_ = reserve_port(group_);
     tx_ = producer_socket(group_, producer_);
     // The probe is a member like any consumer; it leaves the group when it closes.
     const UniqueFd probe = member_socket(group_, producer_, 0);
