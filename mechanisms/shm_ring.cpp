@@ -36,7 +36,6 @@
 #include "harness/capacity.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
-#include "harness/futex.hpp"
 #include "harness/owners.hpp"
 #include "harness/registry.hpp"
 #include "harness/shared_region.hpp"
