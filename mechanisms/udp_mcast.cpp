@@ -36,7 +36,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "harness/capacity.hpp"
 #include "harness/error.hpp"
@@ -119,7 +121,14 @@ UniqueFd member_socket(sockaddr_in group, const sockaddr_in& producer,
   ip_mreq join{};
   join.imr_multiaddr = group.sin_addr;
   join.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
-  set_ip_option(fd.get(), IP_ADD_MEMBERSHIP, &join, sizeof join, "IP_ADD_MEMBERSHIP on lo");
+  if (::setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &join, sizeof join) < 0) {
+    // A kernel without multicast, or a lo that cannot take the group: the machine's, not
+    // the run's.
+    if (errno == ENODEV || errno == ENOPROTOOPT || errno == EADDRNOTAVAIL)
+      throw NotRunnable("udp_mcast: cannot join a multicast group on lo (IP_ADD_MEMBERSHIP: " +
+                        std::string(std::strerror(errno)) + ")");
+    throw SysError("setsockopt", "IP_ADD_MEMBERSHIP " + describe(group) + " on lo");
+  }
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&producer), sizeof producer) < 0)
     throw SysError("connect", describe(producer));
   return fd;
@@ -157,6 +166,11 @@ class UdpMcastChannel final : public Channel {
           return receive_buffer_bytes(probe.get());
         },
         [&] { return probe_datagrams(tx_.get(), probe.get(), cfg.msg_bytes, burst); });
+    // The probe doubles as the check that loopback multicast works here at all.
+    if (granted_.capacity_msgs == 0) {
+      throw NotRunnable("udp_mcast: no datagram sent to " + describe(group_) +
+                        " on lo reached a member (multicast filtered on this host?)");
+    }
   }
 
   std::unique_ptr<Endpoint> open(Side side) override {
