@@ -64,6 +64,53 @@ Grid libraries_sweep(std::vector<std::size_t> sizes, int repetitions, double cas
           .repetitions = repetitions,
           .case_seconds = case_seconds};
 }
+// Mechanisms made for a group (a multi-producer queue, broadcast) or for one question
+// (the container boundary): quick and default run them in their own sweeps, not at
+// every size of the main grid.
+const std::vector<std::string_view> kOwnSweep = {"shm_mpsc", "shm_broadcast", "udp_mcast",
+                                                 "tcp_netns", "udp_netns"};
+// Fan-out and fan-in at 64 B against N, sleeping (with N + 1 processes, polling needs
+// N + 1 CPUs); every mechanism of the kernel families that supports the pattern.
+Grid fan_sweep(std::vector<unsigned> counts, std::vector<std::string_view> families,
+               int repetitions) {
+  return {.name = "fan",
+          .mechanisms = {},
+          .families = std::move(families),
+          .patterns = {Pattern::fanout, Pattern::fanin},
+          .sizes = {64},
+          .capacities = {16},
+          .waits = {WaitMode::block},
+          .rates_msgs_per_s = {},
+          .repetitions = repetitions,
+          .case_seconds = 0.05,
+          .fan_counts = std::move(counts)};
+}
+// Pairs at once: how a shared-memory ring, a pipe, a socket and a message queue scale
+// with cores (kernel locks and shared queues show here).
+Grid pairs_sweep(std::vector<unsigned> pairs, int repetitions) {
+  return {.name = "pairs",
+          .mechanisms = {"shm_ring", "pipe", "unix_stream", "posix_mq"},
+          .families = {},
+          .patterns = {Pattern::pingpong, Pattern::stream},
+          .sizes = {64},
+          .capacities = {16},
+          .waits = {WaitMode::block, WaitMode::spin},
+          .rates_msgs_per_s = {},
+          .repetitions = repetitions,
+          .case_seconds = 0.05,
+          .pairs = std::move(pairs)};
+}
+// The container boundary: TCP and UDP between two network namespaces against loopback.
+const Grid kBoundarySweep = {.name = "boundary",
+                             .mechanisms = {"tcp", "tcp_netns", "udp", "udp_netns"},
+                             .families = {},
+                             .patterns = {Pattern::pingpong, Pattern::stream},
+                             .sizes = {64, 64 * KiB},
+                             .capacities = {16},
+                             .waits = {WaitMode::block, WaitMode::spin},
+                             .rates_msgs_per_s = {},
+                             .repetitions = 3,
+                             .case_seconds = 0.08};
 const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000,    100'000,
                                            300'000, 1'000'000, 3'000'000, 10'000'000};
 
@@ -74,10 +121,11 @@ const std::vector<std::uint64_t> kRates = {1'000,   3'000,     10'000,    30'000
 // minutes on 2 vCPUs with 16 mechanisms in the main grid (each repetition costs about its case
 // time x 1.25 for the warm-up, plus ~30 ms to fork and reap a pair).
 Grid main_grid(std::vector<std::size_t> sizes, std::vector<std::string_view> families,
-               double case_seconds) {
+               std::vector<std::string_view> except, double case_seconds) {
   return {.name = "main",
           .mechanisms = {},
           .families = std::move(families),
+          .except = std::move(except),
           .patterns = {Pattern::pingpong, Pattern::stream},
           .sizes = std::move(sizes),
           .capacities = {16},
@@ -95,6 +143,7 @@ const std::array<Preset, 3> kPresets = {{
      .main = {.name = "main",
               .mechanisms = {},
               .families = kKernelFamilies,
+              .except = kOwnSweep,
               .patterns = {Pattern::pingpong, Pattern::stream},
               .sizes = {64, 64 * KiB},
               .capacities = {16},
@@ -102,7 +151,8 @@ const std::array<Preset, 3> kPresets = {{
               .rates_msgs_per_s = kRates,
               .repetitions = 1,
               .case_seconds = 0.08},
-     .sweeps = {libraries_sweep({64, 64 * KiB}, 1, 0.08)}},
+     .sweeps = {libraries_sweep({64, 64 * KiB}, 1, 0.08), fan_sweep({2}, kKernelFamilies, 1),
+                kBoundarySweep}},
     {.name = "default",
      .about =
          "the kernel's mechanisms (and the rings, io_uring and the memfd hybrid built on them), 1 "
@@ -113,7 +163,7 @@ const std::array<Preset, 3> kPresets = {{
          "buffer alone, blocking adds the wake-ups it saves), rate in block mode, copy against "
          "zero-copy to 16 MiB, every ring wait mode and io_uring's sqpoll (792 cases, about 4.5 "
          "min on 2 vCPUs)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, 0.08),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, kOwnSweep, 0.08),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .families = {},
@@ -127,6 +177,7 @@ const std::array<Preset, 3> kPresets = {{
                 {.name = "rate",
                  .mechanisms = {},
                  .families = kKernelFamilies,
+                 .except = kOwnSweep,
                  .patterns = {Pattern::rate},
                  .sizes = {64},
                  .capacities = {16},
@@ -136,13 +187,16 @@ const std::array<Preset, 3> kPresets = {{
                  .case_seconds = 0.08},
                 libraries_sweep({64, 4 * KiB, 64 * KiB}, 3, 0.08),
                 kZeroCopySweep,
-                kWaitSweep}},
+                kWaitSweep,
+                fan_sweep({1, 2, 4}, kKernelFamilies, 1),
+                pairs_sweep({1, 2, 4}, 1),
+                kBoundarySweep}},
     {.name = "full",
      .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
               "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
               "zero_copy and wait sweeps as in default (2,270 cases, the longest preset: watch the "
               "ETA)",
-     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, 0.1),
+     .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, {}, 0.1),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
                  .families = {},
@@ -164,7 +218,9 @@ const std::array<Preset, 3> kPresets = {{
                  .repetitions = 1,
                  .case_seconds = 0.2},
                 kZeroCopySweep,
-                kWaitSweep}},
+                kWaitSweep,
+                fan_sweep({1, 2, 3, 4, 8}, {}, 3),
+                pairs_sweep({1, 2, 4, 8}, 3)}},
 }};
 }  // namespace
 
@@ -172,7 +228,8 @@ bool grid_has(const Grid& g, const Mechanism& m) {
   const auto listed = [](const std::vector<std::string_view>& list, std::string_view v) {
     return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
   };
-  return listed(g.mechanisms, m.name) && listed(g.families, m.family);
+  return listed(g.mechanisms, m.name) && listed(g.families, m.family) &&
+         std::find(g.except.begin(), g.except.end(), m.name) == g.except.end();
 }
 
 std::span<const Preset> presets() { return kPresets; }

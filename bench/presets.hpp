@@ -21,6 +21,8 @@ struct Grid {
   // Of those, the families that run (Mechanism::family); empty: every family. In the main
   // grid, mechanisms named with --mechanisms run whatever their family.
   std::vector<std::string_view> families;
+  // Of those, the mechanisms that run elsewhere (a sweep of their own).
+  std::vector<std::string_view> except = {};
   std::vector<Pattern> patterns;
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> capacities;
@@ -43,7 +45,7 @@ struct Preset {
 };
 
 // Whether grid `g` runs mechanism `m`: one of its mechanisms (all when it names none)
-// and of its families (all when it names none).
+// and of its families (all when it names none), and not one it excepts.
 bool grid_has(const Grid& g, const Mechanism& m);
 
 std::span<const Preset> presets();

@@ -43,7 +43,15 @@ waiting; `ipcbench summary FILE --all` shows every case).
 patterns: pingpong (request/echo: latency), stream (as fast as the channel
 accepts: throughput), rate (open loop: the producer sends at a fixed offered
 rate and latency counts from each message's intended send time; once a rate
-saturates, the higher rates of that mechanism/size/wait are skipped).
+saturates, the higher rates of that mechanism/size/wait are skipped), fanout
+(one producer, --consumers N, each receiving every message: over one channel
+where the mechanism broadcasts, else a copy down one channel per consumer; the
+case's label says which), fanin (--producers N sending to one consumer over one
+channel, for mechanisms that take several writers; each producer's sequence is
+checked). --pairs N runs N independent pairs of pingpong or stream at once and
+reports their sum. A case needing more processes than this machine has CPUs
+is oversubscribed: polling modes are not runnable, sleeping ones run and are
+marked (docs/groups.md).
 
 [default] is the default preset's value; --patterns, --sizes, --capacities,
 --wait, --repetitions and --case-time shape the main grid; --mechanisms,
@@ -166,7 +174,7 @@ std::string options_help() {
   --sweeps LIST|none     )" +
          sweeps_help(dp) +
          R"(  --mechanisms LIST      comma-separated names (see `ipcbench list`)      [all]
-  --patterns LIST        pingpong,stream,rate             [)" +
+  --patterns LIST        pingpong,stream,rate,fanout,fanin  [)" +
          join_values(d.patterns, show_pattern) + R"(]
   --sizes LIST           message sizes: 64, 64B, 4K, 4KiB, 1M, 1MiB (binary)
                                                           [)" +
@@ -176,6 +184,10 @@ std::string options_help() {
   --rates LIST           offered messages/s of rate cases, k and M decimal
                          suffixes              [)" +
          join_values(d.rates_msgs_per_s, show_rate) + R"(]
+  --consumers LIST       fanout's consumers, a case each                    [2]
+  --producers LIST       fanin's producers, a case each                     [2]
+  --pairs LIST           pairs at once for pingpong and stream, a case each;
+                         names gain /pairs:N                  [one, unnamed]
   --wait LIST            how a side waits for data or space; each mechanism runs
                          the modes it supports (`ipcbench list`)  [)" +
          join_values(d.waits, show_wait) + "]\n" + wait_modes_help() +

@@ -20,6 +20,8 @@ nlohmann::json mechanisms_context() {
         {"transport", std::string(m->transport)},
         {"may_lose", m->may_lose},
         {"zero_copy", m->zero_copy},
+        {"broadcast", m->broadcast},
+        {"many_writers", m->many_writers},
         {"uses_backing", m->uses_backing},
         {"pingpong", m->pingpong},
         {"stream", m->stream},

@@ -19,7 +19,11 @@ struct Metric {
 
 Metric metric_of(const std::string& case_name) {
   if (case_name.rfind("pingpong/", 0) == 0) return {"p50_ns", true};
-  if (case_name.rfind("stream/", 0) == 0) return {"bytes_per_s", false};
+  // A fan-out against its transport's (often by copies: what broadcasting saves over
+  // sending each consumer its own), a fan-in against its transport's.
+  for (const char* p : {"stream/", "fanout/", "fanin/"}) {
+    if (case_name.rfind(p, 0) == 0) return {"bytes_per_s", false};
+  }
   return {};
 }
 

@@ -48,8 +48,9 @@ int pattern_rank(const std::string& pattern) {
 std::string shape_of(const std::string& name) {
   std::string shape;
   auto add = [&](const std::string& part) { shape += (shape.empty() ? "" : ", ") + part; };
-  for (const char* key : {"consumers", "producers"}) {
-    if (const std::string n = case_field(name, key); !n.empty()) add(n + " " + key);
+  for (const std::string key : {"consumer", "producer"}) {
+    if (const std::string n = case_field(name, key + "s"); !n.empty())
+      add(n + " " + key + (n == "1" ? "" : "s"));
   }
   if (const std::string n = case_field(name, "pairs"); !n.empty() && n != "1") add(n + " pairs");
   if (const std::string where = case_field(name, "placement"); !where.empty()) add(where);

@@ -191,7 +191,8 @@ _FACT_TYPES = {
     "transport": (_is_str, "a string"),
     "waits": (_list_of(_is_str), "a list of strings"),
 }
-for _key in ("may_lose", "zero_copy", "uses_backing", "pingpong", "stream"):
+for _key in ("may_lose", "zero_copy", "uses_backing", "pingpong", "stream", "broadcast",
+             "many_writers"):
     _FACT_TYPES[_key] = (_is_bool, "a boolean")
 
 

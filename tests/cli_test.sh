@@ -106,8 +106,11 @@ items = json.load(open(sys.argv[1]))
 assert isinstance(items, list) and items
 for m in items:
     assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
-    assert set(m["patterns"]) <= {"pingpong", "stream", "rate"} and m["patterns"]
+    assert set(m["patterns"]) <= {"pingpong", "stream", "rate", "fanout", "fanin"} and m["patterns"]
     assert ("rate" in m["patterns"]) == ("stream" in m["patterns"]), m
+    # every one-way channel fans out (broadcast or copies); fan-in needs many writers
+    assert ("fanout" in m["patterns"]) == ("stream" in m["patterns"]), m
+    assert ("fanin" in m["patterns"]) == (m["many_writers"] and "stream" in m["patterns"]), m
     assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem", "sqpoll"}, m
     assert "block" in m["wait_modes"], m
 names = {m["name"] for m in items}

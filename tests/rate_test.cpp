@@ -172,7 +172,8 @@ RunPlan preset_plan(const Preset& preset) {
   return plan;
 }
 
-// pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N exactly for a rate case.
+// pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N exactly for a rate case,
+// /consumers:N for fanout, /producers:N for fanin, /pairs:N or nothing for the others.
 // (No std::regex: GCC 12's <regex> trips -Wmaybe-uninitialized under ASan.)
 bool well_formed(const std::string& name) {
   std::vector<std::string> parts;
@@ -186,17 +187,27 @@ bool well_formed(const std::string& name) {
     return part.starts_with(key) && part.size() > key.size() &&
            part.find_first_not_of("0123456789", key.size()) == std::string::npos;
   };
-  const bool rate = parts[0] == "rate";
-  if (parts.size() != (rate ? 6u : 5u)) return false;
-  if (!rate && parts[0] != "pingpong" && parts[0] != "stream") return false;
+  // The sixth field each pattern must have (pingpong and stream: none, or /pairs:N).
+  const std::map<std::string, std::string> sixth = {{"rate", "rate:"},
+                                                    {"fanout", "consumers:"},
+                                                    {"fanin", "producers:"},
+                                                    {"pingpong", "pairs:"},
+                                                    {"stream", "pairs:"}};
+  const auto key = sixth.find(parts[0]);
+  if (key == sixth.end()) return false;
+  const bool optional = parts[0] == "pingpong" || parts[0] == "stream";
+  if (parts.size() != 6u && !(optional && parts.size() == 5u)) return false;
   return find_mechanism(parts[1]) != nullptr && number_after(parts[2], "size:") &&
          number_after(parts[3], "capacity:") && parts[4].starts_with("wait:") &&
-         parts[4].size() > 5 && (!rate || number_after(parts[5], "rate:"));
+         parts[4].size() > 5 && (parts.size() == 5u || number_after(parts[5], key->second));
 }
 
 TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
   EXPECT_FALSE(well_formed("rate/pipe/size:64/capacity:16/wait:block"));
   EXPECT_FALSE(well_formed("stream/pipe/size:64/capacity:16/wait:block/rate:5"));
+  EXPECT_FALSE(well_formed("fanout/pipe/size:64/capacity:16/wait:block"));
+  EXPECT_TRUE(well_formed("fanin/pipe/size:64/capacity:16/wait:block/producers:2"));
+  EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:16/wait:block/pairs:2"));
   for (const Preset& preset : presets()) {
     const std::vector<Case> cases = plan_cases(preset_plan(preset), 20, 1);
     ASSERT_FALSE(cases.empty()) << preset.name;
