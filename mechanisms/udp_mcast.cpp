@@ -122,11 +122,14 @@ UniqueFd member_socket(sockaddr_in group, const sockaddr_in& producer,
   join.imr_multiaddr = group.sin_addr;
   join.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
   if (::setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &join, sizeof join) < 0) {
-    // A kernel without multicast, or a lo that cannot take the group: the machine's, not
-    // the run's.
-    if (errno == ENODEV || errno == ENOPROTOOPT || errno == EADDRNOTAVAIL)
+    // A kernel without multicast, a lo that cannot take the group, or no joins allowed
+    // (ENOBUFS: net.ipv4.igmp_max_memberships): the machine's, not the run's.
+    const int err = errno;
+    if (err == ENODEV || err == ENOPROTOOPT || err == EADDRNOTAVAIL || err == ENOBUFS) {
       throw NotRunnable("udp_mcast: cannot join a multicast group on lo (IP_ADD_MEMBERSHIP: " +
-                        std::string(std::strerror(errno)) + ")");
+                        std::string(std::strerror(err)) +
+                        (err == ENOBUFS ? "; see sysctl net.ipv4.igmp_max_memberships)" : ")"));
+    }
     throw SysError("setsockopt", "IP_ADD_MEMBERSHIP " + describe(group) + " on lo");
   }
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&producer), sizeof producer) < 0)
