@@ -25,8 +25,9 @@
 //   write: while nobody sleeps that load hits the publisher's own cache and no system
 //   call is made. Consumers may sleep together on one data flag, so only the producer
 //   clears it (Sleepers::many), with one futex_wake_all per sleep round. The producer
-//   sleeps alone on the space flag; any consumer's release wakes it, and it sleeps
-//   again if the slowest reader has not moved.
+//   sleeps alone on the space flag, having written which cursor value it waits for;
+//   a consumer that finds the flag raised wakes it only once every cursor has got
+//   there, so the slowest reader's release wakes it and the others' do not.
 // Capacity: ring slots = capacity, each one whole message (as shm_ring); the region
 // holds the slots once, whatever the number of readers.
 // Names, backing and clean-up: shm_ring's (harness/shared_region.hpp): the region has
@@ -53,7 +54,7 @@ namespace {
 using ring::SlotHeader;
 constexpr std::size_t kSeparation = kCacheLineSeparation;
 constexpr std::uint64_t kMagic = 0x74736362'63706269ull;  // "ibpcbcst"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 
 struct BroadcastControl {
   // Immutable after format().
@@ -68,9 +69,11 @@ struct BroadcastControl {
   // Consumers sleep here waiting for data (block): any number of them.
   alignas(kSeparation) std::atomic<std::uint32_t> data_epoch;
   std::atomic<std::uint32_t> data_waiting;
-  // The producer sleeps here waiting for space (block): one sleeper.
+  // The producer sleeps here waiting for space (block): one sleeper, waiting until
+  // every cursor has reached space_wanted (written before it raises the flag).
   alignas(kSeparation) std::atomic<std::uint32_t> space_epoch;
   std::atomic<std::uint32_t> space_waiting;
+  std::atomic<std::uint64_t> space_wanted;
 };
 // One consumer's published progress: messages it has consumed. A line of its own.
 struct alignas(kSeparation) Cursor {
@@ -152,6 +155,9 @@ class Producer {
     if (wait_ == WaitMode::spin) {
       while (full(std::memory_order_acquire)) cpu_relax();
     } else if (full(std::memory_order_acquire)) {
+      // The cursor value that frees the slot, for the consumers to compare with: it
+      // reaches them with the flag (relaxed here, published by the flag's seq_cst store).
+      v_.control->space_wanted.store(tail_ - v_.slot_count + 1, std::memory_order_relaxed);
       ring::sleep_until(v_.control->space_waiting, v_.control->space_epoch, -1,
                         [this] { return !full(std::memory_order_seq_cst); });
     }
@@ -246,8 +252,28 @@ class Consumer {
       cursor_->head.store(head_, std::memory_order_release);
     } else {
       cursor_->head.store(head_, std::memory_order_seq_cst);
-      ring::wake_if_waiting(v_.control->space_waiting, v_.control->space_epoch, -1);
+      wake_producer_if_free();
     }
+  }
+
+  // Block: wakes a sleeping producer, but only once the slowest cursor has freed the
+  // slot it waits for; a release that leaves another reader behind would only wake it
+  // to sleep again. Scanning the cursors costs N loads and happens only while the
+  // producer sleeps. No wake is lost: the release that frees the slot is, in the
+  // seq_cst order, after the producer's flag store (else its re-check would have seen
+  // the slot free) and after every other needed cursor store, so this consumer sees
+  // the flag raised and every cursor at or past space_wanted. Measured on the 2-vCPU
+  // VM (fan-out to 3 consumers, 64 B, capacity 16, perf's count of futex calls, three
+  // runs each): 1.4-1.75 futex calls per message when every release woke it, 0.7-1.0
+  // with this.
+  void wake_producer_if_free() noexcept {
+    BroadcastControl& c = *v_.control;
+    if (c.space_waiting.load(std::memory_order_seq_cst) == 0) return;
+    const std::uint64_t wanted = c.space_wanted.load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < v_.consumers; ++i) {
+      if (v_.cursors[i].head.load(std::memory_order_seq_cst) < wanted) return;
+    }
+    ring::wake_if_waiting(c.space_waiting, c.space_epoch, -1);
   }
 
   View v_;
