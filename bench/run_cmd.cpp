@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "bench/clean_cmd.hpp"
+#include "bench/placements.hpp"
 #include "bench/run_options.hpp"
 #include "bench/suite.hpp"
 #include "harness/clock.hpp"
@@ -109,12 +110,13 @@ std::vector<Case> plan(const RunPlan& plan, double timer_ns) {
   return cases;
 }
 
-// The floors at every message size any grid sends.
-Floors measure_run_floors(const RunPlan& plan, double timer_ns) {
+// The floors at every message size any grid sends, on each placement's CPUs.
+FloorsByPlacement measure_run_floors(const RunPlan& plan, const std::vector<PlacementCpus>& used,
+                                     double timer_ns) {
   std::set<std::size_t> all_sizes;
   for (const GridPlan& g : plan.grids) all_sizes.insert(g.sizes.begin(), g.sizes.end());
-  return measure_floors(plan.cpus, std::vector<std::size_t>(all_sizes.begin(), all_sizes.end()),
-                        timer_ns);
+  return measure_placement_floors(
+      used, std::vector<std::size_t>(all_sizes.begin(), all_sizes.end()), timer_ns);
 }
 
 // Floors are read again between cases about this often, and at once when a polling case
@@ -132,11 +134,16 @@ void warn_floor(const std::string& warning, nlohmann::json& env) {
 // Between cases: the floors again every kFloorCheckSeconds, and at once when the
 // repetition just measured beat its floor (the warning names it and both figures), once
 // per case: a case that beats the floors measured again is left to the end of the run.
-FloorCheck floor_check(Floors& floors, const std::array<int, 2>& cpus, nlohmann::json& env) {
+// The floors are those of the case's placement, measured again on its CPUs.
+FloorCheck floor_check(FloorsByPlacement& by_placement, const std::vector<PlacementCpus>& used,
+                       nlohmann::json& env) {
   auto last_s = std::make_shared<double>(static_cast<double>(now_ns()) / 1e9);
   auto retried = std::make_shared<std::set<std::string>>();
-  return [&floors, cpus, &env, last_s, retried](const std::string& case_name, const PairSpec& spec,
-                                                const CaseCounters& out) {
+  return [&by_placement, &used, &env, last_s, retried](
+             const std::string& case_name, const PairSpec& spec, const CaseCounters& out) {
+    const PlacementCpus& placement = placement_of(used, case_name);
+    Floors& floors = by_placement.at(placement.key);
+    const std::array<int, 2>& cpus = placement.cpus;
     const std::string contaminated = floor_contamination(case_name, spec, out, floors);
     const bool retry = !contaminated.empty() && retried->insert(case_name).second;
     const double now_s = static_cast<double>(now_ns()) / 1e9;
@@ -152,13 +159,15 @@ FloorCheck floor_check(Floors& floors, const std::array<int, 2>& cpus, nlohmann:
 
 // Before the file is written: the floors measured again while a polling case is under
 // kMinPollingXFloor of them (settle_floor_ratios). False once interrupted.
-bool floors_again_for_file(Floors& floors, const std::array<int, 2>& cpus,
-                           nlohmann::json& context) {
+bool floors_again_for_file(FloorsByPlacement& floors, const std::vector<PlacementCpus>& used,
+                           const RunPlan& plan, nlohmann::json& context) {
   if (interrupted()) return false;
-  std::vector<std::string> errors;
-  measure_floors_again(floors, cpus, errors);
-  for (const std::string& e : errors) warn_floor(e, context);
-  add_floors_to_context(floors, context);
+  for (const PlacementCpus& p : used) {
+    std::vector<std::string> errors;
+    measure_floors_again(floors.at(p.key), p.cpus, errors);
+    for (const std::string& e : errors) warn_floor(e, context);
+  }
+  placements_to_context(floors, used, plan, context);
   return true;
 }
 
@@ -260,11 +269,15 @@ int cmd_run(cli::Args& args, const char* argv0) {
   if (announce_plan(r, cases)) {
     std::cerr << cases.size() << " cases planned; measuring the floors first\n" << std::flush;
   }
-  Floors floors = measure_run_floors(r.plan, costs.timer_ns);
-  add_floors_to_context(floors, env);
+  const std::vector<PlacementCpus> used = placements_used(r.plan);
+  FloorsByPlacement floors = measure_run_floors(r.plan, used, costs.timer_ns);
+  placements_to_context(floors, used, r.plan, env);
+  if (!r.topology_notes.empty()) env["topology_notes"] = r.topology_notes;
   env["mechanisms"] = mechanisms_context();
-  register_cases(cases, floors, floor_check(floors, r.plan.cpus, env));
-  std::vector<std::string> warnings = floors.errors;
+  register_cases(cases, floors, floor_check(floors, used, env));
+  std::vector<std::string> warnings;
+  for (const auto& [key, f] : floors)
+    warnings.insert(warnings.end(), f.errors.begin(), f.errors.end());
   BenchmarkArgs gb_args;
   init_benchmark(gb_args, argv0, gb_path, r.benchmark_flags);
 
@@ -277,11 +290,12 @@ int cmd_run(cli::Args& args, const char* argv0) {
   set_hgrm_exporter(nullptr);
   if (!ran) return 0;
 
-  recheck_floors(floors, r.plan.cpus, interrupted, env);
+  recheck_placement_floors(floors, used, r.plan, interrupted, env);
   env["incomplete"] = interrupted();
   const nlohmann::json benchmarks = finish_json(gb_path, r.out, env, [&](nlohmann::json& doc) {
+    annotate_placements(doc, cases, used);
     settle_floor_ratios(doc, kMaxFloorRetries, [&](nlohmann::json& context) {
-      return floors_again_for_file(floors, r.plan.cpus, context);
+      return floors_again_for_file(floors, used, r.plan, context);
     });
     derive_transport_ratios(doc);
   });

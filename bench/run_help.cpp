@@ -10,6 +10,7 @@
 #include "bench/presets.hpp"
 #include "bench/run_options.hpp"
 #include "harness/registry.hpp"
+#include "harness/topology.hpp"
 
 namespace ipcbench {
 namespace {
@@ -167,6 +168,28 @@ std::string sweeps_help(const Preset& dp) {
          "\n";
 }
 
+// --placement: what each placement means, and the pairs this machine offers.
+std::string placement_help() {
+  std::string here;
+  for (const PlacementChoice& c : derive_placements(read_topology())) {
+    if (!c.cpus) continue;
+    here += (here.empty() ? "" : ", ") + std::string(to_string(c.placement)) + " " +
+            std::to_string((*c.cpus)[0]) + "," + std::to_string((*c.cpus)[1]);
+  }
+  return R"(  --placement LIST|all   run each case once per placement, its sides pinned to
+                         the placement's CPU pair; the name gains /placement:P
+                         (not with --cpus)                                  [off]
+                           same_cpu     one CPU for both sides
+                           smt_sibling  two hardware threads of one core
+                           same_l3      two cores that share an L3
+                           cross_l3     two L3s of one NUMA node (AMD CCXs)
+                           cross_numa   two NUMA nodes (else two packages)
+                         pairs from sysfs, lowest CPUs first (docs/placement.md);
+                         a placement the machine lacks is not runnable; all:
+                         those it has, here )" +
+         here + "\n";
+}
+
 std::string options_help() {
   const Preset& dp = *find_preset("default");
   const Grid& d = dp.main;
@@ -194,7 +217,8 @@ std::string options_help() {
          R"(  --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
                          or file (under /tmp); one per run        [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
-  --repetitions N        fresh pairs per main-grid case; spread is reported
+)" + placement_help() +
+         R"(  --repetitions N        fresh pairs per main-grid case; spread is reported
                          across them                                       [)" +
          std::to_string(d.repetitions) + R"(]
   --case-time SECONDS    measured time per main-grid case; the count adapts

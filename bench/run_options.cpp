@@ -17,6 +17,7 @@
 #include "harness/error.hpp"
 #include "harness/registry.hpp"
 #include "harness/shared_region.hpp"
+#include "harness/topology.hpp"
 
 namespace ipcbench {
 namespace {
@@ -37,7 +38,8 @@ struct Choices {
   std::optional<double> case_seconds;
   std::optional<std::vector<std::uint64_t>> rates;
   std::optional<std::vector<unsigned>> consumers, producers, pairs;
-  std::optional<std::vector<std::string>> sweeps;  // empty: none
+  std::optional<std::vector<std::string>> sweeps;      // empty: none
+  std::optional<std::vector<std::string>> placements;  // {"all"}: every one offered
 };
 
 // "; did you mean 'x'?" for a name close to one of `known` ("a, b, c"), else the list.
@@ -118,6 +120,38 @@ std::vector<std::string> parse_sweeps(const std::string& opt, const std::string&
   return sweeps;
 }
 
+// --placement LIST: the names are checked now; the CPU pairs are read from the
+// topology once every option is (resolve_placements).
+std::vector<std::string> parse_placements(const std::string& opt, const std::string& text) {
+  if (text == "all") return {"all"};
+  std::vector<std::string> names = cli::parse_list(opt, text);
+  for (const std::string& name : names) {
+    if (name == "all") throw UsageError("--placement: 'all' stands alone (got '" + text + "')");
+    if (!parse_placement(name)) {
+      throw UsageError("--placement: unknown placement '" + name + "'" +
+                       hint_or_known(name, placement_names() + ", all"));
+    }
+  }
+  return names;
+}
+
+// The named placements (or every one this machine offers, for "all"), nearest first,
+// each with its CPU pair or why the machine has none.
+std::vector<PlacementPlan> resolve_placements(const std::vector<std::string>& names, RunArgs& r) {
+  const Topology t = read_topology();
+  r.topology_notes = t.notes;
+  const bool all = names == std::vector<std::string>{"all"};
+  std::vector<PlacementPlan> plans;
+  for (const PlacementChoice& c : derive_placements(t)) {
+    const bool named = std::find(names.begin(), names.end(), to_string(c.placement)) != names.end();
+    if (all ? !c.cpus : !named) continue;
+    plans.push_back({.placement = c.placement,
+                     .cpus = c.cpus.value_or(std::array<int, 2>{-1, -1}),
+                     .not_offered = c.cpus ? "" : why_not_offered(t, c.placement)});
+  }
+  return plans;
+}
+
 std::vector<const Mechanism*> parse_mechanisms(const std::string& opt, const std::string& text) {
   return parse_each<const Mechanism*>(opt, text, [&](const std::string& n) {
     const Mechanism* m = find_mechanism(n);
@@ -195,6 +229,8 @@ bool parse_grid_values(const std::string& opt, cli::Args& args, Choices& c) {
     const std::uint64_t n = cli::parse_count(opt, args.value());
     if (n > 1000) throw UsageError("--repetitions: at most 1000");
     c.repetitions = static_cast<int>(n);
+  } else if (opt == "--placement") {
+    c.placements = parse_placements(opt, args.value());
   } else if (opt == "--consumers" || opt == "--producers" || opt == "--pairs") {
     std::vector<unsigned> counts;
     for (std::size_t n : parse_counts(opt, args.value(), kMaxFan, "is out of range (1 to 64)"))
@@ -387,6 +423,19 @@ RunArgs parse_run(cli::Args& args) {
   }
   r.preset = c.preset->name;
   r.plan.grids = resolve_grids(c);
+  if (c.placements) {
+    if (r.plan.cpus[0] >= 0) {
+      throw UsageError("--placement: --cpus chooses the CPUs too; give one or the other");
+    }
+    r.plan.placements = resolve_placements(*c.placements, r);
+    // The run's own CPUs (its environment, busy-CPU check, the header's floors): the
+    // first placement offered on two CPUs, else same_cpu.
+    for (const PlacementPlan& p : r.plan.placements) {
+      if (p.not_offered.empty() && (r.plan.cpus[0] < 0 || r.plan.cpus[0] == r.plan.cpus[1])) {
+        r.plan.cpus = p.cpus;
+      }
+    }
+  }
   if (r.plan.cpus[0] < 0) {
     const std::vector<int> allowed = allowed_cpus();
     if (allowed.empty()) throw UsageError("--cpus: this process may run on no CPU?");

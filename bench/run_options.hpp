@@ -20,6 +20,7 @@ struct RunArgs {
   bool quiet = false;      // --quiet: no progress
   std::string hgrm_dir;    // --hgrm: empty, none
   bool list_only = false;  // --benchmark_list_tests: print the case names, run and write nothing
+  std::vector<std::string> topology_notes;  // what the topology reader assumed (--placement)
 };
 
 // The help text (bench/run_help.cpp); defaults, presets, sweeps and who supports which

@@ -20,6 +20,26 @@ std::string rate_series(const std::string& case_name) {
 
 namespace {
 
+// Each case once per placement of the sweep: "/placement:P" goes before any "/rate:N",
+// so a rate series (rate_series) stays within one placement.
+std::vector<Case> per_placement(const std::vector<Case>& cases,
+                                const std::vector<PlacementPlan>& placements) {
+  std::vector<Case> out;
+  for (const Case& c : cases) {
+    const std::size_t rate_at = c.name.rfind("/rate:");
+    const std::size_t at = rate_at == std::string::npos ? c.name.size() : rate_at;
+    for (const PlacementPlan& p : placements) {
+      Case one = c;
+      one.placement = std::string(to_string(p.placement));
+      one.name.insert(at, "/placement:" + one.placement);
+      one.spec.cpus = p.cpus;
+      one.not_offered = p.not_offered;
+      out.push_back(std::move(one));
+    }
+  }
+  return out;
+}
+
 // What a case adds to its grid point: an offered rate (rate), a count of consumers
 // (fanout) or producers (fanin), pairs at once (--pairs), and the name's suffix for it.
 struct Variant {
@@ -106,7 +126,7 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
       }
     }
   }
-  return cases;
+  return plan.placements.empty() ? cases : per_placement(cases, plan.placements);
 }
 
 namespace {
@@ -157,13 +177,35 @@ void run_case(benchmark::State& state, const PairSpec& spec, const Floors& floor
   }
 }
 
+// A case whose placement this machine lacks: every repetition says why.
+void register_not_offered(const Case& c) {
+  benchmark::RegisterBenchmark(c.name.c_str(),
+                               [why = "not runnable: placement " + c.placement + ": " +
+                                      c.not_offered](benchmark::State& st) {
+                                 for (auto _ : st) {
+                                   st.SkipWithError(why.c_str());
+                                   break;
+                                 }
+                               })
+      ->Repetitions(c.repetitions)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kNanosecond);
+}
+
 }  // namespace
 
-void register_cases(const std::vector<Case>& cases, const Floors& floors, FloorCheck check) {
+void register_cases(const std::vector<Case>& cases, const FloorsByPlacement& floors_by,
+                    FloorCheck check) {
   // Shared by every rate case of this run; lives as long as the registrations.
   auto series = std::make_shared<RateSeriesMap>();
   auto failures = std::make_shared<CaseFailures>();
   for (const Case& c : cases) {
+    if (!c.not_offered.empty()) {
+      register_not_offered(c);
+      continue;
+    }
+    const Floors& floors = floors_by.at(c.placement);
     benchmark::RegisterBenchmark(
         c.name.c_str(),
         [spec = c.spec, &floors, check, series, failures, series_name = rate_series(c.name),

@@ -6,12 +6,14 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "bench/counters.hpp"
 #include "harness/floor.hpp"
 #include "harness/pair.hpp"
+#include "harness/topology.hpp"
 
 namespace ipcbench {
 
@@ -31,10 +33,20 @@ struct GridPlan {
   double case_seconds = 0.2;
 };
 
+// One placement of a --placement sweep: its CPU pair, or why this machine has none.
+struct PlacementPlan {
+  Placement placement = Placement::same_cpu;
+  std::array<int, 2> cpus{-1, -1};
+  std::string not_offered;  // not empty: the machine has no such pair, and why
+};
+
 struct RunPlan {
   std::vector<GridPlan> grids;           // the main grid first, then the sweeps
   Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
   std::array<int, 2> cpus{-1, -1};
+  // --placement: every case runs once per entry, pinned to its pair (cpus unused);
+  // empty: every case on `cpus`.
+  std::vector<PlacementPlan> placements;
   std::uint64_t fixed_msgs = 0;
   double timeout_seconds = 30;
   bool verify = true;
@@ -42,11 +54,14 @@ struct RunPlan {
 
 struct Case {
   // pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N for a rate case,
-  // /consumers:N for fanout, /producers:N for fanin, /pairs:N with --pairs
+  // /consumers:N for fanout, /producers:N for fanin, /pairs:N with --pairs; with
+  // --placement, /placement:P before /rate:N
   std::string name;
   std::string grid;  // the grid that planned it (the first, when several did)
   int repetitions = 1;
   PairSpec spec;
+  std::string placement;    // --placement's name for this case; "" without --placement
+  std::string not_offered;  // not empty: the machine lacks the placement; not runnable
 };
 
 // The name of a rate case without its /rate:N: the series whose higher rates are
@@ -57,7 +72,8 @@ std::string rate_series(const std::string& case_name);
 // without a wait mode or pattern simply has no such case; sizes and capacities a
 // mechanism cannot run stay in the suite and report why), grid by grid. A case that
 // an earlier grid already planned is not planned again, so names are unique. Rate
-// cases of one series come in increasing offered rate.
+// cases of one series come in increasing offered rate. With plan.placements, each
+// case comes once per placement, in the order given.
 std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uint64_t seed);
 
 // Called after each repetition with its counters: may measure `floors` again (between
@@ -66,11 +82,16 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
 using FloorCheck =
     std::function<bool(const std::string& case_name, const PairSpec&, const CaseCounters&)>;
 
+// The floors of each placement a run uses, by Case::placement ("" : the run's own CPUs).
+using FloorsByPlacement = std::map<std::string, Floors>;
+
 // Registers each case, with its repetitions, with Google Benchmark. Results are also
-// read against `floors` (x_floor, x_floor_bw), which must outlive the run; `check`
+// read against the floors of the case's placement (x_floor, x_floor_bw), which must
+// outlive the run; a case whose placement is not offered is skipped as not runnable; `check`
 // (may be empty) runs after each repetition. Rate cases
 // share one record of saturation per series: once a rate saturates, the series's
 // higher rates are skipped as "beyond saturation: ...".
-void register_cases(const std::vector<Case>& cases, const Floors& floors, FloorCheck check = {});
+void register_cases(const std::vector<Case>& cases, const FloorsByPlacement& floors,
+                    FloorCheck check = {});
 
 }  // namespace ipcbench

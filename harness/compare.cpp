@@ -237,14 +237,26 @@ RunContext read_context(const nlohmann::json& ctx) {
       if (v.is_number() && v.get<double>() > 0) c.floor_memcpy_bytes_per_s[size] = v.get<double>();
     }
   }
+  const auto& placements = ctx.value("placements", nlohmann::json::object());
+  if (placements.is_object()) {
+    for (const auto& [name, p] : placements.items()) {
+      if (p.is_object()) {
+        c.placement_rtt_floors_ns[name] = {number(p, "floor_cacheline_rtt_ns"),
+                                           number(p, "floor_wake_rtt_ns")};
+      }
+    }
+  }
   return c;
 }
 
 // The round-trip floor of the case's way of waiting: cache line when it polls, wake-up
-// otherwise.
+// otherwise; a /placement:P case's from its own placement's floors.
 double rtt_floor_ns(const RunContext& ctx, const std::string& name) {
   const auto wait = parse_wait_mode(case_field(name, "wait"));
-  return wait && polls(*wait) ? ctx.floor_cacheline_rtt_ns : ctx.floor_wake_rtt_ns;
+  const bool polling = wait && polls(*wait);
+  const auto own = ctx.placement_rtt_floors_ns.find(case_field(name, "placement"));
+  if (own != ctx.placement_rtt_floors_ns.end()) return own->second[polling ? 0 : 1];
+  return polling ? ctx.floor_cacheline_rtt_ns : ctx.floor_wake_rtt_ns;
 }
 
 double memcpy_floor(const RunContext& ctx, const std::string& name) {
@@ -499,8 +511,7 @@ double x_floor(const RunContext& ctx, const std::string& name, Metric m, double 
   const auto wait = parse_wait_mode(case_field(name, "wait"));
   const bool polling = wait && polls(*wait);
   Floors floors;
-  floors.cacheline_rtt_ns = ctx.floor_cacheline_rtt_ns;
-  floors.wake_rtt_ns = ctx.floor_wake_rtt_ns;
+  (polling ? floors.cacheline_rtt_ns : floors.wake_rtt_ns) = rtt_floor_ns(ctx, name);
   const std::size_t bytes = std::strtoull(size.c_str(), nullptr, 10);
   floors.memcpy_bytes_per_s[bytes] = memcpy_floor(ctx, name);
   const double floor_rtt_ns = pingpong_floor_rtt_ns(floors, polling, bytes);

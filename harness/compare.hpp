@@ -3,6 +3,7 @@
 // same case's in the new run, per metric, with a Mann-Whitney U test deciding whether
 // a difference is more than noise. Comparing several: the fleet view, each machine's
 // figures over its own floors, side by side. `ipcbench compare` prints what this returns.
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <map>
@@ -32,6 +33,9 @@ struct RunContext {
   std::string host_name, cpu_model, kernel, preset;
   double floor_cacheline_rtt_ns = NAN, floor_wake_rtt_ns = NAN;
   std::map<std::string, double> floor_memcpy_bytes_per_s;  // keyed by message size, as in JSON
+  // A --placement run's round-trip floors by placement: {cache line, wake-up} (memcpy is
+  // one core's, the same for every placement).
+  std::map<std::string, std::array<double, 2>> placement_rtt_floors_ns;
 };
 
 // One result file, reduced to what compare needs: per case, the per-repetition values

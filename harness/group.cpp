@@ -255,7 +255,8 @@ std::vector<int> member_cpus(const std::array<int, 2>& pair_cpus, const std::vec
                              unsigned n) {
   if (pair_cpus[0] < 0 || pair_cpus[1] < 0) return std::vector<int>(n, -1);
   std::vector<int> order = {pair_cpus[0]};
-  if (pair_cpus[1] != pair_cpus[0]) order.push_back(pair_cpus[1]);
+  if (pair_cpus[1] == pair_cpus[0]) return std::vector<int>(n, pair_cpus[0]);  // same_cpu
+  order.push_back(pair_cpus[1]);
   for (int c : usable) {
     if (std::find(order.begin(), order.end(), c) == order.end()) order.push_back(c);
   }

@@ -6,7 +6,8 @@
 //
 // CPUs: the members take the case's two CPUs first (spec.cpus, the placement's), then
 // the other CPUs this process may use, in order, and start again from the first when
-// there are more members than CPUs. Then the case is oversubscribed: members take turns
+// there are more members than CPUs. A pair on one CPU (same_cpu) puts the whole group
+// there. Then the case is oversubscribed: members take turns
 // on a CPU, which a sleeping wait survives and a polling one does not (a spinning
 // consumer would hold the CPU its producer needs), so polling modes are not runnable.
 #include <vector>

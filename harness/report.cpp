@@ -18,6 +18,7 @@
 #include "harness/error.hpp"
 #include "harness/floor.hpp"
 #include "harness/stats.hpp"
+#include "harness/topology.hpp"
 #include "harness/verdict.hpp"
 
 namespace ipcbench {
@@ -99,6 +100,29 @@ void note_case_started(const std::string& case_name) {
   if (g_running != nullptr) g_running->case_started(case_name);
 }
 
+// Each placement of the run, its CPUs and its own round-trip floors (the line above
+// gave the first one's); nothing for a run on one placement.
+void TerminalReporter::print_placements(std::ostream& out) const {
+  const auto all = env_.find("placements");
+  if (all == env_.end() || !all->is_object() || all->size() < 2) return;
+  const auto ns = [](const nlohmann::json& v) {
+    return v.is_number() ? format_ns(v.get<double>()) : std::string("-");
+  };
+  for (Placement placement : kPlacements) {  // nearest first
+    const std::string name(to_string(placement));
+    if (!all->contains(name)) continue;
+    const nlohmann::json& p = (*all)[name];
+    out << "placement " << name;
+    if (!p.value("cpus", nlohmann::json()).is_array()) {
+      out << ": not offered (" << p.value("not_offered", "") << ")\n";
+      continue;
+    }
+    out << " (CPUs " << p["cpus"][0] << "," << p["cpus"][1] << "): cache-line round trip "
+        << ns(p.value("floor_cacheline_rtt_ns", nlohmann::json())) << ", wake-up round trip "
+        << ns(p.value("floor_wake_rtt_ns", nlohmann::json())) << "\n";
+  }
+}
+
 void TerminalReporter::print_header(const Context& context, std::ostream& out) const {
   out << "ipcbench " << env_.value("ipcbench_version", "") << " (" << env_.value("git_commit", "")
       << ", " << env_.value("build_type", "") << ") on " << env_.value("cpu_model", "") << ", "
@@ -124,6 +148,7 @@ void TerminalReporter::print_header(const Context& context, std::ostream& out) c
         << (wake.is_number() ? format_ns(wake.get<double>()) : std::string("not measured"))
         << ", syscall " << format_ns(env_.value("floor_syscall_ns", 0.0)) << "\n";
   }
+  print_placements(out);
   out << total_ << " cases\n";
 }
 
@@ -372,11 +397,18 @@ double gb_aggregate(const std::string& what, std::vector<double> v) {
 void rederive_floor_ratios(nlohmann::json& doc) {
   if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) return;
   const Floors floors = floors_from_context(doc["context"]);
+  // A case of a --placement sweep is read against its own placement's floors.
+  std::map<std::string, Floors> by_placement;
+  if (const auto p = doc["context"].find("placements");
+      p != doc["context"].end() && p->is_object()) {
+    for (const auto& [name, entry] : p->items()) by_placement[name] = floors_from_context(entry);
+  }
   // The ratios of each case's repetitions, by case and ratio, for its aggregates.
   std::map<std::string, std::map<std::string, std::vector<double>>> values;
   for (nlohmann::json& row : doc["benchmarks"]) {
     if (!is_repetition(row)) continue;
-    rederive_repetition(row, floors);
+    const auto own = by_placement.find(case_field(row.value("run_name", ""), "placement"));
+    rederive_repetition(row, own != by_placement.end() ? own->second : floors);
     for (const char* key : kFloorRatios)
       if (row.contains(key)) values[row.value("run_name", "")][key].push_back(number(row, key));
   }

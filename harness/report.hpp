@@ -60,6 +60,7 @@ class TerminalReporter : public benchmark::BenchmarkReporter {
   double eta_s() const;
   void status(const std::string& text);
   void print_header(const Context& context, std::ostream& out) const;
+  void print_placements(std::ostream& out) const;
   std::size_t total_;
   std::size_t done_ = 0;
   std::map<std::string, double> expected_s_;
@@ -103,9 +104,10 @@ std::string format_rate(double per_s, const char* unit);
 
 // The finish_json post-pass: every x_floor, x_floor_pair and x_floor_bw of a results
 // document derived again from the floors in its context (floors_from_context, the model
-// of pingpong_floor_rtt_ns), for each repetition from its own p50s and bandwidth, and
-// each case's aggregates (mean, median, stddev, cv) again from its repetitions. So every
-// ratio in a file uses the file's floors, whatever floors the run knew at the time.
+// of pingpong_floor_rtt_ns; a /placement:P case from context.placements[P]'s), for each repetition
+// from its own p50s and bandwidth, and each case's aggregates (mean, median, stddev, cv) again from
+// its repetitions. So every ratio in a file uses the file's floors, whatever floors the run knew at
+// the time.
 void rederive_floor_ratios(nlohmann::json& doc);
 
 // Google Benchmark's aggregate `what` (mean, median, stddev, cv) of values, as GB

@@ -29,14 +29,23 @@
 // publisher loans a chunk (loan), the harness writes the message in it, publish()
 // hands it over; the subscriber takes it (peek) and gives it back (release). The
 // length travels in an 8-byte user header.
-// Capacity: the subscriber's queue (queueCapacity = capacity, history 0), lossless:
+// Fan-out (ChannelConfig::consumers = N, stream): N subscribers on the one topic, each
+// in its own process with its own runtime name ("<tag>-b<i>": each consumer's open()
+// takes an index i from a pipe the orchestrator filled with 0 .. N-1, so every name is
+// known, and recorded, before RouDi starts). A publish() puts the one chunk in every
+// subscriber's queue and waits while any of them is full (WAIT_FOR_CONSUMER below), so
+// the slowest consumer paces the producer. A subscriber that connects after a publish
+// misses it: each consumer, once SUBSCRIBED (its queue is then in the publisher's
+// list), writes one byte to a second pipe, and the producer's open() reads N of them
+// before it returns (at most kMatchTimeout). Fan-in is not offered: not measured here.
+// Capacity: each subscriber's queue (queueCapacity = capacity, history 0), lossless:
 // BLOCK_PRODUCER / WAIT_FOR_CONSUMER. iceoryx caps the queue at 256: granted =
 // min(capacity, 256). A full queue makes publish() wait inside iceoryx, polling with
 // sched_yield() in either wait mode (2.0 has no sleeping producer).
 // Wait: spin = polling take(); block = a WaitSet on the subscriber's HAS_DATA state.
 // A dead peer: each side holds the write end of a pipe whose read end its peer polls
 // when idle (every 50 ms in block, every 16384 empty polls in spin); EOF there and an
-// empty queue is a PeerError.
+// empty queue is a PeerError. With N consumers the producer sees EOF once all are gone.
 // Timed: loan, the harness's write, publish (queue push, wake-up), take, release.
 #include <fcntl.h>
 #include <grp.h>
@@ -250,6 +259,10 @@ struct SideSetup {
   std::size_t msg_bytes;
   WaitMode wait;
   int peer_death_fd;
+  // Stream only (else -1): the consumers' "subscribed" pipe. Side a reads `consumers`
+  // bytes from it before it publishes; side b writes one once SUBSCRIBED.
+  int subscribed_fd = -1;
+  unsigned consumers = 1;
 };
 
 class IceoryxEndpoint final : public Endpoint {
@@ -264,16 +277,20 @@ class IceoryxEndpoint final : public Endpoint {
 
  private:
   bool try_take();
-  void await_matched();
+  void await_matched(const SideSetup& s);
+  bool all_subscribed();
   bool peer_gone() const noexcept;
   [[noreturn]] void throw_peer_gone() const;
 
   WaitMode wait_;
   std::size_t msg_bytes_;
   int peer_death_fd_;
+  UniqueFd subscribed_;           // the "subscribed" pipe's end: see SideSetup
+  unsigned subscribed_seen_ = 0;  // side a: consumers that said they are subscribed
   std::optional<iox::popo::UntypedPublisher> pub_;
   std::optional<iox::popo::UntypedSubscriber> sub_;
   std::optional<iox::popo::WaitSet<>> waitset_;  // block mode, with a subscriber
+  unsigned consumers_ = 1;
   void* loaned_ = nullptr;
   const void* held_ = nullptr;
   std::size_t held_bytes_ = 0;
@@ -287,7 +304,11 @@ iox::capro::ServiceDescription topic(const std::string& tag, const std::string& 
 }
 
 IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
-    : wait_(s.wait), msg_bytes_(s.msg_bytes), peer_death_fd_(s.peer_death_fd) {
+    : wait_(s.wait),
+      msg_bytes_(s.msg_bytes),
+      peer_death_fd_(s.peer_death_fd),
+      subscribed_(s.subscribed_fd),
+      consumers_(s.consumers) {
   iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kOff,
                                                            iox::log::LogLevelOutput::kHideLogLevel);
   g_owner_only_umask = true;  // this child's process only: see umask() below
@@ -311,22 +332,40 @@ IceoryxEndpoint::IceoryxEndpoint(const SideSetup& s)
         throw std::runtime_error("iceoryx: WaitSet::attachState failed");
     }
   }
-  await_matched();
+  await_matched(s);
 }
 
-// Publishing before the subscriber's queue is connected (RouDi's discovery, every
-// 100 ms) would drop messages: wait until both directions are connected.
-void IceoryxEndpoint::await_matched() {
+// Publishing before a subscriber's queue is connected (RouDi's discovery, every
+// 100 ms) would drop messages: wait until both directions are connected, and in a
+// stream until every consumer has said so.
+void IceoryxEndpoint::await_matched(const SideSetup& s) {
   const auto deadline = std::chrono::steady_clock::now() + kMatchTimeout;
   for (;;) {
-    const bool tx_ok = !pub_ || pub_->hasSubscribers();
+    const bool tx_ok = !pub_ || (subscribed_ ? all_subscribed() : pub_->hasSubscribers());
     const bool rx_ok = !sub_ || sub_->getSubscriptionState() == iox::SubscribeState::SUBSCRIBED;
-    if (tx_ok && rx_ok) return;
+    if (tx_ok && rx_ok) break;
     if (peer_gone()) throw_peer_gone();
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("iceoryx: publisher and subscriber not connected within 10 s");
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("iceoryx: publisher and subscriber not connected within 10 s (" +
+                               std::to_string(subscribed_seen_) + " of " +
+                               std::to_string(s.consumers) + " consumers subscribed)");
+    }
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
+  if (sub_ && subscribed_) {
+    const char byte = 1;
+    if (::write(subscribed_.get(), &byte, 1) != 1) throw SysError("write", "iceoryx subscribed");
+  }
+  subscribed_.reset();
+}
+
+// Side a of a stream: reads what the consumers wrote so far; true once all have.
+bool IceoryxEndpoint::all_subscribed() {
+  char bytes[64];
+  const ssize_t n = ::read(subscribed_.get(), bytes, sizeof bytes);  // non-blocking
+  if (n > 0) subscribed_seen_ += static_cast<unsigned>(n);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) throw SysError("read", "iceoryx subscribed");
+  return subscribed_seen_ >= consumers_;
 }
 
 bool IceoryxEndpoint::peer_gone() const noexcept {
@@ -416,15 +455,21 @@ std::size_t IceoryxEndpoint::recv(std::span<std::byte> buf) {
   return msg.size();
 }
 
-// Side a's and side b's death pipes: each side keeps its own write end (closed by the
-// kernel when it dies) and its peer's read end.
-struct DeathPipe {
+// A pipe the orchestrator makes for the sides. The death pipes (side a's, side b's):
+// each side keeps its own write end (closed by the kernel when it dies) and its peer's
+// read end.
+struct PipeEnds {
   UniqueFd read, write;
 };
 
-DeathPipe make_death_pipe() {
+PipeEnds make_pipe(const char* what, int read_flags = 0) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) throw SysError("pipe2", "iceoryx death pipe");
+  if (::pipe2(fds, O_CLOEXEC) < 0) throw SysError("pipe2", what);
+  if (read_flags != 0 && ::fcntl(fds[0], F_SETFL, read_flags) < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw SysError("fcntl", what);
+  }
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -433,12 +478,15 @@ class IceoryxChannel final : public Channel {
   explicit IceoryxChannel(const ChannelConfig& cfg);
   std::unique_ptr<Endpoint> open(Side side) override;
   void forked() override {
-    for (DeathPipe& p : death_) p = DeathPipe{};
+    for (PipeEnds& p : death_) p = PipeEnds{};
+    tickets_ = PipeEnds{};
+    subscribed_ = PipeEnds{};
   }
 
  private:
   void start_roudi(const std::string& segment);
   std::string config_text() const;
+  unsigned take_ticket();
 
   ChannelConfig cfg_;
   std::string tag_;  // "ipcbench-<pid>-<random>": runtime names and topics derive from it
@@ -446,7 +494,9 @@ class IceoryxChannel final : public Channel {
   std::uint64_t chunk_bytes_;
   RecordedGlobalNames names_;  // declared before roudi_: removed after it is dead
   Roudi roudi_;
-  DeathPipe death_[2];  // [0]: side a's, [1]: side b's
+  PipeEnds death_[2];    // [0]: side a's, [1]: side b's
+  PipeEnds tickets_;     // the consumers' indices 0 .. N-1, one byte each
+  PipeEnds subscribed_;  // stream: each consumer writes one byte once subscribed
 };
 
 IceoryxChannel::IceoryxChannel(const ChannelConfig& cfg)
@@ -456,6 +506,15 @@ IceoryxChannel::IceoryxChannel(const ChannelConfig& cfg)
       chunk_bytes_((cfg.msg_bytes + kChunkOverheadBytes + 7) / 8 * 8) {
   if (cfg.msg_bytes > UINT32_MAX - kChunkOverheadBytes)
     throw NotRunnable("iceoryx: a chunk holds at most 4 GiB (a 32-bit payload size)");
+  if (cfg.producers != 1 || cfg.consumers == 0)
+    throw NotRunnable("iceoryx: one producer and at least one consumer per channel");
+  if (cfg.pattern == Pattern::pingpong && cfg.consumers != 1)
+    throw NotRunnable("iceoryx: pingpong is one client and one server");
+  if (cfg.consumers > iox::MAX_SUBSCRIBERS_PER_PUBLISHER) {
+    throw NotRunnable("iceoryx: " + std::to_string(cfg.consumers) +
+                      " consumers, over iceoryx's limit of " +
+                      std::to_string(iox::MAX_SUBSCRIBERS_PER_PUBLISHER) + " per publisher");
+  }
   const std::string segment = group_segment();
   if (roudi_running()) {
     throw NotRunnable(
@@ -463,21 +522,30 @@ IceoryxChannel::IceoryxChannel(const ChannelConfig& cfg)
         "2.0's names are machine-global, so only one iceoryx channel can exist at a time");
   }
   std::vector<std::string> own;
-  for (const char* side : {"-a", "-b"}) {
-    own.push_back("/tmp/" + tag_ + side);
-    own.push_back("/tmp/" + tag_ + side + ".lock");
+  for (unsigned i = 0; i <= cfg.consumers; ++i) {  // "-a", then "-b0" .. "-b<N-1>"
+    const std::string runtime = "/tmp/" + tag_ + (i == 0 ? "-a" : "-b" + std::to_string(i - 1));
+    own.push_back(runtime);
+    own.push_back(runtime + ".lock");
   }
   names_ = RecordedGlobalNames(
       kRoudiLock, {kMgmtSegment, segment, kRoudiSocket, "/tmp/roudi.lock", kRoudiLock}, own);
   start_roudi(segment);
-  for (DeathPipe& p : death_) p = make_death_pipe();
+  for (PipeEnds& p : death_) p = make_pipe("iceoryx death pipe");
+  tickets_ = make_pipe("iceoryx consumer indices", O_NONBLOCK);
+  for (unsigned i = 0; i < cfg.consumers; ++i) {
+    const auto ticket = static_cast<unsigned char>(i);  // at most 256 consumers
+    if (::write(tickets_.write.get(), &ticket, 1) != 1) throw SysError("write", "iceoryx indices");
+  }
+  if (cfg.pattern != Pattern::pingpong)
+    subscribed_ = make_pipe("iceoryx subscribed pipe", O_NONBLOCK);
   granted_.capacity_msgs = queue_msgs_;
   granted_.capacity_bytes = queue_msgs_ * chunk_bytes_;
 }
 
 std::string IceoryxChannel::config_text() const {
   const int topics = cfg_.pattern == Pattern::pingpong ? 2 : 1;
-  const std::uint64_t chunks = topics * (queue_msgs_ + kChunksBeyondQueue);
+  // A chunk is shared by every consumer's queue; each further consumer holds one more.
+  const std::uint64_t chunks = topics * (queue_msgs_ + kChunksBeyondQueue) + cfg_.consumers - 1;
   return "[general]\nversion = 1\n\n[[segment]]\n\n[[segment.mempool]]\nsize = " +
          std::to_string(chunk_bytes_) + "\ncount = " + std::to_string(chunks) + "\n";
 }
@@ -494,20 +562,35 @@ void IceoryxChannel::start_roudi(const std::string& segment) {
   roudi_.await_ready(segment, log.str());
 }
 
+// Side b: this consumer's index, unique among the channel's consumers.
+unsigned IceoryxChannel::take_ticket() {
+  unsigned char ticket = 0;
+  if (::read(tickets_.read.get(), &ticket, 1) != 1)
+    throw SysError("read",
+                   "iceoryx consumer index (more consumers than the channel was made for?)");
+  return ticket;
+}
+
 std::unique_ptr<Endpoint> IceoryxChannel::open(Side side) {
   const int me = side == Side::a ? 0 : 1;
   // Keep this side's write end and the peer's read end.
   death_[me].read.reset();
   death_[1 - me].write.reset();
-  SideSetup s{.runtime = tag_ + (side == Side::a ? "-a" : "-b"),
+  SideSetup s{.runtime = tag_ + (side == Side::a ? "-a" : "-b" + std::to_string(take_ticket())),
               .tag = tag_,
               .tx_topic = {},
               .rx_topic = {},
               .queue_msgs = queue_msgs_,
               .msg_bytes = cfg_.msg_bytes,
               .wait = cfg_.wait,
-              .peer_death_fd = death_[1 - me].read.release()};
+              .peer_death_fd = death_[1 - me].read.release(),
+              .subscribed_fd = -1,
+              .consumers = cfg_.consumers};
   death_[me].write.release();  // held until this process exits
+  if (subscribed_.read) {
+    s.subscribed_fd = (side == Side::a ? subscribed_.read : subscribed_.write).release();
+  }
+  forked();  // what this side did not take: the other side's ends, the indices
   if (side == Side::a || cfg_.pattern == Pattern::pingpong)
     s.tx_topic = side == Side::a ? "ab" : "ba";
   if (side == Side::b || cfg_.pattern == Pattern::pingpong)
@@ -529,6 +612,7 @@ const Mechanism kIceoryx{
     .family = kFamilyLibrary,
     .transport = "shm_ring_zc",
     .zero_copy = true,
+    .broadcast = true,
     .create = create_channel<IceoryxChannel>,
 };
 const Registration kIceoryxRegistration{kIceoryx};

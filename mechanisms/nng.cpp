@@ -7,6 +7,10 @@
 // protocol state between messages: REQ/REP would add a request id and its matching and
 // force strict alternation (no stream), and PUSH/PULL is one-way, so a pingpong would
 // need two connections and two pipes' threads.
+// Not broadcast: pub0 never waits, and it drops the oldest message queued for a
+// subscriber that is behind (sub0 likewise when its receive queue is full), so a fan-out
+// over it would lose messages instead of pacing the producer; fan-out runs over one
+// PAIR1 channel per consumer. Not many_writers either: PAIR1 takes one peer.
 //
 // Endpoint: create() makes a private 0700 directory (mkdtemp, /tmp/ipcbench-<pid>-*,
 // so a killed run's is swept) and names the socket file in it; it makes no nng object,

@@ -160,6 +160,7 @@ def draw_all(cv):
     spectrum(cv)
     floor_multiple(cv)
     wait_cost(cv)
+    distance(cv)
 
 
 class Canvas:
@@ -169,6 +170,13 @@ class Canvas:
     def __init__(self, plt, ticker, ctx, cases, outdir, facts):
         self.plt, self.ticker, self.outdir = plt, ticker, outdir
         self.note = footnote(ctx)
+        # A --placement sweep: the distance chart draws every placement, the others the
+        # one on the run's own CPUs (so no chart joins points of different placements).
+        self.all_cases = cases
+        self.placement = run_placement(ctx, cases)
+        if self.placement:
+            cases = {k: c for k, c in cases.items() if c["placement"] == self.placement}
+            self.note += f"; placement {self.placement} (the distance chart: every placement)"
         self.cases = cases
         self.facts = facts
         self.colour = mechanism_colours(plt, facts, {c["mechanism"] for c in cases.values()})
@@ -222,6 +230,59 @@ class Canvas:
         return [c for c in self.cases.values()
                 if c["pattern"] == pattern and c["size"] == size and c["capacity"] in caps]
 
+
+
+PLACEMENTS = ("same_cpu", "smt_sibling", "same_l3", "cross_l3", "cross_numa")  # nearest first
+
+
+def run_placement(ctx, cases):
+    """The placement the charts other than distance draw when the cases hold several:
+    the one on the run's own CPUs (context.cpu_pinning), else the nearest with cases;
+    "" when the cases hold one placement or none."""
+    present = {c["placement"] for c in cases.values()}
+    if len(present) < 2:
+        return ""
+    pinned = ctx.get("cpu_pinning")
+    for name, p in (ctx.get("placements") or {}).items():
+        if isinstance(p, dict) and p.get("cpus") == pinned and name in present:
+            return name
+    return next(p for p in PLACEMENTS + tuple(sorted(present)) if p in present)
+
+
+def distance(cv, size=64):
+    """The cost of distance: pingpong p50 one-way latency at one size per placement (x:
+    nearest to farthest), a series per mechanism and wait mode, polling and sleeping
+    apart, the repetitions' range as bars. Drawn when the results hold several placements."""
+    chosen = {k: c for k, c in cv.all_cases.items() if c["pattern"] == "pingpong" and c["size"] == size
+              and c["placement"]}
+    cases = list(chosen.values())
+    order = [p for p in PLACEMENTS if any(c["placement"] == p for c in cases)]
+    order += sorted({c["placement"] for c in cases} - set(order))
+    caps = size_capacities(chosen, "pingpong")
+    data = {}
+    for c in cases:
+        if c["capacity"] in caps and (c["get"]("p50_ns") or 0) > 0:
+            data.setdefault((c["mechanism"], c["wait"]), []).append(point(c, order.index(c["placement"]), "p50_ns"))
+    split = by_waiting(data)
+    if len(order) < 2 or not any(split.values()):
+        print(f"plot.py: note: no {size} B pingpong at two placements or more, skipping distance", file=sys.stderr)
+        return
+    fig, axes = cv.plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
+    for ax, (way, part) in zip(axes, split.items()):
+        ax.set_title(waiting_title(way), fontsize=10)
+        if not part:
+            ax.set_axis_off()
+            continue
+        handles, labels, _ = draw_series(cv, ax, part, "lower")
+        ax.set_xticks(range(len(order)), [p.replace("_", " ") for p in order])
+        ax.set_xlim(-0.5, len(order) - 0.5)
+        ax.set_yscale("log")
+        cv.y_ticks(ax, fmt_ns)
+        ax.set_xlabel("placement of the two sides (nearest to farthest)")
+        ax.set_ylabel("p50 one-way latency (round trip / 2)")
+        ax.grid(True, which="major", alpha=0.3)
+        panel_legend(ax, handles, labels)
+    cv.save(fig, "distance", f"pingpong, {human_bytes(size)}: the cost of distance between the two sides")
 
 
 def draw_series(cv, ax, data, better, label=None):

@@ -11,7 +11,8 @@ Writes into DIR (default: plots/out/<stem of RESULTS>, next to this script):
   throughput_vs_capacity (a capacity sweep), load_latency (the rate pattern),
   zero_copy (a zero-copy mechanism against the one it rides on), x_transport (each
   mechanism beside its transport), latency_spectrum,
-  x_floor and wait_cost (pingpong at 64 B); a chart without data is skipped with a
+  x_floor and wait_cost (pingpong at 64 B), distance (64 B pingpong per placement, from
+  run --placement); a chart without data is skipped with a
   note on stderr. Each chart is a function in plots/charts.py; the file is read by
   plots/results.py;
 - not_run.txt, listing failed, not-runnable and skipped cases;

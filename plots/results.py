@@ -4,7 +4,7 @@ plot.py, report.py, trend.py and scripts/bench_ci.py all read results through th
 module, so they accept and refuse the same files with the same one-line messages:
 - load(): strict JSON (no NaN or Infinity, no number past a double), at most MAX_BYTES,
   the context's and each benchmark's fields of the types the readers use;
-- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]';
+- parse_name() / split_name(): 'pattern/mechanism/size:N/capacity:N/wait:W[/placement:P][/rate:N]';
 - collect(): the entries grouped by case, with medians over repetitions;
 - verdicts(): the best mechanism per pattern x size x way of waiting, from
   context.verdicts (ipcbench writes it) or, for a file without it, computed here the
@@ -282,7 +282,8 @@ def split_name(run):
 
 
 def parse_name(name):
-    """'pattern/mechanism/size:N/capacity:N/wait:W[/rate:N]' -> dict of its parts."""
+    """'pattern/mechanism/size:N/capacity:N/wait:W[/placement:P][/rate:N]' -> dict of
+    its parts ("placement" is "" for a run without --placement)."""
     pattern, mechanism, params = split_name(name)
     try:
         if name.count("/") < 2:
@@ -295,7 +296,8 @@ def parse_name(name):
     except (KeyError, ValueError):
         raise InputError(f"benchmark name {name!r} is not pattern/mechanism/size:N/...")
     return {"pattern": pattern, "mechanism": mechanism, "size": size,
-            "capacity": cap, "wait": params.get("wait", ""), "rate": rate}
+            "capacity": cap, "wait": params.get("wait", ""), "rate": rate,
+            "placement": params.get("placement", "")}
 
 
 def collect(benchmarks):

@@ -301,6 +301,33 @@ grep -q 'beyond saturation' "$tmp/rate.out" && ok || fail "the terminal does not
   --out "$tmp/samecpu.json" >/dev/null 2>"$tmp/samecpu.err"
 [ $? -eq 0 ] && grep -q "both sides pinned to CPU 0" "$tmp/samecpu.err" && ok || fail "--cpus 0,0: $(tail -2 "$tmp/samecpu.err")"
 
+# --placement: every case once per placement on its pair, with /placement:P, the
+# placement and CPUs in each row and each placement's floors in the context; a
+# placement this machine lacks is a not-runnable case that says why, not bad input.
+expect_usage_error run --placement nowhere
+expect_usage_error run --placement same_cpu --cpus 0,1
+"$bin" run --sweeps none --mechanisms pipe --patterns pingpong --sizes 64 --wait block --messages 100 \
+  --repetitions 1 --placement same_cpu,cross_numa --out "$tmp/placed.json" >/dev/null 2>"$tmp/placed.err"
+rc=$?
+if [ $rc -ne 0 ]; then
+  fail "--placement same_cpu,cross_numa -> rc=$rc: $(tail -2 "$tmp/placed.err")"
+elif $py - "$tmp/placed.json" "$(nproc)" <<'PY'; then ok; else fail "--placement results"; fi
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = {b["name"]: b for b in d["benchmarks"]}
+same = rows["pingpong/pipe/size:64/capacity:16/wait:block/placement:same_cpu"]
+assert same["placement"] == "same_cpu" and same["cpus"][0] == same["cpus"][1], same
+assert not same.get("error_occurred") and same["x_floor"] > 0, same
+far = rows["pingpong/pipe/size:64/capacity:16/wait:block/placement:cross_numa"]
+p = d["context"]["placements"]
+assert p["same_cpu"]["cpus"] == same["cpus"] and p["same_cpu"]["floor_wake_rtt_ns"] > 0, p
+if far.get("error_occurred"):  # a machine with one NUMA node and one package
+    assert far["error_message"].startswith("not runnable: placement cross_numa: "), far
+    assert far["cpus"] is None and p["cross_numa"]["cpus"] is None and p["cross_numa"]["not_offered"], p
+else:
+    assert far["cpus"][0] != far["cpus"][1] and p["cross_numa"]["floor_wake_rtt_ns"] > 0, p
+PY
+
 # --- compare: exit 0 for the same run, 1 naming a slowed case, 2 for bad input ---
 # Synthetic files with 5 repetitions per case (3 against 3 can never reach p < 0.05).
 $py - "$tmp" <<'PY'

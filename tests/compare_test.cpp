@@ -200,6 +200,23 @@ RunContext machine(const char* cpu, double cacheline_ns) {
   return c;
 }
 
+// A --placement run's case is read against its own placement's round-trip floors.
+TEST(Compare, XFloorOfAPlacementUsesItsOwnFloors) {
+  const RunValues r = parse_run(R"({"context": {"floor_cacheline_rtt_ns": 100,
+    "floor_wake_rtt_ns": 40000, "floor_memcpy_bytes_per_s": {"64": 6.4e10},
+    "placements": {"same_l3": {"floor_cacheline_rtt_ns": 100, "floor_wake_rtt_ns": 40000},
+                   "same_cpu": {"floor_cacheline_rtt_ns": null, "floor_wake_rtt_ns": 2000}}},
+    "benchmarks": []})",
+                                "r.json", false);
+  const std::string base = "pingpong/pipe/size:64/capacity:16/wait:";
+  // One way over half the round trip (2 ns of copying at 64 B): 1001 / (2002 / 2).
+  EXPECT_DOUBLE_EQ(x_floor(r.context, base + "block/placement:same_cpu", Metric::p50, 1001), 1.0);
+  EXPECT_DOUBLE_EQ(x_floor(r.context, base + "block/placement:same_l3", Metric::p50, 20001), 1.0);
+  EXPECT_DOUBLE_EQ(x_floor(r.context, base + "block", Metric::p50, 20001), 1.0);
+  EXPECT_TRUE(std::isnan(x_floor(r.context, base + "spin/placement:same_cpu", Metric::p50, 51)));
+  EXPECT_DOUBLE_EQ(x_floor(r.context, base + "spin/placement:same_l3", Metric::p50, 51), 1.0);
+}
+
 TEST(ContextWarnings, AlikeRunsGiveNone) {
   EXPECT_TRUE(context_warnings(machine("Xeon", 120), machine("Xeon", 140), false).empty());
   EXPECT_TRUE(context_warnings(RunContext{}, machine("Xeon", 120), false).empty());  // unknown

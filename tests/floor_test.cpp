@@ -163,6 +163,25 @@ TEST(Floor, ResultsRatiosAreDerivedFromTheFileFloors) {
   EXPECT_TRUE(polling_under_floor(doc).empty());
 }
 
+TEST(Floor, APlacementCaseIsReadAgainstItsOwnPlacementsFloors) {
+  nlohmann::json doc =
+      results_doc("pingpong/m/size:64/capacity:16/wait:spin/placement:far", 100, 200);
+  Floors far;
+  far.cacheline_rtt_ns = 400;
+  add_floors_to_context(far, doc["context"]["placements"]["far"]);
+  add_floors_to_context(Floors{}, doc["context"]["placements"]["near"]);
+  rederive_floor_ratios(doc);
+  EXPECT_DOUBLE_EQ(doc["benchmarks"][0]["x_floor"], 0.5);       // 200 ns over far's 400, not 100
+  EXPECT_DOUBLE_EQ(doc["benchmarks"][3]["x_floor"], 0.75);      // median
+  EXPECT_FALSE(doc["benchmarks"][0].contains("x_floor_pair"));  // far has no pair floor
+  // A placement whose cache-line floor was not measured (one CPU): no polling ratio.
+  nlohmann::json near =
+      results_doc("pingpong/m/size:64/capacity:16/wait:spin/placement:near", 1, 2);
+  add_floors_to_context(Floors{}, near["context"]["placements"]["near"]);
+  rederive_floor_ratios(near);
+  EXPECT_FALSE(near["benchmarks"][0].contains("x_floor"));
+}
+
 TEST(Floor, PollingCasesUnderTheirFloorAreListed) {
   nlohmann::json doc = results_doc("pingpong/m/size:64/capacity:16/wait:spin", 30, 20);
   rederive_floor_ratios(doc);

@@ -169,7 +169,8 @@ TEST(Group, PollingOversubscribedIsRefusedSleepingIsMarked) {
 TEST(Group, MembersTakeThePairsCpusFirstThenTheRestInTurn) {
   EXPECT_EQ(member_cpus({2, 5}, {0, 1, 2, 3, 4, 5}, 4), (std::vector<int>{2, 5, 0, 1}));
   EXPECT_EQ(member_cpus({0, 1}, {0, 1}, 5), (std::vector<int>{0, 1, 0, 1, 0}));
-  EXPECT_EQ(member_cpus({3, 3}, {0, 3}, 3), (std::vector<int>{3, 0, 3}));
+  // One CPU for the pair (same_cpu): one CPU for the group.
+  EXPECT_EQ(member_cpus({3, 3}, {0, 3}, 3), (std::vector<int>{3, 3, 3}));
   EXPECT_EQ(member_cpus({-1, -1}, {0, 1}, 3), (std::vector<int>{-1, -1, -1}));
 }
 

@@ -160,6 +160,48 @@ for chart in x_floor wait_cost latency_spectrum; do
   [[ -s "$tmp/outcpu/$chart.png" && -s "$tmp/outcpu/$chart.svg" ]] || fail "with CPU counters: $chart missing ($(cat "$tmp/stderrcpu"))"
 done
 
+# 2c. The distance chart: not drawn for one placement (the sample); drawn from a
+# --placement sweep, each placement's cases at their own x, and the other charts keep
+# to the placement on the run's own CPUs (no chart joins two placements' points).
+[[ ! -e "$out/distance.png" ]] || fail "distance drawn for a run on one placement"
+"$py" - "$root/tests/data/sample_results.json" "$tmp/placed.json" <<'PY'
+import copy, json, sys
+d = json.load(open(sys.argv[1]))
+placed = []
+for b in d["benchmarks"]:
+    if not b["name"].startswith("pingpong/"):
+        continue
+    for i, p in enumerate(("same_cpu", "same_l3", "cross_numa")):
+        e = copy.deepcopy(b)
+        run = e.get("run_name", e["name"]) + f"/placement:{p}"
+        e["run_name"] = run
+        e["name"] = run + (f"_{e['aggregate_name']}" if e.get("run_type") == "aggregate" else "")
+        for k in ("p50_ns",):
+            if isinstance(e.get(k), (int, float)):
+                e[k] *= 1 + i
+        placed.append(e)
+d["benchmarks"] = placed
+d["context"]["cpu_pinning"] = [0, 1]
+d["context"]["placements"] = {"same_cpu": {"cpus": [0, 0]}, "same_l3": {"cpus": [0, 1]},
+                              "cross_numa": {"cpus": [0, 16]}}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$py" "$plot" "$tmp/placed.json" --out "$tmp/outplaced" >/dev/null 2>"$tmp/stderrplaced" \
+  || fail "plot.py failed on a --placement sweep: $(cat "$tmp/stderrplaced")"
+[[ -s "$tmp/outplaced/distance.png" && -s "$tmp/outplaced/distance.svg" ]] \
+  || fail "distance missing for three placements ($(cat "$tmp/stderrplaced"))"
+grep -q '<td>cross_numa</td><td>0,16</td>' "$tmp/outplaced/report.html" \
+  || fail "report.html's floors do not list each placement's CPUs"
+"$py" - "$root/plots" "$tmp/placed.json" <<'PY' || fail "the distance chart's points or the other charts' placement"
+import sys
+sys.path.insert(0, sys.argv[1])
+import charts, results
+ctx, benchmarks = results.load(sys.argv[2])
+cases, _ = results.collect(benchmarks)
+assert charts.run_placement(ctx, cases) == "same_l3", charts.run_placement(ctx, cases)
+assert charts.run_placement(ctx, {k: c for k, c in cases.items() if c["placement"] == "same_cpu"}) == ""
+PY
+
 # 3. A file without sweeps still gives the size charts, and says it skipped the others.
 "$py" - "$root/tests/data/sample_results.json" "$tmp/nosweep.json" <<'PY'
 import json, sys

@@ -294,6 +294,44 @@ TEST(Plan, GridsAreFilteredOneByOneAndAnEmptyGridPlansNothing) {
   }
 }
 
+TEST(Plan, EachCaseRunsOncePerPlacementOnItsPair) {
+  RunPlan plan;
+  GridPlan g;
+  g.name = "main";
+  g.mechanisms = {find_mechanism("pipe")};
+  g.patterns = {Pattern::pingpong, Pattern::rate};
+  g.sizes = {64};
+  g.capacities = {4};
+  g.waits = {WaitMode::block};
+  g.rates_msgs_per_s = {1'000, 2'000};
+  plan.grids.push_back(g);
+  plan.cpus = {0, 1};
+  plan.placements = {
+      {.placement = Placement::same_cpu, .cpus = {3, 3}, .not_offered = ""},
+      {.placement = Placement::cross_numa, .cpus = {-1, -1}, .not_offered = "no NUMA"}};
+  const std::vector<Case> cases = plan_cases(plan, 20, 1);
+  ASSERT_EQ(cases.size(), 6u);
+  EXPECT_EQ(cases[0].name, "pingpong/pipe/size:64/capacity:4/wait:block/placement:same_cpu");
+  EXPECT_EQ(cases[1].name, "pingpong/pipe/size:64/capacity:4/wait:block/placement:cross_numa");
+  // Before /rate:N, so each placement's rates are a series of their own, in order.
+  EXPECT_EQ(cases[2].name, "rate/pipe/size:64/capacity:4/wait:block/placement:same_cpu/rate:1000");
+  EXPECT_EQ(rate_series(cases[2].name),
+            "rate/pipe/size:64/capacity:4/wait:block/placement:same_cpu");
+  EXPECT_EQ(cases[5].name,
+            "rate/pipe/size:64/capacity:4/wait:block/placement:cross_numa/rate:2000");
+  EXPECT_EQ(cases[0].spec.cpus, (std::array<int, 2>{3, 3}));
+  EXPECT_EQ(cases[0].placement, "same_cpu");
+  EXPECT_TRUE(cases[0].not_offered.empty());
+  EXPECT_EQ(cases[1].not_offered, "no NUMA");
+  // Without placements, the names and CPUs are the run's own.
+  plan.placements.clear();
+  const std::vector<Case> plain = plan_cases(plan, 20, 1);
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[0].name, "pingpong/pipe/size:64/capacity:4/wait:block");
+  EXPECT_EQ(plain[0].spec.cpus, (std::array<int, 2>{0, 1}));
+  EXPECT_TRUE(plain[0].placement.empty());
+}
+
 TEST(Plan, SweepsResolveInThePresetThenInDefault) {
   const Preset& quick = *find_preset("quick");
   const Preset& full = *find_preset("full");
