@@ -1013,9 +1013,9 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
     Recording rec;
     channel = m->create(
         {.pattern = pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::block});
-    // A broadcast consumer makes its socket in open() (udp_mcast joins its group
-    // there): open both ends here, producer first, as the children would.
-    if (m->broadcast) {
+    // udp_mcast's consumers make their sockets in open() (each binds and joins the
+    // group there): open both ends here, producer first, as the children would.
+    if (std::string_view(name) == "udp_mcast") {
       producer = channel->open(Side::a);
       consumer = channel->open(Side::b);
     }
