@@ -50,8 +50,13 @@ check() {
   local label=$1 mech=$2 backing=$3 kinds=$4 inet=$5
   [ "$only" = "  " ] || [[ "$only" == *" $mech "* ]] || return 0
   rm -f "$tmp/audit.log" "$tmp/watch.json"
-  IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --sweeps none --mechanisms "$mech" \
-    --patterns pingpong,stream --sizes 64 --capacities 4 --case-time 0.3 --repetitions 1 --backing "$backing" \
+  # The broadcast mechanisms run in their own sweeps in the default preset; the full
+  # preset's main grid has them.
+  local preset=default
+  case $mech in shm_broadcast | udp_mcast) preset=full ;; esac
+  IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --preset $preset --sweeps none \
+    --mechanisms "$mech" --patterns pingpong,stream --sizes 64 --capacities 4 --case-time 0.3 \
+    --repetitions 1 --wait block,spin --backing "$backing" \
     --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err" &
   local pid=$!
   $py "$here/security_live.py" watch "$pid" "$tmp/watch.json"
