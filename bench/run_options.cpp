@@ -337,7 +337,7 @@ GridPlan grid_plan(const Grid& g, const Choices& c, bool main) {
     const bool chosen =
         !c.mechs || std::find(c.mechs->begin(), c.mechs->end(), m) != c.mechs->end();
     Grid own = g;
-    if (main && c.mechs) own.families.clear();
+    if (main && c.mechs) own.families.clear(), own.except.clear();
     if (chosen && grid_has(own, *m)) plan.mechanisms.push_back(m);
   }
   plan.patterns = g.patterns;

@@ -5,13 +5,17 @@
 // briefly. Each call goes to libc's own first; then one line is appended to the file
 // named by IPCBENCH_AUDIT_LOG:
 //   <pid> bind unix <path> mode <octal>      (the socket file, as bind created it)
-//   <pid> bind inet <addr>:<port>
-//   <pid> listen inet <addr>:<port>          (the listener's real local address)
+//   <pid> bind inet <addr>:<port> [private]
+//   <pid> listen inet <addr>:<port> [private] (the listener's real local address)
+// `private`: the socket lives in a network namespace other than the one the process
+// started in (tcp_netns, udp_netns: nothing there is reachable from the host).
 // Observation only: return values and errno are libc's.
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +53,23 @@ void format_inet(const sockaddr* sa, char* out, std::size_t size) {
   std::snprintf(out, size, "%s:%u", text, port);
 }
 
+// The network namespace the process started in (children inherit the parent's value:
+// the run's namespace, even after a child joins another).
+const ino_t kStartNetns = [] {
+  struct stat st {};
+  return ::stat("/proc/self/ns/net", &st) == 0 ? st.st_ino : 0;
+}();
+
+// " private" when socket fd lives in another network namespace than kStartNetns.
+const char* netns_mark(int fd) {
+  const int ns = ::ioctl(fd, SIOCGSKNS);
+  if (ns < 0) return "";
+  struct stat st {};
+  const bool other = ::fstat(ns, &st) == 0 && st.st_ino != kStartNetns;
+  ::close(ns);
+  return other ? " private" : "";
+}
+
 template <typename Fn>
 Fn next(const char* name) {
   return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
@@ -74,7 +95,8 @@ extern "C" int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
     } else if (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) {
       char where[96];
       format_inet(addr, where, sizeof where);
-      std::snprintf(line, sizeof line, "%d bind inet %s\n", static_cast<int>(::getpid()), where);
+      std::snprintf(line, sizeof line, "%d bind inet %s%s\n", static_cast<int>(::getpid()), where,
+                    netns_mark(fd));
     }
     if (line[0] != '\0') append(line);
   }
@@ -92,7 +114,8 @@ extern "C" int listen(int fd, int backlog) noexcept {
       (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
     char where[96], line[160];
     format_inet(reinterpret_cast<const sockaddr*>(&ss), where, sizeof where);
-    std::snprintf(line, sizeof line, "%d listen inet %s\n", static_cast<int>(::getpid()), where);
+    std::snprintf(line, sizeof line, "%d listen inet %s%s\n", static_cast<int>(::getpid()), where,
+                  netns_mark(fd));
     append(line);
   }
   errno = saved;

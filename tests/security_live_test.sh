@@ -4,10 +4,13 @@
 #   modes     every mechanism (the ring on every backing): every IPC object the
 #             orchestrator and its children hold, by descriptor, mapping, name or SysV
 #             id, is owner-only (0600, directories 0700), socket files are bound 0600;
-#   loopback  tcp, udp, udp_mcast, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the run's
-#             processes in /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address (or
-#             udp_mcast's local-scope group), and every bind and listen (audit_preload.so,
-#             LD_PRELOAD) is on loopback (or that group).
+#   loopback  tcp, udp, udp_mcast, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the
+#             run's processes in /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address
+#             (or udp_mcast's local-scope group), and every bind and listen
+#             (audit_preload.so, LD_PRELOAD) is on loopback (or that group).
+# In every run, a bind or listen off loopback is allowed only in 169.254.77.0/30 on a
+# socket in another network namespace than the run's (tcp_netns, udp_netns: their two
+# private namespaces, which nothing in the host's reaches).
 # tests/security_live.py samples and judges; tests/security_test.cpp checks the same
 # promises on create() itself, including the names that live only inside it.
 # Usage: security_live_test.sh modes|loopback IPCBENCH_BINARY AUDIT_PRELOAD_SO [MECHANISM...]
@@ -50,13 +53,8 @@ check() {
   local label=$1 mech=$2 backing=$3 kinds=$4 inet=$5
   [ "$only" = "  " ] || [[ "$only" == *" $mech "* ]] || return 0
   rm -f "$tmp/audit.log" "$tmp/watch.json"
-  # The broadcast mechanisms run in their own sweeps in the default preset; the full
-  # preset's main grid has them.
-  local preset=default
-  case $mech in shm_broadcast | udp_mcast) preset=full ;; esac
-  IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --preset $preset --sweeps none \
-    --mechanisms "$mech" --patterns pingpong,stream --sizes 64 --capacities 4 --case-time 0.3 \
-    --repetitions 1 --wait block,spin --backing "$backing" \
+  IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --sweeps none --mechanisms "$mech" \
+    --patterns pingpong,stream --sizes 64 --capacities 4 --case-time 0.3 --repetitions 1 --backing "$backing" \
     --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err" &
   local pid=$!
   $py "$here/security_live.py" watch "$pid" "$tmp/watch.json"
