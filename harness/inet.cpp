@@ -6,14 +6,12 @@
 #include <unistd.h>
 
 #include <string>
-#include <vector>
 
 #include "harness/error.hpp"
+#include "harness/sockets.hpp"
 
 namespace ipcbench {
 namespace {
-
-constexpr std::size_t kMaxDatagramBytes = 65'507;
 
 std::string text(const sockaddr_in& addr) {
   char ip[INET_ADDRSTRLEN] = "?";
@@ -69,29 +67,10 @@ class TcpChannel final : public FdPairChannel {
   }
 };
 
-// Datagrams of msg_bytes the receiver holds: send a burst larger than the request
-// without reading, then count what can be read back.
-std::uint64_t probe_datagrams(int tx, int rx, std::size_t msg_bytes, std::uint64_t burst) {
-  std::vector<std::byte> buf(msg_bytes);
-  for (std::uint64_t i = 0; i < burst; ++i) {
-    if (::send(tx, buf.data(), buf.size(), MSG_DONTWAIT) < 0) {
-      if (errno == EAGAIN || errno == ENOBUFS) break;  // the send queue itself is full
-      throw SysError("send (capacity probe)", "udp");
-    }
-  }
-  std::uint64_t held = 0;
-  while (::recv(rx, buf.data(), buf.size(), MSG_DONTWAIT) >= 0) ++held;
-  if (errno != EAGAIN) throw SysError("recv (capacity probe)", "udp");
-  return held;
-}
-
 class UdpChannel final : public FdPairChannel {
  public:
   UdpChannel(const ChannelConfig& cfg, const InetSides& sides) : FdPairChannel(cfg.wait) {
-    if (cfg.msg_bytes > kMaxDatagramBytes) {
-      throw NotRunnable("a UDP datagram carries at most 65,507 bytes (IPv4); this case needs " +
-                        std::to_string(cfg.msg_bytes));
-    }
+    check_datagram_fits(cfg.msg_bytes);
     a_ = sides.socket_a(SOCK_DGRAM);
     b_ = sides.socket_b(SOCK_DGRAM);
     const sockaddr_in a_addr = bind_ephemeral(a_.get(), sides.addr_a);
@@ -104,11 +83,7 @@ class UdpChannel final : public FdPairChannel {
         [&](std::uint64_t bytes) {
           const int fds[] = {a_.get(), b_.get()};
           set_socket_buffers(fds, bytes);
-          int granted = 0;  // what limits a UDP channel is the receiver's buffer
-          socklen_t len = sizeof granted;
-          if (::getsockopt(b_.get(), SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0)
-            throw SysError("getsockopt", "SO_RCVBUF");
-          return static_cast<std::uint64_t>(granted);
+          return receive_buffer_bytes(b_.get());  // what limits a UDP channel
         },
         [&] { return probe_datagrams(a_.get(), b_.get(), cfg.msg_bytes, burst); });
   }

@@ -1,5 +1,6 @@
 #include "harness/sockets.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "harness/error.hpp"
 
@@ -42,6 +44,49 @@ sockaddr_un bind_unix_owner_only(int fd, const std::string& path) {
                              ", not owner-only");
   }
   return addr;
+}
+
+void check_datagram_fits(std::size_t msg_bytes) {
+  if (msg_bytes > kMaxDatagramBytes) {
+    throw NotRunnable("a UDP datagram carries at most 65,507 bytes (IPv4); this case needs " +
+                      std::to_string(msg_bytes));
+  }
+}
+
+UniqueFd bound_loopback_udp_socket(sockaddr_in& addr) {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw SysError("socket", "AF_INET SOCK_DGRAM");
+  addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only
+  socklen_t len = sizeof addr;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    throw SysError("bind", "127.0.0.1:0");
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) < 0)
+    throw SysError("getsockname", "");
+  return fd;
+}
+
+std::uint64_t probe_datagrams(int tx, int rx, std::size_t msg_bytes, std::uint64_t burst) {
+  std::vector<std::byte> buf(msg_bytes);
+  for (std::uint64_t i = 0; i < burst; ++i) {
+    if (::send(tx, buf.data(), buf.size(), MSG_DONTWAIT) < 0) {
+      if (errno == EAGAIN || errno == ENOBUFS) break;  // the send queue itself is full
+      throw SysError("send (capacity probe)", "udp");
+    }
+  }
+  std::uint64_t held = 0;
+  while (::recv(rx, buf.data(), buf.size(), MSG_DONTWAIT) >= 0) ++held;
+  if (errno != EAGAIN) throw SysError("recv (capacity probe)", "udp");
+  return held;
+}
+
+std::uint64_t receive_buffer_bytes(int fd) {
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0)
+    throw SysError("getsockopt", "SO_RCVBUF");
+  return static_cast<std::uint64_t>(granted);
 }
 
 }  // namespace ipcbench

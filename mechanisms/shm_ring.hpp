@@ -101,6 +101,12 @@ struct EventFds {
   int space = -1;  // the producer sleeps here; the consumer write()s
 };
 
+// Bytes one slot takes: its header and max_msg_bytes of payload, rounded up to whole
+// cache lines so that two slots never share one.
+constexpr std::size_t slot_bytes_for(std::size_t max_msg_bytes) noexcept {
+  return round_up_to_cache_line(sizeof(SlotHeader) + max_msg_bytes);
+}
+
 // Bytes a ring of `slot_count` slots for messages up to `max_msg_bytes` occupies.
 std::size_t ring_bytes(std::uint32_t slot_count, std::size_t max_msg_bytes) noexcept;
 // Formats a ring in zeroed memory (orchestrator, before the children attach).

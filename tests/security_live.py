@@ -208,7 +208,12 @@ LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
 def is_loopback(addr_port):
-    return addr_port.rsplit(":", 1)[0].strip("[]") in LOOPBACK
+    """On loopback, or a udp_mcast consumer's group in 239.255.0.0/16 (local scope): a
+    socket bound to a group address is no wildcard, it receives only datagrams sent to
+    that group. That the group is joined on lo and sent to with TTL 0 out of lo is
+    checked on the real sockets by security_test.cpp (Network/Loopback)."""
+    addr = addr_port.rsplit(":", 1)[0].strip("[]")
+    return addr in LOOPBACK or addr.startswith("239.255.")
 
 
 def is_private_netns_addr(addr_port):

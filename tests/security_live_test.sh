@@ -4,9 +4,10 @@
 #   modes     every mechanism (the ring on every backing): every IPC object the
 #             orchestrator and its children hold, by descriptor, mapping, name or SysV
 #             id, is owner-only (0600, directories 0700), socket files are bound 0600;
-#   loopback  tcp, udp, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the run's processes in
-#             /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address, and every
-#             bind and listen (audit_preload.so, LD_PRELOAD) is on loopback.
+#   loopback  tcp, udp, udp_mcast, rpc_tcp, rpc_unix, grpc_tcp, zmq_tcp: every IP socket of the
+#             run's processes in /proc/net/{tcp,tcp6,udp,udp6} has a loopback local address
+#             (or udp_mcast's local-scope group), and every bind and listen
+#             (audit_preload.so, LD_PRELOAD) is on loopback (or that group).
 # In every run, a bind or listen off loopback is allowed only in 169.254.77.0/30 on a
 # socket in another network namespace than the run's (tcp_netns, udp_netns: their two
 # private namespaces, which nothing in the host's reaches).
@@ -78,14 +79,14 @@ case "$what" in
     mechs=$("$bin" list --json | $py -c 'import json, sys; print(" ".join(m["name"] for m in json.load(sys.stdin)))')
     for m in $mechs; do
       backings=posix_shm
-      case $m in shm_ring | shm_ring_zc) backings="posix_shm sysv_shm file memfd" ;; esac
+      case $m in shm_ring | shm_ring_zc | shm_broadcast) backings="posix_shm sysv_shm file memfd" ;; esac
       for b in $backings; do
         # The kinds of object each must show: proof that the sampling saw the run.
         case $m/$b in
-          shm_ring*/posix_shm | boost_mq/*) kinds=shm ;;
-          shm_ring*/sysv_shm) kinds="sysv shm" ;;
-          shm_ring*/file) kinds=file ;;
-          shm_ring*/memfd) kinds=memfd ;;
+          shm_ring*/posix_shm | shm_broadcast/posix_shm | boost_mq/*) kinds=shm ;;
+          shm_ring*/sysv_shm | shm_broadcast/sysv_shm) kinds="sysv shm" ;;
+          shm_ring*/file | shm_broadcast/file) kinds=file ;;
+          shm_ring*/memfd | shm_broadcast/memfd) kinds=memfd ;;
           pipe/*) kinds=pipe ;;
           fifo/*) kinds=fifo ;;
           pty/*) kinds=pty ;;
@@ -101,7 +102,7 @@ case "$what" in
           zmq_ipc/*) kinds="socket,socket file" ;;
           zmq_tcp/*) kinds=socket ;;
           dbus/* | dbus_p2p/*) kinds="socket,socket file" ;;
-          unix_*/* | tcp/* | udp/* | rpc_tcp/*) kinds=socket ;;
+          unix_*/* | tcp/* | udp/* | udp_mcast/* | rpc_tcp/*) kinds=socket ;;
           *) kinds="" ;;  # shm_locked: anonymous shared memory only
         esac
         check "$m/$b" "$m" "$b" "$kinds" any
@@ -111,6 +112,7 @@ case "$what" in
   loopback)
     check tcp tcp posix_shm socket listen
     check udp udp posix_shm socket bind
+    check udp_mcast udp_mcast posix_shm socket bind
     check rpc_tcp rpc_tcp posix_shm socket listen
     check rpc_unix rpc_unix posix_shm "socket,socket file" none
     check grpc_tcp grpc_tcp posix_shm socket listen

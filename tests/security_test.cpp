@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <linux/sockios.h>
 #include <mqueue.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -173,9 +174,40 @@ bool is_loopback(const sockaddr* sa) {
   return false;
 }
 
-void record_inet(const std::string& how, const sockaddr* sa) {
+// A group in 239.255.0.0/16, the IPv4 local scope (RFC 2365), where udp_mcast picks
+// its groups.
+bool is_local_scope_group(const sockaddr* sa) {
+  return sa->sa_family == AF_INET &&
+         (ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr) >> 16) == 0xefff;
+}
+
+// A socket sending to a group keeps its datagrams on this host: out of the loopback
+// interface (IP_MULTICAST_IF 127.0.0.1) with TTL 0, which Linux drops before any
+// device once it has looped the local copy back (ip_mc_output).
+bool multicast_stays_on_host(int fd) {
+  in_addr via{};
+  socklen_t n = sizeof via;
+  int ttl = -1;
+  socklen_t ttl_n = sizeof ttl;
+  return ::getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &via, &n) == 0 &&
+         via.s_addr == htonl(INADDR_LOOPBACK) &&
+         ::getsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, &ttl_n) == 0 && ttl == 0;
+}
+
+// Whether a use of `sa` by socket `fd` stays on this host. A local-scope group is
+// allowed: bound (a "bind" or "local"), it is no wildcard, since such a socket
+// receives only datagrams sent to that group, and only where it joined (each join is
+// recorded and checked to be on lo); as a destination (a "connect" or "peer"), only
+// from a socket whose multicast stays on the host.
+bool stays_on_host(const std::string& how, const sockaddr* sa, int fd) {
+  if (is_loopback(sa)) return true;
+  if (!is_local_scope_group(sa)) return false;
+  return how == "bind" || how == "local" || multicast_stays_on_host(fd);
+}
+
+void record_inet(const std::string& how, const sockaddr* sa, int fd) {
   if (sa == nullptr || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) return;
-  g_rec.inet.push_back({how, format_inet(sa), is_loopback(sa)});
+  g_rec.inet.push_back({how, format_inet(sa), stays_on_host(how, sa, fd)});
 }
 
 }  // namespace ipcbench::sectest
@@ -235,7 +267,7 @@ extern "C" int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
       const auto* un = reinterpret_cast<const sockaddr_un*>(addr);
       if (un->sun_path[0] != '\0') record_path("bind", un->sun_path);  // not the abstract namespace
     }
-    record_inet("bind", addr);
+    record_inet("bind", addr, fd);
   }
   return r;
 }
@@ -249,15 +281,34 @@ extern "C" int listen(int fd, int backlog) noexcept {
     sockaddr_storage ss{};
     socklen_t n = sizeof ss;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &n) == 0)
-      record_inet("listen", reinterpret_cast<sockaddr*>(&ss));
+      record_inet("listen", reinterpret_cast<sockaddr*>(&ss), fd);
   }
   return r;
 }
 
 extern "C" int connect(int fd, const sockaddr* addr, socklen_t len) {
   static const auto real = libc<int (*)(int, const sockaddr*, socklen_t)>("connect");
-  if (g_rec.on) record_inet("connect", addr);
+  if (g_rec.on) record_inet("connect", addr, fd);
   return real(fd, addr, len);
+}
+
+// A multicast join, recorded as a use of the group: on the loopback interface only.
+extern "C" int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
+  static const auto real = libc<int (*)(int, int, int, const void*, socklen_t)>("setsockopt");
+  const int r = real(fd, level, name, value, len);
+  if (r == 0 && g_rec.on && level == IPPROTO_IP && name == IP_ADD_MEMBERSHIP &&
+      len >= sizeof(ip_mreq)) {
+    const auto* join = static_cast<const ip_mreq*>(value);
+    sockaddr_in group{};
+    group.sin_family = AF_INET;
+    group.sin_addr = join->imr_multiaddr;
+    const bool on_lo = len == sizeof(ip_mreqn)
+                           ? static_cast<const ip_mreqn*>(value)->imr_ifindex ==
+                                 static_cast<int>(::if_nametoindex("lo"))
+                           : join->imr_interface.s_addr == htonl(INADDR_LOOPBACK);
+    g_rec.inet.push_back({"join", format_inet(reinterpret_cast<sockaddr*>(&group)), on_lo});
+  }
+  return r;
 }
 
 extern "C" int shmget(key_t key, size_t size, int flags) noexcept {
@@ -978,12 +1029,19 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
   const auto fds_before = open_fds();
   std::vector<InetUse> uses;
   std::unique_ptr<Channel> channel;
+  std::unique_ptr<Endpoint> producer, consumer;
   const std::string n = name;
   const bool private_netns = n == "tcp_netns" || n == "udp_netns";
   try {
     Recording rec;
     channel = m->create(
         {.pattern = pattern, .msg_bytes = 64, .capacity_msgs = 4, .wait = WaitMode::block});
+    // udp_mcast's consumers make their sockets in open() (each binds and joins the
+    // group there): open both ends here, producer first, as the children would.
+    if (std::string_view(name) == "udp_mcast") {
+      producer = channel->open(Side::a);
+      consumer = channel->open(Side::b);
+    }
     uses = g_rec.inet;
   } catch (const NotRunnable& e) {
     GTEST_SKIP() << e.what();  // tcp_netns, udp_netns without CAP_NET_ADMIN
@@ -998,7 +1056,7 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
       const auto* sa = reinterpret_cast<sockaddr*>(&ss);
       if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
-        uses.push_back({"local", format_inet(sa), is_loopback(sa)});
+        uses.push_back({"local", format_inet(sa), stays_on_host("local", sa, fd)});
         if (private_netns) {
           EXPECT_TRUE(in_other_netns(fd)) << format_inet(sa) << " is in this namespace";
           ++sockets_elsewhere;
@@ -1009,9 +1067,11 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
       const auto* sa = reinterpret_cast<sockaddr*>(&ss);
       if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
-        uses.push_back({"peer", format_inet(sa), is_loopback(sa)});
+        uses.push_back({"peer", format_inet(sa), stays_on_host("peer", sa, fd)});
     }
   }
+  producer.reset();
+  consumer.reset();
   channel.reset();
   std::map<std::string, int> count;
   std::string all;
@@ -1037,6 +1097,15 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
   } else if (n == "udp" || n == "udp_netns") {
     EXPECT_GE(count["bind"], 2) << all;
     EXPECT_GE(count["local"], 2) << all;
+  } else if (n == "udp_mcast") {
+    // create(): the port's reservation, the producer and the capacity probe bind, the
+    // producer and the probe connect, the probe joins; open(b): a consumer binds,
+    // joins and connects. The sockets held: the producer's and the consumer's.
+    EXPECT_GE(count["bind"], 4) << all;
+    EXPECT_GE(count["connect"], 3) << all;
+    EXPECT_GE(count["join"], 2) << all;
+    EXPECT_GE(count["local"], 2) << all;
+    EXPECT_GE(count["peer"], 2) << all;
   } else {
     EXPECT_TRUE(uses.empty()) << n << " uses no IP socket, yet:\n" << all;
   }
@@ -1044,9 +1113,12 @@ TEST_P(Loopback, EveryBindListenAndConnectIsLoopback) {
 
 std::vector<NetParam> net_params() {
   std::vector<NetParam> out;
-  for (const char* name :
-       {"tcp", "udp", "tcp_netns", "udp_netns", "rpc_tcp", "rpc_unix", "zmq_tcp", "zmq_ipc"}) {
-    for (Pattern p : {Pattern::pingpong, Pattern::stream}) out.push_back({name, p});
+  for (const char* name : {"tcp", "udp", "udp_mcast", "tcp_netns", "udp_netns", "rpc_tcp",
+                           "rpc_unix", "zmq_tcp", "zmq_ipc"}) {
+    for (Pattern p : {Pattern::pingpong, Pattern::stream}) {
+      const Mechanism* m = find_mechanism(name);
+      if (m == nullptr || m->supports(p)) out.push_back({name, p});  // nullptr: the test says
+    }
   }
   return out;
 }
