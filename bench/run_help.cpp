@@ -214,8 +214,9 @@ std::string options_help() {
   --wait LIST            how a side waits for data or space; each mechanism runs
                          the modes it supports (`ipcbench list`)  [)" +
          join_values(d.waits, show_wait) + "]\n" + wait_modes_help() +
-         R"(  --backing NAME         shm_ring's shared memory: posix_shm, sysv_shm, memfd
-                         or file (under /tmp); one per run        [posix_shm]
+         R"(  --backing NAME         the rings' shared memory (shm_ring, shm_broadcast,
+                         ...): posix_shm, sysv_shm, memfd or file (under
+                         /tmp); one per run                       [posix_shm]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
 )" + placement_help() +
          R"(  --repetitions N        fresh pairs per main-grid case; spread is reported

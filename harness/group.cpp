@@ -153,17 +153,6 @@ std::vector<Member> fanin_members(const PairSpec& spec, Channel& ch, FanShared& 
   return members;
 }
 
-void fail_unless_verified(const PairSpec& spec, PairResult& result) {
-  const bool lossy = spec.mechanism->may_lose;
-  if ((lossy ? result.verify.errors_except_loss() : result.verify.errors()) > 0) {
-    result.outcome = Outcome::failed;
-    result.message = "verification failed: " + result.verify.describe() + " (of " +
-                     std::to_string(result.verify.verified + result.verify.errors()) + " checked)";
-    return;
-  }
-  result.outcome = Outcome::ok;
-}
-
 void add_cpu(CpuUse& sum, const CpuUse& part) {
   sum.user_ns += part.user_ns;
   sum.sys_ns += part.sys_ns;
@@ -329,7 +318,7 @@ PairResult run_group(const PairSpec& spec) {
   } else {
     collect_fanin(spec, *fan, result);
   }
-  fail_unless_verified(spec, result);
+  judge_verification(spec, result);
   return result;
 }
 

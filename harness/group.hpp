@@ -29,5 +29,8 @@ std::vector<int> member_cpus(const std::array<int, 2>& pair_cpus, const std::vec
 
 // One pair's figures, read from what its sides reported (pair.cpp).
 void collect_pair(const PairSpec& spec, const PairShared& shared, PairResult& result);
+// The case's outcome from result.verify: a sequence or payload error fails it (loss
+// does not, on a mechanism that may lose).
+void judge_verification(const PairSpec& spec, PairResult& result);
 
 }  // namespace ipcbench

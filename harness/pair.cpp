@@ -144,6 +144,10 @@ void collect_pair(const PairSpec& spec, const PairShared& shared, PairResult& re
       }
     }
   }
+  judge_verification(spec, result);
+}
+
+void judge_verification(const PairSpec& spec, PairResult& result) {
   const bool lossy = spec.mechanism->may_lose;
   if ((lossy ? result.verify.errors_except_loss() : result.verify.errors()) > 0) {
     result.outcome = Outcome::failed;

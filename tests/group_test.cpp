@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "harness/registry.hpp"
+#include "tests/children.hpp"
 #include "tests/leaks.hpp"
 
 namespace ipcbench {
@@ -103,27 +104,6 @@ TEST(Group, TwoPairsRunVerifiedAtOnce) {
   }
 }
 
-// Our child named `comm`, or -1.
-pid_t find_member(const std::string& comm) {
-  pid_t found = -1;
-  if (DIR* proc = ::opendir("/proc")) {
-    while (dirent* e = ::readdir(proc)) {
-      const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-      if (pid <= 0) continue;
-      std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
-      std::string line;
-      if (!std::getline(stat, line)) continue;
-      const std::size_t open = line.find('('), close = line.rfind(')');
-      if (open == std::string::npos || close == std::string::npos || close + 4 >= line.size())
-        continue;
-      const pid_t ppid = static_cast<pid_t>(std::atoi(line.c_str() + close + 4));
-      if (ppid == ::getpid() && line.substr(open + 1, close - open - 1) == comm) found = pid;
-    }
-    ::closedir(proc);
-  }
-  return found;
-}
-
 TEST(Group, KilledConsumerFailsTheFanoutAndLeavesNothing) {
   // shm_broadcast: its producer waits for the slowest reader, so a dead one stalls it.
   for (const char* name : {"shm_ring", "shm_broadcast", "posix_mq", "pipe"}) {
@@ -133,7 +113,7 @@ TEST(Group, KilledConsumerFailsTheFanoutAndLeavesNothing) {
     std::atomic<bool> done{false};
     std::thread killer([&] {
       for (int i = 0; i < 4000 && !done; ++i) {
-        if (const pid_t pid = find_member("ipcb-consumer-1"); pid > 0) {
+        if (const pid_t pid = find_child("ipcb-consumer-1"); pid > 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
           ::kill(pid, SIGKILL);
           return;

@@ -44,11 +44,14 @@ alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [ "${s:0
 # 64 B x 4 fits every mechanism's default kernel limits (mqueue msg_max 10, msgmnb 16 KiB).
 run_bg() { "$bin" run --sweeps none --repetitions 1 --sizes 64 --capacities 4 --wait block "$@" >"$tmp/out" 2>&1 & }
 
-mechanisms=$("$bin" list --json | $py -c 'import json,sys; print(" ".join(m["name"] for m in json.load(sys.stdin)))')
+# name:pattern for each mechanism: pingpong, or stream for the one-way ones (broadcast,
+# multi-producer).
+mechanisms=$("$bin" list --json | $py -c 'import json,sys; print(" ".join(m["name"] + ":" + ("pingpong" if "pingpong" in m["patterns"] else "stream") for m in json.load(sys.stdin)))')
 
 # --- every mechanism: orchestrator SIGKILLed, then the next run Ctrl-C'd ---------
-for m in $mechanisms; do
-  run_bg --mechanisms "$m" --patterns pingpong --case-time 5 --out "$tmp/kill-$m.json"
+for mp in $mechanisms; do
+  m=${mp%%:*} pattern=${mp#*:}
+  run_bg --mechanisms "$m" --patterns "$pattern" --case-time 5 --out "$tmp/kill-$m.json"
   pid=$!
   if ! kids=$(case_children $pid); then
     fail "$m: the killed run never started its case: $(tail -2 "$tmp/out")"
@@ -70,7 +73,7 @@ for m in $mechanisms; do
     [ -n "$left" ] && [ -n "$keys" ] || fail "sysv_msg: a SIGKILLed run left no queue to sweep (test premise)"
   fi
 
-  run_bg --mechanisms "$m" --patterns pingpong --case-time 5 --out "$tmp/int-$m.json"
+  run_bg --mechanisms "$m" --patterns "$pattern" --case-time 5 --out "$tmp/int-$m.json"
   pid2=$!
   echo "$m: killed run $pid (left: ${left:-nothing}), next run $pid2" >>"$tmp/log"
   if ! case_children $pid2 >/dev/null; then
