@@ -141,7 +141,8 @@ const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
      .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.08 s per case: "
               "the kernel's in the main grid, RPC and messaging libraries in the libraries sweep; "
-              "no other sweep (192 cases, about 21 s on 2 vCPUs)",
+              "fan-out and fan-in to 2 and the container boundary in sweeps of their own (236 "
+              "cases, about 24 s on 2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .families = kKernelFamilies,
@@ -163,8 +164,9 @@ const std::array<Preset, 3> kPresets = {{
          "at 64 B, 4 KiB and 64 KiB, three repetitions; and sweeps of short points (a point on a "
          "curve is read against its neighbours): capacity in both wait modes (spinning shows the "
          "buffer alone, blocking adds the wake-ups it saves), rate in block mode, copy against "
-         "zero-copy to 16 MiB, every ring wait mode and io_uring's sqpoll (792 cases, about 4.5 "
-         "min on 2 vCPUs)",
+         "zero-copy to 16 MiB, every ring wait mode and io_uring's sqpoll, fan-out and fan-in to "
+         "1, 2 and 4, 1 and 2 pairs at once, the container boundary (924 cases, about 4.8 min "
+         "on 2 vCPUs)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, kOwnSweep, 0.08),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
@@ -191,13 +193,14 @@ const std::array<Preset, 3> kPresets = {{
                 kZeroCopySweep,
                 kWaitSweep,
                 fan_sweep({1, 2, 4}, kKernelFamilies, 1),
-                pairs_sweep({1, 2, 4}, 1),
-                boundary_sweep(3)}},
+                pairs_sweep({1, 2}, 1),
+                boundary_sweep(2)}},
     {.name = "full",
-     .about = "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
-              "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
-              "zero_copy and wait sweeps as in default (2,270 cases, the longest preset: watch the "
-              "ETA)",
+     .about =
+         "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
+         "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
+         "zero_copy and wait sweeps as in default, fan-out and fan-in to 8 and up to 8 pairs at "
+         "once, three repetitions each (2,798 cases, the longest preset: watch the ETA)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, {}, 0.1),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
