@@ -52,7 +52,10 @@ std::string shape_of(const std::string& name) {
     if (const std::string n = case_field(name, key + "s"); !n.empty())
       add(n + " " + key + (n == "1" ? "" : "s"));
   }
-  if (const std::string n = case_field(name, "pairs"); !n.empty() && n != "1") add(n + " pairs");
+  // A --pairs sweep's one pair is kept apart from its plain twin too: the same case,
+  // run with fewer repetitions.
+  if (const std::string n = case_field(name, "pairs"); !n.empty())
+    add(n + (n == "1" ? " pair" : " pairs"));
   if (const std::string where = case_field(name, "placement"); !where.empty()) add(where);
   return shape;
 }

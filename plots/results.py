@@ -322,12 +322,13 @@ def parse_name(name):
 
 def shape_of(c):
     """What a case adds to its grid point beyond size, capacity and waiting, as
-    harness/verdict.cpp's shape_of() says it: "3 consumers", "2 pairs" (one pair is no
-    shape), a placement; "" for a plain pair. Cases of different shapes do not compete."""
+    harness/verdict.cpp's shape_of() says it: "3 consumers", "2 pairs", "1 pair" (a
+    --pairs sweep's, kept apart from the plain twin), a placement; "" for a plain pair.
+    Cases of different shapes do not compete."""
     parts = [f"{c[key]} {key[:-1] if c[key] == 1 else key}" for key in ("consumers", "producers")
              if c.get(key) is not None]
-    if (c.get("pairs") or 1) > 1:
-        parts.append(f"{c['pairs']} pairs")
+    if c.get("pairs") is not None:
+        parts.append(f"{c['pairs']} pair" if c["pairs"] == 1 else f"{c['pairs']} pairs")
     if c.get("placement"):
         parts.append(c["placement"])
     return ", ".join(parts)
@@ -336,7 +337,7 @@ def shape_of(c):
 def is_group_shape(shape):
     """True for a verdict's shape that names a group ("3 consumers", "2 pairs, same_l3"),
     false for none or a placement alone."""
-    return any(re.fullmatch(r"\d+ (consumers?|producers?|pairs)", part) for part in (shape or "").split(", "))
+    return any(re.fullmatch(r"\d+ (consumers?|producers?|pairs?)", part) for part in (shape or "").split(", "))
 
 
 def is_group(c):

@@ -436,7 +436,7 @@ assert not any(results.is_group(c) for c in results.plain_cases(merged).values()
 c = results.parse_name("fanout/pipe/size:64/capacity:16/wait:block/consumers:3/placement:same_l3")
 assert (c["consumers"], c["producers"], c["pairs"], c["placement"]) == (3, None, None, "same_l3"), c
 assert results.shape_of(c) == "3 consumers, same_l3", results.shape_of(c)
-assert results.shape_of(results.parse_name("stream/pipe/size:64/capacity:16/wait:block/pairs:1")) == ""
+assert results.shape_of(results.parse_name("stream/pipe/size:64/capacity:16/wait:block/pairs:1")) == "1 pair"
 # A verdict of a placement alone is one pair's (its table comes first); a group's is not.
 assert results.is_group_shape("3 consumers, same_l3") and results.is_group_shape("2 pairs")
 assert not results.is_group_shape("same_l3") and not results.is_group_shape("")
@@ -454,7 +454,7 @@ assert [tuple(v[k] for k in fields) for v in mine] == \
     [tuple(v[k] for k in fields) for v in results.sort_verdicts(ctx["verdicts"])], mine
 assert all(abs(a["value"] - b["value"]) <= 1e-9 * b["value"] for a, b in zip(mine, results.sort_verdicts(ctx["verdicts"])))
 shapes = {(v["pattern"], v["shape"]) for v in mine}
-assert {("fanout", "3 consumers"), ("fanin", "2 producers"), ("stream", "2 pairs"), ("stream", "")} <= shapes, shapes
+assert {("fanout", "3 consumers"), ("fanin", "2 producers"), ("stream", "2 pairs"), ("stream", "1 pair")} <= shapes, shapes
 # Shapes apart: a 1-consumer fan-out made the fastest by far still wins only its own shape.
 cases = results.collect(benchmarks)[0]
 fast = cases["fanout/posix_mq/size:64/capacity:16/wait:block/consumers:1"]

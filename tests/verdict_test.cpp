@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <vector>
 
 namespace ipcbench {
@@ -124,6 +125,32 @@ TEST(Verdict, OnlyTheMainCapacityAndNoRate) {
   EXPECT_NE(text.find("2 cases not runnable: too big (posix_mq, udp)"), std::string::npos) << text;
   EXPECT_NE(text.find("3.00 ± 0.00 times faster than pipe (300 ns)"), std::string::npos) << text;
   EXPECT_TRUE(r.failed.empty());
+}
+
+// Groups compete only within their shape: a fan-out with its consumer count, pairs at
+// once with their number, and a --pairs sweep's one pair apart from the plain case.
+TEST(Verdict, ShapesCompeteApartAndAreNamed) {
+  json b = json::array();
+  add(b, pp("shm_ring", 64, "spin"), "p50_ns", {100, 100});
+  add(b, pp("pipe", 64, "spin"), "p50_ns", {300, 300});
+  add(b, pp("pipe", 64, "spin") + "/pairs:1", "p50_ns", {50});
+  add(b, pp("pipe", 64, "spin") + "/pairs:2", "p50_ns", {400});
+  add(b, "fanout/pipe/size:64/capacity:16/wait:block/consumers:3", "msgs_per_s", {1e5});
+  add(b, "fanout/shm_ring/size:64/capacity:16/wait:block/consumers:3", "msgs_per_s", {2e5});
+  add(b, "fanout/shm_ring/size:64/capacity:16/wait:block/consumers:1", "msgs_per_s", {9e9});
+  const VerdictReport r = compute_verdicts(b);
+  std::map<std::string, std::string> best;  // "pattern shape" -> best
+  for (const json& v : r.verdicts)
+    best[v["pattern"].get<std::string>() + " " + v["shape"].get<std::string>()] = v["best"];
+  EXPECT_EQ(best.at("pingpong "), "shm_ring");  // not the pairs:1 case's 50 ns
+  EXPECT_EQ(best.at("pingpong 1 pair"), "pipe");
+  EXPECT_EQ(best.at("pingpong 2 pairs"), "pipe");
+  EXPECT_EQ(best.at("fanout 3 consumers"), "shm_ring");
+  EXPECT_EQ(best.at("fanout 1 consumer"), "shm_ring");
+  EXPECT_EQ(r.verdicts.size(), 5u);
+  const std::string text = format_verdicts(r);
+  EXPECT_NE(text.find("fanout 64 B, 3 consumers, sleeping:"), std::string::npos) << text;
+  EXPECT_NE(text.find("2.00 times faster than pipe"), std::string::npos) << text;
 }
 
 TEST(Verdict, EngineeringUnits) {
