@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -111,6 +112,15 @@ std::string describe_stuck(pid_t pid) {
     default:
       return std::string("state ") + state;
   }
+}
+
+void pin_to_cpu(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) < 0)
+    throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
 }
 
 }  // namespace ipcbench

@@ -111,6 +111,9 @@ class SideOutput {
 // when pipe2 or fork fails.
 Child fork_child(const char* name, const std::function<void()>& fn, int output_fd = -1);
 
+// Pins the calling process to `cpu` (nothing for -1). Throws SysError.
+void pin_to_cpu(int cpu);
+
 // Waits until every child has ended or `ns` have passed; reaps those that ended and
 // leaves the others running. True when none is left running.
 bool reap_within(std::span<Child> children, std::uint64_t ns);

@@ -27,15 +27,6 @@ namespace {
 
 constexpr int kBatches = 15;
 
-void pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) < 0)
-    throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
-}
-
 // The line both processes write; alone on its cache line (and the next, for the
 // adjacent-line prefetcher).
 struct alignas(kCacheLineSeparation) PingLine {
@@ -56,11 +47,11 @@ double with_responder(const std::array<int, 2>& cpus, Initiator initiator, Respo
   *result = 0;
   Child children[2];
   children[1] = fork_child("ipcb-floor-resp", [&] {
-    pin(cpus[1]);
+    pin_to_cpu(cpus[1]);
     responder();
   });
   children[0] = fork_child("ipcb-floor-init", [&] {
-    pin(cpus[0]);
+    pin_to_cpu(cpus[0]);
     *result = initiator();
   });
   const bool done = reap_within(children, static_cast<std::uint64_t>(kFloorTimeoutSeconds * 1e9));

@@ -31,15 +31,6 @@ extern "C" void on_interrupt(int) {
   errno = saved;
 }
 
-void pin_to(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (::sched_setaffinity(0, sizeof set, &set) < 0)
-    throw SysError("sched_setaffinity", "CPU " + std::to_string(cpu));
-}
-
 // Runs in a child forked by fork_child (harness/child.hpp), which already made it die
 // with the orchestrator and named it; never returns. `earlier` are the members forked
 // before this one.
@@ -55,7 +46,7 @@ void pin_to(int cpu) {
       if (fd >= 0) ::close(fd);
       fd = -1;
     }
-    pin_to(m.cpu);
+    pin_to_cpu(m.cpu);
     m.run();
     rep.state.store(1, std::memory_order_release);
     ::_exit(0);
