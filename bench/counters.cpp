@@ -211,6 +211,7 @@ CaseCounters counters_for(const PairSpec& spec, const PairResult& r, const Floor
   c["bytes_per_s"] = static_cast<double>(spec.config.msg_bytes) / per_msg_s;
   c["capacity_effective"] = static_cast<double>(r.granted.capacity_msgs);
   c["capacity_bytes"] = static_cast<double>(r.granted.capacity_bytes);
+  if (!r.granted.detail.empty()) add_label(out.label, r.granted.detail);
   verify_counters(spec, r, c, out.label);
   c["measured_msgs"] = static_cast<double>(r.measured_msgs);
   cpu_counters(r, c);

@@ -102,6 +102,10 @@ struct Granted {
   // would wait (0: one message does not fit and passes through in pieces).
   std::uint64_t capacity_msgs = 0;
   std::uint64_t capacity_bytes = 0;  // the knob's granted value in bytes
+  // What else a reader of the result must know about this channel, in a few words, or
+  // empty: the limit that bounded the capacity, where a file channel lives ("tmpfs"),
+  // how a rendezvous is acknowledged. It joins the case's label.
+  std::string detail;
 };
 
 // One process's end of a channel. Child process only; not thread-safe.
