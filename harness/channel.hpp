@@ -105,7 +105,7 @@ struct Granted {
   // What else a reader of the result must know about this channel, in a few words, or
   // empty: the limit that bounded the capacity, where a file channel lives ("tmpfs"),
   // how a rendezvous is acknowledged. It joins the case's label.
-  std::string detail;
+  std::string detail = {};
 };
 
 // One process's end of a channel. Child process only; not thread-safe.
