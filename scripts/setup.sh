@@ -20,6 +20,7 @@ packages=(
   libiceoryx-posh-dev iceoryx        # iceoryx: the library and the RouDi daemon
   libdbus-1-dev dbus-daemon          # dbus (a private dbus-daemon), dbus_p2p
   liburing-dev                       # uring_unix (liburing 2.3)
+  ccache                             # the gate test's two builds of one tree share their objects
 )
 
 missing=()

@@ -29,6 +29,14 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 sha=$(git -C "$root" rev-parse HEAD)
+# Both builds below compile the same tree (the second with one file patched), each in
+# <source>/build: with ccache, paths taken relative to $tmp, the second reuses the
+# first's objects instead of compiling everything again (about 1.5 of this test's 4
+# minutes on 2 vCPUs). CMake reads the launcher from the environment.
+if command -v ccache >/dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  export CCACHE_DIR="$tmp/ccache" CCACHE_BASEDIR="$tmp" CCACHE_NOHASHDIR=1
+fi
 cases=(-- --mechanisms shm_ring,pipe --sizes 64 --case-time 0.05)
 
 against() {  # against NAME HEAD_BINARY [env...]: gate HEAD_BINARY against HEAD into $tmp/NAME
