@@ -136,6 +136,17 @@ pid_t wait_for_pid(std::atomic<std::uint32_t>& word) {
   return static_cast<pid_t>(pid);
 }
 
+// Block, the receiver after taking a message: the taking (the kernel's dequeue) came
+// before this seq_cst load, and the sender raised its flag before its last try; one of
+// the two sees the other. Exchange: one wake per sleep.
+void wake_sender(Direction& dir) noexcept {
+  if (dir.sender_waiting.load(std::memory_order_seq_cst) != 0 &&
+      dir.sender_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
+    dir.taken_epoch.fetch_add(1, std::memory_order_release);
+    futex_wake_all(dir.taken_epoch);
+  }
+}
+
 class SignalEndpoint final : public Endpoint {
  public:
   // tx_signal / rx_signal: 0 when this side does not send / receive.
@@ -172,7 +183,7 @@ class SignalEndpoint final : public Endpoint {
       }
       // Not the peer's sigqueue: skipped, never taken as a message.
       if (info.si_code != SI_QUEUE || info.si_pid != peer_) continue;
-      if (!spin_) wake_sender();
+      if (!spin_) wake_sender(rx_dir_);
       std::memcpy(buf.data(), &info.si_value, buf.size());
       return buf.size();
     }
@@ -189,7 +200,7 @@ class SignalEndpoint final : public Endpoint {
     throw SysError("sigqueue", "pid " + std::to_string(peer_));
   }
 
-  // Block, the queue full: raise the flag, read the epoch, try once more, then sleep
+  // Block, the queue full: read the epoch, raise the flag, try once more, then sleep
   // until the receiver takes a message (it bumps the epoch) or kRetryNs passes.
   void wait_and_send(const sigval& value) {
     for (;;) {
@@ -199,17 +210,6 @@ class SignalEndpoint final : public Endpoint {
       if (!sent) futex_wait_briefly(tx_dir_.taken_epoch, epoch);
       tx_dir_.sender_waiting.store(0, std::memory_order_relaxed);
       if (sent) return;
-    }
-  }
-
-  // Block, after taking a message: the taking (the kernel's dequeue) came before this
-  // seq_cst load, and the sender's flag before its last try; one of the two sees the
-  // other. Exchange: one wake per sleep.
-  void wake_sender() noexcept {
-    if (rx_dir_.sender_waiting.load(std::memory_order_seq_cst) != 0 &&
-        rx_dir_.sender_waiting.exchange(0, std::memory_order_seq_cst) != 0) {
-      rx_dir_.taken_epoch.fetch_add(1, std::memory_order_release);
-      futex_wake_all(rx_dir_.taken_epoch);
     }
   }
 
