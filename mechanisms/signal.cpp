@@ -1,7 +1,7 @@
 // signal: POSIX real-time signals that carry data. One sigqueue() is one message: its
 // `union sigval` holds the message's bytes, and the receiver takes it with
 // sigwaitinfo() (or sigtimedwait()) from its queue of pending signals. a -> b uses
-// kSignalAtoB; pingpong's replies, b -> a, use kSignalBtoA.
+// SIGRTMIN + kAtoBOffset; pingpong's replies, b -> a, SIGRTMIN + kBtoAOffset.
 //
 // Layout: a sigval is 8 bytes on 64-bit Linux (sival_ptr; sival_int is only 4), so a
 // message is at most 8 bytes, and a larger size is not runnable. The message's bytes
@@ -29,9 +29,10 @@
 // across all of that user's processes, against the receiving process's limit
 // (kernel/signal.c, __sigqueue_alloc; sigqueue's SI_QUEUE signals are not exempt,
 // even for root: checked on Linux 6.18). create() reads the user's pending count
-// (SigQ in /proc/self/status), refuses a capacity past the soft limit, and the
-// receiver lowers its own soft limit to that count plus the capacity: sigqueue then
-// fails with EAGAIN once the channel holds `capacity` messages. The grant is taken as
+// (SigQ in /proc/self/status: signals of every kind share it), refuses a capacity
+// that does not fit under the soft limit beside them, and the receiver lowers its own
+// soft limit to that count plus the capacity: sigqueue then fails with EAGAIN once
+// the channel holds `capacity` messages. The grant is taken as
 // the capacity: other processes of the same user that gain or lose pending signals
 // during the case shrink or grow it by as many. Spin: the sender retries EAGAIN.
 // Block: the sender sleeps on a futex word in the shared mapping. It raises a flag and
@@ -100,8 +101,8 @@ struct Shared {
   Direction dir[2];  // [0]: a -> b, [1]: b -> a
 };
 
-// The user's real-time signals pending now, over all of its processes (SigQ's first
-// number), or 0 when /proc does not say.
+// The signals of this user queued now, over all of its processes and of every kind
+// (they share the one count; SigQ's first number), or 0 when /proc does not say.
 std::uint64_t user_pending_signals() {
   std::ifstream status("/proc/self/status");
   std::string line;
