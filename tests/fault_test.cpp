@@ -32,6 +32,8 @@ std::uint64_t fault_seed() {
   return seed;
 }
 
+constexpr std::size_t kSmallMsgBytes = 8;
+
 struct Fault {
   int signal;
   Side side;
@@ -45,7 +47,7 @@ const char* role(Pattern p, Side s) {
 // Runs one case and, from another thread, sends `fault` to one side `delay_s` after
 // that side appears; `sent` says whether the signal went out before the case ended.
 // Whatever the outcome, the case must leave nothing behind.
-PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, bool& sent) {
+PairResult run_with_fault_at(const PairSpec& spec, Fault fault, double delay_s, bool& sent) {
   const auto before = own_named_objects();
   const auto sysv_before = sysv_objects();
   sent = false;
@@ -68,6 +70,15 @@ PairResult run_with_fault(const PairSpec& spec, Fault fault, double delay_s, boo
   EXPECT_EQ(own_named_objects(), before) << "left named objects behind";
   EXPECT_EQ(sysv_objects(), sysv_before) << "left SysV objects behind";
   return r;
+}
+
+// As run_with_fault_at, and a mechanism whose messages are too small for the spec's
+// size (signal: 8 bytes a message) is tried again at 8 bytes, so it is faulted too.
+PairResult run_with_fault(PairSpec spec, Fault fault, double delay_s, bool& sent) {
+  PairResult r = run_with_fault_at(spec, fault, delay_s, sent);
+  if (r.outcome != Outcome::not_runnable || spec.config.msg_bytes <= kSmallMsgBytes) return r;
+  spec.config.msg_bytes = kSmallMsgBytes;
+  return run_with_fault_at(spec, fault, delay_s, sent);
 }
 
 struct Param {

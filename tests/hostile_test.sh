@@ -41,8 +41,10 @@ case_children() {
   return 1
 }
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
-# 64 B x 4 fits every mechanism's default kernel limits (mqueue msg_max 10, msgmnb 16 KiB).
-run_bg() { "$bin" run --sweeps none --repetitions 1 --sizes 64 --capacities 4 --wait block "$@" >"$tmp/out" 2>&1 & }
+# 64 B x 4 fits every mechanism's default kernel limits (mqueue msg_max 10, msgmnb 16 KiB);
+# signal carries 8 B a message, so it runs at $size = 8.
+size=64
+run_bg() { "$bin" run --sweeps none --repetitions 1 --sizes "$size" --capacities 4 --wait block "$@" >"$tmp/out" 2>&1 & }
 
 # name:pattern for each mechanism: pingpong, or stream for the one-way ones (broadcast,
 # multi-producer).
@@ -51,6 +53,8 @@ mechanisms=$("$bin" list --json | $py -c 'import json,sys; print(" ".join(m["nam
 # --- every mechanism: orchestrator SIGKILLed, then the next run Ctrl-C'd ---------
 for mp in $mechanisms; do
   m=${mp%%:*} pattern=${mp#*:}
+  size=64
+  [ "$m" = signal ] && size=8
   run_bg --mechanisms "$m" --patterns "$pattern" --case-time 5 --out "$tmp/kill-$m.json"
   pid=$!
   if ! kids=$(case_children $pid); then

@@ -52,9 +52,11 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 check() {
   local label=$1 mech=$2 backing=$3 kinds=$4 inet=$5
   [ "$only" = "  " ] || [[ "$only" == *" $mech "* ]] || return 0
+  local size=64
+  [ "$mech" = signal ] && size=8  # a real-time signal carries 8 bytes
   rm -f "$tmp/audit.log" "$tmp/watch.json"
   IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --sweeps none --mechanisms "$mech" \
-    --patterns pingpong,stream --sizes 64 --capacities 4 --case-time 0.3 --repetitions 1 --backing "$backing" \
+    --patterns pingpong,stream --sizes "$size" --capacities 4 --case-time 0.3 --repetitions 1 --backing "$backing" \
     --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err" &
   local pid=$!
   $py "$here/security_live.py" watch "$pid" "$tmp/watch.json"
@@ -103,7 +105,7 @@ case "$what" in
           zmq_tcp/*) kinds=socket ;;
           dbus/* | dbus_p2p/*) kinds="socket,socket file" ;;
           unix_*/* | tcp/* | udp/* | udp_mcast/* | rpc_tcp/*) kinds=socket ;;
-          *) kinds="" ;;  # shm_locked: anonymous shared memory only
+          *) kinds="" ;;  # shm_locked, signal: anonymous shared memory only
         esac
         check "$m/$b" "$m" "$b" "$kinds" any
       done
