@@ -140,6 +140,22 @@ TEST(Compete, PipeAndFifoRefuseMessagesOverPipeBuf) {
   }
 }
 
+TEST(Compete, PollingOversubscribedIsRefusedSleepingIsMarked) {
+  const auto cpus = static_cast<unsigned>(usable_cpus().size());
+  if (cpus > kMaxFan) GTEST_SKIP() << "more CPUs than a group can oversubscribe";
+  PairSpec spec = compete_spec(*find_mechanism("shm_mpmc"), cpus);  // cpus + 1 processes
+  spec.fixed_msgs = 200;
+  spec.config.wait = WaitMode::spin;
+  const PairResult spinning = run_pair(spec);
+  EXPECT_EQ(spinning.outcome, Outcome::not_runnable);
+  EXPECT_NE(spinning.message.find("oversubscribed"), std::string::npos) << spinning.message;
+  spec.config.wait = WaitMode::block;
+  const PairResult sleeping = run_clean(spec);
+  ASSERT_EQ(sleeping.outcome, Outcome::ok) << sleeping.message;
+  EXPECT_TRUE(sleeping.oversubscribed);
+  EXPECT_EQ(sleeping.verify.errors(), 0u) << sleeping.verify.describe();
+}
+
 TEST(Compete, TakesItsFlagAndMessagesOfFourBytes) {
   EXPECT_FALSE(find_mechanism("tcp")->supports(Pattern::compete));
   EXPECT_FALSE(find_mechanism("shm_mpsc")->supports(Pattern::compete));
