@@ -88,12 +88,14 @@ void cpu_counters(const PairResult& r, Counters& c) {
   }
 }
 
-// A group (fan-out, fan-in, --pairs): how many processes and in what shape, whether
-// they had a CPU each, and the slowest consumer's (pair's) p99 beside the p99 of all.
+// A group (fan-out, fan-in, compete, --pairs): how many processes and in what shape,
+// whether they had a CPU each, and the slowest consumer's (pair's) p99 beside the p99
+// of all; for compete, how evenly the consumers shared the messages.
 void group_counters(const PairSpec& spec, const PairResult& r, double one_way, Counters& c,
                     std::string& label) {
-  if (r.processes <= 2 && spec.pairs <= 1 && spec.config.pattern != Pattern::fanout &&
-      spec.config.pattern != Pattern::fanin)
+  const Pattern p = spec.config.pattern;
+  if (r.processes <= 2 && spec.pairs <= 1 && p != Pattern::fanout && p != Pattern::fanin &&
+      p != Pattern::compete)
     return;
   c["processes"] = r.processes;
   c["pairs"] = spec.pairs;
@@ -105,6 +107,11 @@ void group_counters(const PairSpec& spec, const PairResult& r, double one_way, C
                                    "sends each message down each");
   }
   if (spec.config.pattern == Pattern::fanin) c["producers"] = spec.config.producers;
+  if (p == Pattern::compete) {
+    c["consumers"] = spec.config.consumers;
+    c["share_min"] = r.share_min;
+    c["share_max"] = r.share_max;
+  }
   if (r.slowest_p99_ns > 0) c["slowest_p99_ns"] = r.slowest_p99_ns * one_way;
   c["oversubscribed"] = r.oversubscribed ? 1 : 0;
   if (r.oversubscribed) {

@@ -22,8 +22,8 @@ a case's capacity maps onto its own knob.
 options:
   --json               print a JSON array of objects with keys name, family,
                        transport, patterns, wait_modes, broadcast (fanout
-                       over one channel), many_writers (fanin), capacity_knob
-                       and summary
+                       over one channel), many_writers (fanin),
+                       many_readers (compete), capacity_knob and summary
   -h, --help           this help
 
 examples:
@@ -37,8 +37,8 @@ nlohmann::json describe_all() {
   nlohmann::json all = nlohmann::json::array();
   for (const Mechanism* m : mechanisms()) {
     nlohmann::json patterns = nlohmann::json::array(), waits = nlohmann::json::array();
-    for (Pattern p :
-         {Pattern::pingpong, Pattern::stream, Pattern::rate, Pattern::fanout, Pattern::fanin}) {
+    for (Pattern p : {Pattern::pingpong, Pattern::stream, Pattern::rate, Pattern::fanout,
+                      Pattern::fanin, Pattern::compete}) {
       if (m->supports(p)) patterns.push_back(to_string(p));
     }
     for (WaitMode w : kWaitModes) {
@@ -51,6 +51,7 @@ nlohmann::json describe_all() {
                    {"wait_modes", waits},
                    {"broadcast", m->broadcast},
                    {"many_writers", m->many_writers},
+                   {"many_readers", m->many_readers},
                    {"capacity_knob", m->capacity_knob},
                    {"summary", m->summary}});
   }
@@ -93,7 +94,8 @@ void print_table(const nlohmann::json& all) {
   }
   std::printf(
       "\nfanout*: one broadcast channel for every consumer; any other fanout sends a copy "
-      "down one channel per consumer. fanin: several producers share one channel.\n");
+      "down one channel per consumer. fanin: several producers share one channel.\n"
+      "compete: several consumers share one channel, each message going to one of them.\n");
 }
 
 }  // namespace

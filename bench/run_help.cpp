@@ -49,7 +49,9 @@ saturates, the higher rates of that mechanism/size/wait are skipped), fanout
 where the mechanism broadcasts, else a copy down one channel per consumer; the
 case's label says which), fanin (--producers N sending to one consumer over one
 channel, for mechanisms that take several writers; each producer's sequence is
-checked). --pairs N runs N independent pairs of pingpong or stream at once and
+checked), compete (one producer, --consumers N competing for its messages, each
+taking whichever comes next: a shared mailbox or work queue, for mechanisms that
+take several readers; every message must reach exactly one). --pairs N runs N independent pairs of pingpong or stream at once and
 reports their sum. A case needing more processes than this machine has CPUs
 is oversubscribed: polling modes are not runnable, sleeping ones run and are
 marked (docs/groups.md).
@@ -207,7 +209,7 @@ std::string options_help() {
   --rates LIST           offered messages/s of rate cases, k and M decimal
                          suffixes              [)" +
          join_values(d.rates_msgs_per_s, show_rate) + R"(]
-  --consumers LIST       fanout's consumers, a case each                    [2]
+  --consumers LIST       fanout's and compete's consumers, a case each      [2]
   --producers LIST       fanin's producers, a case each                     [2]
   --pairs LIST           pairs at once for pingpong and stream, a case each;
                          names gain /pairs:N                  [one, unnamed]

@@ -173,8 +173,9 @@ std::vector<Pattern> parse_patterns(const std::string& opt, const std::string& t
     if (p == "rate") return Pattern::rate;
     if (p == "fanout") return Pattern::fanout;
     if (p == "fanin") return Pattern::fanin;
+    if (p == "compete") return Pattern::compete;
     throw UsageError("--patterns: unknown pattern '" + p + "'" +
-                     hint_or_known(p, "pingpong, stream, rate, fanout, fanin"));
+                     hint_or_known(p, "pingpong, stream, rate, fanout, fanin, compete"));
   });
 }
 

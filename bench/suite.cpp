@@ -41,7 +41,7 @@ std::vector<Case> per_placement(const std::vector<Case>& cases,
 }
 
 // What a case adds to its grid point: an offered rate (rate), a count of consumers
-// (fanout) or producers (fanin), pairs at once (--pairs), and the name's suffix for it.
+// (fanout, compete) or producers (fanin), pairs at once (--pairs), and the name's suffix for it.
 struct Variant {
   std::uint64_t rate = 0;
   unsigned fan = 1;
@@ -57,8 +57,9 @@ std::vector<Variant> variants(const GridPlan& grid, Pattern pattern) {
     std::sort(rates.begin(), rates.end());
     for (std::uint64_t r : rates)
       out.push_back({.rate = r, .suffix = "/rate:" + std::to_string(r)});
-  } else if (pattern == Pattern::fanout || pattern == Pattern::fanin) {
-    const bool fanout = pattern == Pattern::fanout;
+  } else if (pattern == Pattern::fanout || pattern == Pattern::fanin ||
+             pattern == Pattern::compete) {
+    const bool fanout = pattern != Pattern::fanin;  // counts consumers
     for (unsigned n : fanout ? grid.consumers : grid.producers) {
       out.push_back(
           {.fan = n, .suffix = (fanout ? "/consumers:" : "/producers:") + std::to_string(n)});
@@ -81,7 +82,7 @@ PairSpec case_spec(const RunPlan& plan, const GridPlan& grid, const Mechanism* m
                  .capacity_msgs = capacity,
                  .wait = wait,
                  .backing = plan.backing,
-                 .consumers = pattern == Pattern::fanout ? v.fan : 1,
+                 .consumers = pattern == Pattern::fanout || pattern == Pattern::compete ? v.fan : 1,
                  .producers = pattern == Pattern::fanin ? v.fan : 1};
   spec.cpus = plan.cpus;
   spec.target_seconds = grid.case_seconds;

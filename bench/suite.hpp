@@ -26,7 +26,7 @@ struct GridPlan {
   std::vector<std::size_t> capacities;
   std::vector<WaitMode> waits;
   std::vector<std::uint64_t> rates_msgs_per_s;  // the rate pattern's offered rates
-  std::vector<unsigned> consumers = {2};        // fanout's, one case each
+  std::vector<unsigned> consumers = {2};        // fanout's and compete's, one case each
   std::vector<unsigned> producers = {2};        // fanin's, one case each
   std::vector<unsigned> pairs;                  // --pairs; empty: one, not named
   int repetitions = 1;
@@ -54,7 +54,7 @@ struct RunPlan {
 
 struct Case {
   // pattern/mechanism/size:N/capacity:N/wait:W, and /rate:N for a rate case,
-  // /consumers:N for fanout, /producers:N for fanin, /pairs:N with --pairs; with
+  // /consumers:N for fanout and compete, /producers:N for fanin, /pairs:N with --pairs; with
   // --placement, /placement:P before /rate:N
   std::string name;
   std::string grid;  // the grid that planned it (the first, when several did)

@@ -19,6 +19,8 @@ std::string_view to_string(Pattern p) noexcept {
       return "fanout";
     case Pattern::fanin:
       return "fanin";
+    case Pattern::compete:
+      return "compete";
   }
   return "?";
 }

@@ -27,9 +27,12 @@ namespace ipcbench {
 // message: over one channel where the mechanism can broadcast (Mechanism::broadcast),
 // else over one stream channel per consumer, the producer sending each message once
 // to each. fanin: ChannelConfig::producers producers, one consumer, over one channel
-// that several writers share (Mechanism::many_writers). Both are one-way, so create()
-// is given Pattern::stream for them too, with the counts set.
-enum class Pattern { pingpong, stream, rate, fanout, fanin };
+// that several writers share (Mechanism::many_writers). compete: one producer,
+// ChannelConfig::consumers consumers competing for its messages, each message going
+// to exactly one of them (a mailbox several processes read, a work queue), over one
+// channel that several readers share (Mechanism::many_readers). All three are one-way,
+// so create() is given Pattern::stream for them too, with the counts set.
+enum class Pattern { pingpong, stream, rate, fanout, fanin, compete };
 // How a side that cannot go on (channel empty or full) waits. Every mechanism runs
 // block and (all but the RPC ones) spin; the others exist where a mechanism implements
 // them (shm_ring, shm_ring_zc).
@@ -90,8 +93,8 @@ struct ChannelConfig {
   std::size_t capacity_msgs = 1;  // messages the channel should hold in flight
   WaitMode wait = WaitMode::block;
   Backing backing = Backing::posix_shm;  // shared-memory mechanisms only
-  // How many processes will open(Side::b) this channel (a broadcast fan-out's
-  // consumers) and open(Side::a) it (a fan-in's producers). 1 and 1 but there.
+  // How many processes will open(Side::b) this channel (a broadcast fan-out's or a
+  // compete's consumers) and open(Side::a) it (a fan-in's producers). 1 and 1 but there.
   unsigned consumers = 1;
   unsigned producers = 1;
 };
@@ -199,6 +202,12 @@ struct Mechanism {
   // slowest consumer has no room (a broadcast ring, multicast, publish/subscribe).
   // Without it, fanout sends a copy of each message down one channel per consumer.
   bool broadcast = false;
+  // Compete: up to ChannelConfig::consumers processes may each open(Side::b) one
+  // channel and receive at once, each message going whole to exactly one of them and
+  // a reader that sleeps waking when a message is there for it (a pipe's reads of up
+  // to PIPE_BUF from whole writes, a message queue, a datagram socket, an MPMC queue).
+  // Without it, compete is not offered.
+  bool many_readers = false;
   // Orchestrator only, through open_channel() (harness/registry.hpp), which has
   // already refused a channel over the per-channel limit. Usually
   // create_channel<XChannel>. Throws NotRunnable (with the reason) for a configuration
@@ -206,10 +215,12 @@ struct Mechanism {
   std::unique_ptr<Channel> (*create)(const ChannelConfig&) = nullptr;
 
   // rate and fanout need nothing beyond a stream's channel (fanout without broadcast
-  // opens one per consumer); fanin needs a channel that many writers may share.
+  // opens one per consumer); fanin needs a channel that many writers may share, compete
+  // one that many readers may share.
   bool supports(Pattern p) const noexcept {
     if (p == Pattern::pingpong) return pingpong;
     if (p == Pattern::fanin) return stream && many_writers;
+    if (p == Pattern::compete) return stream && many_readers;
     return stream;
   }
   bool supports(WaitMode w) const noexcept { return waits.contains(w); }

@@ -56,7 +56,14 @@ void read_exact(int fd, std::span<std::byte> buf) {
 }
 
 void require_atomic_writes(const ChannelConfig& cfg, std::string_view mechanism) {
-  if (cfg.producers <= 1 || cfg.msg_bytes <= PIPE_BUF) return;
+  if (cfg.msg_bytes <= PIPE_BUF || (cfg.producers <= 1 && cfg.consumers <= 1)) return;
+  if (cfg.producers <= 1) {
+    throw NotRunnable(
+        std::string(mechanism) + ": " + std::to_string(cfg.consumers) +
+        " readers share it only with messages of at most PIPE_BUF = " + std::to_string(PIPE_BUF) +
+        " B (atomic writes); this case sends " + std::to_string(cfg.msg_bytes) +
+        " B, which could be written in pieces and read by different readers");
+  }
   throw NotRunnable(std::string(mechanism) + ": " + std::to_string(cfg.producers) +
                     " writers share it only with messages of at most PIPE_BUF = " +
                     std::to_string(PIPE_BUF) + " B (atomic writes); this case sends " +

@@ -27,8 +27,9 @@ void read_exact(int fd, std::span<std::byte> buf);
 
 // Several writers (cfg.producers > 1) may share a pipe or FIFO only while every message
 // is one atomic write: POSIX makes a write of up to PIPE_BUF (4096) bytes atomic, and a
-// larger one may be split and interleaved with another writer's. Throws NotRunnable,
-// with the reason, for a larger message.
+// larger one may be split and interleaved with another writer's. Several readers
+// (cfg.consumers > 1, compete) likewise: a message written in pieces could be read in
+// pieces by different readers. Throws NotRunnable, with the reason, for a larger message.
 void require_atomic_writes(const ChannelConfig& cfg, std::string_view mechanism);
 
 // An end over byte-stream descriptors: fixed-size messages are written whole and

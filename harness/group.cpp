@@ -18,6 +18,7 @@ namespace {
 unsigned member_count(const PairSpec& spec) noexcept {
   switch (spec.config.pattern) {
     case Pattern::fanout:
+    case Pattern::compete:
       return spec.config.consumers + 1;
     case Pattern::fanin:
       return spec.config.producers + 1;
@@ -30,13 +31,17 @@ unsigned member_count(const PairSpec& spec) noexcept {
 // (and recorded by the caller).
 std::string refusal(const PairSpec& spec, unsigned members, std::size_t cpus) {
   const ChannelConfig& c = spec.config;
-  const unsigned fan = c.pattern == Pattern::fanout  ? c.consumers
-                       : c.pattern == Pattern::fanin ? c.producers
-                                                     : spec.pairs;
+  const unsigned fan = c.pattern == Pattern::fanout || c.pattern == Pattern::compete ? c.consumers
+                       : c.pattern == Pattern::fanin                                 ? c.producers
+                                                                                     : spec.pairs;
   if (fan < 1 || fan > kMaxFan) return "a group takes 1 to " + std::to_string(kMaxFan) + " members";
   if (c.pattern == Pattern::fanin && c.msg_bytes < 4) {
     return "fan-in needs messages of at least 4 bytes: each carries its producer in the top byte "
            "of its 32-bit sequence number";
+  }
+  if (c.pattern == Pattern::compete && c.msg_bytes < 4) {
+    return "compete needs messages of at least 4 bytes: a consumer's sequence numbers have gaps "
+           "(the other consumers' messages), which only a whole 32-bit sequence number spans";
   }
   if (spec.mechanism->may_lose && c.msg_bytes < 4) {
     return std::string(spec.mechanism->name) +
@@ -53,14 +58,14 @@ std::string refusal(const PairSpec& spec, unsigned members, std::size_t cpus) {
   return "";
 }
 
-// The channels of the case: one shared (broadcast fan-out, fan-in), one a consumer
+// The channels of the case: one shared (broadcast fan-out, fan-in, compete), one a consumer
 // (fan-out by copies), one a pair (--pairs). Throws NotRunnable or SysError.
 std::vector<std::unique_ptr<Channel>> open_channels(const PairSpec& spec, bool broadcast) {
   ChannelConfig config = spec.config;
   if (config.pattern != Pattern::pingpong) config.pattern = Pattern::stream;  // one way
   unsigned count = spec.pairs;
   if (spec.config.pattern == Pattern::fanout) count = broadcast ? 1 : spec.config.consumers;
-  if (spec.config.pattern == Pattern::fanin) count = 1;
+  if (spec.config.pattern == Pattern::fanin || spec.config.pattern == Pattern::compete) count = 1;
   if (spec.config.pattern == Pattern::fanout && !broadcast) config.consumers = 1;
   std::vector<std::unique_ptr<Channel>> channels;
   for (unsigned i = 0; i < count; ++i) channels.push_back(open_channel(*spec.mechanism, config));
@@ -153,6 +158,33 @@ std::vector<Member> fanin_members(const PairSpec& spec, Channel& ch, FanShared& 
   return members;
 }
 
+// Compete: each consumer's ledger lies in the shared mapping after the FanShared.
+constexpr std::size_t kLedgersOffset = (sizeof(FanShared) + 4095) / 4096 * 4096;
+Ledger ledger_of(void* map, std::uint64_t bits, unsigned consumer) noexcept {
+  auto* words = reinterpret_cast<std::uint64_t*>(static_cast<std::byte*>(map) + kLedgersOffset);
+  return {.words = words + consumer * (bits / 64), .bits = bits};
+}
+
+std::vector<Member> compete_members(const PairSpec& spec, Channel& ch, FanShared& shared, void* map,
+                                    const std::vector<int>& cpus) {
+  const std::uint64_t bits = compete_ledger_bits(spec.config.consumers);
+  std::vector<Member> members;
+  members.push_back({.role = "producer", .cpu = cpus[0], .report = &shared.members[0], .run = [&] {
+                       std::unique_ptr<Endpoint> ep = ch.open(Side::a);
+                       run_compete_producer(*ep, spec, shared, bits);
+                     }});
+  for (unsigned i = 0; i < spec.config.consumers; ++i) {
+    members.push_back({.role = "consumer " + std::to_string(i),
+                       .cpu = cpus[1 + i],
+                       .report = &shared.members[1 + i],
+                       .run = [&, i, map, bits] {
+                         std::unique_ptr<Endpoint> ep = ch.open(Side::b);
+                         run_compete_consumer(i, *ep, spec, shared, ledger_of(map, bits, i));
+                       }});
+  }
+  return members;
+}
+
 void add_cpu(CpuUse& sum, const CpuUse& part) {
   sum.user_ns += part.user_ns;
   sum.sys_ns += part.sys_ns;
@@ -182,6 +214,40 @@ void collect_fanout(const PairSpec& spec, const FanShared& shared, PairResult& r
   result.measured_msgs = msgs;
   result.measured_seconds = static_cast<double>(last - first) * 1e-9;
   result.stamp_stride = shared.plans[0].stamp_stride.load();
+}
+
+// Compete: every consumer's samples; the rate at which the consumers together took
+// the measured messages, from the earliest first receipt to the latest end marker;
+// each consumer's share of them; and the ledgers' loss and duplication.
+void collect_compete(const PairSpec& spec, const FanShared& shared, void* map, PairResult& result) {
+  const unsigned n = spec.config.consumers;
+  const std::uint64_t bits = compete_ledger_bits(n);
+  result.cpu[0] = shared.members[0].cpu;
+  std::uint64_t first = UINT64_MAX, last = 0, msgs = 0, least = UINT64_MAX, most = 0;
+  std::vector<Ledger> ledgers;
+  for (unsigned i = 1; i <= n; ++i) {
+    const SideReport& c = shared.members[i];
+    result.latency_ns.merge(c.latency_ns);
+    if (c.latency_ns.count() > 0)
+      result.slowest_p99_ns = std::max(result.slowest_p99_ns, c.latency_ns.percentile(0.99));
+    result.verify += c.verify;
+    add_cpu(result.cpu[1], c.cpu);
+    if (c.first_ns != 0) first = std::min(first, c.first_ns);
+    last = std::max(last, c.last_ns);
+    msgs += c.measured_msgs;
+    least = std::min(least, c.measured_msgs);
+    most = std::max(most, c.measured_msgs);
+    ledgers.push_back(ledger_of(map, bits, i - 1));
+  }
+  const std::uint64_t total = shared.plans[0].total.load();
+  result.verify += check_ledgers(ledgers, std::min(total, bits));
+  result.measured_msgs = msgs;
+  result.measured_seconds = first < last ? static_cast<double>(last - first) * 1e-9 : 0;
+  result.stamp_stride = shared.plans[0].stamp_stride.load();
+  if (msgs > 0) {
+    result.share_min = static_cast<double>(least) / static_cast<double>(msgs);
+    result.share_max = static_cast<double>(most) / static_cast<double>(msgs);
+  }
 }
 
 void collect_fanin(const PairSpec& spec, const FanShared& shared, PairResult& result) {
@@ -226,7 +292,7 @@ void collect_pairs(const PairSpec& spec, const PairShared* pairs, PairResult& re
 
 bool is_group(const PairSpec& spec) noexcept {
   return spec.pairs > 1 || spec.config.pattern == Pattern::fanout ||
-         spec.config.pattern == Pattern::fanin;
+         spec.config.pattern == Pattern::fanin || spec.config.pattern == Pattern::compete;
 }
 
 std::vector<int> usable_cpus() {
@@ -254,6 +320,17 @@ std::vector<int> member_cpus(const std::array<int, 2>& pair_cpus, const std::vec
   return cpus;
 }
 
+namespace {
+
+// The bytes of the mapping the members share with the orchestrator.
+std::size_t shared_bytes(const PairSpec& spec, bool pairs) {
+  if (pairs) return kPairsOffset + spec.pairs * sizeof(PairShared);
+  if (spec.config.pattern != Pattern::compete) return sizeof(FanShared);
+  return kLedgersOffset + spec.config.consumers * compete_ledger_bits(spec.config.consumers) / 8;
+}
+
+}  // namespace
+
 PairResult run_group(const PairSpec& spec) {
   PairResult result;
   const unsigned n = member_count(spec);
@@ -269,8 +346,9 @@ PairResult run_group(const PairSpec& spec) {
     result.message = std::move(why);
     return result;
   }
+  const Pattern pattern = spec.config.pattern;
   result.oversubscribed = n > usable.size();
-  result.broadcast = spec.config.pattern == Pattern::fanout && spec.mechanism->broadcast;
+  result.broadcast = pattern == Pattern::fanout && spec.mechanism->broadcast;
   std::vector<std::unique_ptr<Channel>> channels;
   try {
     channels = open_channels(spec, result.broadcast);
@@ -282,10 +360,9 @@ PairResult run_group(const PairSpec& spec) {
   result.granted = channels.front()->granted();
   const std::vector<int> cpus = member_cpus(spec.cpus, usable, n);
   const bool pairs =
-      spec.config.pattern != Pattern::fanout && spec.config.pattern != Pattern::fanin;
+      pattern != Pattern::fanout && pattern != Pattern::fanin && pattern != Pattern::compete;
   // The members report into memory shared with the orchestrator (no name to leak).
-  Mapping map =
-      map_shared(pairs ? kPairsOffset + spec.pairs * sizeof(PairShared) : sizeof(FanShared));
+  Mapping map = map_shared(shared_bytes(spec, pairs));
   std::vector<Member> members;
   FanShared* fan = nullptr;
   PairShared* pair_shared = nullptr;
@@ -297,9 +374,10 @@ PairResult run_group(const PairSpec& spec) {
     members = pair_members(spec, channels, pair_shared, *group, cpus);
   } else {
     fan = new (map.get()) FanShared{};
-    members = spec.config.pattern == Pattern::fanout
-                  ? fanout_members(spec, channels, *fan, cpus)
-                  : fanin_members(spec, *channels[0], *fan, cpus);
+    members = pattern == Pattern::fanout ? fanout_members(spec, channels, *fan, cpus)
+              : pattern == Pattern::fanin
+                  ? fanin_members(spec, *channels[0], *fan, cpus)
+                  : compete_members(spec, *channels[0], *fan, map.get(), cpus);
   }
   const WatchEnd end = run_members(members, spec.timeout_seconds, [&] {
     for (auto& c : channels) c->forked();
@@ -313,10 +391,12 @@ PairResult run_group(const PairSpec& spec) {
   if (pairs) {
     collect_pairs(spec, pair_shared, result);
     if (!result.message.empty()) return result;
-  } else if (spec.config.pattern == Pattern::fanout) {
+  } else if (pattern == Pattern::fanout) {
     collect_fanout(spec, *fan, result);
-  } else {
+  } else if (pattern == Pattern::fanin) {
     collect_fanin(spec, *fan, result);
+  } else {
+    collect_compete(spec, *fan, map.get(), result);
   }
   judge_verification(spec, result);
   return result;

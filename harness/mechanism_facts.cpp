@@ -22,6 +22,7 @@ nlohmann::json mechanisms_context() {
         {"zero_copy", m->zero_copy},
         {"broadcast", m->broadcast},
         {"many_writers", m->many_writers},
+        {"many_readers", m->many_readers},
         {"uses_backing", m->uses_backing},
         {"pingpong", m->pingpong},
         {"stream", m->stream},

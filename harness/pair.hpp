@@ -102,6 +102,10 @@ struct PairResult {
   // The p99 of the slowest consumer (fan-out) or pair (--pairs), in the histogram's
   // units (a pingpong's round trips); 0 when not a group.
   double slowest_p99_ns = 0;
+  // Compete: the fewest and the most of the measured messages one consumer took, as
+  // fractions of all of them (1/N each when the consumers shared the work evenly).
+  double share_min = 0;
+  double share_max = 0;
 };
 
 // Rate: a send that starts more than this after its intended time counts as late.

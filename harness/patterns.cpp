@@ -281,6 +281,9 @@ struct ProducerRole {
   Finish finish;
   std::uint64_t first_seq = 0;
   std::uint64_t max_measured = kMaxMeasuredMsgs;
+  // Compete: messages sent after the measured ones, one per consumer (each stops at
+  // its first), numbered on from the plan's total.
+  std::uint32_t end_markers = 0;
 };
 
 void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
@@ -309,6 +312,9 @@ void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
   }
   rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
+  for (std::uint32_t k = 0; k < role.end_markers; ++k) {
+    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, pool.message(seq + k));
+  }
   wait_for_consumers(role.eps, spec, role.finish, pool, seq - 1);
 }
 
@@ -520,7 +526,8 @@ void run_side(Side side, Endpoint& ep, const PairSpec& spec, PairShared& shared)
       break;
     case Pattern::fanout:
     case Pattern::fanin:
-      throw std::logic_error("fanout and fanin run as a group (harness/group.hpp), not a pair");
+    case Pattern::compete:
+      throw std::logic_error("fanout, fanin and compete run as a group (harness/group.hpp)");
   }
 }
 
@@ -638,6 +645,104 @@ void run_fanin_consumer(Endpoint& ep, const PairSpec& spec, FanShared& shared) {
   rep.last_ns = last_ns;
   rep.verify = strays;
   for (const ProducerTrack& t : tracks) rep.verify += t.verifier.counts();
+}
+
+// Compete (harness/group.cpp forks the members).
+
+void run_compete_producer(Endpoint& ep, const PairSpec& spec, FanShared& shared,
+                          std::uint64_t ledger_bits) {
+  const std::uint32_t consumers = spec.config.consumers;
+  Endpoint* const eps[] = {&ep};
+  produce({.eps = eps,
+           .plan = shared.plans[0],
+           .arrived = shared.arrived,
+           .parties = consumers + 1,
+           .finish = {shared.consumers_done, consumers},
+           .max_measured = ledger_bits,
+           .end_markers = consumers},
+          spec, shared.members[0]);
+}
+
+namespace {
+
+// A compete consumer's ledger: marks `seq` as taken; false when it is past the ledger
+// (a damaged sequence number: no producer sends one).
+bool take(Ledger ledger, std::uint64_t seq) noexcept {
+  if (seq >= ledger.bits) return false;
+  ledger.words[seq / 64] |= std::uint64_t{1} << (seq % 64);
+  return true;
+}
+
+}  // namespace
+
+// The consumer's Verifier checks each message (checksum, length) and that its own
+// sequence numbers increase; the gaps between them are other consumers' messages, so
+// its "lost" count means nothing here: loss is counted over every ledger afterwards.
+// The measured window runs from this consumer's first measured message to its end
+// marker's receipt (the marker follows every measured message).
+void run_compete_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, FanShared& shared,
+                          Ledger ledger) {
+  SideReport& rep = shared.members[1 + consumer];
+  const Plan& plan = shared.plans[0];
+  Receiver r(spec);
+  auto hist = std::make_unique<Histogram>();
+  std::fill(ledger.words, ledger.words + ledger.bits / 64, 0);  // touched before the start
+  VerifyCounts strays;
+  arrive_and_wait(shared.arrived, spec.config.consumers + 1);
+
+  std::uint64_t first_ns = 0, taken_measured = 0;
+  CpuMark cpu_from;
+  for (;;) {
+    const std::span<const std::byte> msg = r.receive(ep);
+    const std::uint64_t seq = r.verifier.check(msg);
+    const std::uint64_t total = plan.total.load(std::memory_order_acquire);
+    const std::uint64_t from = plan.measure_from.load(std::memory_order_relaxed);
+    if (total != UINT64_MAX && seq >= total) break;  // an end marker: msg is not read again
+    if (!take(ledger, seq)) ++strays.corrupted;
+    if (total != UINT64_MAX && seq >= from) {
+      const std::uint64_t stride = plan.stamp_stride.load(std::memory_order_relaxed);
+      if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
+        hist->record(
+            static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - read_stamp(msg)));
+      }
+      if (first_ns == 0) {
+        cpu_from = cpu_now();
+        first_ns = now_ns();
+      }
+      ++taken_measured;
+    }
+    r.done(ep);
+  }
+  const std::uint64_t last_ns = now_ns();
+  const CpuMark cpu_to = cpu_now();
+  r.done(ep);
+  shared.consumers_done.fetch_add(1, std::memory_order_release);
+  futex_wake_all(shared.consumers_done);
+  rep.cpu = cpu_between(first_ns != 0 ? cpu_from : cpu_to, cpu_to, taken_measured);
+  rep.latency_ns = *hist;
+  rep.measured_msgs = taken_measured;
+  rep.measured_ns = first_ns != 0 ? last_ns - first_ns : 0;
+  rep.first_ns = first_ns;
+  rep.last_ns = last_ns;
+  rep.verify = r.verifier.counts();
+  rep.verify.lost = 0;  // the gaps are the other consumers' messages (see above)
+  rep.verify += strays;
+}
+
+VerifyCounts check_ledgers(std::span<const Ledger> ledgers, std::uint64_t total) noexcept {
+  VerifyCounts out;
+  for (std::uint64_t w = 0; w * 64 < total; ++w) {
+    // Bits of this word below total; past a ledger's end nothing was taken.
+    const std::uint64_t valid = total - w * 64 >= 64 ? ~0ull : (1ull << (total - w * 64)) - 1;
+    std::uint64_t once = 0;
+    for (const Ledger& l : ledgers) {
+      const std::uint64_t taken = w * 64 < l.bits ? l.words[w] & valid : 0;
+      out.duplicated += static_cast<std::uint64_t>(std::popcount(taken & once));
+      once |= taken;
+    }
+    out.lost += static_cast<std::uint64_t>(std::popcount(valid & ~once));
+  }
+  return out;
 }
 
 }  // namespace ipcbench

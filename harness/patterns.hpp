@@ -105,4 +105,32 @@ void run_fanout_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, 
 void run_fanin_producer(unsigned producer, Endpoint& ep, const PairSpec& spec, FanShared& shared);
 void run_fanin_consumer(Endpoint& ep, const PairSpec& spec, FanShared& shared);
 
+// Compete: one producer, config.consumers consumers taking its messages from one
+// channel, each message going to one of them. The producer sends the warm-up and the
+// measured messages (plans[0]), then one end marker per consumer: messages numbered
+// from plans[0].total on. A consumer stops at its first end marker, so the N markers
+// reach N different consumers, each after every message before it was taken.
+// Each consumer records the sequence numbers it took (warm-up and measured, below
+// plans[0].total) in its own ledger, a bitmap in memory shared with the orchestrator,
+// which then checks that every number was taken exactly once (check_ledgers).
+// Sequence numbers fit the ledger: the producer sends at most ledger bits' messages.
+struct Ledger {
+  std::uint64_t* words = nullptr;
+  std::uint64_t bits = 0;  // sequence numbers 0 .. bits - 1
+};
+// Ledger bits for each of `consumers`: the case's messages at most (the bitmaps of a
+// case take kCompeteLedgerBytes together, each at most kCompeteMaxMsgs bits).
+inline constexpr std::uint64_t kCompeteLedgerBytes = std::uint64_t{32} << 20;
+inline constexpr std::uint64_t kCompeteMaxMsgs = std::uint64_t{1} << 25;
+constexpr std::uint64_t compete_ledger_bits(unsigned consumers) noexcept {
+  return std::min(kCompeteMaxMsgs, kCompeteLedgerBytes * 8 / std::max(consumers, 1u)) / 64 * 64;
+}
+void run_compete_producer(Endpoint& ep, const PairSpec& spec, FanShared& shared,
+                          std::uint64_t ledger_bits);
+void run_compete_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, FanShared& shared,
+                          Ledger ledger);
+// After the case: every sequence number below `total` taken by no consumer counts as
+// lost, every one taken by more than one as duplicated (once per extra taker).
+VerifyCounts check_ledgers(std::span<const Ledger> ledgers, std::uint64_t total) noexcept;
+
 }  // namespace ipcbench

@@ -30,17 +30,18 @@ std::uint64_t number_field(const std::string& name, const std::string& key) {
 
 const char* metric_of(const std::string& pattern) {
   if (pattern == "pingpong") return "p50_ns";
-  if (pattern == "stream" || pattern == "fanout" || pattern == "fanin") return "msgs_per_s";
+  if (pattern == "stream" || pattern == "fanout" || pattern == "fanin" || pattern == "compete")
+    return "msgs_per_s";
   return nullptr;
 }
 
 // The verdict's order of patterns.
 int pattern_rank(const std::string& pattern) {
-  for (int i = 0; const char* p : {"pingpong", "stream", "fanout", "fanin"}) {
+  for (int i = 0; const char* p : {"pingpong", "stream", "fanout", "fanin", "compete"}) {
     if (pattern == p) return i;
     ++i;
   }
-  return 4;
+  return 5;
 }
 
 // What else a case's name says of how it ran, beyond size, capacity and waiting:
@@ -313,7 +314,7 @@ std::string format_verdicts(const VerdictReport& report) {
   std::ostringstream out;
   for (const nlohmann::json& v : report.verdicts) format_entry(out, v);
   if (report.verdicts.empty())
-    out << "no verdict: no pingpong, stream, fanout or fanin case ran (rate cases are not "
+    out << "no verdict: no pingpong, stream, fanout, fanin or compete case ran (rate cases are not "
            "ranked)\n";
   for (const auto& [key, group] : reason_groups(report.not_runnable)) {
     std::set<std::string> mechanisms;

@@ -18,7 +18,8 @@
 // Messages larger than the pipe pass through in pieces (partial writes and reads).
 // Fan-in: each producer opens the a->b FIFO for writing by name; as for pipe, writes of
 // up to PIPE_BUF are atomic and larger messages from several producers are not
-// runnable (require_atomic_writes).
+// runnable (require_atomic_writes). Compete: each consumer opens it for reading by
+// name (every opener counts towards the unlink), and reads share it as for pipe.
 // Wait: ends are opened blocking; block = ordinary blocking read/write; spin =
 // O_NONBLOCK set after the opens, retrying EAGAIN.
 // Timed: write(s) on one side and read(s) on the other.
@@ -42,7 +43,7 @@ class FifoChannel final : public Channel {
  public:
   explicit FifoChannel(const ChannelConfig& cfg)
       : wait_(cfg.wait),
-        openers_(cfg.producers + 1),
+        openers_(cfg.producers + cfg.consumers),
         opened_map_(map_shared(sizeof(std::atomic<std::uint32_t>))) {
     require_atomic_writes(cfg, "fifo");
     opened_ = new (opened_map_.get()) std::atomic<std::uint32_t>(0);
@@ -97,7 +98,7 @@ class FifoChannel final : public Channel {
   }
 
   WaitMode wait_;
-  std::uint32_t openers_;  // children that open an end: the producers and one consumer
+  std::uint32_t openers_;  // children that open an end: the producers and the consumers
   Mapping opened_map_;
   std::atomic<std::uint32_t>* opened_ = nullptr;  // children that have opened their ends
   // Declared before the FIFOs: destroyed after them, when the directory is empty.
@@ -117,6 +118,7 @@ const Mechanism kFifo{
     .order = 210,
     .family = kFamilyByteStream,
     .many_writers = true,
+    .many_readers = true,
     .create = create_channel<FifoChannel>,
 };
 const Registration kFifoRegistration{kFifo};

@@ -13,6 +13,10 @@
 // of the message size take them whole. Larger messages from several producers are not
 // runnable (require_atomic_writes). The consumer sees EOF only once every producer
 // has gone.
+// Compete: every consumer inherits the read end. A read holds the pipe's lock while it
+// copies, and with every write a whole message of the same size the pipe always holds
+// whole messages, so a read of the message size takes exactly one. Messages over
+// PIPE_BUF may be written in pieces, which another reader could take: not runnable.
 // Timed: write(s) on one side and read(s) on the other. Nothing named: nothing to leak.
 #include <fcntl.h>
 #include <unistd.h>
@@ -77,6 +81,7 @@ const Mechanism kPipe{
     .order = 200,
     .family = kFamilyByteStream,
     .many_writers = true,
+    .many_readers = true,
     .create = create_channel<PipeChannel>,
 };
 const Registration kPipeRegistration{kPipe};

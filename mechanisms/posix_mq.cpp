@@ -17,6 +17,8 @@
 // Names: created O_EXCL, mode 0600, under an unpredictable name, and unlinked before
 // create() returns (the children use the inherited descriptors; the queue lives until
 // the last one closes). The destructor unlinks as a backstop for a failed create().
+// Compete: every consumer inherits side b's one description and calls mq_receive on
+// it; the kernel hands each message to one receiver and wakes one sleeper per message.
 // Timed: mq_send on one side and mq_receive on the other (one copy in, one copy out).
 #include <fcntl.h>
 #include <mqueue.h>
@@ -220,6 +222,7 @@ const Mechanism kPosixMq{
     .order = 320,
     .family = kFamilyMessage,
     .many_writers = true,
+    .many_readers = true,
     .create = create_channel<PosixMqChannel>,
 };
 const Registration kPosixMqRegistration{kPosixMq};

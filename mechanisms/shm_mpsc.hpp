@@ -1,7 +1,8 @@
 #pragma once
-// A bounded lock-free multi-producer, single-consumer queue of variable-size messages
-// in shared memory (mechanisms/shm_mpsc.cpp puts it in a shared region; the thread
-// test, tests/mpsc_thread_test.cpp, in heap memory).
+// A bounded lock-free multi-producer queue of variable-size messages in shared memory,
+// with one consumer (Consumer: mechanisms/shm_mpsc.cpp) or several competing ones
+// (SharedConsumer: mechanisms/shm_mpmc.cpp); the thread test,
+// tests/mpsc_thread_test.cpp, runs both in heap memory.
 //
 // Algorithm (Dmitry Vyukov's bounded MPMC queue, with one consumer):
 // - `slot_count` slots, each a 16-byte header {seq (64 bits), len} and up to
@@ -22,6 +23,11 @@
 //   lap by storing seq = 2 x (position + slot_count) (release).
 // - 64-bit positions and seqs never wrap in a run (2^62 messages), so a stale slot
 //   cannot look ready.
+// - Several consumers (SharedConsumer) claim positions as producers do: read `head`,
+//   and when that position's slot holds its message (seq = 2 x position + 1), claim it
+//   with a CAS of head to position + 1 (Vyukov's MPMC consumer); a smaller seq means
+//   the queue is empty there, a larger one that another consumer took the position.
+//   The one Consumer never touches head, so it pays nothing for this.
 // Guarantees: each message arrives whole (a slot has one writer between claim and
 // publish); one producer's messages arrive in the order it sent them (its claims are
 // in increasing positions); messages of different producers arrive in claim order,
@@ -40,7 +46,10 @@
 // producer that loses the race retries. Even one producer pays more than shm_ring's: a
 // CAS where shm_ring stores, and a read of the slot's seq before each claim, on a line
 // the consumer wrote when it freed the slot, so each slot's first line goes to the
-// consumer and back once per message. The consumer never reads tail.
+// consumer and back once per message. The consumer never reads tail. Competing
+// consumers pay the same on head: a CAS per message on one line they all write.
+// A consumer killed between its claim and handing the slot back leaves that slot
+// taken for ever: the producers stop one lap later, as for a killed producer.
 //
 // Capacity: slots = capacity, exactly (as shm_ring); each slot holds one whole message.
 // Wait: spin = poll the slot (consumer) or the free slot at tail (producers) with a
@@ -50,7 +59,9 @@
 // with an exchange, then bumps the epoch and wakes all). The flag store and the
 // re-check of the slot on one side, the slot store and the flag load on the other, are
 // all seq_cst, so one of the two always sees the other (Dekker, as in shm_ring.hpp):
-// no lost wake-up, and no system call while nobody sleeps.
+// no lost wake-up, and no system call while nobody sleeps. Competing consumers sleep
+// on data_epoch as producers do on space_epoch (many sleepers: only a producer clears
+// data_waiting, then wakes all; those that find nothing sleep again).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -94,6 +105,8 @@ struct QueueControl {
   // Producers sleep here waiting for a free slot (any number of sleepers).
   alignas(kSeparation) std::atomic<std::uint32_t> space_epoch;
   std::atomic<std::uint32_t> space_waiting;
+  // Competing consumers (SharedConsumer): the next position to claim.
+  alignas(kSeparation) std::atomic<std::uint64_t> head;
   // Keeps slot 0 off the line above.
   alignas(kSeparation) std::byte slots_begin[1];
 };
@@ -263,6 +276,68 @@ class Consumer : public Queue {
 
  private:
   std::uint64_t head_ = 0;  // the next position to read
+};
+
+// One of several competing consumer processes, each with its own SharedConsumer: each
+// message goes to the one whose CAS on head claims its position.
+class SharedConsumer : public Queue {
+ public:
+  using Queue::Queue;
+
+  std::size_t recv(std::span<std::byte> buf, WaitMode wait) {
+    std::uint64_t pos = q_->head.load(std::memory_order_relaxed);
+    SlotHeader* s = nullptr;
+    while ((s = try_claim(pos)) == nullptr) {
+      if (wait == WaitMode::spin) {
+        cpu_relax();
+      } else {
+        sleep_until(q_->data_waiting, q_->data_epoch, false, [&] { return has_data(pos); });
+      }
+      pos = q_->head.load(std::memory_order_relaxed);
+    }
+    // The length comes from a peer: checked, never trusted.
+    const std::uint32_t len = s->len;
+    if (len > buf.size()) {
+      throw PeerError("shm_mpmc: slot length " + std::to_string(len) + " exceeds the " +
+                      std::to_string(buf.size()) + "-byte buffer (corrupt peer?)");
+    }
+    std::memcpy(buf.data(), payload(s), len);
+    const std::uint64_t next_lap = 2 * (pos + slot_count_);
+    if (wait == WaitMode::spin) {
+      s->seq.store(next_lap, std::memory_order_release);  // the copy out comes first
+    } else {
+      s->seq.store(next_lap, std::memory_order_seq_cst);
+      wake_if_waiting(q_->space_waiting, q_->space_epoch);
+    }
+    return len;
+  }
+
+ private:
+  // Claims position `pos` (updated to the current head as the race goes) and returns
+  // its slot, or nullptr when the queue is empty at `pos`.
+  SlotHeader* try_claim(std::uint64_t& pos) noexcept {
+    for (;;) {
+      SlotHeader* s = slot(pos);
+      // acquire: pairs with the producer's publish, so len and payload are visible.
+      const std::uint64_t seq = s->seq.load(std::memory_order_acquire);
+      const auto ahead = static_cast<std::int64_t>(seq - (2 * pos + 1));
+      if (ahead == 0) {
+        if (q_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) return s;
+      } else if (ahead < 0) {
+        return nullptr;  // nothing published at pos yet
+      } else {
+        pos = q_->head.load(std::memory_order_relaxed);  // another consumer took pos
+      }
+    }
+  }
+
+  // Block mode's re-check: the slot at the current head holds its message, or another
+  // consumer has moved on from it (seq_cst: Dekker).
+  bool has_data(std::uint64_t& pos) const noexcept {
+    pos = q_->head.load(std::memory_order_seq_cst);
+    return static_cast<std::int64_t>(slot(pos)->seq.load(std::memory_order_seq_cst) -
+                                     (2 * pos + 1)) >= 0;
+  }
 };
 
 }  // namespace ipcbench::mpsc

@@ -18,6 +18,8 @@
 // once, even in use, so the orchestrator's Channel removes them in its destructor,
 // after both children are reaped, and on every error path of create() (the owners are
 // members, so a throwing constructor removes what it made).
+// Compete: every consumer calls msgrcv on the one a -> b queue; the kernel hands each
+// message to one receiver (the sleepers queue in order and each takes one).
 // Timed: the copy of the payload behind the mtype header (the API's message layout),
 // msgsnd, msgrcv and the copy out; each endpoint preallocates its one message buffer.
 #include <sys/msg.h>
@@ -215,6 +217,7 @@ const Mechanism kSysvMsg{
     .order = 330,
     .family = kFamilyMessage,
     .many_writers = true,
+    .many_readers = true,
     .create = create_channel<SysvMsgChannel>,
 };
 const Registration kSysvMsgRegistration{kSysvMsg};

@@ -19,6 +19,8 @@
 // sender, and socketpair peers are connected to each other. The probe confirms it
 // (2731 messages of 64 B queued with max_dgram_qlen = 10; an unconnected sender stops
 // at 11). Should a kernel apply it, a probed shortfall at that count names the sysctl.
+// Compete (unix_dgram): every consumer inherits side b's socket and calls recv on it;
+// each datagram is dequeued whole by one receiver.
 // Wait: block = blocking send/recv; spin = MSG_DONTWAIT, retrying EAGAIN.
 // Nothing named: nothing to leak.
 #include <sys/socket.h>
@@ -92,6 +94,7 @@ const Mechanism kUnixDgram{
     .order = 310,
     .family = kFamilyMessage,
     .many_writers = true,
+    .many_readers = true,
     .create = create_channel<UnixMessageChannel, SOCK_DGRAM>,
 };
 const Registration kUnixDgramRegistration{kUnixDgram};

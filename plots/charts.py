@@ -749,7 +749,7 @@ def best_mechanism(cv):
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(sizes))], [human_bytes(s) for s in sizes])
     metric = {"pingpong": "p50, lower", "stream": "msgs/s, higher", "fanout": "msgs/s, higher",
-              "fanin": "msgs/s, higher"}
+              "fanin": "msgs/s, higher", "compete": "msgs/s, higher"}
     ax.set_yticks([i + 0.5 for i in range(len(rows))],
                   [f"{p} ({metric.get(p, 'best')})\n{shape + ', ' if shape else ''}{way}" for p, shape, way in rows],
                   fontsize=10)
@@ -815,7 +815,11 @@ def wait_cost(cv, size=64):
 
 # What a group's count is, per pattern (harness/group.hpp): the x of the fan and
 # pairs charts.
-GROUP_COUNT = {"fanout": "consumers", "fanin": "producers", "pingpong": "pairs", "stream": "pairs"}
+GROUP_COUNT = {"fanout": "consumers", "fanin": "producers", "compete": "consumers", "pingpong": "pairs",
+               "stream": "pairs"}
+# The fan chart's throughput axis, per pattern: what its msgs_per_s counts.
+FAN_RATE = {"fanout": "msgs/s (every consumer's)", "fanin": "msgs/s (all producers together)",
+            "compete": "msgs/s (all consumers together)"}
 OVERSUBSCRIBED_NOTE = "grey: oversubscribed (more processes than CPUs, taking turns)"
 
 
@@ -895,7 +899,7 @@ def fan_panels(cv, row, pattern, grid):
     """One row of the fan chart: msgs/s (left) and p99 (right) against N, broadcast
     a diamond and copies a dot; the slowest consumer's (producer's) p99 a dash."""
     count = GROUP_COUNT[pattern]
-    rate = "msgs/s (every consumer's)" if pattern == "fanout" else "msgs/s (all producers together)"
+    rate = FAN_RATE[pattern]
     for ax, metric, fmt, ylabel, better in ((row[0], "msgs_per_s", fmt_rate, rate, "higher"),
                                             (row[1], "p99_ns", fmt_ns, "p99 one-way latency, all deliveries", "lower")):
         ax.set_title(f"{pattern}: {'throughput' if better == 'higher' else 'latency'} against N {count}", fontsize=10)
@@ -919,21 +923,24 @@ def fan_panels(cv, row, pattern, grid):
 
 
 def fan(cv):
-    """Fan-out and fan-in against N (consumers, producers): a row per pattern,
-    throughput and p99 latency side by side, a line per mechanism and wait mode."""
+    """Fan-out, fan-in and compete against N (consumers, producers): a row per
+    pattern, throughput and p99 latency side by side, a line per mechanism and wait mode."""
     rows = []
-    for pattern in ("fanout", "fanin"):
+    for pattern in ("fanout", "fanin", "compete"):
         grid, size, cap = group_grid(cv.run_cases, pattern)
         if group_series(grid, GROUP_COUNT[pattern], "msgs_per_s")[0]:
             rows.append((pattern, grid, size, cap))
     if not rows:
-        print("plot.py: note: no fanout or fanin at two or more counts, skipping fan", file=sys.stderr)
+        print("plot.py: note: no fanout, fanin or compete at two or more counts, skipping fan", file=sys.stderr)
         return
     fig, axes = cv.plt.subplots(len(rows), 2, figsize=(12, 5.6 * len(rows)), layout="constrained", squeeze=False)
     for row, (pattern, grid, *_) in zip(axes, rows):
         fan_panels(cv, row, pattern, grid)
     at = "; ".join(f"{p} {human_bytes(size)}, capacity {cap}" for p, _, size, cap in rows)
-    cv.save(fig, "fan", f"Fan-out and fan-in: how does each mechanism scale with N? ({at})\n" + SPREAD_NOTE)
+    names = {"fanout": "fan-out", "fanin": "fan-in", "compete": "compete"}
+    drawn = [names[p] for p, *_ in rows]
+    what = (", ".join(drawn[:-1]) + " and " if len(drawn) > 1 else "") + drawn[-1]
+    cv.save(fig, "fan", f"{what[0].upper() + what[1:]}: how does each mechanism scale with N? ({at})\n" + SPREAD_NOTE)
 
 
 def pairs_panel(cv, ax, pattern, grid):

@@ -634,7 +634,8 @@ def verdict_row(v, shaped=False):
 
 VERDICT_WHAT = {"pingpong": "p50 one-way latency, lower is better", "stream": "messages/s, higher is better",
                 "fanout": "messages/s every consumer received, higher is better",
-                "fanin": "messages/s from all producers together, higher is better", "rate": "higher is better"}
+                "fanin": "messages/s from all producers together, higher is better",
+                "compete": "messages/s taken by all consumers together, higher is better", "rate": "higher is better"}
 
 
 def verdict_tables(verdicts, shaped):

@@ -288,7 +288,7 @@ def split_name(run):
 # A group's counts in a case name (harness/group.hpp): consumers of a fanout,
 # producers of a fanin, pairs at once (--pairs); None when the name has none.
 GROUP_FIELDS = ("consumers", "producers", "pairs")
-FAN_PATTERNS = ("fanout", "fanin")
+FAN_PATTERNS = ("fanout", "fanin", "compete")
 
 
 def _count(params, key, low, high=1 << 62):
@@ -428,9 +428,10 @@ def mechanism_order(facts):
 WAITING = {"polling": ("spin", "spin_yield", "adaptive", "sqpoll"), "sleeping": ("block", "eventfd", "sem")}
 # What a verdict ranks by, per pattern: (metric, unit, better).
 VERDICT_METRIC = {"pingpong": ("p50_ns", "ns", "lower"), "stream": ("msgs_per_s", "msgs/s", "higher"),
-                  "fanout": ("msgs_per_s", "msgs/s", "higher"), "fanin": ("msgs_per_s", "msgs/s", "higher")}
+                  "fanout": ("msgs_per_s", "msgs/s", "higher"), "fanin": ("msgs_per_s", "msgs/s", "higher"),
+                  "compete": ("msgs_per_s", "msgs/s", "higher")}
 # The verdict's order of patterns (harness/verdict.cpp's pattern_rank).
-PATTERN_ORDER = ("pingpong", "stream", "fanout", "fanin")
+PATTERN_ORDER = ("pingpong", "stream", "fanout", "fanin", "compete")
 
 
 def waiting_of(wait):
@@ -501,7 +502,7 @@ def compute_verdicts(cases):
     (harness/verdict.cpp): per pattern x size x shape x way of waiting, over the cases
     at the pattern's most run capacity (verdict_capacities), each mechanism's best
     wait mode by the median over repetitions (p50 for pingpong, lower is better;
-    msgs/s for stream, fanout and fanin, higher is better); the best mechanism and the
+    msgs/s for stream, fanout, fanin and compete, higher is better); the best mechanism and the
     runner-up. Only cases of one shape (shape_of: 3 consumers, 2 pairs) compete."""
     groups = {}
     capacity = verdict_capacities(cases)

@@ -106,11 +106,12 @@ items = json.load(open(sys.argv[1]))
 assert isinstance(items, list) and items
 for m in items:
     assert {"name", "patterns", "wait_modes", "capacity_knob"} <= m.keys(), m
-    assert set(m["patterns"]) <= {"pingpong", "stream", "rate", "fanout", "fanin"} and m["patterns"]
+    assert set(m["patterns"]) <= {"pingpong", "stream", "rate", "fanout", "fanin", "compete"} and m["patterns"]
     assert ("rate" in m["patterns"]) == ("stream" in m["patterns"]), m
     # every one-way channel fans out (broadcast or copies); fan-in needs many writers
     assert ("fanout" in m["patterns"]) == ("stream" in m["patterns"]), m
     assert ("fanin" in m["patterns"]) == (m["many_writers"] and "stream" in m["patterns"]), m
+    assert ("compete" in m["patterns"]) == (m["many_readers"] and "stream" in m["patterns"]), m
     assert set(m["wait_modes"]) <= {"block", "spin", "spin_yield", "adaptive", "eventfd", "sem", "sqpoll"}, m
     assert "block" in m["wait_modes"], m
 names = {m["name"] for m in items}
@@ -230,6 +231,26 @@ import json,sys
 b=json.load(open('$tmp/nr.json'))['benchmarks'][0]
 assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') and 'MiB' in b['error_message'], b
 " && ok || fail "not-runnable case JSON"
+
+# compete: one case per --consumers count, named /consumers:N, every message once, the
+# shares counted; a pipe with messages over PIPE_BUF is not runnable, with the reason;
+# a mechanism without many readers is offered no compete case.
+"$bin" run --sweeps none --mechanisms pipe,shm_mpmc --patterns compete --consumers 2 --wait block \
+  --sizes 64,8K --case-time 0.02 --out "$tmp/compete.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "run --patterns compete"
+$py -c "
+import json
+runs={b['name']: b for b in json.load(open('$tmp/compete.json'))['benchmarks']}
+ok=runs['compete/pipe/size:64/capacity:16/wait:block/consumers:2']
+assert not ok.get('error_occurred') and ok['errors'] == 0 and ok['consumers'] == 2, ok
+assert 0 <= ok['share_min'] <= 0.5 <= ok['share_max'] <= 1, ok
+assert not runs['compete/shm_mpmc/size:64/capacity:16/wait:block/consumers:2'].get('error_occurred')
+big=runs['compete/pipe/size:8192/capacity:16/wait:block/consumers:2']
+assert big['error_occurred'] and big['error_message'].startswith('not runnable: ') and 'PIPE_BUF' in big['error_message'], big
+" && ok || fail "compete cases JSON"
+"$bin" run --sweeps none --mechanisms tcp --patterns compete --sizes 64 --out "$tmp/nc.json" >"$tmp/nc.out" 2>&1
+[ $? -eq 2 ] && grep -q "no chosen mechanism supports" "$tmp/nc.out" && ok \
+  || fail "compete on tcp: $(head -c 200 "$tmp/nc.out")"
 
 # --benchmark_list_tests lists the cases and writes no results file.
 "$bin" run --sweeps none --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1

@@ -9,7 +9,8 @@
 // bytes are a function of (producer, seq); the consumer checks each producer's sequence
 // is complete and in order and every byte is right: a torn, stale, lost or repeated
 // message fails in any build. Sides pause now and then so that the queue runs full and
-// empty and producers race each other for tail.
+// empty and producers race each other for tail. A second suite runs the same queue
+// with three competing consumer threads (SharedConsumer, as shm_mpmc uses it).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -122,6 +123,101 @@ TEST_P(MpscThreads, EveryProducersMessagesArriveWholeAndInOrder) {
 // One slot (the case Vyukov's undoubled seq gets wrong), a few, and a ring of 16, while
 // sleeping; a few and 16 while spinning (one slot passes a message per time slice).
 INSTANTIATE_TEST_SUITE_P(Queue, MpscThreads,
+                         ::testing::Values(ThreadCase{WaitMode::block, 1, 64},
+                                           ThreadCase{WaitMode::block, 4, 200},
+                                           ThreadCase{WaitMode::block, 16, 64},
+                                           ThreadCase{WaitMode::spin, 4, 200},
+                                           ThreadCase{WaitMode::spin, 16, 64}),
+                         case_name);
+
+// Competing consumers (mpsc::SharedConsumer, mechanisms/shm_mpmc.cpp): kProducers
+// producer threads and kConsumers consumer threads on one queue. Each consumer checks
+// every message it takes (length, bytes) and that each producer's sequence numbers
+// reach it in increasing order, and records what it took; afterwards every message of
+// every producer must have been taken exactly once. The main thread ends the run as
+// the harness does: one end marker per consumer after every producer is done.
+constexpr unsigned kConsumers = 3;
+constexpr std::uint32_t kEndMarker = 0xFFFFFFFF;
+
+struct Taken {
+  std::vector<std::vector<bool>> by_producer;  // [producer][seq]
+  std::string first_error;
+};
+
+void compete_consumer(const ThreadCase& c, std::byte* mem, std::uint64_t count, Taken& out) {
+  mpsc::SharedConsumer rx(mem);
+  std::vector<std::byte> buf(c.max_msg_bytes);
+  std::vector<std::uint64_t> next(kProducers, 0);  // the least seq still acceptable
+  out.by_producer.assign(kProducers, std::vector<bool>(count, false));
+  for (std::uint64_t n = 0;; ++n) {
+    if (n % 151 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    const std::size_t len = rx.recv(buf, c.wait);
+    std::uint32_t id = 0;
+    std::uint64_t seq = 0;
+    std::memcpy(&id, buf.data(), 4);
+    std::memcpy(&seq, buf.data() + 4, 8);
+    if (id == kEndMarker) return;
+    bool ok =
+        id < kProducers && seq >= next[id] && seq < count && len == length_of(seq, c.max_msg_bytes);
+    for (std::size_t i = kHeaderBytes; ok && i < len; ++i) ok = buf[i] == byte_at(id, seq, i);
+    if (!ok && out.first_error.empty()) {
+      out.first_error = "producer " + std::to_string(id) + " seq " + std::to_string(seq) +
+                        " length " + std::to_string(len);
+    }
+    if (ok) {
+      next[id] = seq + 1;
+      out.by_producer[id][seq] = true;
+    }
+  }
+}
+
+class MpmcThreads : public ::testing::TestWithParam<ThreadCase> {};
+
+TEST_P(MpmcThreads, EachMessageReachesExactlyOneConsumerWholeAndInOrder) {
+  const ThreadCase& c = GetParam();
+  HeapQueue q(c);
+  const std::uint64_t count =
+      c.wait == WaitMode::spin ? kSpinMsgsPerProducer : kBlockMsgsPerProducer;
+  std::vector<Taken> taken(kConsumers);
+  std::vector<std::thread> threads;
+  for (unsigned k = 0; k < kConsumers; ++k)
+    threads.emplace_back([&, k] { compete_consumer(c, q.mem, count, taken[k]); });
+  std::vector<std::thread> producers;
+  for (std::uint32_t id = 0; id < kProducers; ++id) {
+    producers.emplace_back([&, id] {
+      mpsc::Producer tx(q.mem);
+      std::vector<std::byte> msg;
+      for (std::uint64_t seq = 0; seq < count; ++seq) {
+        msg.resize(length_of(seq, c.max_msg_bytes));
+        make_message(msg, id, seq);
+        tx.send(msg, c.wait);
+        if ((seq + id) % 97 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+  }
+  for (std::thread& t : producers) t.join();
+  mpsc::Producer ender(q.mem);
+  std::vector<std::byte> marker(kHeaderBytes);
+  for (unsigned k = 0; k < kConsumers; ++k) {
+    make_message(marker, kEndMarker, 0);
+    ender.send(marker, c.wait);
+  }
+  for (std::thread& t : threads) t.join();
+  std::uint64_t lost = 0, duplicated = 0;
+  for (std::uint32_t id = 0; id < kProducers; ++id) {
+    for (std::uint64_t seq = 0; seq < count; ++seq) {
+      unsigned takers = 0;
+      for (const Taken& t : taken) takers += t.by_producer[id][seq] ? 1 : 0;
+      lost += takers == 0 ? 1 : 0;
+      duplicated += takers > 1 ? takers - 1 : 0;
+    }
+  }
+  for (unsigned k = 0; k < kConsumers; ++k) EXPECT_EQ(taken[k].first_error, "") << "consumer " << k;
+  EXPECT_EQ(lost, 0u);
+  EXPECT_EQ(duplicated, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Queue, MpmcThreads,
                          ::testing::Values(ThreadCase{WaitMode::block, 1, 64},
                                            ThreadCase{WaitMode::block, 4, 200},
                                            ThreadCase{WaitMode::block, 16, 64},
