@@ -436,7 +436,7 @@ void UnixMemfdChannel::fit_buffers(const ChannelConfig& cfg) {
   const Granted socket = fit_capacity(frames, set, a_.get(), b_.get());
   layout_.slots = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(layout_.slots, std::max<std::uint64_t>(socket.capacity_msgs, 1)));
-  granted_ = {.capacity_msgs = layout_.slots, .capacity_bytes = layout_.area_bytes()};
+  granted_ = {.capacity_msgs = layout_.slots, .capacity_bytes = layout_.area_bytes(), .detail = {}};
 }
 
 std::unique_ptr<Endpoint> UnixMemfdChannel::open(Side side) {

@@ -38,7 +38,7 @@ PairResult ok_result(std::uint64_t msgs, double seconds) {
   r.measured_msgs = msgs;
   r.measured_seconds = seconds;
   for (std::uint64_t ns = 1; ns <= 100; ++ns) r.latency_ns.record(ns);
-  r.granted = {.capacity_msgs = 16, .capacity_bytes = 1024};
+  r.granted = {.capacity_msgs = 16, .capacity_bytes = 1024, .detail = {}};
   r.verify.verified = msgs;
   return r;
 }
