@@ -39,7 +39,8 @@ expect_usage_error run --sizes 4X
 expect_usage_error run --sizes 99999999999999999999999
 expect_usage_error run --sizes 2G
 expect_usage_error run --sizes 64,64
-expect_usage_error run --capacities 0
+expect_usage_error run --capacities -1
+expect_usage_error run --capacities maxx
 expect_usage_error run --capacities 2M
 expect_usage_error run --preset nope
 expect_usage_error run --patterns foo
@@ -230,6 +231,22 @@ import json,sys
 b=json.load(open('$tmp/nr.json'))['benchmarks'][0]
 assert b['error_occurred'] and b['error_message'].startswith('not runnable: ') and 'MiB' in b['error_message'], b
 " && ok || fail "not-runnable case JSON"
+
+# Capacity 0 (a rendezvous) and max run from the command line and say so in the label;
+# a mechanism that may lose messages is not runnable at 0, with the reason.
+"$bin" run --sweeps none --mechanisms pipe,udp --patterns stream --wait block --sizes 64 --capacities 0,max \
+  --messages 200 --out "$tmp/cap.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "--capacities 0,max must run"
+$py -c "
+import json
+bs={b['name']:b for b in json.load(open('$tmp/cap.json'))['benchmarks']}
+r=bs['stream/pipe/size:64/capacity:0/wait:block']
+assert not r.get('error_occurred') and r['capacity_effective']==0 and 'rendezvous' in r['label'], r
+m=bs['stream/pipe/size:64/capacity:max/wait:block']
+assert not m.get('error_occurred') and m['capacity_effective']>=1 and 'bounded by' in m['label'], m
+u=bs['stream/udp/size:64/capacity:0/wait:block']
+assert u['error_occurred'] and 'may lose messages' in u['error_message'], u
+" && ok || fail "--capacities 0,max: JSON"
 
 # --benchmark_list_tests lists the cases and writes no results file.
 "$bin" run --sweeps none --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1
