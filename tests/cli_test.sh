@@ -263,7 +263,7 @@ import re, sys
 names = [re.sub(r"/iterations:1/.*$", "", l.strip()) for l in open(sys.argv[1])]
 assert len(names) == len(set(names)), "a case is listed twice"
 caps = {n for n in names if n.startswith("stream/pipe/size:64/")}
-assert {f"stream/pipe/size:64/capacity:{c}/wait:block" for c in [1, 4, 16, 64, 256, 1024]} <= caps, caps
+assert {f"stream/pipe/size:64/capacity:{c}/wait:block" for c in [0, 1, 16, 64, 256, 1024]} <= caps, caps
 rates = [n for n in names if n.startswith("rate/pipe/size:64/capacity:16/wait:block/rate:")]
 assert [int(n.rsplit(":", 1)[1]) for n in rates] == [1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000, 10000000], rates
 assert not any(n.startswith("stream/shm_locked/") and "capacity:16/" not in n for n in names)  # not in the capacity sweep
@@ -276,7 +276,7 @@ has_case() {  # $1 = ERE; the remaining arguments: options of the listing
   list_cases "$@" >"$tmp/l.list"
   grep -qE "$re" "$tmp/l.list"
 }
-has_case '^rate/|capacity:(1|2|4|1024)/' --sweeps none && fail "--sweeps none still lists sweep cases" || ok
+has_case '^rate/|capacity:(0|1|2|4|1024)/' --sweeps none && fail "--sweeps none still lists sweep cases" || ok
 has_case 'capacity:1024/' --sweeps rate && fail "--sweeps rate lists capacity-sweep cases" || ok
 has_case '^rate/' --sweeps rate && ok || fail "--sweeps rate lists no rate case"
 has_case '^rate/' --preset quick && fail "quick has no sweeps by default" || ok
