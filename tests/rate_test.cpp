@@ -199,8 +199,9 @@ bool well_formed(const std::string& name) {
   const bool optional = parts[0] == "pingpong" || parts[0] == "stream";
   if (parts.size() != 6u && !(optional && parts.size() == 5u)) return false;
   return find_mechanism(parts[1]) != nullptr && number_after(parts[2], "size:") &&
-         number_after(parts[3], "capacity:") && parts[4].starts_with("wait:") &&
-         parts[4].size() > 5 && (parts.size() == 5u || number_after(parts[5], key->second));
+         (number_after(parts[3], "capacity:") || parts[3] == "capacity:max") &&
+         parts[4].starts_with("wait:") && parts[4].size() > 5 &&
+         (parts.size() == 5u || number_after(parts[5], key->second));
 }
 
 TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
@@ -209,6 +210,8 @@ TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
   EXPECT_FALSE(well_formed("fanout/pipe/size:64/capacity:16/wait:block"));
   EXPECT_TRUE(well_formed("fanin/pipe/size:64/capacity:16/wait:block/producers:2"));
   EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:16/wait:block/pairs:2"));
+  EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:max/wait:block"));
+  EXPECT_FALSE(well_formed("stream/pipe/size:64/capacity:maxx/wait:block"));
   for (const Preset& preset : presets()) {
     const std::vector<Case> cases = plan_cases(preset_plan(preset), 20, 1);
     ASSERT_FALSE(cases.empty()) << preset.name;
