@@ -229,9 +229,9 @@ TEST(Plan, DefaultHasTheCapacityAndRateSweepsAndACaseInTwoGridsRunsOnceWithTheFi
   const std::vector<Case> cases = plan_cases(preset_plan(d), 20, 1);
   std::map<std::string, const Case*> by_name;
   for (const Case& c : cases) by_name[c.name] = &c;
-  // The capacity sweep: 1 to 1024 (every power of four) for the pipe at 64 B and 64 KiB,
-  // one short repetition.
-  for (int cap = 1; cap <= 1024; cap *= 4) {
+  // The capacity sweep: a rendezvous (0), then 1, 16, 64, 256 and 1024 for the pipe at 64 B
+  // and 64 KiB, one short repetition.
+  for (int cap : {0, 1, 16, 64, 256, 1024}) {
     for (const char* size : {"64", "65536"}) {
       const std::string name = "stream/pipe/size:" + std::string(size) +
                                "/capacity:" + std::to_string(cap) + "/wait:block";
