@@ -179,6 +179,21 @@ TEST(Rendezvous0Case, StreamAndPingpongRunAndSayHow) {
   EXPECT_NE(r.granted.detail.find("futex"), std::string::npos) << r.granted.detail;
 }
 
+// Fan-out: the producer waits for every consumer; fan-in cannot rendezvous.
+TEST(Rendezvous0Case, FanoutRunsAndFaninIsNotRunnable) {
+  PairSpec fanout = capacity_spec("pipe", Pattern::fanout, 0);
+  fanout.config.consumers = 2;
+  const PairResult out = run_pair(fanout);
+  ASSERT_EQ(out.outcome, Outcome::ok) << out.message;
+  EXPECT_EQ(out.granted.capacity_msgs, 0u);
+  EXPECT_NE(out.granted.detail.find("rendezvous"), std::string::npos) << out.granted.detail;
+  PairSpec fanin = capacity_spec("pipe", Pattern::fanin, 0);
+  fanin.config.producers = 2;
+  const PairResult in = run_pair(fanin);
+  EXPECT_EQ(in.outcome, Outcome::not_runnable);
+  EXPECT_NE(in.message.find("capacity 0"), std::string::npos) << in.message;
+}
+
 TEST(Rendezvous0Case, LossyMechanismIsNotRunnableWithTheReason) {
   const PairResult r = run_pair(capacity_spec("udp", Pattern::stream, 0));
   EXPECT_EQ(r.outcome, Outcome::not_runnable);
