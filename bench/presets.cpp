@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "harness/capacity.hpp"
+
 namespace ipcbench {
 
 namespace {
@@ -15,9 +17,11 @@ constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
 const std::vector<std::string_view> kCapacityMechanisms = {
     "shm_ring", "pipe", "unix_stream", "unix_seqpacket", "unix_dgram",
     "tcp",      "udp",  "posix_mq",    "sysv_msg",       "boost_mq"};
-const std::vector<std::size_t> kCapacities1To1024 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-// default's: every other power of four, the same span at half the cases.
-const std::vector<std::size_t> kCapacitiesBy4 = {1, 4, 16, 64, 256, 1024};
+// From a rendezvous (0) through every power of two to the most the machine allows (max).
+const std::vector<std::size_t> kCapacities0ToMax = {0,  1,   2,   4,   8,    16,          32,
+                                                    64, 128, 256, 512, 1024, kCapacityMax};
+// default's: a rendezvous, then powers of four from 1 (4 left out), at half the cases.
+const std::vector<std::size_t> kCapacitiesBy4 = {0, 1, 16, 64, 256, 1024};
 // Copy against zero-copy, past the main grid's 1 MiB: capacity 4 keeps a pingpong's two
 // rings of 16 MiB slots within the 256 MiB channel limit.
 const Grid kZeroCopySweep = {.name = "zero_copy",
@@ -207,7 +211,7 @@ const std::array<Preset, 3> kPresets = {{
                  .families = {},
                  .patterns = {Pattern::stream},
                  .sizes = {64, 4 * KiB, 64 * KiB, 1 * MiB},
-                 .capacities = kCapacities1To1024,
+                 .capacities = kCapacities0ToMax,
                  .waits = {WaitMode::block, WaitMode::spin},
                  .rates_msgs_per_s = {},
                  .repetitions = 1,

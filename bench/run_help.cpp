@@ -9,6 +9,7 @@
 #include "bench/cli_util.hpp"
 #include "bench/presets.hpp"
 #include "bench/run_options.hpp"
+#include "harness/capacity.hpp"
 #include "harness/registry.hpp"
 #include "harness/topology.hpp"
 
@@ -22,7 +23,7 @@ constexpr std::size_t kWaitAboutColumn = kHelpColumn + 12;
 
 std::string show_pattern(Pattern p) { return std::string(to_string(p)); }
 std::string show_wait(WaitMode w) { return std::string(to_string(w)); }
-std::string show_count(std::size_t c) { return std::to_string(c); }
+std::string show_count(std::size_t c) { return capacity_text(c); }
 std::string show_seconds(double s) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", s);
@@ -79,7 +80,15 @@ user cannot raise a queue's depth (posix_mq past fs.mqueue.msg_max, sysv_msg
 past kernel.msgmnb bytes), the capacity is clamped to the limit instead of the
 case being lost: the case name keeps the capacity asked, so names match across
 machines, and capacity_effective shows the clamp. A message past the kernel's
-per-message maximum is not runnable, with the limit named.
+per-message maximum is not runnable, with the limit named. The label names
+the bound a clamped knob stopped at.
+capacity 0 is a rendezvous: each send completes only once the consumer has
+taken the message (a capacity-1 channel, and the consumer acknowledges each
+message over a futex; pingpong's reply is its acknowledgement; not runnable
+for mechanisms that may lose messages, nor for fanin). capacity max asks each
+channel for as much as the machine allows (at most 1M messages and 256 MiB):
+capacity_effective is what it got and the label names the bound that stopped
+it (docs/capacity.md).
 
 exit status: 0 all cases ran (some may be not runnable, with the reason);
 1 a case failed (verification error, dead or hung peer); 2 bad input;
@@ -204,7 +213,8 @@ std::string options_help() {
   --sizes LIST           message sizes: 64, 64B, 4K, 4KiB, 1M, 1MiB (binary)
                                                           [)" +
          join_values(d.sizes, show_size) + R"(]
-  --capacities LIST      messages in flight the channel should hold      [)" +
+  --capacities LIST      messages in flight the channel should hold, 0 (a
+                         rendezvous) to 1M, or max                       [)" +
          join_values(d.capacities, show_count) + R"(]
   --rates LIST           offered messages/s of rate cases, k and M decimal
                          suffixes              [)" +

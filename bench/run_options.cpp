@@ -13,6 +13,7 @@
 
 #include "bench/cli_util.hpp"
 #include "bench/presets.hpp"
+#include "harness/capacity.hpp"
 #include "harness/environment.hpp"
 #include "harness/error.hpp"
 #include "harness/registry.hpp"
@@ -23,7 +24,6 @@ namespace ipcbench {
 namespace {
 
 constexpr std::uint64_t kMaxMsgBytes = 1ull << 30;
-constexpr std::uint64_t kMaxCapacity = 1ull << 20;
 // 10 ns between messages: faster than any mechanism here moves a message.
 constexpr std::uint64_t kMaxRate = 100'000'000;
 
@@ -210,6 +210,22 @@ bool parse_selection(const std::string& opt, cli::Args& args, Choices& c) {
   return true;
 }
 
+// Capacities: 0 (a rendezvous) to 1M messages, or `max` (harness/capacity.hpp).
+std::vector<std::size_t> parse_capacities(const std::string& opt, const std::string& text) {
+  const std::vector<std::size_t> caps =
+      parse_each<std::size_t>(opt, text, [&](const std::string& item) {
+        if (item == "max") return kCapacityMax;
+        const std::uint64_t v = cli::parse_count(opt, item, true);
+        if (v > kMaxCapacityMsgs) {
+          throw UsageError(opt + ": " + item + " is out of range (0 to 1M messages, or max)");
+        }
+        return static_cast<std::size_t>(v);
+      });
+  if (std::set<std::size_t>(caps.begin(), caps.end()).size() != caps.size())
+    throw UsageError(opt + ": '" + text + "' lists one value twice");
+  return caps;
+}
+
 // --sizes, --capacities, --rates, --repetitions, --case-time: the grids' values. False
 // when `opt` is none of them.
 bool parse_grid_values(const std::string& opt, cli::Args& args, Choices& c) {
@@ -217,8 +233,7 @@ bool parse_grid_values(const std::string& opt, cli::Args& args, Choices& c) {
     c.sizes = parse_counts(opt, args.value(), kMaxMsgBytes,
                            "exceeds the largest message ipcbench sends (1G)", true);
   } else if (opt == "--capacities") {
-    c.capacities =
-        parse_counts(opt, args.value(), kMaxCapacity, "is out of range (1 to 1M messages)");
+    c.capacities = parse_capacities(opt, args.value());
   } else if (opt == "--rates") {
     const std::string text = args.value();
     c.rates = parse_each<std::uint64_t>(

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bench/counters.hpp"
+#include "harness/capacity.hpp"
 #include "harness/hgrm.hpp"
 #include "harness/report.hpp"
 
@@ -111,7 +112,7 @@ std::vector<Case> plan_cases(const RunPlan& plan, double timer_cost_ns, std::uin
               for (const Variant& v : vs) {
                 Case c;
                 c.name = std::string(to_string(pattern)) + "/" + std::string(m->name) +
-                         "/size:" + std::to_string(size) + "/capacity:" + std::to_string(capacity) +
+                         "/size:" + std::to_string(size) + "/capacity:" + capacity_text(capacity) +
                          "/wait:" + std::string(to_string(wait)) + v.suffix;
                 if (!planned.insert(c.name).second) continue;  // an earlier grid has it
                 c.grid = grid.name;

@@ -31,6 +31,39 @@ std::uint64_t requested_channel_bytes(const ChannelConfig& cfg) {
   return bytes;
 }
 
+std::uint64_t max_capacity_msgs(std::size_t msg_bytes) noexcept {
+  if (msg_bytes > kMaxChannelBytes - kMaxFramingBytes) return 0;
+  return std::min<std::uint64_t>(kMaxCapacityMsgs,
+                                 kMaxChannelBytes / (msg_bytes + kMaxFramingBytes));
+}
+
+std::string capacity_text(std::size_t capacity_msgs) {
+  return capacity_msgs == kCapacityMax ? "max" : std::to_string(capacity_msgs);
+}
+
+namespace {
+// The orchestrator makes one channel at a time, on its one thread: a scope's state.
+struct BoundState {
+  bool active = false;
+  bool clamp = false;
+  std::string bound;
+};
+BoundState& bound_state() {
+  static BoundState state;
+  return state;
+}
+}  // namespace
+
+CapacityBoundScope::CapacityBoundScope(bool clamp) { bound_state() = {true, clamp, {}}; }
+CapacityBoundScope::~CapacityBoundScope() { bound_state() = {}; }
+const std::string& CapacityBoundScope::bound() const noexcept { return bound_state().bound; }
+
+bool capacity_clamps() noexcept { return bound_state().clamp; }
+
+void note_capacity_bound(std::string bound) {
+  if (bound_state().active) bound_state().bound = std::move(bound);
+}
+
 std::uint64_t probe_capacity_msgs(int write_fd, int read_fd, std::size_t msg_bytes,
                                   std::uint64_t* accepted_bytes) {
   constexpr std::uint64_t kMaxProbe = 1u << 20;
@@ -96,12 +129,16 @@ Granted fit_capacity(const ChannelConfig& cfg,
   std::uint64_t request = requested_channel_bytes(cfg);
   Granted best;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    std::uint64_t granted = 0;
     try {
-      best.capacity_bytes = set_bytes(request);
+      granted = set_bytes(request);
     } catch (const NotRunnable&) {
       if (attempt == 0) throw;
       break;  // grew into a limit: keep the last grant, which is what was measured
     }
+    // A knob clamped at its bound grants the same again: the last probe stands.
+    if (attempt > 0 && granted <= best.capacity_bytes) break;
+    best.capacity_bytes = granted;
     best.capacity_msgs = probe();
     if (best.capacity_msgs >= cfg.capacity_msgs) break;
     // Grow from what was granted (kernels raise small requests to a floor, e.g.
@@ -123,7 +160,11 @@ std::uint64_t set_pipe_size(int fd, std::uint64_t bytes) {
     // instead, as the message queues clamp their depth. The grant is what gets probed and
     // recorded (capacity_effective), so the clamp is never hidden.
     const std::uint64_t max_bytes = read_sysctl("/proc/sys/fs/pipe-max-size");
-    if (err == EPERM && max_bytes > 0 && max_bytes < bytes) return set_pipe_size(fd, max_bytes);
+    if (err == EPERM && max_bytes > 0 && max_bytes < bytes) {
+      note_capacity_bound("fs.pipe-max-size = " + std::to_string(max_bytes) +
+                          " B (CAP_SYS_RESOURCE goes past it)");
+      return set_pipe_size(fd, max_bytes);
+    }
     if (err == EPERM || err == ENOMEM) {
       throw NotRunnable("F_SETPIPE_SZ " + std::to_string(bytes) + " B refused (" +
                         std::strerror(err) + "): above fs.pipe-max-size = " +
@@ -152,6 +193,17 @@ void set_socket_buffer(int fd, int opt, int force_opt, const char* limit_path,
     return;
   }
   if (::setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof val) < 0) {
+    if (bound_state().clamp && limit <= INT_MAX / 2) {
+      // Capacity `max`: as much as an unprivileged socket may have.
+      std::string name(limit_path + std::strlen("/proc/sys/"));
+      std::replace(name.begin(), name.end(), '/', '.');
+      note_capacity_bound(name + " = " + std::to_string(limit) +
+                          " B (SO_SNDBUFFORCE/SO_RCVBUFFORCE need CAP_NET_ADMIN)");
+      const int capped = static_cast<int>(limit);
+      if (::setsockopt(fd, SOL_SOCKET, opt, &capped, sizeof capped) < 0)
+        throw SysError("setsockopt", "SO_*BUF");
+      return;
+    }
     throw NotRunnable("socket buffer of " + std::to_string(bytes) + " B exceeds " + limit_path +
                       " (" + std::to_string(limit) +
                       ") and SO_*BUFFORCE needs CAP_NET_ADMIN: raise it with sysctl");
@@ -173,14 +225,20 @@ std::uint64_t set_socket_buffers(std::span<const int> fds, std::uint64_t bytes) 
 }
 
 std::uint64_t mq_maxmsg_within(std::uint64_t capacity_msgs, std::uint64_t msg_max) {
-  return capacity_msgs > msg_max && msg_max > 0 ? msg_max : 0;
+  if (capacity_msgs <= msg_max || msg_max == 0) return 0;
+  note_capacity_bound("fs.mqueue.msg_max = " + std::to_string(msg_max) +
+                      " (CAP_SYS_RESOURCE goes to 65536, within RLIMIT_MSGQUEUE)");
+  return msg_max;
 }
 
 std::uint64_t msg_qbytes_within(std::uint64_t capacity_msgs, std::uint64_t msg_bytes,
                                 std::uint64_t msgmnb) {
   const std::uint64_t want = capacity_msgs * msg_bytes;
   if (want <= msgmnb) return want;
-  return msg_bytes <= msgmnb ? msgmnb : 0;
+  if (msg_bytes > msgmnb) return 0;
+  note_capacity_bound("kernel.msgmnb = " + std::to_string(msgmnb) +
+                      " B (CAP_SYS_RESOURCE goes past it)");
+  return msgmnb;
 }
 
 }  // namespace ipcbench

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "harness/case_channel.hpp"
 #include "harness/error.hpp"
 #include "harness/members.hpp"
 #include "harness/owners.hpp"
@@ -49,6 +50,10 @@ std::string refusal(const PairSpec& spec, unsigned members, std::size_t cpus) {
            "whole sequence number across a burst of losses";
   }
   if (spec.pairs > 1 && c.pattern == Pattern::rate) return "--pairs runs pingpong and stream";
+  if (c.pattern == Pattern::fanin && c.capacity_msgs == 0) {
+    return "fanin at capacity 0: a rendezvous waits for each producer's own message to be "
+           "taken, which one shared count of taken messages cannot tell apart";
+  }
   if (members > cpus && polls(c.wait)) {
     return "oversubscribed: " + std::to_string(members) + " processes would poll on " +
            std::to_string(cpus) +
@@ -60,7 +65,8 @@ std::string refusal(const PairSpec& spec, unsigned members, std::size_t cpus) {
 
 // The channels of the case: one shared (broadcast fan-out, fan-in, compete), one a consumer
 // (fan-out by copies), one a pair (--pairs). Throws NotRunnable or SysError.
-std::vector<std::unique_ptr<Channel>> open_channels(const PairSpec& spec, bool broadcast) {
+std::vector<std::unique_ptr<Channel>> open_channels(const PairSpec& spec, bool broadcast,
+                                                    Granted& granted) {
   ChannelConfig config = spec.config;
   if (config.pattern != Pattern::pingpong) config.pattern = Pattern::stream;  // one way
   unsigned count = spec.pairs;
@@ -68,7 +74,11 @@ std::vector<std::unique_ptr<Channel>> open_channels(const PairSpec& spec, bool b
   if (spec.config.pattern == Pattern::fanin || spec.config.pattern == Pattern::compete) count = 1;
   if (spec.config.pattern == Pattern::fanout && !broadcast) config.consumers = 1;
   std::vector<std::unique_ptr<Channel>> channels;
-  for (unsigned i = 0; i < count; ++i) channels.push_back(open_channel(*spec.mechanism, config));
+  Granted each;
+  for (unsigned i = 0; i < count; ++i) {
+    channels.push_back(open_case_channel(*spec.mechanism, config, each));
+    if (i == 0) granted = each;
+  }
   return channels;
 }
 
@@ -351,13 +361,12 @@ PairResult run_group(const PairSpec& spec) {
   result.broadcast = pattern == Pattern::fanout && spec.mechanism->broadcast;
   std::vector<std::unique_ptr<Channel>> channels;
   try {
-    channels = open_channels(spec, result.broadcast);
+    channels = open_channels(spec, result.broadcast, result.granted);
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();
     return result;
   }
-  result.granted = channels.front()->granted();
   const std::vector<int> cpus = member_cpus(spec.cpus, usable, n);
   const bool pairs =
       pattern != Pattern::fanout && pattern != Pattern::fanin && pattern != Pattern::compete;

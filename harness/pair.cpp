@@ -15,6 +15,7 @@
 #include <new>
 #include <utility>
 
+#include "harness/case_channel.hpp"
 #include "harness/clock.hpp"
 #include "harness/error.hpp"
 #include "harness/group.hpp"
@@ -59,7 +60,7 @@ std::unique_ptr<Channel> preflight(const PairSpec& spec, PairResult& result) {
     // A rate case's channel is a stream's: one direction, the same knobs.
     ChannelConfig config = spec.config;
     if (config.pattern == Pattern::rate) config.pattern = Pattern::stream;
-    channel = open_channel(*spec.mechanism, config);
+    channel = open_case_channel(*spec.mechanism, config, result.granted);
   } catch (const NotRunnable& e) {
     result.outcome = Outcome::not_runnable;
     result.message = e.what();
@@ -69,7 +70,6 @@ std::unique_ptr<Channel> preflight(const PairSpec& spec, PairResult& result) {
     result.message = std::string("setup: ") + e.what();
     return nullptr;
   }
-  result.granted = channel->granted();
   return channel;
 }
 

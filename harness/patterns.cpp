@@ -284,6 +284,7 @@ struct ProducerRole {
   // Compete: messages sent after the measured ones, one per consumer (each stops at
   // its first), numbered on from the plan's total.
   std::uint32_t end_markers = 0;
+  Rendezvous* rendezvous = nullptr;  // capacity 0: wait for each message to be taken
 };
 
 void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
@@ -292,9 +293,16 @@ void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
   arrive_and_wait(role.arrived, role.parties);
 
   std::uint64_t seq = role.first_seq;
-  const std::uint64_t warm_ns = warm_up(spec, seq, [&](std::uint64_t s) {
-    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, pool.message(s));
-  });
+  std::uint32_t to_be_taken = 0;  // capacity 0: messages the consumers must have taken
+  // Each message is taken once by every consumer, but by only one of competing ones.
+  const std::uint32_t takers = role.end_markers != 0 ? 1 : role.finish.consumers;
+  auto send_all = [&](std::span<const std::byte> msg) {
+    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, msg);
+    if (role.rendezvous != nullptr)
+      rendezvous_wait(*role.rendezvous, to_be_taken += takers, spec.config.wait);
+  };
+  const std::uint64_t warm_ns =
+      warm_up(spec, seq, [&](std::uint64_t s) { send_all(pool.message(s)); });
   const std::uint64_t warm_msgs = seq - role.first_seq;
   const std::uint64_t measured =
       std::min(measured_count(spec, warm_msgs, warm_ns), role.max_measured - warm_msgs);
@@ -308,7 +316,7 @@ void produce(const ProducerRole& role, const PairSpec& spec, SideReport& rep) {
   for (const std::uint64_t end = from + measured; seq < end; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
     if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, now_ns());
-    for (Endpoint* ep : role.eps) send_message(*ep, zero_copy, msg);
+    send_all(msg);
   }
   rep.cpu = cpu_between(cpu_from, cpu_now(), measured);
   rep.measured_msgs = measured;
@@ -324,7 +332,8 @@ void stream_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, Sid
            .plan = shared.plan,
            .arrived = shared.arrived,
            .parties = 2,
-           .finish = {shared.consumer_done, 1}},
+           .finish = {shared.consumer_done, 1},
+           .rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous)},
           spec, rep);
 }
 
@@ -386,12 +395,18 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
   auto due = [&](std::uint64_t seq) {
     return t0 + static_cast<std::uint64_t>(static_cast<double>(seq) * period_ns);
   };
+  Rendezvous* const rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous);
+  auto send_one = [&](std::span<const std::byte> msg, std::uint64_t seq) {
+    send_message(ep, zero_copy, msg);
+    if (rendezvous != nullptr)
+      rendezvous_wait(*rendezvous, static_cast<std::uint32_t>(seq + 1), spec.config.wait);
+  };
   std::uint64_t seq = 0;
   for (; seq < warm; ++seq) {
     const std::span<const std::byte> msg = pool.message(seq);
     if (seq >= kMinWarmupMsgs && now_ns() - t0 > warm_limit_ns) break;
     wait_until(due(seq));
-    send_message(ep, zero_copy, msg);
+    send_one(msg, seq);
   }
   warm = seq;
   const std::uint64_t warm_ns = now_ns() - t0;
@@ -417,7 +432,7 @@ void rate_producer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideR
     const std::span<const std::byte> msg = pool.message(seq);
     if (stamping && ((seq - from) & mask) == 0) pool.stamp(seq, due_ns);
     const std::uint64_t lag = wait_until(due_ns) - due_ns;
-    send_message(ep, zero_copy, msg);
+    send_one(msg, seq);
     late += lag > kLateSendNs ? 1 : 0;
     max_lag = std::max(max_lag, lag);
     lag_sum += lag;
@@ -438,6 +453,7 @@ struct ConsumerRole {
   std::atomic<std::uint32_t>& arrived;  // the start barrier
   std::uint32_t parties;                // processes meeting there
   std::atomic<std::uint32_t>& done;     // counts the consumers done (futex word)
+  Rendezvous* rendezvous = nullptr;     // capacity 0: count each message taken
 };
 
 void consume(const ConsumerRole& role, Endpoint& ep, const PairSpec& spec, SideReport& rep) {
@@ -454,6 +470,7 @@ void consume(const ConsumerRole& role, Endpoint& ep, const PairSpec& spec, SideR
   bool measuring = false;
   for (;;) {
     const std::span<const std::byte> msg = r.receive(ep);
+    if (role.rendezvous != nullptr) rendezvous_taken(*role.rendezvous);
     const bool time_it = (received++ & time_mask) == 0;
     const std::uint64_t v0 = time_it ? now_ns() : 0;
     const std::uint64_t seq = r.verifier.check(msg);
@@ -503,9 +520,12 @@ void consume(const ConsumerRole& role, Endpoint& ep, const PairSpec& spec, SideR
 }
 
 void stream_consumer(Endpoint& ep, const PairSpec& spec, PairShared& shared, SideReport& rep) {
-  consume(
-      {.plan = shared.plan, .arrived = shared.arrived, .parties = 2, .done = shared.consumer_done},
-      ep, spec, rep);
+  consume({.plan = shared.plan,
+           .arrived = shared.arrived,
+           .parties = 2,
+           .done = shared.consumer_done,
+           .rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous)},
+          ep, spec, rep);
 }
 
 }  // namespace
@@ -539,7 +559,8 @@ void run_fanout_producer(std::span<Endpoint* const> eps, const PairSpec& spec, F
            .plan = shared.plans[0],
            .arrived = shared.arrived,
            .parties = consumers + 1,
-           .finish = {shared.consumers_done, consumers}},
+           .finish = {shared.consumers_done, consumers},
+           .rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous)},
           spec, shared.members[0]);
 }
 
@@ -547,7 +568,8 @@ void run_fanout_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec, 
   consume({.plan = shared.plans[0],
            .arrived = shared.arrived,
            .parties = spec.config.consumers + 1,
-           .done = shared.consumers_done},
+           .done = shared.consumers_done,
+           .rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous)},
           ep, spec, shared.members[1 + consumer]);
 }
 
@@ -659,7 +681,8 @@ void run_compete_producer(Endpoint& ep, const PairSpec& spec, FanShared& shared,
            .parties = consumers + 1,
            .finish = {shared.consumers_done, consumers},
            .max_measured = ledger_bits,
-           .end_markers = consumers},
+           .end_markers = consumers,
+           .rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous)},
           spec, shared.members[0]);
 }
 
@@ -688,12 +711,14 @@ void run_compete_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec,
   auto hist = std::make_unique<Histogram>();
   std::fill(ledger.words, ledger.words + ledger.bits / 64, 0);  // touched before the start
   VerifyCounts strays;
+  Rendezvous* const rendezvous = rendezvous_for(spec.config.capacity_msgs, shared.rendezvous);
   arrive_and_wait(shared.arrived, spec.config.consumers + 1);
 
   std::uint64_t first_ns = 0, taken_measured = 0;
   CpuMark cpu_from;
   for (;;) {
     const std::span<const std::byte> msg = r.receive(ep);
+    if (rendezvous != nullptr) rendezvous_taken(*rendezvous);
     const std::uint64_t seq = r.verifier.check(msg);
     const std::uint64_t total = plan.total.load(std::memory_order_acquire);
     const std::uint64_t from = plan.measure_from.load(std::memory_order_relaxed);

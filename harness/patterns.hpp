@@ -11,6 +11,7 @@
 #include "harness/histogram.hpp"
 #include "harness/message.hpp"
 #include "harness/pair.hpp"
+#include "harness/rendezvous.hpp"
 
 namespace ipcbench {
 
@@ -69,6 +70,7 @@ struct PairShared {
   std::atomic<std::uint32_t> client_done{0};
   alignas(kCacheLineSeparation) Plan plan;
   alignas(kCacheLineSeparation) SideReport side[2];
+  Rendezvous rendezvous;  // capacity 0 only (harness/rendezvous.hpp)
 };
 
 // The start barrier of `parties` processes: returns once all have arrived.
@@ -94,6 +96,7 @@ struct FanShared {
   std::atomic<std::uint32_t> consumers_done{0};
   alignas(kCacheLineSeparation) Plan plans[kMaxFan];  // fan-out: [0]; fan-in: one a producer
   alignas(kCacheLineSeparation) SideReport members[kMaxFan + 1];
+  Rendezvous rendezvous;  // fan-out at capacity 0 only (harness/rendezvous.hpp)
 };
 
 // Fan-out: the producer sends every message down each of `eps` (one broadcast

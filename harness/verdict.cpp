@@ -81,7 +81,9 @@ std::vector<CaseValues> gather(const nlohmann::json& benchmarks) {
       c.mechanism = name.substr(slash + 1, name.find('/', slash + 1) - slash - 1);
       c.wait = wait;
       c.size = number_field(name, "size");
-      c.capacity = number_field(name, "capacity");
+      // "max" (as much as the machine allows) sorts above every count, apart from 0.
+      c.capacity =
+          case_field(name, "capacity") == "max" ? UINT64_MAX : number_field(name, "capacity");
       c.shape = shape_of(name);
       cases.push_back(std::move(c));
     }

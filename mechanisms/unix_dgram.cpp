@@ -74,8 +74,12 @@ class UnixMessageChannel final : public FdPairChannel {
           return granted;
         },
         a_.get(), b_.get());
-    if (granted_.capacity_msgs < cfg.capacity_msgs)
-      throw NotRunnable(shortfall_reason(type, cfg, granted_));
+    if (granted_.capacity_msgs < cfg.capacity_msgs) {
+      if (!capacity_clamps()) throw NotRunnable(shortfall_reason(type, cfg, granted_));
+      const std::uint64_t qlen = read_sysctl(kQlenPath);  // capacity max: keep what fit
+      if (type == SOCK_DGRAM && granted_.capacity_msgs <= qlen + 1)
+        note_capacity_bound("net.unix.max_dgram_qlen = " + std::to_string(qlen));
+    }
   }
 
  private:

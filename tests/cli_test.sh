@@ -39,7 +39,8 @@ expect_usage_error run --sizes 4X
 expect_usage_error run --sizes 99999999999999999999999
 expect_usage_error run --sizes 2G
 expect_usage_error run --sizes 64,64
-expect_usage_error run --capacities 0
+expect_usage_error run --capacities -1
+expect_usage_error run --capacities maxx
 expect_usage_error run --capacities 2M
 expect_usage_error run --preset nope
 expect_usage_error run --patterns foo
@@ -251,6 +252,21 @@ assert big['error_occurred'] and big['error_message'].startswith('not runnable: 
 "$bin" run --sweeps none --mechanisms tcp --patterns compete --sizes 64 --out "$tmp/nc.json" >"$tmp/nc.out" 2>&1
 [ $? -eq 2 ] && grep -q "no chosen mechanism supports" "$tmp/nc.out" && ok \
   || fail "compete on tcp: $(head -c 200 "$tmp/nc.out")"
+# Capacity 0 (a rendezvous) and max run from the command line and say so in the label;
+# a mechanism that may lose messages is not runnable at 0, with the reason.
+"$bin" run --sweeps none --mechanisms pipe,udp --patterns stream --wait block --sizes 64 --capacities 0,max \
+  --messages 200 --out "$tmp/cap.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "--capacities 0,max must run"
+$py -c "
+import json
+bs={b['name']:b for b in json.load(open('$tmp/cap.json'))['benchmarks']}
+r=bs['stream/pipe/size:64/capacity:0/wait:block']
+assert not r.get('error_occurred') and r['capacity_effective']==0 and 'rendezvous' in r['label'], r
+m=bs['stream/pipe/size:64/capacity:max/wait:block']
+assert not m.get('error_occurred') and m['capacity_effective']>=1 and 'bounded by' in m['label'], m
+u=bs['stream/udp/size:64/capacity:0/wait:block']
+assert u['error_occurred'] and 'may lose messages' in u['error_message'], u
+" && ok || fail "--capacities 0,max: JSON"
 
 # --benchmark_list_tests lists the cases and writes no results file.
 "$bin" run --sweeps none --mechanisms pipe --sizes 64 --benchmark_list_tests=true --out "$tmp/listed.json" >"$tmp/lt.out" 2>&1
@@ -267,7 +283,7 @@ import re, sys
 names = [re.sub(r"/iterations:1/.*$", "", l.strip()) for l in open(sys.argv[1])]
 assert len(names) == len(set(names)), "a case is listed twice"
 caps = {n for n in names if n.startswith("stream/pipe/size:64/")}
-assert {f"stream/pipe/size:64/capacity:{c}/wait:block" for c in [1, 4, 16, 64, 256, 1024]} <= caps, caps
+assert {f"stream/pipe/size:64/capacity:{c}/wait:block" for c in [0, 1, 16, 64, 256, 1024]} <= caps, caps
 rates = [n for n in names if n.startswith("rate/pipe/size:64/capacity:16/wait:block/rate:")]
 assert [int(n.rsplit(":", 1)[1]) for n in rates] == [1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000, 10000000], rates
 assert not any(n.startswith("stream/shm_locked/") and "capacity:16/" not in n for n in names)  # not in the capacity sweep
@@ -280,7 +296,7 @@ has_case() {  # $1 = ERE; the remaining arguments: options of the listing
   list_cases "$@" >"$tmp/l.list"
   grep -qE "$re" "$tmp/l.list"
 }
-has_case '^rate/|capacity:(1|2|4|1024)/' --sweeps none && fail "--sweeps none still lists sweep cases" || ok
+has_case '^rate/|capacity:(0|1|2|4|1024)/' --sweeps none && fail "--sweeps none still lists sweep cases" || ok
 has_case 'capacity:1024/' --sweeps rate && fail "--sweeps rate lists capacity-sweep cases" || ok
 has_case '^rate/' --sweeps rate && ok || fail "--sweeps rate lists no rate case"
 has_case '^rate/' --preset quick && fail "quick has no sweeps by default" || ok

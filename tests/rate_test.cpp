@@ -199,8 +199,9 @@ bool well_formed(const std::string& name) {
   const bool optional = parts[0] == "pingpong" || parts[0] == "stream";
   if (parts.size() != 6u && !(optional && parts.size() == 5u)) return false;
   return find_mechanism(parts[1]) != nullptr && number_after(parts[2], "size:") &&
-         number_after(parts[3], "capacity:") && parts[4].starts_with("wait:") &&
-         parts[4].size() > 5 && (parts.size() == 5u || number_after(parts[5], key->second));
+         (number_after(parts[3], "capacity:") || parts[3] == "capacity:max") &&
+         parts[4].starts_with("wait:") && parts[4].size() > 5 &&
+         (parts.size() == 5u || number_after(parts[5], key->second));
 }
 
 TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
@@ -209,6 +210,8 @@ TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
   EXPECT_FALSE(well_formed("fanout/pipe/size:64/capacity:16/wait:block"));
   EXPECT_TRUE(well_formed("fanin/pipe/size:64/capacity:16/wait:block/producers:2"));
   EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:16/wait:block/pairs:2"));
+  EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:max/wait:block"));
+  EXPECT_FALSE(well_formed("stream/pipe/size:64/capacity:maxx/wait:block"));
   for (const Preset& preset : presets()) {
     const std::vector<Case> cases = plan_cases(preset_plan(preset), 20, 1);
     ASSERT_FALSE(cases.empty()) << preset.name;
@@ -226,9 +229,9 @@ TEST(Plan, DefaultHasTheCapacityAndRateSweepsAndACaseInTwoGridsRunsOnceWithTheFi
   const std::vector<Case> cases = plan_cases(preset_plan(d), 20, 1);
   std::map<std::string, const Case*> by_name;
   for (const Case& c : cases) by_name[c.name] = &c;
-  // The capacity sweep: 1 to 1024 (every power of four) for the pipe at 64 B and 64 KiB,
-  // one short repetition.
-  for (int cap = 1; cap <= 1024; cap *= 4) {
+  // The capacity sweep: a rendezvous (0), then 1, 16, 64, 256 and 1024 for the pipe at 64 B
+  // and 64 KiB, one short repetition.
+  for (int cap : {0, 1, 16, 64, 256, 1024}) {
     for (const char* size : {"64", "65536"}) {
       const std::string name = "stream/pipe/size:" + std::string(size) +
                                "/capacity:" + std::to_string(cap) + "/wait:block";
