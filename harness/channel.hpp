@@ -94,6 +94,9 @@ struct ChannelConfig {
   // consumers) and open(Side::a) it (a fan-in's producers). 1 and 1 but there.
   unsigned consumers = 1;
   unsigned producers = 1;
+  // The directory a file channel makes its private directory in (`ipcbench run
+  // --dir`); empty: /tmp. Only the file mechanism reads it.
+  std::string file_dir = {};
 };
 
 // What the kernel (or the ring) actually granted for the requested capacity.
@@ -105,7 +108,7 @@ struct Granted {
   // What else a reader of the result must know about this channel, in a few words, or
   // empty: the limit that bounded the capacity, where a file channel lives ("tmpfs"),
   // how a rendezvous is acknowledged. It joins the case's label.
-  std::string detail;
+  std::string detail = {};
 };
 
 // One process's end of a channel. Child process only; not thread-safe.
