@@ -108,53 +108,10 @@ class FileEndpoint final : public Endpoint {
   }
 
  private:
-  // The writer is ahead_msgs_ ahead: wait until the reader takes one.
-  void wait_for_room() {
-    Flow& f = *out_.flow;
-    for (;;) {
-      seen_taken_msgs_ = f.taken.load(std::memory_order_acquire);
-      if (sent_msgs_ - seen_taken_msgs_ < ahead_msgs_) return;
-      if (wait_ == WaitMode::spin) continue;
-      // Raise the flag, then re-check (both seq_cst): either the reader's store of
-      // `taken` comes first and the re-check sees it, or the reader sees the flag.
-      f.writer_sleeps.store(1, std::memory_order_seq_cst);
-      const std::uint32_t taken = f.taken.load(std::memory_order_seq_cst);
-      if (sent_msgs_ - taken >= ahead_msgs_) futex_wait(f.taken, taken);
-      f.writer_sleeps.store(0, std::memory_order_relaxed);
-    }
-  }
-
-  // Publishes one more message taken and wakes a sleeping writer.
-  void took_one() noexcept {
-    Flow& f = *in_.flow;
-    f.taken.store(++taken_msgs_, std::memory_order_seq_cst);
-    if (f.writer_sleeps.load(std::memory_order_seq_cst) != 0 &&
-        f.writer_sleeps.exchange(0, std::memory_order_seq_cst) != 0) {
-      futex_wake_all(f.taken);
-    }
-  }
-
-  void wait_for_data() {
-    if (wait_ == WaitMode::spin) return;  // the caller's pread is the poll
-    // Any number of IN_MODIFY events (16 bytes each, no name for a watched file):
-    // each says only "written since", so all of them are read at once.
-    for (;;) {
-      const ssize_t n = ::read(in_.notify.get(), events_.data(), events_.size());
-      if (n > 0) return;
-      if (n < 0 && errno != EINTR) throw SysError("read", "inotify");
-    }
-  }
-
-  // Frees the blocks behind the reader: every byte before read_bytes_ has been read.
-  void punch_behind() {
-    const std::uint64_t end = read_bytes_ / kPunchAlignBytes * kPunchAlignBytes;
-    if (::fallocate(in_.file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    static_cast<off_t>(punched_bytes_),
-                    static_cast<off_t>(end - punched_bytes_)) < 0) {
-      throw SysError("fallocate", "FALLOC_FL_PUNCH_HOLE behind the reader");
-    }
-    punched_bytes_ = end;
-  }
+  void wait_for_room();
+  void took_one() noexcept;
+  void wait_for_data();
+  void punch_behind();
 
   Direction out_, in_;
   WaitMode wait_;
@@ -166,6 +123,54 @@ class FileEndpoint final : public Endpoint {
   std::uint64_t punched_bytes_ = 0;    // reader: the hole reaches this far
   alignas(inotify_event) std::array<char, 4096> events_{};
 };
+
+// The writer is ahead_msgs_ ahead: wait until the reader takes one.
+void FileEndpoint::wait_for_room() {
+  Flow& f = *out_.flow;
+  for (;;) {
+    seen_taken_msgs_ = f.taken.load(std::memory_order_acquire);
+    if (sent_msgs_ - seen_taken_msgs_ < ahead_msgs_) return;
+    if (wait_ == WaitMode::spin) continue;
+    // Raise the flag, then re-check (both seq_cst): either the reader's store of
+    // `taken` comes first and the re-check sees it, or the reader sees the flag.
+    f.writer_sleeps.store(1, std::memory_order_seq_cst);
+    const std::uint32_t taken = f.taken.load(std::memory_order_seq_cst);
+    if (sent_msgs_ - taken >= ahead_msgs_) futex_wait(f.taken, taken);
+    f.writer_sleeps.store(0, std::memory_order_relaxed);
+  }
+}
+
+// Publishes one more message taken and wakes a sleeping writer.
+void FileEndpoint::took_one() noexcept {
+  Flow& f = *in_.flow;
+  f.taken.store(++taken_msgs_, std::memory_order_seq_cst);
+  if (f.writer_sleeps.load(std::memory_order_seq_cst) != 0 &&
+      f.writer_sleeps.exchange(0, std::memory_order_seq_cst) != 0) {
+    futex_wake_all(f.taken);
+  }
+}
+
+void FileEndpoint::wait_for_data() {
+  if (wait_ == WaitMode::spin) return;  // the caller's pread is the poll
+  // Any number of IN_MODIFY events (16 bytes each, no name for a watched file):
+  // each says only "written since", so all of them are read at once.
+  for (;;) {
+    const ssize_t n = ::read(in_.notify.get(), events_.data(), events_.size());
+    if (n > 0) return;
+    if (n < 0 && errno != EINTR) throw SysError("read", "inotify");
+  }
+}
+
+// Frees the blocks behind the reader: every byte before read_bytes_ has been read.
+void FileEndpoint::punch_behind() {
+  const std::uint64_t end = read_bytes_ / kPunchAlignBytes * kPunchAlignBytes;
+  if (::fallocate(in_.file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(punched_bytes_),
+                  static_cast<off_t>(end - punched_bytes_)) < 0) {
+    throw SysError("fallocate", "FALLOC_FL_PUNCH_HOLE behind the reader");
+  }
+  punched_bytes_ = end;
+}
 
 // Creates one direction's file in `dir` and unlinks it again before returning, with
 // its inotify watch armed (block) and hole punching checked.
@@ -179,7 +184,8 @@ Direction make_direction(const std::string& dir, WaitMode wait, Flow* flow) {
   if (::fallocate(d.file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
                   static_cast<off_t>(kPunchAlignBytes)) < 0) {
     if (errno != EOPNOTSUPP) throw SysError("fallocate FALLOC_FL_PUNCH_HOLE", path);
-    throw NotRunnable("file: " + dir + " (" + filesystem_of(dir.c_str()) +
+    const std::string base = dir.substr(0, dir.rfind('/'));
+    throw NotRunnable("file: " + base + " (" + filesystem_of(dir.c_str()) +
                       ") cannot punch holes (EOPNOTSUPP), so the file would keep every byte "
                       "sent; choose --dir on tmpfs, ext4, xfs or btrfs");
   }
@@ -187,8 +193,8 @@ Direction make_direction(const std::string& dir, WaitMode wait, Flow* flow) {
     d.notify.reset(::inotify_init1(IN_CLOEXEC));
     if (!d.notify && (errno == EMFILE || errno == ENFILE)) {
       throw NotRunnable(
-          "file: inotify_init1: no inotify instance left (fs.inotify.max_user_instances, "
-          "per user: raise it with sysctl -w)");
+          "file: inotify_init1: no inotify instance or descriptor left "
+          "(fs.inotify.max_user_instances per user, or ulimit -n)");
     }
     if (!d.notify) throw SysError("inotify_init1", path);
     if (::inotify_add_watch(d.notify.get(), path.c_str(), IN_MODIFY) < 0)
