@@ -46,6 +46,7 @@
 #include <new>
 
 #include "harness/cacheline.hpp"
+#include "harness/clock.hpp"
 #include "harness/error.hpp"
 #include "harness/fdio.hpp"
 #include "harness/futex.hpp"
