@@ -42,7 +42,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <new>
 
 #include "harness/cacheline.hpp"
@@ -236,9 +235,11 @@ class FileChannel final : public Channel {
 
  private:
   WaitMode wait_;
-  std::uint32_t ahead_msgs_;  // the writer waits while this many messages are unread
-  Mapping flows_map_;         // [0] a -> b, [1] b -> a: Flow each, shared across fork
-  Direction ab_, ba_;         // ba_ for pingpong only
+  // The writer waits while this many messages are unread (at least 1: a capacity of 0
+  // is a rendezvous, which the harness makes on top).
+  std::uint32_t ahead_msgs_;
+  Mapping flows_map_;  // [0] a -> b, [1] b -> a: Flow each, shared across fork
+  Direction ab_, ba_;  // ba_ for pingpong only
 };
 
 }  // namespace
