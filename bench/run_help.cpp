@@ -229,6 +229,8 @@ std::string options_help() {
          R"(  --backing NAME         the rings' shared memory (shm_ring, shm_broadcast,
                          ...): posix_shm, sysv_shm, memfd or file (under
                          /tmp); one per run                       [posix_shm]
+  --dir DIR              an existing directory where the file mechanism makes
+                         its private directory (tmpfs or a disk)        [/tmp]
   --cpus A,B             CPUs for side a and side b   [first two allowed CPUs]
 )" + placement_help() +
          R"(  --repetitions N        fresh pairs per main-grid case; spread is reported

@@ -1,6 +1,7 @@
 #include "bench/run_options.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -305,7 +306,19 @@ std::string parse_hgrm_dir(const std::string& dir) {
   return dir;
 }
 
-// --backing, --cpus, --messages, --timeout, --no-verify, --interleave, --out: how the
+// --dir DIR: an existing directory this user may create in; the file mechanism makes
+// its private directory there.
+std::string parse_file_dir(const std::string& dir) {
+  if (dir.empty()) throw UsageError("--dir: empty directory name");
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) throw UsageError("--dir: " + dir + ": no such directory");
+  if (!S_ISDIR(st.st_mode)) throw UsageError("--dir: " + dir + " is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw UsageError("--dir: " + dir + " is not writable by this user");
+  return dir;
+}
+
+// --backing, --dir, --cpus, --messages, --timeout, --no-verify, --interleave, --out: how the
 // run goes. False when `opt` is none of them.
 bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
   if (opt == "--backing") {
@@ -316,6 +329,8 @@ bool parse_run_settings(const std::string& opt, cli::Args& args, RunArgs& r) {
                        "' (known: posix_shm, sysv_shm, file, memfd)");
     }
     r.plan.backing = *b;
+  } else if (opt == "--dir") {
+    r.plan.file_dir = parse_file_dir(args.value());
   } else if (opt == "--cpus") {
     r.plan.cpus = parse_cpus(opt, args.value());
   } else if (opt == "--messages") {

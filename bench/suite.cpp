@@ -84,7 +84,8 @@ PairSpec case_spec(const RunPlan& plan, const GridPlan& grid, const Mechanism* m
                  .wait = wait,
                  .backing = plan.backing,
                  .consumers = pattern == Pattern::fanout || pattern == Pattern::compete ? v.fan : 1,
-                 .producers = pattern == Pattern::fanin ? v.fan : 1};
+                 .producers = pattern == Pattern::fanin ? v.fan : 1,
+                 .file_dir = plan.file_dir};
   spec.cpus = plan.cpus;
   spec.target_seconds = grid.case_seconds;
   spec.fixed_msgs = plan.fixed_msgs;

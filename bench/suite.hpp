@@ -43,6 +43,7 @@ struct PlacementPlan {
 struct RunPlan {
   std::vector<GridPlan> grids;           // the main grid first, then the sweeps
   Backing backing = Backing::posix_shm;  // one per run, for shared-memory mechanisms
+  std::string file_dir;                  // --dir: where the file mechanism's files go; "": /tmp
   std::array<int, 2> cpus{-1, -1};
   // --placement: every case runs once per entry, pinned to its pair (cpus unused);
   // empty: every case on `cpus`.

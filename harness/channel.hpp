@@ -97,6 +97,9 @@ struct ChannelConfig {
   // compete's consumers) and open(Side::a) it (a fan-in's producers). 1 and 1 but there.
   unsigned consumers = 1;
   unsigned producers = 1;
+  // The directory a file channel makes its private directory in (`ipcbench run
+  // --dir`); empty: /tmp. Only the file mechanism reads it.
+  std::string file_dir = {};
 };
 
 // What the kernel (or the ring) actually granted for the requested capacity.

@@ -112,6 +112,8 @@ void* create_sysv(std::size_t bytes) {
   return addr;
 }
 
+}  // namespace
+
 std::string filesystem_of(const char* dir) {
   struct statfs fs {};
   if (::statfs(dir, &fs) < 0) return "filesystem unknown";
@@ -134,8 +136,6 @@ std::string filesystem_of(const char* dir) {
     }
   }
 }
-
-}  // namespace
 
 std::string_view to_string(Backing b) noexcept {
   switch (b) {

@@ -48,6 +48,10 @@ std::optional<Backing> parse_backing(std::string_view name) noexcept;
 // "file in /tmp (ext2/ext3/ext4, disk-backed)".
 std::string describe_backing(Backing b);
 
+// The filesystem `dir` is on and where its pages live, e.g. "tmpfs, memory" or
+// "ext2/ext3/ext4, disk-backed" (statfs).
+std::string filesystem_of(const char* dir);
+
 class SharedRegion {
  public:
   // Orchestrator only, before fork: creates `bytes` of zero-filled shared memory on

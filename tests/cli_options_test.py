@@ -41,6 +41,7 @@ OPTIONS = {
     ("run", "--producers"): ("2", ["0", "65", "-1", "1.5", "", "2,2", "2,", HUGE, "nan", "a"]),
     ("run", "--pairs"): ("2", ["0", "65", "-1", "1.5", "", "2,2", "2,", HUGE, "nan", "a"]),
     ("run", "--backing"): ("memfd", ["tmpfs", "", "posix_shm,memfd", "MEMFD"]),
+    ("run", "--dir"): ("{tmp}", ["", "{tmp}/file", "{tmp}/fifo", "{tmp}/missing"]),
     ("run", "--placement"): ("same_cpu", ["nowhere", "", "same_cpu,same_cpu", "all,same_cpu", "same_cpu,",
                                           ",all", "SAME_CPU", "same-cpu", "0,1"]),
     ("run", "--cpus"): ("0,0", ["0", "0,99999", "a,b", "0,1,0", ",1", "0,-1", "0K,1", "18446744073709551616,0",

@@ -49,6 +49,8 @@ expect_usage_error run --wait spin,spin
 expect_usage_error run --wait Spin_Yield
 expect_usage_error run --backing tmpfs
 expect_usage_error run --backing posix_shm,memfd
+expect_usage_error run --dir /nonexistent-ipcbench-dir
+expect_usage_error run --dir /dev/null
 expect_usage_error run --cpus 0
 expect_usage_error run --cpus 0,99999
 expect_usage_error run --cpus a,b
@@ -90,7 +92,7 @@ expect_usage_error run --patterns rate,bogus
 # The help is longer than a pipe write: read it from a file, or grep -q exiting early
 # would break the pipe under pipefail.
 "$bin" run --help >"$tmp/run-help.txt"
-for opt in --preset --sweeps --rates --mechanisms --patterns --sizes --capacities --wait --backing --cpus --repetitions \
+for opt in --preset --sweeps --rates --mechanisms --patterns --sizes --capacities --wait --backing --dir --cpus --repetitions \
            --case-time --messages --timeout --no-verify --interleave --out --benchmark_; do
   grep -q -- "$opt" "$tmp/run-help.txt" && ok || fail "run --help does not mention $opt"
 done
@@ -189,6 +191,18 @@ assert [b.get('label') for b in runs if '/shm_ring/' in b['name']] == ['backing:
 assert all('backing' not in b.get('label', '') for b in runs if '/pipe/' in b['name']), runs
 assert json.load(open('$tmp/run.json'))['context']['shm_backing'] == 'posix_shm'
 " && ok || fail "--backing not recorded in the context and labels"
+# --dir: the file mechanism's file lives there (its filesystem in the label), and
+# nothing is left in it after the run.
+mkdir "$tmp/fdir"
+"$bin" run --sweeps none --mechanisms file --patterns stream --wait block --sizes 64 --capacities 2 --messages 200 \
+  --repetitions 1 --dir "$tmp/fdir" --out "$tmp/fdir.json" >/dev/null 2>&1
+[ $? -eq 0 ] && ok || fail "--dir run failed"
+$py -c "
+import json
+runs=[b for b in json.load(open('$tmp/fdir.json'))['benchmarks'] if b['run_type']=='iteration']
+assert runs and all('file on ' in b.get('label', '') and '($tmp/fdir)' in b['label'] for b in runs), runs
+" && ok || fail "--dir not recorded in the file cases' labels"
+[ -z "$(ls -A "$tmp/fdir")" ] && ok || fail "--dir: the file mechanism left $(ls -A "$tmp/fdir")"
 # --interleave: every repetition of every case still present, recorded as interleaved
 # (the order itself is GB's shuffle; not asserted).
 "$bin" run --sweeps none --mechanisms pipe,unix_stream --patterns pingpong --wait block --sizes 64 --capacities 2 \

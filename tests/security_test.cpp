@@ -624,6 +624,7 @@ std::set<std::string> expected_kinds(const ModeParam& p) {
   if (m == "boost_mq") return {"shm"};
   if (m == "pipe") return {"pipe"};
   if (m == "fifo") return {"dir", "fifo"};
+  if (m == "file") return {"dir", "file"};
   if (m == "posix_mq") return {"mqueue"};
   if (m == "sysv_msg") return {"sysv msg"};
   if (m == "rpc_unix") return {"dir", "socket"};
