@@ -71,16 +71,19 @@ Grid libraries_sweep(std::vector<std::size_t> sizes, int repetitions, double cas
 // Mechanisms made for a group (a multi-producer queue, broadcast) or for one question
 // (the container boundary): quick and default run them in their own sweeps, not at
 // every size of the main grid.
-const std::vector<std::string_view> kOwnSweep = {"shm_mpsc", "shm_broadcast", "udp_mcast",
-                                                 "tcp_netns", "udp_netns"};
-// Fan-out and fan-in at 64 B against N, sleeping (with N + 1 processes, polling needs
-// N + 1 CPUs); every mechanism of the kernel families that supports the pattern.
+// A real-time signal carries at most 8 bytes, so `signal` has a sweep of its own at 8 B.
+const std::vector<std::string_view> kOwnSweep = {"shm_mpsc",  "shm_mpmc",  "shm_broadcast",
+                                                 "udp_mcast", "tcp_netns", "udp_netns",
+                                                 "signal"};
+// Fan-out, fan-in and competing consumers at 64 B against N, sleeping (with N + 1
+// processes, polling needs N + 1 CPUs); every mechanism of the kernel families that
+// supports the pattern.
 Grid fan_sweep(std::vector<unsigned> counts, std::vector<std::string_view> families,
                int repetitions) {
   return {.name = "fan",
           .mechanisms = {},
           .families = std::move(families),
-          .patterns = {Pattern::fanout, Pattern::fanin},
+          .patterns = {Pattern::fanout, Pattern::fanin, Pattern::compete},
           .sizes = {64},
           .capacities = {16},
           .waits = {WaitMode::block},
@@ -111,6 +114,20 @@ Grid boundary_sweep(int repetitions) {
           .families = {},
           .patterns = {Pattern::pingpong, Pattern::stream},
           .sizes = {64, 64 * KiB},
+          .capacities = {16},
+          .waits = {WaitMode::block, WaitMode::spin},
+          .rates_msgs_per_s = {},
+          .repetitions = repetitions,
+          .case_seconds = 0.08};
+}
+// Signals that carry data against a pipe and a file, at 8 B: the most one real-time
+// signal carries (mechanisms/signal.cpp).
+Grid signal_sweep(int repetitions) {
+  return {.name = "signal",
+          .mechanisms = {"signal", "pipe", "file"},
+          .families = {},
+          .patterns = {Pattern::pingpong, Pattern::stream},
+          .sizes = {8},
           .capacities = {16},
           .waits = {WaitMode::block, WaitMode::spin},
           .rates_msgs_per_s = {},
@@ -159,7 +176,7 @@ const std::array<Preset, 3> kPresets = {{
               .repetitions = 1,
               .case_seconds = 0.08},
      .sweeps = {libraries_sweep({64, 64 * KiB}, 1, 0.08), fan_sweep({2}, kKernelFamilies, 1),
-                boundary_sweep(1)}},
+                boundary_sweep(1), signal_sweep(1)}},
     {.name = "default",
      .about =
          "the kernel's mechanisms (and the rings, io_uring and the memfd hybrid built on them), 1 "
@@ -198,7 +215,8 @@ const std::array<Preset, 3> kPresets = {{
                 kWaitSweep,
                 fan_sweep({1, 2, 4}, kKernelFamilies, 1),
                 pairs_sweep({1, 2}, 1),
-                boundary_sweep(2)}},
+                boundary_sweep(2),
+                signal_sweep(3)}},
     {.name = "full",
      .about =
          "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
@@ -229,7 +247,8 @@ const std::array<Preset, 3> kPresets = {{
                 kZeroCopySweep,
                 kWaitSweep,
                 fan_sweep({1, 2, 3, 4, 8}, {}, 3),
-                pairs_sweep({1, 2, 4, 8}, 3)}},
+                pairs_sweep({1, 2, 4, 8}, 3),
+                signal_sweep(5)}},
 }};
 }  // namespace
 
