@@ -101,7 +101,9 @@ std::vector<CaseValues> gather(const nlohmann::json& benchmarks) {
   return cases;
 }
 
-// Per pattern, the capacity most cases have; ties to the smaller.
+// Per pattern, the capacity most cases have; ties to the smaller, but never to 0 while
+// a buffered capacity ties with it: a rendezvous is a regime of its own, not the
+// usual one.
 std::map<std::string, std::uint64_t> main_capacities(const std::vector<CaseValues>& cases) {
   std::map<std::string, std::map<std::uint64_t, int>> counts;
   for (const CaseValues& c : cases) ++counts[c.pattern][c.capacity];
@@ -109,7 +111,7 @@ std::map<std::string, std::uint64_t> main_capacities(const std::vector<CaseValue
   for (const auto& [pattern, by_capacity] : counts) {
     int most = -1;
     for (const auto& [capacity, n] : by_capacity) {
-      if (n > most) {
+      if (n > most || (n == most && out[pattern] == 0)) {
         most = n;
         out[pattern] = capacity;
       }

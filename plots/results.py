@@ -461,13 +461,14 @@ def main_grid(cases):
 
 def verdict_capacities(cases):
     """{pattern: the capacity the verdict ranks at}: the one most of the pattern's cases
-    ran, a tie to the smaller (harness/verdict.cpp's main_capacities). Unlike
+    ran, a tie to the smaller (max being the largest), but not to 0 (a rendezvous)
+    (harness/verdict.cpp's main_capacities). Unlike
     main_grid, every wait mode at it competes: a mechanism's best one is its figure."""
     count = {}
     for c in cases.values():
         per = count.setdefault(c["pattern"], {})
         per[c["capacity"]] = per.get(c["capacity"], 0) + 1
-    return {p: min(per, key=lambda cap: (-per[cap], int(cap) if cap.isdigit() else 0, cap))
+    return {p: min(per, key=lambda cap: (-per[cap], cap == "0", int(cap) if cap.isdigit() else float("inf"), cap))
             for p, per in count.items()}
 
 

@@ -65,6 +65,22 @@ TEST(Verdict, BestRunnerUpRatioAndSpread) {
   EXPECT_DOUBLE_EQ(sleeping["ratio_spread"].get<double>(), 0);
 }
 
+// --capacities 0,1,16: every capacity has as many cases, and the verdict ranks at 1,
+// the smallest buffered one, not at the rendezvous (0).
+TEST(Verdict, TiedCapacitiesRankAtTheSmallestBufferedOne) {
+  json b = json::array();
+  for (int capacity : {0, 1, 16}) {
+    const double speed = capacity == 0 ? 1 : capacity == 1 ? 2 : 3;
+    add(b, "stream/pipe/size:64/capacity:" + std::to_string(capacity) + "/wait:block",
+        "msgs_per_s", {speed * 1e5});
+    add(b, "stream/tcp/size:64/capacity:" + std::to_string(capacity) + "/wait:block",
+        "msgs_per_s", {speed * 2e5});
+  }
+  const VerdictReport r = compute_verdicts(b);
+  ASSERT_EQ(r.verdicts.size(), 1u);
+  EXPECT_EQ(r.verdicts[0]["best_case"], "stream/tcp/size:64/capacity:1/wait:block");
+}
+
 TEST(Verdict, StreamHigherIsBetterAndSortedBySize) {
   json b = json::array();
   const std::string big = "stream/pipe/size:4096/capacity:16/wait:block";
