@@ -398,6 +398,15 @@ def throughput(cv):
             + SPREAD_NOTE)
 
 
+# Where the capacity chart puts capacity 0 (a rendezvous: each send waits until the
+# message is taken) on its log2 axis: one step left of capacity 1.
+RENDEZVOUS_X = 0.5
+
+
+def capacity_tick(v):
+    return "0\nrendezvous" if v == RENDEZVOUS_X else f"{v:g}"
+
+
 def capacity_points(cv):
     """{(size, waiting): ({(mechanism, wait): [line points]}, {(mechanism, wait): the
     main grid's point})}: stream msgs/s against the capacity granted. The sweep's
@@ -412,6 +421,8 @@ def capacity_points(cv):
         if c["pattern"] != "stream" or way is None:
             continue
         x, y = c["get"]("capacity_effective"), c["get"]("msgs_per_s")
+        if c["capacity"] == "0" and x == 0:
+            x = RENDEZVOUS_X  # a rendezvous: the line's first point, left of capacity 1
         if x is None or y is None or not x > 0 or not y > 0:
             continue  # capacity_effective 0: one message does not fit whole
         # Several requested capacities can be granted the same (a pipe's page): the best.
@@ -436,7 +447,8 @@ def capacity_points(cv):
 
 def capacity(cv):
     """Stream message rate vs the capacity the kernel granted, a panel per size and way
-    of waiting: where a bigger buffer stops helping."""
+    of waiting: where a bigger buffer stops helping, and what a synchronous send (capacity
+    0, a rendezvous) costs against it."""
     data = capacity_points(cv)
     if not data:
         print("plot.py: note: no capacity sweep (a stream at 2+ capacities), skipping "
@@ -462,7 +474,7 @@ def capacity(cv):
             if marks:
                 handles.append(Line2D([], [], marker="D", color="0.5", markeredgecolor="black", linestyle="none"))
                 labels.append("main grid's case (its repetitions), not on the line")
-            cv.log2_x(ax, [p[0] for pts in per.values() for p in pts], lambda v: f"{v:g}")
+            cv.log2_x(ax, [p[0] for pts in per.values() for p in pts], capacity_tick)
             ax.set_yscale("log")
             cv.y_ticks(ax, fmt_rate)
             ax.set_xlabel("capacity granted (messages in flight)")
