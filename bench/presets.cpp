@@ -163,8 +163,9 @@ const std::array<Preset, 3> kPresets = {{
     {.name = "quick",
      .about = "every mechanism, 64 B and 64 KiB, capacity 16, one repetition of 0.08 s per case: "
               "the kernel's in the main grid, RPC and messaging libraries in the libraries sweep; "
-              "fan-out and fan-in to 2 and the container boundary in sweeps of their own (236 "
-              "cases, about 24 s on 2 vCPUs)",
+              "fan-out, fan-in and competing consumers at 2, the container boundary, and signals "
+              "against a pipe and a file at 8 B in sweeps of their own (265 cases, about 27 s on "
+              "2 vCPUs)",
      .main = {.name = "main",
               .mechanisms = {},
               .families = kKernelFamilies,
@@ -180,15 +181,15 @@ const std::array<Preset, 3> kPresets = {{
                 boundary_sweep(1), signal_sweep(1)}},
     {.name = "default",
      .about =
-         "the kernel's mechanisms (and the rings, io_uring and the memfd hybrid built on them), 1 "
-         "B "
-         "to 1 MiB, capacity 16, five repetitions of 0.08 s per case; RPC and messaging libraries "
-         "at 64 B, 4 KiB and 64 KiB, three repetitions; and sweeps of short points (a point on a "
-         "curve is read against its neighbours): capacity in both wait modes (spinning shows the "
-         "buffer alone, blocking adds the wake-ups it saves), rate in block mode, copy against "
-         "zero-copy to 16 MiB, every ring wait mode and io_uring's sqpoll, fan-out and fan-in to "
-         "1, 2 and 4, 1 and 2 pairs at once, the container boundary (924 cases, about 4.8 min "
-         "on 2 vCPUs)",
+         "the kernel's mechanisms (and the rings, io_uring and the memfd hybrid built on them), "
+         "64 B to 1 MiB, capacity 16, five repetitions of 0.08 s per case; RPC and messaging "
+         "libraries at 64 B, 4 KiB and 64 KiB, three repetitions; and sweeps of short points (a "
+         "point on a curve is read against its neighbours): capacity from 0 (a rendezvous) in "
+         "both wait modes (spinning shows the buffer alone, blocking adds the wake-ups it saves), "
+         "rate in block mode, copy against zero-copy to 16 MiB, every ring wait mode and "
+         "io_uring's sqpoll, fan-out, fan-in and competing consumers at 1, 2 and 4, 1 and 2 pairs "
+         "at once, the container boundary, signals against a pipe and a file at 8 B (926 cases, "
+         "about 4.7 min on 2 vCPUs)",
      .main = main_grid({64, 4 * KiB, 64 * KiB, 1 * MiB}, kKernelFamilies, kOwnSweep, 0.08),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
@@ -221,9 +222,10 @@ const std::array<Preset, 3> kPresets = {{
     {.name = "full",
      .about =
          "every mechanism, 1 B to 16 MiB (where runnable), capacity 16, five repetitions of "
-         "0.1 s per case; the capacity and rate sweeps at more sizes and both wait modes, the "
-         "zero_copy and wait sweeps as in default, fan-out and fan-in to 8 and up to 8 pairs at "
-         "once, three repetitions each (2,798 cases, the longest preset: watch the ETA)",
+         "0.1 s per case; the capacity sweep from 0 to max (the most the kernel grants) and the "
+         "rate sweep at more sizes and both wait modes, the zero_copy and wait sweeps as in "
+         "default, fan-out, fan-in and competing consumers to 8 and up to 8 pairs at once, three "
+         "repetitions each (3,183 cases, the longest preset: watch the ETA)",
      .main = main_grid({1, 64, 4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB}, {}, {}, 0.1),
      .sweeps = {{.name = "capacity",
                  .mechanisms = kCapacityMechanisms,
