@@ -72,9 +72,8 @@ Grid libraries_sweep(std::vector<std::size_t> sizes, int repetitions, double cas
 // (the container boundary): quick and default run them in their own sweeps, not at
 // every size of the main grid.
 // A real-time signal carries at most 8 bytes, so `signal` has a sweep of its own at 8 B.
-const std::vector<std::string_view> kOwnSweep = {"shm_mpsc",  "shm_mpmc",  "shm_broadcast",
-                                                 "udp_mcast", "tcp_netns", "udp_netns",
-                                                 "signal"};
+const std::vector<std::string_view> kOwnSweep = {
+    "shm_mpsc", "shm_mpmc", "shm_broadcast", "udp_mcast", "tcp_netns", "udp_netns", "signal"};
 // Fan-out, fan-in and competing consumers at 64 B against N, sleeping (with N + 1
 // processes, polling needs N + 1 CPUs); every mechanism of the kernel families that
 // supports the pattern.

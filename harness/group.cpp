@@ -203,6 +203,16 @@ void add_cpu(CpuUse& sum, const CpuUse& part) {
   sum.involuntary_switches += part.involuntary_switches;
 }
 
+// One consumer's report into the case's: its latency samples (and whether its p99 is
+// the slowest), its verification and its CPU time.
+void add_consumer(const SideReport& c, PairResult& result) {
+  result.latency_ns.merge(c.latency_ns);
+  if (c.latency_ns.count() > 0)
+    result.slowest_p99_ns = std::max(result.slowest_p99_ns, c.latency_ns.percentile(0.99));
+  result.verify += c.verify;
+  add_cpu(result.cpu[1], c.cpu);
+}
+
 // Fan-out: every consumer's samples; the rate at which every consumer received, from
 // the earliest first receipt to the latest last (for a lossy mechanism: the messages
 // the consumer that got the fewest got).
@@ -212,11 +222,7 @@ void collect_fanout(const PairSpec& spec, const FanShared& shared, PairResult& r
   std::uint64_t first = UINT64_MAX, last = 0, msgs = UINT64_MAX;
   for (unsigned i = 1; i <= n; ++i) {
     const SideReport& c = shared.members[i];
-    result.latency_ns.merge(c.latency_ns);
-    if (c.latency_ns.count() > 0)
-      result.slowest_p99_ns = std::max(result.slowest_p99_ns, c.latency_ns.percentile(0.99));
-    result.verify += c.verify;
-    add_cpu(result.cpu[1], c.cpu);
+    add_consumer(c, result);
     first = std::min(first, c.first_ns);
     last = std::max(last, c.last_ns);
     msgs = std::min(msgs, c.measured_msgs);
@@ -237,11 +243,7 @@ void collect_compete(const PairSpec& spec, const FanShared& shared, void* map, P
   std::vector<Ledger> ledgers;
   for (unsigned i = 1; i <= n; ++i) {
     const SideReport& c = shared.members[i];
-    result.latency_ns.merge(c.latency_ns);
-    if (c.latency_ns.count() > 0)
-      result.slowest_p99_ns = std::max(result.slowest_p99_ns, c.latency_ns.percentile(0.99));
-    result.verify += c.verify;
-    add_cpu(result.cpu[1], c.cpu);
+    add_consumer(c, result);
     if (c.first_ns != 0) first = std::min(first, c.first_ns);
     last = std::max(last, c.last_ns);
     msgs += c.measured_msgs;

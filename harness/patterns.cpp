@@ -598,6 +598,21 @@ unsigned fanin_producer_of(std::span<const std::byte> msg) noexcept {
 
 // The fan-in consumer's view of one producer: its sequence, checked, and whether its
 // final message has come.
+// A measured message, at a fan-in's or a compete's consumer: its one-way latency when
+// the producer stamped it (1 in the plan's stride), and at the first one, the start of
+// this consumer's window.
+void note_measured(const Plan& plan, std::uint64_t seq, std::uint64_t from,
+                   std::span<const std::byte> msg, Histogram& hist, std::uint64_t& first_ns,
+                   CpuMark& cpu_from) noexcept {
+  const std::uint64_t stride = plan.stamp_stride.load(std::memory_order_relaxed);
+  if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes)
+    hist.record(static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - read_stamp(msg)));
+  if (first_ns == 0) {
+    cpu_from = cpu_now();
+    first_ns = now_ns();
+  }
+}
+
 struct ProducerTrack {
   Verifier verifier;
   bool finished = false;
@@ -637,17 +652,8 @@ void run_fanin_consumer(Endpoint& ep, const PairSpec& spec, FanShared& shared) {
     const Plan& plan = shared.plans[p];
     const std::uint64_t total = plan.total.load(std::memory_order_acquire);
     const std::uint64_t from = plan.measure_from.load(std::memory_order_relaxed);
-    if (total != UINT64_MAX && seq >= from) {
-      const std::uint64_t stride = plan.stamp_stride.load(std::memory_order_relaxed);
-      if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
-        hist->record(
-            static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - read_stamp(msg)));
-      }
-      if (first_ns == 0) {
-        cpu_from = cpu_now();
-        first_ns = now_ns();
-      }
-    }
+    if (total != UINT64_MAX && seq >= from)
+      note_measured(plan, seq, from, msg, *hist, first_ns, cpu_from);
     in_window += first_ns != 0 ? 1 : 0;
     r.done(ep);
     if (total != UINT64_MAX && seq + 1 >= total) {
@@ -725,15 +731,7 @@ void run_compete_consumer(unsigned consumer, Endpoint& ep, const PairSpec& spec,
     if (total != UINT64_MAX && seq >= total) break;  // an end marker: msg is not read again
     if (!take(ledger, seq)) ++strays.corrupted;
     if (total != UINT64_MAX && seq >= from) {
-      const std::uint64_t stride = plan.stamp_stride.load(std::memory_order_relaxed);
-      if (stride != 0 && ((seq - from) & (stride - 1)) == 0 && msg.size() >= kMinStampedBytes) {
-        hist->record(
-            static_cast<std::uint32_t>(static_cast<std::uint32_t>(now_ns()) - read_stamp(msg)));
-      }
-      if (first_ns == 0) {
-        cpu_from = cpu_now();
-        first_ns = now_ns();
-      }
+      note_measured(plan, seq, from, msg, *hist, first_ns, cpu_from);
       ++taken_measured;
     }
     r.done(ep);

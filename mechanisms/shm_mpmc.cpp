@@ -13,66 +13,18 @@
 // created owner-only and nameless before create() returns.
 // Timed: the claim, the copy into the slot, the publish, the poll or futex wait, the
 // consumer's claim, the copy out.
-#include <optional>
-
-#include "harness/error.hpp"
 #include "harness/registry.hpp"
-#include "harness/shared_region.hpp"
-#include "mechanisms/shm_mpsc.hpp"
+#include "mechanisms/shm_queue_channel.hpp"
 
 namespace ipcbench {
 namespace {
 
-using mpsc::Producer;
-using mpsc::SharedConsumer;
-
-class ShmMpmcEndpoint final : public Endpoint {
- public:
-  ShmMpmcEndpoint(std::byte* base, Side side, WaitMode wait) : wait_(wait) {
-    if (side == Side::a) {
-      tx_.emplace(base);
-    } else {
-      rx_.emplace(base);
-    }
-  }
-  void send(std::span<const std::byte> msg) override { tx_->send(msg, wait_); }
-  std::size_t recv(std::span<std::byte> buf) override { return rx_->recv(buf, wait_); }
-
- private:
-  WaitMode wait_;
-  std::optional<Producer> tx_;
-  std::optional<SharedConsumer> rx_;
-};
-
-class ShmMpmcChannel final : public Channel {
- public:
-  explicit ShmMpmcChannel(const ChannelConfig& cfg) : wait_(cfg.wait) {
-    if (cfg.pattern == Pattern::pingpong)
-      throw NotRunnable("shm_mpmc: one-way only (stream, fanin, compete); it has no pingpong");
-    if (cfg.capacity_msgs > UINT32_MAX) throw NotRunnable("shm_mpmc: capacity exceeds 2^32 slots");
-    const auto slots = static_cast<std::uint32_t>(cfg.capacity_msgs);
-    const std::size_t bytes = mpsc::queue_bytes(slots, cfg.msg_bytes);
-    region_.emplace(cfg.backing, bytes,
-                    [&](std::byte* base) { mpsc::init_queue(base, slots, cfg.msg_bytes); });
-    granted_.capacity_msgs = slots;
-    granted_.capacity_bytes = bytes;
-  }
-
-  std::unique_ptr<Endpoint> open(Side side) override {
-    return std::make_unique<ShmMpmcEndpoint>(region_->attach(), side, wait_);
-  }
-
-  void forked() override { region_->release(); }
-
- private:
-  WaitMode wait_;
-  std::optional<SharedRegion> region_;
-};
+constexpr char kName[] = "shm_mpmc";
 
 }  // namespace
 
 const Mechanism kShmMpmc{
-    .name = "shm_mpmc",
+    .name = kName,
     .summary =
         "lock-free bounded multi-producer, multi-consumer queue in shared memory (Vyukov: CAS "
         "on tail and head, seq per slot; futex for block; --backing)",
@@ -83,7 +35,7 @@ const Mechanism kShmMpmc{
     .uses_backing = true,
     .many_writers = true,
     .many_readers = true,
-    .create = create_channel<ShmMpmcChannel>,
+    .create = create_channel<mpsc::QueueChannel<mpsc::SharedConsumer, kName>>,
 };
 const Registration kShmMpmcRegistration{kShmMpmc};
 

@@ -481,7 +481,8 @@ void ZmqChannel::listen_tcp() {
 }
 
 constexpr std::string_view kZmqKnob =
-    "ZMQ_SNDHWM = ZMQ_RCVHWM = capacity messages (as set; capacity 0 is the harness's rendezvous over an HWM of 1, as HWM 0 would be unlimited)";
+    "ZMQ_SNDHWM = ZMQ_RCVHWM = capacity messages (as set; capacity 0 is the harness's rendezvous "
+    "over an HWM of 1, as HWM 0 would be unlimited)";
 
 }  // namespace
 

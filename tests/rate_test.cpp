@@ -189,11 +189,9 @@ bool well_formed(const std::string& name) {
            part.find_first_not_of("0123456789", key.size()) == std::string::npos;
   };
   // The sixth field each pattern must have (pingpong and stream: none, or /pairs:N).
-  const std::map<std::string, std::string> sixth = {{"rate", "rate:"},
-                                                    {"fanout", "consumers:"},
-                                                    {"fanin", "producers:"},
-                                                    {"pingpong", "pairs:"},
-                                                    {"stream", "pairs:"}};
+  const std::map<std::string, std::string> sixth = {
+      {"rate", "rate:"},       {"fanout", "consumers:"}, {"compete", "consumers:"},
+      {"fanin", "producers:"}, {"pingpong", "pairs:"},   {"stream", "pairs:"}};
   const auto key = sixth.find(parts[0]);
   if (key == sixth.end()) return false;
   const bool optional = parts[0] == "pingpong" || parts[0] == "stream";
@@ -209,6 +207,8 @@ TEST(Plan, EveryPresetHasUniqueWellFormedNames) {
   EXPECT_FALSE(well_formed("stream/pipe/size:64/capacity:16/wait:block/rate:5"));
   EXPECT_FALSE(well_formed("fanout/pipe/size:64/capacity:16/wait:block"));
   EXPECT_TRUE(well_formed("fanin/pipe/size:64/capacity:16/wait:block/producers:2"));
+  EXPECT_TRUE(well_formed("compete/pipe/size:64/capacity:0/wait:block/consumers:2"));
+  EXPECT_FALSE(well_formed("compete/pipe/size:64/capacity:16/wait:block/producers:2"));
   EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:16/wait:block/pairs:2"));
   EXPECT_TRUE(well_formed("stream/pipe/size:64/capacity:max/wait:block"));
   EXPECT_FALSE(well_formed("stream/pipe/size:64/capacity:maxx/wait:block"));

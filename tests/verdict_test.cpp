@@ -71,10 +71,10 @@ TEST(Verdict, TiedCapacitiesRankAtTheSmallestBufferedOne) {
   json b = json::array();
   for (int capacity : {0, 1, 16}) {
     const double speed = capacity == 0 ? 1 : capacity == 1 ? 2 : 3;
-    add(b, "stream/pipe/size:64/capacity:" + std::to_string(capacity) + "/wait:block",
-        "msgs_per_s", {speed * 1e5});
-    add(b, "stream/tcp/size:64/capacity:" + std::to_string(capacity) + "/wait:block",
-        "msgs_per_s", {speed * 2e5});
+    add(b, "stream/pipe/size:64/capacity:" + std::to_string(capacity) + "/wait:block", "msgs_per_s",
+        {speed * 1e5});
+    add(b, "stream/tcp/size:64/capacity:" + std::to_string(capacity) + "/wait:block", "msgs_per_s",
+        {speed * 2e5});
   }
   const VerdictReport r = compute_verdicts(b);
   ASSERT_EQ(r.verdicts.size(), 1u);
