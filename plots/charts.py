@@ -404,7 +404,7 @@ RENDEZVOUS_X = 0.5
 
 
 def capacity_tick(v):
-    return "0\nrendezvous" if v == RENDEZVOUS_X else f"{v:g}"
+    return "0" if v == RENDEZVOUS_X else f"{v:g}"
 
 
 def capacity_points(cv):
@@ -477,7 +477,7 @@ def capacity(cv):
             cv.log2_x(ax, [p[0] for pts in per.values() for p in pts], capacity_tick)
             ax.set_yscale("log")
             cv.y_ticks(ax, fmt_rate)
-            ax.set_xlabel("capacity granted (messages in flight)")
+            ax.set_xlabel("capacity granted (messages in flight; 0: a rendezvous)")
             ax.set_ylabel("message rate (msgs/s)")
             ax.grid(True, which="major", alpha=0.3)
             panel_legend(ax, handles, labels)
