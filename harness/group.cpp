@@ -179,10 +179,12 @@ std::vector<Member> compete_members(const PairSpec& spec, Channel& ch, FanShared
                                     const std::vector<int>& cpus) {
   const std::uint64_t bits = compete_ledger_bits(spec.config.consumers);
   std::vector<Member> members;
-  members.push_back({.role = "producer", .cpu = cpus[0], .report = &shared.members[0], .run = [&] {
-                       std::unique_ptr<Endpoint> ep = ch.open(Side::a);
-                       run_compete_producer(*ep, spec, shared, bits);
-                     }});
+  // `bits` by value: the members run after this function has returned.
+  members.push_back(
+      {.role = "producer", .cpu = cpus[0], .report = &shared.members[0], .run = [&, bits] {
+         std::unique_ptr<Endpoint> ep = ch.open(Side::a);
+         run_compete_producer(*ep, spec, shared, bits);
+       }});
   for (unsigned i = 0; i < spec.config.consumers; ++i) {
     members.push_back({.role = "consumer " + std::to_string(i),
                        .cpu = cpus[1 + i],
