@@ -68,6 +68,7 @@
 #include <string>
 
 #include "harness/cacheline.hpp"
+#include "harness/capacity.hpp"
 #include "harness/error.hpp"
 #include "harness/futex.hpp"
 #include "harness/owners.hpp"
@@ -232,9 +233,16 @@ class SignalChannel final : public Channel {
                         " B does not fit");
     }
     // A rendezvous (capacity 0) is the harness's to enforce: the queue holds one.
-    const std::uint64_t capacity = std::max<std::uint64_t>(cfg.capacity_msgs, 1);
+    std::uint64_t capacity = std::max<std::uint64_t>(cfg.capacity_msgs, 1);
     const std::uint64_t limit = sigpending_soft_limit();
     const std::uint64_t pending = user_pending_signals();
+    if (limit != RLIM_INFINITY && capacity + pending > limit && capacity_clamps() &&
+        pending < limit) {
+      // Capacity max: as many as the user's pending signals leave under the limit.
+      capacity = limit - pending;
+      note_capacity_bound("RLIMIT_SIGPENDING = " + std::to_string(limit) + " (ulimit -i), " +
+                          std::to_string(pending) + " of the user's signals already pending");
+    }
     if (limit != RLIM_INFINITY && capacity + pending > limit) {
       throw NotRunnable("signal: capacity " + std::to_string(capacity) +
                         " exceeds RLIMIT_SIGPENDING " + std::to_string(limit) +
