@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +220,24 @@ TEST(CapacityMax, ReachesTheLargestFixedPointAndNamesItsBound) {
     EXPECT_LT(took, std::chrono::seconds(10)) << mechanism << ": max took too long to fit";
   }
   EXPECT_EQ(own_named_objects(), before);
+}
+
+// A real-time signal's queue is bounded by RLIMIT_SIGPENDING, not by a sysctl: `max`
+// takes what the limit leaves (instead of refusing 1M messages) and names it.
+TEST(CapacityMax, SignalStopsAtRlimitSigpending) {
+  const Mechanism* m = find_mechanism("signal");
+  ASSERT_NE(m, nullptr);
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_SIGPENDING, &limit), 0);
+  if (limit.rlim_cur == RLIM_INFINITY) GTEST_SKIP() << "RLIMIT_SIGPENDING is unlimited here";
+  ChannelConfig cfg{.pattern = Pattern::stream, .msg_bytes = 8, .capacity_msgs = kCapacityMax};
+  Granted max;
+  open_case_channel(*m, cfg, max).reset();
+  EXPECT_GT(max.capacity_msgs, 0u);
+  EXPECT_LE(max.capacity_msgs, limit.rlim_cur);
+  EXPECT_NE(max.detail.find("bounded by RLIMIT_SIGPENDING = " + std::to_string(limit.rlim_cur)),
+            std::string::npos)
+      << max.detail;
 }
 
 TEST(CapacityMax, NameIsStable) {
