@@ -4,7 +4,8 @@
 # never speed.
 #   release  every test, optimised as the benchmarks run.
 #   asan     again with AddressSanitizer + UndefinedBehaviorSanitizer: every GoogleTest
-#            suite (conformance, faults, corrupt peers, security, ...) and the tests
+#            suite (conformance, faults, corrupt peers, security, ...; in shards of
+#            one process each, tests/CMakeLists.txt says why) and the tests
 #            that feed the instrumented ipcbench binary bad input (cli, cli_options,
 #            bad_files). Not: plot (Python only), format, function_size and docs_links
 #            (they read the sources, not the build), the fuzz target (built with ASan
