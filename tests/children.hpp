@@ -1,13 +1,44 @@
 #pragma once
-// The test process's own children, found by name in /proc.
+// The test process's own children: forked to run a test body (spawn), or found by
+// name in /proc (find_child).
 #include <dirent.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <string>
 
+#include "harness/error.hpp"
+
 namespace ipcbench {
+
+// A spawned child's exit status when the channel said its peer was gone (PeerError).
+inline constexpr int kPeerGoneStatus = 4;
+
+// Runs `body` in a forked child; its return value is the child's exit status
+// (PeerError: kPeerGoneStatus; any other exception: 3), an exception's message on
+// stderr. The child leaves with _exit, as the pair runner's do.
+template <typename Body>
+pid_t spawn(Body body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw SysError("fork", "");
+  if (pid == 0) {
+    int status = 3;
+    try {
+      status = body();
+    } catch (const PeerError& e) {
+      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
+      status = kPeerGoneStatus;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
+    }
+    std::fflush(stderr);
+    ::_exit(status);
+  }
+  return pid;
+}
 
 // Our child named `name` (the pair runner names each side "ipcb-<role>"), or -1.
 inline pid_t find_child(const std::string& name) {

@@ -34,6 +34,7 @@
 
 #include "harness/error.hpp"
 #include "harness/registry.hpp"
+#include "tests/children.hpp"
 #include "tests/leaks.hpp"
 
 namespace ipcbench {
@@ -131,31 +132,6 @@ class SharedState {
  private:
   Shared* shared_;
 };
-
-// A child's exit status when the channel said its peer was gone (PeerError).
-constexpr int kPeerGoneStatus = 4;
-
-// Runs `body` in a child; its return value is the exit status (PeerError:
-// kPeerGoneStatus; any other exception: 3).
-template <typename Body>
-pid_t spawn(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw SysError("fork", "");
-  if (pid == 0) {
-    int status = 3;
-    try {
-      status = body();
-    } catch (const PeerError& e) {
-      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-      status = kPeerGoneStatus;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-    }
-    std::fflush(stderr);
-    ::_exit(status);
-  }
-  return pid;
-}
 
 // may_lose: waits (for kLossyWindowWait at most, in case the rest was lost) until
 // every consumer is within kLossyWindowMsgs of message `seq` of producer `id`.

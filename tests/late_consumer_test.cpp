@@ -19,6 +19,7 @@
 
 #include "harness/error.hpp"
 #include "harness/registry.hpp"
+#include "tests/children.hpp"
 #include "tests/leaks.hpp"
 
 namespace ipcbench {
@@ -29,24 +30,6 @@ constexpr std::uint64_t kMsgs = 200;
 constexpr unsigned kConsumers = 2;
 constexpr auto kLateJoin = std::chrono::milliseconds(300);
 constexpr auto kDeadline = std::chrono::seconds(5);
-
-// Runs `body` in a child; its return value is the exit status (an exception: 3).
-template <typename Body>
-pid_t spawn(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw SysError("fork", "");
-  if (pid == 0) {
-    int status = 3;
-    try {
-      status = body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-    }
-    std::fflush(stderr);
-    ::_exit(status);
-  }
-  return pid;
-}
 
 // Consumers done, shared by the children: the producer stays until they are (as the
 // harness's producers do), so no mechanism needs to outlive its sender.

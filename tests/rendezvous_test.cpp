@@ -30,6 +30,7 @@
 #include "harness/error.hpp"
 #include "harness/pair.hpp"
 #include "harness/registry.hpp"
+#include "tests/children.hpp"
 #include "tests/leaks.hpp"
 
 namespace ipcbench {
@@ -46,23 +47,6 @@ struct Shared {
   std::atomic<std::uint32_t> consumer_done{0};
   Rendezvous rendezvous;
 };
-
-template <typename Body>
-pid_t spawn(Body body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw SysError("fork", "");
-  if (pid == 0) {
-    int status = 3;
-    try {
-      status = body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child %d: %s\n", ::getpid(), e.what());
-    }
-    std::fflush(stderr);
-    ::_exit(status);
-  }
-  return pid;
-}
 
 // Both children's exit statuses, or -1 for one killed at the deadline.
 std::vector<int> reap(const std::vector<pid_t>& pids) {
