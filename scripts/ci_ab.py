@@ -69,13 +69,17 @@ def build_ref(sha, cache):
         raise BuildError(f"--against: git worktree add {src} {sha[:12]} failed")
     started = time.monotonic()
     print(f"bench-ci: base {sha[:12]}: building in {src} (log: {log})", flush=True)
+    # build/release, as the release preset lays a tree out: with ccache and a base_dir
+    # above both trees, every source then compiles from the same relative paths as in
+    # a release build of the same commit, and hits its objects.
+    build = src / "build" / "release"
     try:
         with open(log, "w", encoding="utf-8") as out:
-            for cmd in (["cmake", "-S", str(src), "-B", str(src / "build"), "-DCMAKE_BUILD_TYPE=Release"],
-                        ["cmake", "--build", str(src / "build"), "--target", "ipcbench", "-j", str(os.cpu_count() or 2)]):
+            for cmd in (["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"],
+                        ["cmake", "--build", str(build), "--target", "ipcbench", "-j", str(os.cpu_count() or 2)]):
                 if subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT) != 0:
                     raise BuildError(f"--against: the base {sha[:12]} does not build (see {log})")
-        shutil.copy2(src / "build" / "ipcbench", f"{binary}.tmp")
+        shutil.copy2(build / "ipcbench", f"{binary}.tmp")
         os.replace(f"{binary}.tmp", binary)
     finally:
         remove_worktree(src)

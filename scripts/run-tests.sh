@@ -58,8 +58,8 @@ report=()  # one line per stage, repeated before the closing line
 
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
-# stage NAME TITLE BUILD_TARGET CTEST_ARGS...: configure, build (BUILD_TARGET "all" =
-# everything), run ctest serially and add its counts to the totals. Serial on
+# stage NAME TITLE BUILD_TARGETS CTEST_ARGS...: configure, build (BUILD_TARGETS: "all" =
+# everything, or a space-separated list), run ctest serially and add its counts to the totals. Serial on
 # purpose: the leak tests compare /dev/shm and friends before and after, and the pair
 # tests pin two processes to the two CPUs.
 stage() {
@@ -70,7 +70,8 @@ stage() {
   echo "==== stage $name: $title ===="
   t0=$SECONDS
   local build=(cmake --build --preset "$name" -j "$(nproc)")
-  [ "$target" = all ] || build+=(--target "$target")
+  # shellcheck disable=SC2206  # a list of target names, split on spaces
+  [ "$target" = all ] || build+=(--target $target)
   if ! { cmake --preset "$name" >/dev/null && "${build[@]}"; }; then
     t1=$SECONDS
     echo "==== stage $name: BUILD FAILED after $(mmss $((t1 - t0))) ===="
@@ -103,11 +104,27 @@ stage() {
   report+=("$line")
 }
 
+# The release build through ccache (when installed), into a cache that lives as long as
+# this run: the bench_ci_against test builds HEAD twice more in the release preset's
+# layout under build/, and with the repository as base_dir those builds reuse this one's
+# objects instead of compiling everything again (tests/bench_ci_against_test.sh).
+release_with_ccache() {
+  if command -v ccache >/dev/null; then
+    export CCACHE_DIR="$logdir/ccache" CCACHE_BASEDIR="$(pwd -P)" CCACHE_NOHASHDIR=1
+    export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  fi
+  stage release "every test, release build" all
+  # The sanitizer builds share nothing with it: no launcher for them.
+  unset CMAKE_CXX_COMPILER_LAUNCHER CMAKE_C_COMPILER_LAUNCHER
+}
+
 for s in $stages; do
   case $s in
-    release) stage release "every test, release build" all ;;
+    release) release_with_ccache ;;
+    # Only what the stage runs: not the fuzz target (clang++, its own ASan) nor the
+    # audit preload of the live security tests, which run in release.
     asan) stage asan "GoogleTest suites and the bad-input tests, AddressSanitizer + UndefinedBehaviorSanitizer" \
-      all -E '^(plot|hostile|security_live_.*|bench_ci|bench_ci_against|compare_reader_fuzz|format|function_size|docs_links|floor_load)$' ;;
+      "ipcbench ipcbench_tests ipcbench_security_tests ipcbench_ring_thread_tests" -E '^(plot|hostile|security_live_.*|bench_ci|bench_ci_against|compare_reader_fuzz|format|function_size|docs_links|floor_load)$' ;;
     tsan) stage tsan "the ring between two threads (label ring_threads), ThreadSanitizer" \
       ipcbench_ring_thread_tests -L '^ring_threads$' ;;
   esac

@@ -56,7 +56,7 @@ check() {
   [ "$mech" = signal ] && size=8  # a real-time signal carries 8 bytes
   rm -f "$tmp/audit.log" "$tmp/watch.json"
   IPCBENCH_AUDIT_LOG="$tmp/audit.log" LD_PRELOAD="$preload" "$bin" run --sweeps none --mechanisms "$mech" \
-    --patterns pingpong,stream --sizes "$size" --capacities 4 --case-time 0.3 --repetitions 1 --backing "$backing" \
+    --patterns pingpong,stream --sizes "$size" --capacities 4 --case-time 0.15 --repetitions 1 --backing "$backing" \
     --out "$tmp/run.json" >"$tmp/run.out" 2>"$tmp/run.err" &
   local pid=$!
   $py "$here/security_live.py" watch "$pid" "$tmp/watch.json"
