@@ -97,8 +97,8 @@ if [ ! -x "$tmp/slow/build/release/ipcbench" ]; then
 else
   cases=("${both[@]}")
   against slow "$tmp/slow/build/release/ipcbench"
-  cases=("${pipe_only[@]}")
   rc=$?
+  cases=("${pipe_only[@]}")
   summary="$tmp/slow/summary.md"
   [ -f "$summary" ] || summary="$tmp/slow.out"
   confirmed=$(grep -o '^| `[^`]*` | [a-z0-9]* | .*REGRESSION, confirmed' "$summary" | cut -d'`' -f2 | sort -u | tr '\n' ' ')
