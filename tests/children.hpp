@@ -2,13 +2,17 @@
 // The test process's own children: forked to run a test body (spawn), or found by
 // name in /proc (find_child).
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "harness/error.hpp"
 
@@ -63,6 +67,21 @@ inline pid_t find_child(const std::string& name) {
   }
   ::closedir(proc);
   return found;
+}
+
+// A thread that SIGKILLs our child `name` 100 ms after it first appears (mid-case),
+// looking every 5 ms for 20 s at most, and no longer once `done` is set. Join it.
+inline std::thread kill_child_when_up(const std::string& name, const std::atomic<bool>& done) {
+  return std::thread([name, &done] {
+    for (int i = 0; i < 4000 && !done; ++i) {
+      if (const pid_t pid = find_child(name); pid > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ::kill(pid, SIGKILL);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
 }
 
 }  // namespace ipcbench

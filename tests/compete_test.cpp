@@ -108,16 +108,7 @@ TEST(Compete, KilledConsumerFailsTheCaseNamedAndLeavesNothing) {
     spec.fixed_msgs = 0;
     spec.target_seconds = 20;  // far longer than the kill takes to land
     std::atomic<bool> done{false};
-    std::thread killer([&] {
-      for (int i = 0; i < 4000 && !done; ++i) {
-        if (const pid_t pid = find_child("ipcb-consumer-1"); pid > 0) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          ::kill(pid, SIGKILL);
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    });
+    std::thread killer = kill_child_when_up("ipcb-consumer-1", done);
     const auto start = std::chrono::steady_clock::now();
     const PairResult r = run_clean(spec);
     done = true;
