@@ -76,17 +76,13 @@ struct HeapQueue {
   std::byte* mem;
 };
 
-class MpscThreads : public ::testing::TestWithParam<ThreadCase> {};
-
-TEST_P(MpscThreads, EveryProducersMessagesArriveWholeAndInOrder) {
-  const ThreadCase& c = GetParam();
-  HeapQueue q(c);
-  const std::uint64_t count =
-      c.wait == WaitMode::spin ? kSpinMsgsPerProducer : kBlockMsgsPerProducer;
+// kProducers threads, each sending `count` messages of its own sequence into the queue
+// at `mem`, pausing now and then so that the queue runs full and empty. Join them.
+std::vector<std::thread> start_producers(const ThreadCase& c, std::byte* mem, std::uint64_t count) {
   std::vector<std::thread> producers;
   for (std::uint32_t id = 0; id < kProducers; ++id) {
-    producers.emplace_back([&, id] {
-      mpsc::Producer tx(q.mem);
+    producers.emplace_back([&c, mem, count, id] {
+      mpsc::Producer tx(mem);
       std::vector<std::byte> msg;
       for (std::uint64_t seq = 0; seq < count; ++seq) {
         msg.resize(length_of(seq, c.max_msg_bytes));
@@ -96,6 +92,17 @@ TEST_P(MpscThreads, EveryProducersMessagesArriveWholeAndInOrder) {
       }
     });
   }
+  return producers;
+}
+
+class MpscThreads : public ::testing::TestWithParam<ThreadCase> {};
+
+TEST_P(MpscThreads, EveryProducersMessagesArriveWholeAndInOrder) {
+  const ThreadCase& c = GetParam();
+  HeapQueue q(c);
+  const std::uint64_t count =
+      c.wait == WaitMode::spin ? kSpinMsgsPerProducer : kBlockMsgsPerProducer;
+  std::vector<std::thread> producers = start_producers(c, q.mem, count);
   mpsc::Consumer rx(q.mem);
   std::vector<std::byte> buf(c.max_msg_bytes);
   std::uint64_t next[kProducers] = {};
@@ -182,19 +189,7 @@ TEST_P(MpmcThreads, EachMessageReachesExactlyOneConsumerWholeAndInOrder) {
   std::vector<std::thread> threads;
   for (unsigned k = 0; k < kConsumers; ++k)
     threads.emplace_back([&, k] { compete_consumer(c, q.mem, count, taken[k]); });
-  std::vector<std::thread> producers;
-  for (std::uint32_t id = 0; id < kProducers; ++id) {
-    producers.emplace_back([&, id] {
-      mpsc::Producer tx(q.mem);
-      std::vector<std::byte> msg;
-      for (std::uint64_t seq = 0; seq < count; ++seq) {
-        msg.resize(length_of(seq, c.max_msg_bytes));
-        make_message(msg, id, seq);
-        tx.send(msg, c.wait);
-        if ((seq + id) % 97 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
-      }
-    });
-  }
+  std::vector<std::thread> producers = start_producers(c, q.mem, count);
   for (std::thread& t : producers) t.join();
   mpsc::Producer ender(q.mem);
   std::vector<std::byte> marker(kHeaderBytes);
